@@ -1,0 +1,101 @@
+// One image, from its host commands to its tags. The digest of its inputs (context bytes, base image ID,
+// build args, labels) goes into a label, so that the next run can tell, from the engine alone, that the
+// image for every tag is already what these inputs make.
+import { createHash } from 'node:crypto';
+import type { Engine } from './engine.ts';
+import { Interrupted, RunError } from './errors.ts';
+import type { RunEvent } from './events.ts';
+import { checkFreshness, runHostCommand, type HostCommand } from './host-command.ts';
+import { digestContext, listEntries, packEntries } from './pack-context.ts';
+import type { ImagePlan } from './plan.ts';
+
+export const DIGEST_LABEL = 'build-images.digest';
+
+export interface BuildSettings {
+  engine: Engine;
+  noCache: boolean;
+  pull: boolean;
+  signal: AbortSignal;
+  emit(event: RunEvent): void;
+  /** Labels that vary per run (created, revision, a test's run label); kept out of the digest. */
+  runLabels: Readonly<Record<string, string>>;
+}
+
+export type BuildResult =
+  | { status: 'built'; id: string; reason: string }
+  | { status: 'skipped'; id: string; reason: string };
+
+export function inputsDigest(inputs: {
+  context: string;
+  baseId: string;
+  args: Readonly<Record<string, string>>;
+  labels: Readonly<Record<string, string>>;
+}): string {
+  const sorted = (r: Readonly<Record<string, string>>) => Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const canonical = JSON.stringify([inputs.context, inputs.baseId, sorted(inputs.args), sorted(inputs.labels)]);
+  return `sha256:${createHash('sha256').update(canonical).digest('hex')}`;
+}
+
+export async function runCommands(commands: readonly HostCommand[], settings: BuildSettings): Promise<void> {
+  for (const command of commands) {
+    const shown = typeof command.run === 'string' ? command.run : command.run.join(' ');
+    const freshness = await checkFreshness(command);
+    if (freshness.fresh) {
+      settings.emit({ type: 'command', image: command.image, name: command.name, status: 'fresh', command: shown });
+      continue;
+    }
+    try {
+      await runHostCommand(command, { onLine: (line) => settings.emit({ type: 'log', image: command.image, line }) }, settings.signal);
+    } catch (err) {
+      if (!(err instanceof Interrupted)) {
+        settings.emit({ type: 'command', image: command.image, name: command.name, status: 'failed', command: shown, reason: (err as Error).message });
+      }
+      throw err;
+    }
+    settings.emit({ type: 'command', image: command.image, name: command.name, status: 'ran', command: shown, reason: freshness.reason });
+  }
+}
+
+/** The ID of a base given by reference: the local image, pulled only when absent (or when asked to). */
+async function resolveBase(image: ImagePlan, ref: string, settings: BuildSettings): Promise<string> {
+  const local = settings.pull ? undefined : await settings.engine.inspectImage(ref);
+  if (local) return local.id;
+  settings.emit({ type: 'pull', image: image.name, ref });
+  await settings.engine.pull(ref, (line) => settings.emit({ type: 'log', image: image.name, line }), settings.signal);
+  const pulled = await settings.engine.inspectImage(ref);
+  if (!pulled) throw new RunError(`pulled ${ref}, but the engine does not have it`);
+  return pulled.id;
+}
+
+export async function buildImage(
+  image: ImagePlan,
+  builtBases: ReadonlyMap<string, string>,
+  settings: BuildSettings,
+): Promise<BuildResult> {
+  await runCommands(image.hostCommands, settings);
+  const baseId = image.base.kind === 'ref' ? await resolveBase(image, image.base.ref, settings) : builtBases.get(image.base.image)!;
+
+  const entries = await listEntries(image.context);
+  const context = await digestContext(entries);
+  const digest = inputsDigest({ context: context.sha256, baseId, args: image.args, labels: image.labels });
+
+  const current = await Promise.all(image.tags.map((tag) => settings.engine.inspectImage(tag)));
+  const upToDate = current.every((info) => info?.labels[DIGEST_LABEL] === digest);
+  if (upToDate && !settings.noCache) {
+    return { status: 'skipped', id: current[0]!.id, reason: 'up to date' };
+  }
+  const reason = settings.noCache ? '--no-cache' : current.some((info) => info) ? 'inputs changed' : 'no image yet';
+
+  if (settings.signal.aborted) throw new Interrupted();
+  const id = await settings.engine.build({
+    context: packEntries(entries),
+    buildargs: image.args,
+    labels: { ...image.labels, ...settings.runLabels, [DIGEST_LABEL]: digest },
+    noCache: settings.noCache,
+    signal: settings.signal,
+    onLine: (line) => settings.emit({ type: 'log', image: image.name, line }),
+  });
+  // Past this point the tags go on together: an interrupt waits for them rather than leave half of them.
+  for (const tag of image.tags) await settings.engine.tag(id, tag);
+  return { status: 'built', id, reason };
+}

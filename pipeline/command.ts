@@ -1,0 +1,95 @@
+// The build command: prepare the plan, pick the reporters, then either print the plan (--dry-run, no
+// Docker call at all) or carry it out against the engine.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { keyValues, type Options } from './options.ts';
+import { EXIT, UserError } from './errors.ts';
+import type { PlannedImage, Reporter } from './events.ts';
+import { planPhases } from './graph.ts';
+import type { Plan } from './plan.ts';
+import { prepare } from './prepare.ts';
+import { fanOut, jsonReporter } from './report-json.ts';
+import { plainReporter } from './report-plain.ts';
+
+export async function command(options: Options, targets: string[]): Promise<number> {
+  const concurrency = options.concurrency === undefined ? 2 : Number(options.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new UserError({ message: `--concurrency ${options.concurrency}: expected a whole number from 1 up` });
+  }
+  const prepared = await prepare({ file: options.file, sets: keyValues(options.set, '--set') });
+  const { phases, selected } = planPhases(prepared.graph, targets);
+  const reporter = await makeReporter(options, selected.images);
+
+  if (options['dry-run']) {
+    reporter.emit({ type: 'plan', images: selected.images.map((name) => planned(prepared.plan, name)) });
+    await reporter.close();
+    return EXIT.ok;
+  }
+
+  const controller = new AbortController();
+  const onInterrupt = () => {
+    if (controller.signal.aborted) process.exit(EXIT.interrupted);
+    process.stderr.write('interrupting: cancelling builds (Ctrl-C again to quit at once)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onInterrupt);
+  process.on('SIGTERM', onInterrupt);
+  try {
+    const [{ connectEngine }, { runPhases }, { environmentAuth }] = await Promise.all([
+      import('./docker-engine.ts'),
+      import('./run.ts'),
+      import('./registry-auth.ts'),
+    ]);
+    const engine = connectEngine();
+    await engine.ping();
+    const outcome = await runPhases(prepared.plan, phases, selected, {
+      engine,
+      signal: controller.signal,
+      emit: (event) => reporter.emit(event),
+      concurrency,
+      keepGoing: options['keep-going'],
+      noCache: options['no-cache'],
+      pull: options.pull,
+      runLabels: { ...(await runLabels(prepared.plan.projectDir)), ...keyValues(options.label, '--label') },
+      projectDir: prepared.plan.projectDir,
+      auth: environmentAuth(),
+    });
+    await reporter.close();
+    return outcome.interrupted ? EXIT.interrupted : outcome.ok ? EXIT.ok : EXIT.failed;
+  } finally {
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
+  }
+}
+
+function planned(plan: Plan, name: string): PlannedImage {
+  const image = plan.images.get(name)!;
+  return {
+    name,
+    base: image.base.kind === 'ref' ? image.base.ref : image.from,
+    dependsOn: image.dependsOn,
+    tags: image.tags,
+    dockerfile: image.dockerfile,
+  };
+}
+
+async function makeReporter(options: Options, images: readonly string[]): Promise<Reporter> {
+  // With --json, stdout is for events only; the human view moves to stderr.
+  const human = options.json ? process.stderr : process.stdout;
+  const useTty = human.isTTY && !process.env['CI'] && !options['dry-run'];
+  const view = useTty
+    ? (await import('./report-tty.ts')).ttyReporter(images, human, options.verbose)
+    : plainReporter(human, options.verbose);
+  return options.json ? fanOut(jsonReporter(process.stdout, options.verbose), view) : view;
+}
+
+/** Labels that change from run to run, and so stay out of the inputs' digest. */
+async function runLabels(projectDir: string): Promise<Record<string, string>> {
+  const labels: Record<string, string> = { 'org.opencontainers.image.created': new Date().toISOString() };
+  const revision = await promisify(execFile)('git', ['rev-parse', 'HEAD'], { cwd: projectDir }).then(
+    (r) => r.stdout.trim(),
+    () => undefined,
+  );
+  if (revision) labels['org.opencontainers.image.revision'] = revision;
+  return labels;
+}

@@ -1,0 +1,43 @@
+// The narrow view of the Docker engine that the runner needs. docker-engine.ts implements it with dockerode;
+// the rest of the code talks to this interface.
+import type { Readable } from 'node:stream';
+
+export interface ImageInfo {
+  id: string;
+  labels: Readonly<Record<string, string>>;
+}
+
+export interface RegistryAuth {
+  username: string;
+  password: string;
+  serveraddress: string;
+}
+
+export interface BuildRequest {
+  context: Readable;
+  buildargs: Readonly<Record<string, string>>;
+  labels: Readonly<Record<string, string>>;
+  noCache: boolean;
+  signal: AbortSignal;
+  onLine(line: string): void;
+}
+
+export interface Engine {
+  /** Fails with a RunError that says how to start the engine when it does not answer. */
+  ping(): Promise<void>;
+  inspectImage(ref: string): Promise<ImageInfo | undefined>;
+  pull(ref: string, onLine: (line: string) => void, signal: AbortSignal): Promise<void>;
+  /** Resolves with the new image's ID; an error in the progress stream rejects with the engine's words. */
+  build(request: BuildRequest): Promise<string>;
+  tag(id: string, ref: string): Promise<void>;
+  /** Removes one tag; false when there was no such tag. */
+  untag(ref: string): Promise<boolean>;
+  push(ref: string, auth: RegistryAuth | undefined, onLine: (line: string) => void, signal: AbortSignal): Promise<{ digest?: string }>;
+}
+
+/** `registry/repo:tag` → repository and tag, the tag `latest` when none is written. */
+export function splitReference(ref: string): { repo: string; tag: string } {
+  const slash = ref.lastIndexOf('/');
+  const colon = ref.lastIndexOf(':');
+  return colon > slash ? { repo: ref.slice(0, colon), tag: ref.slice(colon + 1) } : { repo: ref, tag: 'latest' };
+}

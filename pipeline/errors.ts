@@ -1,0 +1,87 @@
+// Errors are values: a user error carries where it happened and a hint, and is rendered once, at the CLI's
+// edge, without a stack trace. Anything that is not a UserError is a bug and keeps its stack.
+
+export interface SourcePosition {
+  file: string;
+  line: number;
+  col: number;
+}
+
+export interface Problem {
+  message: string;
+  at?: SourcePosition;
+  hint?: string;
+}
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+/** A mistake in the config or the command line: exit 2, every problem listed, no stack. */
+export class UserError extends Error {
+  readonly problems: Problem[];
+  constructor(problems: Problem[] | Problem) {
+    const list = Array.isArray(problems) ? problems : [problems];
+    super(list.map(formatProblem).join('\n'));
+    this.name = 'UserError';
+    this.problems = list;
+  }
+}
+
+/** A build, push or host command that failed for reasons outside the config: exit 1. */
+export class RunError extends Error {
+  constructor(message: string, readonly hint?: string) {
+    super(message);
+    this.name = 'RunError';
+  }
+}
+
+export class Interrupted extends Error {
+  constructor() {
+    super('interrupted');
+    this.name = 'Interrupted';
+  }
+}
+
+export function formatPosition(at: SourcePosition): string {
+  return `${at.file}:${at.line}:${at.col}`;
+}
+
+export function formatProblem(p: Problem): string {
+  const where = p.at ? `${formatPosition(p.at)}: ` : '';
+  const hint = p.hint ? `\n  hint: ${p.hint}` : '';
+  return `${where}error: ${p.message}${hint}`;
+}
+
+/** The closest of `candidates` to `word`, if it is close enough to be what the user meant. */
+export function didYouMean(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  const limit = Math.max(2, Math.floor(word.length / 3));
+  return best !== undefined && bestDistance <= limit ? best : undefined;
+}
+
+export function suggestion(word: string, candidates: Iterable<string>): string | undefined {
+  const list = [...candidates];
+  const near = didYouMean(word, list);
+  if (near) return `did you mean '${near}'?`;
+  return list.length ? `expected one of: ${list.join(', ')}` : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}

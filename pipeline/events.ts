@@ -1,0 +1,46 @@
+// What a run reports, as data. The runner emits these; the TTY, plain and JSON renderers consume them.
+
+export type ImageStatus = 'built' | 'skipped' | 'failed';
+
+export interface PlannedImage {
+  name: string;
+  base: string;
+  dependsOn: readonly string[];
+  tags: readonly string[];
+  dockerfile: string;
+}
+
+export interface ImageOutcome {
+  name: string;
+  id?: string;
+  tags: readonly string[];
+  status: ImageStatus;
+}
+
+export type RunEvent =
+  | { type: 'plan'; images: PlannedImage[] }
+  | { type: 'notice'; message: string }
+  | { type: 'start'; image: string }
+  | { type: 'log'; image: string; line: string }
+  | { type: 'command'; image: string; name?: string; status: 'ran' | 'fresh' | 'failed'; command: string; reason?: string }
+  | { type: 'pull'; image: string; ref: string }
+  | {
+      type: 'finish';
+      image: string;
+      status: ImageStatus;
+      id?: string;
+      tags: readonly string[];
+      reason?: string;
+      error?: string;
+      hint?: string;
+      seconds: number;
+    }
+  | { type: 'action'; action: string; image?: string; message: string; ok: boolean }
+  | { type: 'push'; image: string; tag: string; status: 'pushed' | 'failed'; digest?: string; error?: string }
+  | { type: 'summary'; ok: boolean; images: ImageOutcome[]; pushed: string[]; interrupted?: boolean };
+
+export interface Reporter {
+  emit(event: RunEvent): void;
+  /** Waits until everything emitted is on the screen. */
+  close(): Promise<void>;
+}

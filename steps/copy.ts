@@ -1,0 +1,34 @@
+import path from 'node:path/posix';
+import { z } from 'zod';
+import { instruction, jsonArgs } from '../pipeline/dockerfile.ts';
+import { chownFlag, imagePathField, modeField, ownerField } from './fields.ts';
+import { defineStep } from './step.ts';
+
+// A file or a directory of the project, copied into the image. Whether `from` is a file or a directory is
+// found out only when the context is packed: the Dockerfile line is the same for both, because the entry
+// is placed in the context under the name it should have in the image, and COPY of a directory copies its
+// contents. That keeps planning free of disk reads, and `--dry-run` works before a compile step has run.
+export const copyStep = defineStep({
+  kind: 'copy',
+  description: 'copy a project file or directory into the image',
+  schema: z.strictObject({
+    from: z.string().min(1).describe('project-relative path of a file or directory'),
+    to: imagePathField.describe('where it goes in the image; a trailing / means "into this directory"'),
+    owner: ownerField.optional(),
+    mode: modeField.optional().describe("mode for the copied files (directories keep theirs), e.g. '0755'"),
+    exclude: z.array(z.string()).optional().describe('.dockerignore-style patterns, for a directory'),
+  }),
+  plan(step, ctx) {
+    const intoDirectory = step.to.endsWith('/');
+    const name = intoDirectory ? path.basename(step.from) : path.basename(step.to);
+    const entry = `${ctx.contextDir}/${name}`;
+    const source = ctx.projectPath(step.from, 'from');
+    return {
+      instructions: [instruction('COPY', ...chownFlag(step.owner), jsonArgs([entry, step.to]))],
+      context: [
+        { kind: 'path', name: entry, path: source, origin: path.normalize(step.from), mode: step.mode, excludes: step.exclude ?? [] },
+      ],
+      hostCommands: [],
+    };
+  },
+});

@@ -1,0 +1,11 @@
+import { z } from 'zod';
+import { instruction, keyValue } from '../pipeline/dockerfile.ts';
+import { defineStep, instructionsOnly } from './step.ts';
+
+export const envStep = defineStep({
+  kind: 'env',
+  description: 'set environment variables in the image',
+  schema: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name'), z.string()),
+  plan: (vars) =>
+    instructionsOnly(instruction('ENV', ...Object.entries(vars).map(([key, value]) => keyValue(key, value)))),
+});

@@ -1,0 +1,36 @@
+import type { z } from 'zod';
+import type { ContextSource } from '../pipeline/context-entries.ts';
+import type { HostCommand } from '../pipeline/host-command.ts';
+
+/** What a step may ask of the planner: where it stands, and how to turn a config path into a real one. */
+export interface StepPlanContext {
+  /** The step's position in its image, used to give its context entries a prefix of their own. */
+  readonly index: number;
+  readonly image: string;
+  /** The step's folder in the build context, unique to the step: `s03-copy`. */
+  readonly contextDir: string;
+  /** A project-relative path from the config, made absolute; a path leaving the project is a user error. */
+  projectPath(relative: string, field: string): string;
+}
+
+/** A step turned into what the build needs: Dockerfile lines, context entries, work on the host. */
+export interface StepPlan {
+  instructions: string[];
+  context: ContextSource[];
+  hostCommands: HostCommand[];
+}
+
+export interface StepKind<S extends z.ZodType = z.ZodType> {
+  readonly kind: string;
+  readonly schema: S;
+  readonly description: string;
+  plan(step: z.output<S>, ctx: StepPlanContext): StepPlan;
+}
+
+export function defineStep<S extends z.ZodType>(step: StepKind<S>): StepKind<S> {
+  return step;
+}
+
+export function instructionsOnly(...instructions: string[]): StepPlan {
+  return { instructions, context: [], hostCommands: [] };
+}
