@@ -120,7 +120,10 @@ function describeIssue(
   if (issue.code === 'invalid_type' && issue.message.endsWith('received undefined')) {
     return { message: `'${at[at.length - 1]}' is missing${at.length > 1 ? ` at ${at.slice(0, -1).join('.')}` : ''}`, at: locate(at), hint: `expected ${issue.expected}` };
   }
-  if (issue.code === 'invalid_type' && issue.expected === 'string' && /received (number|boolean)/.test(issue.message)) {
+  const value = doc.getIn(at);
+  const scalarWhereString =
+    (issue.code === 'invalid_type' && issue.expected === 'string') || (issue.code === 'invalid_union' && (typeof value === 'number' || typeof value === 'boolean'));
+  if (scalarWhereString && (typeof value === 'number' || typeof value === 'boolean')) {
     return { message: `expected a string${where}`, at: locate(at), hint: "quote the value: '1.0' stays 1.0, unquoted it is the number 1" };
   }
   return { message: `${issue.message.replace(/^Invalid input: /, '')}${where}`, at: locate(at) };

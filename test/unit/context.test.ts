@@ -1,0 +1,121 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, symlink, utimes, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { buffer } from 'node:stream/consumers';
+import tar from 'tar-stream';
+import type { ContextSource } from '../../pipeline/context-entries.ts';
+import { compileIgnore, isIgnored } from '../../pipeline/dockerignore.ts';
+import { digestContext, listEntries, packEntries } from '../../pipeline/pack-context.ts';
+
+async function tree(): Promise<string> {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'bi-ctx-'));
+  await mkdir(path.join(root, 'conf/sub'), { recursive: true });
+  await writeFile(path.join(root, 'conf/b.yaml'), 'b: 1\n');
+  await writeFile(path.join(root, 'conf/a.yaml'), 'a: 1\n');
+  await writeFile(path.join(root, 'conf/README.md'), 'docs\n');
+  await writeFile(path.join(root, 'conf/sub/run.sh'), '#!/bin/sh\n');
+  await chmod(path.join(root, 'conf/sub/run.sh'), 0o755);
+  await symlink('a.yaml', path.join(root, 'conf/link.yaml'));
+  return root;
+}
+
+const sources = (root: string, excludes: string[] = []): ContextSource[] => [
+  { kind: 'bytes', name: 'Dockerfile', data: 'FROM x\n', mode: 0o644 },
+  { kind: 'path', name: 's00-copy/conf', path: path.join(root, 'conf'), origin: 'conf', excludes },
+];
+
+async function tarOf(srcs: ContextSource[]) {
+  const bytes = await buffer(packEntries(await listEntries(srcs)));
+  const entries: { name: string; mode: number; mtime: number; uid: number; type: string; linkname?: string | null }[] = [];
+  const extract = tar.extract();
+  extract.on('entry', (h, stream, next) => {
+    entries.push({ name: h.name, mode: h.mode!, mtime: h.mtime!.getTime(), uid: h.uid!, type: h.type!, linkname: h.linkname });
+    stream.on('end', next);
+    stream.resume();
+  });
+  await new Promise((resolve, reject) => {
+    extract.on('finish', resolve).on('error', reject);
+    extract.end(bytes);
+  });
+  return { bytes, entries, sha: createHash('sha256').update(bytes).digest('hex') };
+}
+
+test('entries are sorted by byte order, with fixed mtimes and owners and modes kept', async () => {
+  const { entries } = await tarOf(sources(await tree()));
+  assert.equal(entries.map((e) => e.name), [
+    'Dockerfile',
+    's00-copy/conf/',
+    's00-copy/conf/README.md',
+    's00-copy/conf/a.yaml',
+    's00-copy/conf/b.yaml',
+    's00-copy/conf/link.yaml',
+    's00-copy/conf/sub/',
+    's00-copy/conf/sub/run.sh',
+  ]);
+  assert.ok(entries.every((e) => e.mtime === 0 && e.uid === 0));
+  assert.is(entries.find((e) => e.name.endsWith('run.sh'))!.mode, 0o755);
+  const link = entries.find((e) => e.name.endsWith('link.yaml'))!;
+  assert.is(link.type, 'symlink');
+  assert.is(link.linkname, 'a.yaml');
+});
+
+test('the same inputs give a byte-identical context, whatever the files’ times', async () => {
+  const root = await tree();
+  const first = await tarOf(sources(root));
+  await utimes(path.join(root, 'conf/a.yaml'), new Date(2001, 1, 1), new Date(2001, 1, 1));
+  const second = await tarOf(sources(root));
+  assert.is(second.sha, first.sha);
+  const other = await tree();
+  assert.is((await tarOf(sources(other))).sha, first.sha, 'another copy of the tree, made at another time');
+});
+
+test('a changed byte or mode changes the context digest and that entry’s digest only', async () => {
+  const root = await tree();
+  const before = await digestContext(await listEntries(sources(root)));
+  await writeFile(path.join(root, 'conf/b.yaml'), 'b: 2\n');
+  const after = await digestContext(await listEntries(sources(root)));
+  assert.is.not(after.sha256, before.sha256);
+  const changed = Object.keys(after.manifest).filter((k) => after.manifest[k] !== before.manifest[k]);
+  assert.equal(changed, ['conf/b.yaml']);
+});
+
+test('the digest is the sha256 of the bytes that are sent', async () => {
+  const srcs = sources(await tree());
+  const { sha } = await tarOf(srcs);
+  assert.is((await digestContext(await listEntries(srcs))).sha256, sha);
+});
+
+test('a directory copy honours excludes and the directory’s own .dockerignore', async () => {
+  const root = await tree();
+  await writeFile(path.join(root, 'conf/.dockerignore'), 'sub\n');
+  const { entries } = await tarOf(sources(root, ['*.md']));
+  assert.equal(entries.map((e) => e.name).filter((n) => n.startsWith('s00')), [
+    's00-copy/conf/',
+    's00-copy/conf/.dockerignore',
+    's00-copy/conf/a.yaml',
+    's00-copy/conf/b.yaml',
+    's00-copy/conf/link.yaml',
+  ]);
+});
+
+test('ignore patterns: globs within a segment, ** across, ! re-includes, last match wins', () => {
+  const rules = compileIgnore(['**/*.log', 'build', '!build/keep.txt', 'docs/*.md']);
+  assert.ok(isIgnored('a/b/c.log', rules));
+  assert.ok(isIgnored('c.log', rules));
+  assert.ok(isIgnored('build/out.o', rules));
+  assert.not.ok(isIgnored('build/keep.txt', rules));
+  assert.ok(isIgnored('docs/a.md', rules));
+  assert.not.ok(isIgnored('docs/sub/a.md', rules));
+  assert.not.ok(isIgnored('src/main.go', rules));
+});
+
+test('a missing source is a clear error naming the project path', async () => {
+  const root = await tree();
+  const err = await listEntries([{ kind: 'path', name: 'x', path: path.join(root, 'nope'), origin: 'bin/nope', excludes: [] }]).catch((e: Error) => e);
+  assert.match(String(err), /'bin\/nope' does not exist/);
+});
+
+test.run();

@@ -1,0 +1,85 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { PROJECT, prepareText, yaml } from '../support/config.ts';
+
+const { plan } = prepareText(yaml`
+source: https://example.test/repo
+variables:
+  TAG: '1.0'
+images:
+  base: { base: ubuntu:16.04, tags: ['acme/base:\${TAG}', 'acme/base:stable'] }
+  app:
+    base: { image: base }
+    tags: ['registry.test:5000/acme/app:\${TAG}']
+    args: { GO_VERSION: '1.19' }
+    labels: { team: infra }
+    steps:
+      - command: { run: [go, build], cwd: src, inputs: [src], outputs: [src/app] }
+      - copy: { from: src/app, to: /usr/bin/app, mode: '0755' }
+      - copy: { from: conf, to: /etc/app/, owner: app, exclude: ['*.md'] }
+      - mkdir: { path: /var/lib/app, owner: 'app:staff', mode: '0750' }
+      - env: { MODE: 'prod "x"' }
+      - run: make install
+      - workdir: /srv
+      - user: app
+      - expose: [8080, '53/udp']
+      - entrypoint: [/usr/bin/app]
+      - cmd: []
+`);
+
+test('the Dockerfile is generated line by line, exec form where it matters', () => {
+  assert.is(
+    plan.images.get('app')!.dockerfile,
+    [
+      'FROM acme/base:1.0',
+      'ARG GO_VERSION',
+      'COPY ["s01-copy/app", "/usr/bin/app"]',
+      'COPY --chown=app:app ["s02-copy/conf", "/etc/app/"]',
+      'COPY --chown=app:staff ["s03-mkdir/dir/", "/var/lib/app/"]',
+      'ENV MODE="prod \\"x\\""',
+      'RUN make install',
+      'WORKDIR /srv',
+      'USER app',
+      'EXPOSE 8080 53/udp',
+      'ENTRYPOINT ["/usr/bin/app"]',
+      'CMD []',
+      '',
+    ].join('\n'),
+  );
+});
+
+test('the context holds the Dockerfile and each step under a folder of its own', () => {
+  const context = plan.images.get('app')!.context;
+  assert.equal(
+    context.map((c) => [c.kind, c.name]),
+    [
+      ['bytes', 'Dockerfile'],
+      ['path', 's01-copy/app'],
+      ['path', 's02-copy/conf'],
+      ['dir', 's03-mkdir/dir'],
+    ],
+  );
+  const copy = context[1]!;
+  assert.is(copy.kind === 'path' && copy.path, `${PROJECT}/src/app`);
+  assert.is(copy.kind === 'path' && copy.mode, 0o755);
+});
+
+test('host commands resolve against the project', () => {
+  const [command] = plan.images.get('app')!.hostCommands;
+  assert.is(command!.cwd, `${PROJECT}/src`);
+  assert.equal(command!.outputs, [`${PROJECT}/src/app`]);
+});
+
+test('an image built on another depends on it; OCI labels come with the plan', () => {
+  const app = plan.images.get('app')!;
+  assert.equal(app.dependsOn, ['base']);
+  assert.equal(app.labels, {
+    'org.opencontainers.image.title': 'app',
+    'org.opencontainers.image.version': '1.0',
+    'org.opencontainers.image.source': 'https://example.test/repo',
+    team: 'infra',
+  });
+  assert.equal(plan.images.get('base')!.tags, ['acme/base:1.0', 'acme/base:stable']);
+});
+
+test.run();

@@ -1,0 +1,69 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { UserError } from '../../pipeline/errors.ts';
+import { planPhases } from '../../pipeline/graph.ts';
+import { prepareText, yaml } from '../support/config.ts';
+
+const { graph } = prepareText(yaml`
+images:
+  base: { base: ubuntu:16.04, tags: [b] }
+  app:
+    base: { image: base }
+    aliases: [app-container]
+    tags: [a]
+    steps:
+      - command: { name: app/app, run: make, outputs: [app/app] }
+  tool: { base: alpine:latest, tags: [t] }
+groups:
+  all: [app/app]
+  px-container: [app, tool]
+`);
+
+test('images come after what they are built on', () => {
+  assert.ok(graph.order.indexOf('base') < graph.order.indexOf('app'));
+});
+
+test('an image target brings its dependencies; an alias is the image', () => {
+  const { selected } = planPhases(graph, ['app-container']);
+  assert.equal(selected.images, ['base', 'app']);
+});
+
+test('a group selects its members; a named command runs alone', () => {
+  const { phases } = planPhases(graph, ['all']);
+  assert.equal(phases, [{ kind: 'build', selection: { images: [], commands: [{ image: 'app', name: 'app/app' }], named: true } }]);
+});
+
+test('targets run in order like make: builds, then each action', () => {
+  const { phases, selected } = planPhases(graph, ['all', 'px-container', 'deploy', 'deploy_latest']);
+  assert.equal(phases.map((p) => (p.kind === 'build' ? 'build' : p.action)), ['build', 'deploy', 'deploy_latest']);
+  assert.equal(selected.images, ['base', 'app', 'tool']);
+});
+
+test('an action alone applies to every image', () => {
+  const { phases, selected } = planPhases(graph, ['rmi']);
+  assert.equal(phases, [{ kind: 'action', action: 'rmi' }]);
+  assert.equal(selected.images, ['base', 'app', 'tool']);
+  assert.is(selected.named, false);
+});
+
+test('an unknown target is a user error with a did-you-mean', () => {
+  try {
+    planPhases(graph, ['px-containr']);
+    assert.unreachable();
+  } catch (err) {
+    assert.instance(err, UserError);
+    assert.match((err as Error).message, /no target named 'px-containr'\n  hint: did you mean 'px-container'\?/);
+  }
+});
+
+test('a name used twice is an error', () => {
+  assert.throws(
+    () => prepareText(yaml`
+images:
+  app: { base: a, tags: [x], aliases: [deploy] }
+`),
+    /the name 'deploy' is used twice/,
+  );
+});
+
+test.run();
