@@ -37,7 +37,7 @@ async function tarOf(srcs: ContextSource[]) {
     stream.resume();
   });
   await new Promise((resolve, reject) => {
-    extract.on('finish', resolve).on('error', reject);
+    extract.on('finish', () => resolve(undefined)).on('error', reject);
     extract.end(bytes);
   });
   return { bytes, entries, sha: createHash('sha256').update(bytes).digest('hex') };
