@@ -165,6 +165,8 @@ export function planPhases(graph: Graph, names: readonly string[]): { phases: Ph
 
   all.named = all.images.length > 0 || all.commands.length > 0;
   if (!all.named) all.images = [...graph.order];
+  // No target at all means every image, as a bare `make` builds its first target.
+  if (names.length === 0) phases.push({ kind: 'build', selection: { ...all } });
   for (const phase of phases) if (phase.kind === 'build') phase.selection.images = inOrder(graph, phase.selection.images);
   all.images = inOrder(graph, all.images);
   return { phases, selected: all };

@@ -46,6 +46,11 @@ test('an action alone applies to every image', () => {
   assert.is(selected.named, false);
 });
 
+test('no target builds every image', () => {
+  const { phases } = planPhases(graph, []);
+  assert.equal(phases, [{ kind: 'build', selection: { images: ['base', 'app', 'tool'], commands: [], named: false } }]);
+});
+
 test('an unknown target is a user error with a did-you-mean', () => {
   try {
     planPhases(graph, ['px-containr']);

@@ -1,0 +1,76 @@
+// Runs the built command as a user would, in a project directory of the test's making.
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RUN_ID, RUN_LABEL } from './engine.ts';
+
+export const CLI = fileURLToPath(new URL('../../dist/pipeline/cli.js', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** The NDJSON events, when run with --json. */
+  events: Record<string, unknown>[];
+}
+
+export interface CliOptions {
+  cwd: string;
+  env?: Record<string, string | undefined>;
+  /** Called with each stdout line as it comes, and the child, so a test can interrupt it. */
+  onLine?: (line: string, child: ReturnType<typeof spawn>) => void;
+}
+
+export function cli(args: string[], { cwd, env = {}, onLine }: CliOptions): Promise<CliResult> {
+  const labelled = args.includes('--dry-run') || args.includes('--help') ? args : ['--label', `${RUN_LABEL}=${RUN_ID}`, ...args];
+  const child = spawn(process.execPath, [CLI, ...labelled], {
+    cwd,
+    env: { ...process.env, CI: 'true', NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let pending = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk;
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) onLine?.(line, child);
+  });
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+  return new Promise((resolve) => {
+    child.on('close', (code) => {
+      const events = args.includes('--json')
+        ? stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
+        : [];
+      resolve({ code, stdout, stderr, events });
+    });
+  });
+}
+
+/** A project directory holding the given files (a path → its content). */
+export async function project(files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-project-'));
+  for (const [name, content] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+    await writeFile(path.join(dir, name), content);
+  }
+  return dir;
+}
+
+export function summaryOf(result: CliResult) {
+  const summary = result.events.find((e) => e['type'] === 'summary') as
+    | { ok: boolean; images: { name: string; id?: string; tags: string[]; status: string }[]; pushed: string[] }
+    | undefined;
+  if (!summary) throw new Error(`no summary event:\n${result.stdout}\n${result.stderr}`);
+  return summary;
+}
+
+export function finishOf(result: CliResult, image: string) {
+  return result.events.find((e) => e['type'] === 'finish' && e['image'] === image) as
+    | { status: string; reason?: string; error?: string; id?: string }
+    | undefined;
+}
