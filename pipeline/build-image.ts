@@ -6,8 +6,10 @@ import type { Engine } from './engine.ts';
 import { Interrupted, RunError } from './errors.ts';
 import type { RunEvent } from './events.ts';
 import { checkFreshness, runHostCommand, type HostCommand } from './host-command.ts';
+import type { Fetcher } from './fetcher.ts';
 import { digestContext, listEntries, packEntries } from './pack-context.ts';
 import type { ImagePlan } from './plan.ts';
+import { resolveSources } from './resolve-sources.ts';
 
 export const DIGEST_LABEL = 'build-images.digest';
 
@@ -17,6 +19,7 @@ export interface BuildSettings {
   pull: boolean;
   signal: AbortSignal;
   emit(event: RunEvent): void;
+  fetcher: Fetcher;
   /** Labels that vary per run (created, revision, a test's run label); kept out of the digest. */
   runLabels: Readonly<Record<string, string>>;
 }
@@ -75,9 +78,14 @@ export async function buildImage(
   await runCommands(image.hostCommands, settings);
   const baseId = image.base.kind === 'ref' ? await resolveBase(image, image.base.ref, settings) : builtBases.get(image.base.image)!;
 
-  const entries = await listEntries(image.context);
+  const resolved = await resolveSources(image.context, {
+    fetcher: settings.fetcher,
+    readBaseFile: (file) => settings.engine.readFile(baseId, file, settings.runLabels),
+  });
+  const args = { ...image.args, ...resolved.args };
+  const entries = await listEntries(resolved.sources);
   const context = await digestContext(entries);
-  const digest = inputsDigest({ context: context.sha256, baseId, args: image.args, labels: image.labels });
+  const digest = inputsDigest({ context: context.sha256, baseId, args, labels: image.labels });
 
   const current = await Promise.all(image.tags.map((tag) => settings.engine.inspectImage(tag)));
   const upToDate = current.every((info) => info?.labels[DIGEST_LABEL] === digest);
@@ -89,7 +97,7 @@ export async function buildImage(
   if (settings.signal.aborted) throw new Interrupted();
   const id = await settings.engine.build({
     context: packEntries(entries),
-    buildargs: image.args,
+    buildargs: args,
     labels: { ...image.labels, ...settings.runLabels, [DIGEST_LABEL]: digest },
     noCache: settings.noCache,
     signal: settings.signal,

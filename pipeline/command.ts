@@ -1,6 +1,7 @@
 // The build command: prepare the plan, pick the reporters, then either print the plan (--dry-run, no
 // Docker call at all) or carry it out against the engine.
 import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { keyValues, type Options } from './options.ts';
 import { EXIT, UserError } from './errors.ts';
@@ -35,10 +36,11 @@ export async function command(options: Options, targets: string[]): Promise<numb
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onInterrupt);
   try {
-    const [{ connectEngine }, { runPhases }, { environmentAuth }] = await Promise.all([
+    const [{ connectEngine }, { runPhases }, { environmentAuth }, { createFetcher, defaultCacheDir, LOCK_FILE }] = await Promise.all([
       import('./docker-engine.ts'),
       import('./run.ts'),
       import('./registry-auth.ts'),
+      import('./fetcher.ts'),
     ]);
     const engine = connectEngine();
     await engine.ping();
@@ -50,6 +52,13 @@ export async function command(options: Options, targets: string[]): Promise<numb
       keepGoing: options['keep-going'],
       noCache: options['no-cache'],
       pull: options.pull,
+      fetcher: createFetcher({
+        cacheDir: defaultCacheDir(),
+        lockPath: path.join(prepared.plan.projectDir, LOCK_FILE),
+        offline: options.offline,
+        updateLock: options['update-lock'],
+        signal: controller.signal,
+      }),
       runLabels: { ...(await runLabels(prepared.plan.projectDir)), ...keyValues(options.label, '--label') },
       projectDir: prepared.plan.projectDir,
       auth: environmentAuth(),

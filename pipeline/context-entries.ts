@@ -1,6 +1,17 @@
 // What a build context is made of, as plain data. The plan holds these; only packing touches the disk.
 
-export type ContextSource =
+import type { FileEdit } from './file-edits.ts';
+
+/** Sources whose bytes are known only at build time: they are resolved into plain ones before packing. */
+export type DeferredSource =
+  /** A file fetched over HTTP (or one member of a fetched .tar.gz), from the cache when it is there. */
+  | { kind: 'fetch'; name: string; url: string; sha256?: string; extract?: string; mode: number }
+  /** A file of the base image, read through the engine and edited; its owner goes in a build arg. */
+  | { kind: 'image-file'; name: string; imagePath: string; edit: FileEdit; ownerArg: string };
+
+export type ContextSource = PlainSource | DeferredSource;
+
+export type PlainSource =
   /** A project file or directory, told apart only when packed; a directory honours `excludes`. */
   | { kind: 'path'; name: string; path: string; origin: string; mode?: number; excludes: readonly string[] }
   /** Content made by the tool itself: the Dockerfile, an edited file. */

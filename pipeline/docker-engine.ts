@@ -1,9 +1,11 @@
 // The Engine interface carried out with dockerode. Loaded only when a command talks to the engine, so that
 // --help and --dry-run start without it.
 import Docker from 'dockerode';
+import path from 'node:path';
+import tar from 'tar-stream';
 import type { Readable } from 'node:stream';
 import { connectionOptions, describeConnection, type ConnectionOptions } from './docker-connection.ts';
-import type { BuildRequest, Engine, ImageInfo, RegistryAuth } from './engine.ts';
+import type { BuildRequest, Engine, ImageFile, ImageInfo, RegistryAuth } from './engine.ts';
 import { splitReference } from './engine.ts';
 import { Interrupted, RunError } from './errors.ts';
 import { readProgress } from './progress.ts';
@@ -114,6 +116,26 @@ export function connectEngine(options: ConnectionOptions = connectionOptions()):
         throw failure(`removing ${ref}`, err);
       }
     },
+    async readFile(image, file, labels) {
+      const container = await docker
+        .createContainer({ Image: image, Entrypoint: [], Cmd: ['/nonexistent'], NetworkDisabled: true, Labels: { ...labels } })
+        .catch((err: unknown) => {
+          throw failure(`reading ${file} of ${shortRef(image)}`, err);
+        });
+      try {
+        let current = file;
+        for (let hop = 0; hop < 10; hop++) {
+          const entry = await readEntry(container, current);
+          if (!entry) throw new RunError(`${file} does not exist in the base image ${shortRef(image)}`, 'check the path, and that the base is the one you mean');
+          if (entry.linkname === undefined) return entry.file;
+          // A link is not followed by the archive call: resolve it and ask again.
+          current = entry.linkname.startsWith('/') ? entry.linkname : path.posix.join(path.posix.dirname(current), entry.linkname);
+        }
+        throw new RunError(`${file} in ${shortRef(image)}: too many symbolic links`);
+      } finally {
+        await container.remove({ force: true, v: true }).catch(() => {});
+      }
+    },
     async push(ref, auth: RegistryAuth | undefined, onLine, signal) {
       const { repo, tag } = splitReference(ref);
       const result = await streamed(
@@ -126,4 +148,38 @@ export function connectEngine(options: ConnectionOptions = connectionOptions()):
       return { digest: result.aux.map((a) => a.Digest).filter(Boolean).pop() };
     },
   };
+}
+
+function shortRef(image: string): string {
+  return image.startsWith('sha256:') ? image.slice(7, 19) : image;
+}
+
+/** The single entry of GET /containers/{id}/archive: a file's bytes and header, or a link's target. */
+async function readEntry(container: Docker.Container, file: string): Promise<{ file: ImageFile; linkname?: string } | undefined> {
+  let archive: NodeJS.ReadableStream;
+  try {
+    archive = await container.getArchive({ path: file });
+  } catch (err) {
+    if ((err as EngineFailure).statusCode === 404) return undefined;
+    throw new RunError(`reading ${file}: ${(err as Error).message}`);
+  }
+  const extract = tar.extract();
+  let result: { file: ImageFile; linkname?: string } | undefined;
+  extract.on('entry', (header, stream, next) => {
+    const chunks: Buffer[] = [];
+    stream.on("data", (c: unknown) => chunks.push(c as Buffer));
+    stream.on('end', () => {
+      if (!result) {
+        const meta = { mode: (header.mode ?? 0o644) & 0o7777, uid: header.uid ?? 0, gid: header.gid ?? 0 };
+        result = header.type === 'symlink'
+          ? { file: { content: Buffer.alloc(0), ...meta }, linkname: header.linkname ?? '' }
+          : { file: { content: Buffer.concat(chunks), ...meta } };
+      }
+      next();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    archive.pipe(extract).on('finish', resolve).on('error', reject);
+  });
+  return result;
 }

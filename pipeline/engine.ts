@@ -7,6 +7,13 @@ export interface ImageInfo {
   labels: Readonly<Record<string, string>>;
 }
 
+export interface ImageFile {
+  content: Buffer;
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
 export interface RegistryAuth {
   username: string;
   password: string;
@@ -32,6 +39,8 @@ export interface Engine {
   tag(id: string, ref: string): Promise<void>;
   /** Removes one tag; false when there was no such tag. */
   untag(ref: string): Promise<boolean>;
+  /** A file of an image, read from a container that is created, never started, and always removed. */
+  readFile(image: string, path: string, labels: Readonly<Record<string, string>>): Promise<ImageFile>;
   push(ref: string, auth: RegistryAuth | undefined, onLine: (line: string) => void, signal: AbortSignal): Promise<{ digest?: string }>;
 }
 

@@ -13,6 +13,8 @@ export const OPTIONS = {
   'no-cache': { type: 'boolean', default: false },
   pull: { type: 'boolean', default: false },
   label: { type: 'string', multiple: true, default: [] as string[] },
+  offline: { type: 'boolean', default: false },
+  'update-lock': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
   version: { type: 'boolean', short: 'V', default: false },
 } as const;
@@ -28,6 +30,8 @@ export const OPTION_HELP = `Options:
       --no-cache         rebuild even what is up to date, without the engine's layer cache
       --pull             pull the base images even when they are present
       --label KEY=VALUE  add a label to every image built (not part of its digest); repeatable
+      --offline          fetch nothing: fetched files come from the cache only
+      --update-lock      accept new digests of fetched files into build-images.lock.json
   -h, --help             this text, with the targets of the config
   -V, --version          the version
 

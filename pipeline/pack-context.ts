@@ -8,13 +8,13 @@ import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { RunError } from './errors.ts';
-import { compareNames, type ContextSource, type PackEntry } from './context-entries.ts';
+import { compareNames, type PackEntry, type PlainSource } from './context-entries.ts';
 import { compileIgnore, isIgnored, parseIgnoreFile } from './dockerignore.ts';
 
 const EPOCH = new Date(0);
 
 /** Expands the plan's sources into tar entries, sorted. Reads directories and stats, no file contents. */
-export async function listEntries(sources: readonly ContextSource[]): Promise<PackEntry[]> {
+export async function listEntries(sources: readonly PlainSource[]): Promise<PackEntry[]> {
   const entries: PackEntry[] = [];
   for (const source of sources) entries.push(...(await expandSource(source)));
   entries.sort((a, b) => compareNames(a.name, b.name));
@@ -26,7 +26,7 @@ export async function listEntries(sources: readonly ContextSource[]): Promise<Pa
   return entries;
 }
 
-async function expandSource(source: ContextSource): Promise<PackEntry[]> {
+async function expandSource(source: PlainSource): Promise<PackEntry[]> {
   switch (source.kind) {
     case 'bytes': {
       const data = typeof source.data === 'string' ? Buffer.from(source.data) : source.data;
@@ -39,7 +39,7 @@ async function expandSource(source: ContextSource): Promise<PackEntry[]> {
   }
 }
 
-async function expandPath(source: Extract<ContextSource, { kind: 'path' }>): Promise<PackEntry[]> {
+async function expandPath(source: Extract<PlainSource, { kind: 'path' }>): Promise<PackEntry[]> {
   const stat = await lstat(source.path).catch(() => undefined);
   if (!stat) {
     throw new RunError(`'${source.origin}' does not exist`, 'check the path, or the step that should produce it');

@@ -29,8 +29,10 @@ export function ttyReporter(images: readonly string[], out: NodeJS.WriteStream, 
               task.output = line;
             },
             finish: (event) => {
-              if (event.status === 'failed') reject(new Error(`${name}: ${event.error}${event.hint ? ` (hint: ${event.hint})` : ''}`));
-              else {
+              if (event.status === 'failed') {
+                task.title = `${name}: failed`;
+                reject(new Error(`${name}: ${event.error}${event.hint ? ` (hint: ${event.hint})` : ''}`));
+              } else {
                 task.title = event.status === 'skipped' ? `${name}: up to date (${shortId(event.id!)})` : `${name}: built ${shortId(event.id!)} in ${event.seconds.toFixed(1)}s (${event.reason})`;
                 resolve();
               }

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import tar from 'tar-stream';
-import type { ContextSource } from '../../pipeline/context-entries.ts';
+import type { PlainSource } from '../../pipeline/context-entries.ts';
 import { compileIgnore, isIgnored } from '../../pipeline/dockerignore.ts';
 import { digestContext, listEntries, packEntries } from '../../pipeline/pack-context.ts';
 
@@ -22,12 +22,12 @@ async function tree(): Promise<string> {
   return root;
 }
 
-const sources = (root: string, excludes: string[] = []): ContextSource[] => [
+const sources = (root: string, excludes: string[] = []): PlainSource[] => [
   { kind: 'bytes', name: 'Dockerfile', data: 'FROM x\n', mode: 0o644 },
   { kind: 'path', name: 's00-copy/conf', path: path.join(root, 'conf'), origin: 'conf', excludes },
 ];
 
-async function tarOf(srcs: ContextSource[]) {
+async function tarOf(srcs: PlainSource[]) {
   const bytes = await buffer(packEntries(await listEntries(srcs)));
   const entries: { name: string; mode: number; mtime: number; uid: number; type: string; linkname?: string | null }[] = [];
   const extract = tar.extract();

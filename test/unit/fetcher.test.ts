@@ -1,0 +1,106 @@
+// The fetch step's downloads, against a real HTTP server on loopback.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { RunError } from '../../pipeline/errors.ts';
+import { createFetcher, LOCK_FILE, type FetchSettings } from '../../pipeline/fetcher.ts';
+
+const test = suite('fetch over HTTP');
+let server: http.Server;
+let base = '';
+let body = 'tosca_definitions_version: cloudify_dsl_1_3\n';
+let hits = 0;
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+
+test.before(async () => {
+  server = http.createServer((req, res) => {
+    hits++;
+    if (req.url === '/types.yaml') res.end(body);
+    else if (req.url === '/moved') res.writeHead(302, { location: '/types.yaml' }).end();
+    else if (req.url === '/broken') res.writeHead(500).end('<html>Internal Server Error</html>');
+    else res.writeHead(404).end('<html>Not Found</html>');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+test.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+test.before.each(() => {
+  body = 'tosca_definitions_version: cloudify_dsl_1_3\n';
+  hits = 0;
+});
+
+async function settings(extra: Partial<FetchSettings> = {}): Promise<FetchSettings> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-fetch-'));
+  return { cacheDir: path.join(dir, 'cache'), lockPath: path.join(dir, LOCK_FILE), offline: false, updateLock: false, signal: new AbortController().signal, ...extra };
+}
+
+async function failure(p: Promise<unknown>): Promise<string> {
+  const outcome = await p.then(() => undefined, (e: unknown) => e);
+  assert.instance(outcome, RunError, 'it should fail with a RunError');
+  return (outcome as RunError).message;
+}
+
+test('200: the body lands in the cache under its digest and the lock pins it', async () => {
+  const s = await settings();
+  const got = await createFetcher(s).fetch(`${base}/types.yaml`);
+  assert.is(got.sha256, sha(body));
+  assert.is(await readFile(got.path, 'utf8'), body);
+  const lock = JSON.parse(await readFile(s.lockPath, 'utf8'));
+  assert.equal(lock.fetched[`${base}/types.yaml`], { sha256: sha(body), size: body.length });
+});
+
+test('a redirect is followed', async () => {
+  const got = await createFetcher(await settings()).fetch(`${base}/moved`);
+  assert.is(await readFile(got.path, 'utf8'), body);
+});
+
+test('404 and 500 fail naming the URL and the status; nothing is cached', async () => {
+  const s = await settings();
+  assert.match(await failure(createFetcher(s).fetch(`${base}/missing.yaml`)), new RegExp(`fetching ${base}/missing.yaml failed: HTTP 404`));
+  assert.match(await failure(createFetcher(s).fetch(`${base}/broken`)), /HTTP 500/);
+  assert.is(await readFile(s.lockPath, 'utf8').catch(() => 'none'), 'none');
+});
+
+test('a refused connection fails naming the URL', async () => {
+  const closed = http.createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const port = (closed.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  assert.match(await failure(createFetcher(await settings()).fetch(`http://127.0.0.1:${port}/x`)), new RegExp(`fetching http://127.0.0.1:${port}/x failed: ECONNREFUSED`));
+});
+
+test('a sha256 given in the config is checked', async () => {
+  const message = await failure(createFetcher(await settings()).fetch(`${base}/types.yaml`, sha('something else')));
+  assert.match(message, /sha256 is [0-9a-f]{64}, but the config expects/);
+});
+
+test('a pinned file that changed upstream fails until --update-lock', async () => {
+  const s = await settings();
+  await createFetcher(s).fetch(`${base}/types.yaml`);
+  body = 'changed\n';
+  await readFile(s.lockPath);
+  // A warm cache answers without the network, so empty it to make the fetcher ask again.
+  const cold = { ...s, cacheDir: `${s.cacheDir}-cold` };
+  assert.match(await failure(createFetcher(cold).fetch(`${base}/types.yaml`)), /changed: sha256 .* but build-images.lock.json pins/);
+  const updated = await createFetcher({ ...cold, updateLock: true }).fetch(`${base}/types.yaml`);
+  assert.is(updated.sha256, sha('changed\n'));
+  assert.is(JSON.parse(await readFile(s.lockPath, 'utf8')).fetched[`${base}/types.yaml`].sha256, sha('changed\n'));
+});
+
+test('with a warm cache a rebuild needs no network, and --offline works', async () => {
+  const s = await settings();
+  await createFetcher(s).fetch(`${base}/types.yaml`);
+  hits = 0;
+  const again = await createFetcher({ ...s, offline: true }).fetch(`${base}/types.yaml`);
+  assert.is(await readFile(again.path, 'utf8'), body);
+  assert.is(hits, 0, 'the server was not asked');
+  const cold = { ...s, offline: true, cacheDir: `${s.cacheDir}-empty` };
+  assert.match(await failure(createFetcher(cold).fetch(`${base}/types.yaml`)), /not in the cache and --offline forbids fetching it/);
+});
+
+test.run();
