@@ -6,7 +6,7 @@ import { appendLine, applyEdit, prependToList } from '../../pipeline/file-edits.
 
 const CONFIG = readFileSync(new URL('../fixtures/cloudify-config.yaml', import.meta.url), 'utf8');
 const AT = ['provider_context', 'import_resolver', 'parameters', 'rules'];
-const RULES = [
+const RULES: Record<string, string>[] = [
   { 'https://nexus.example/plugins/R4': 'file:///opt/manager/resources/onapspec' },
   { 'https://nexus.example/ccsdk': 'file:///opt/manager/resources/onapspec' },
 ];
