@@ -12,13 +12,21 @@ export const DEFAULT_CONFIG_FILE = 'build.config.yaml';
 
 export type ConfigPath = readonly (string | number)[];
 
-export interface LoadedConfig {
+/** A config file read and parsed as YAML, not yet validated: the raw value and how to point into it. */
+export interface ParsedConfig {
   /** The file as the user named it, for messages. */
   file: string;
   projectDir: string;
-  config: Config;
+  raw: Record<string, unknown>;
   /** The position of a value (or of the nearest enclosing one that is written down). */
   locate(at: ConfigPath): SourcePosition;
+  /** zod's issues as problems a user can act on, placed in the file. */
+  describe(issues: readonly z.core.$ZodIssue[]): Problem[];
+}
+
+export interface LoadedConfig extends Omit<ParsedConfig, 'raw' | 'describe'> {
+  /** Validated, with every ${VARIABLE} outside `variables:` already replaced. */
+  config: Config;
 }
 
 const YAML_HINTS: Record<string, string> = {
@@ -31,7 +39,7 @@ const YAML_HINTS: Record<string, string> = {
   UNEXPECTED_TOKEN: 'check the punctuation on this line',
 };
 
-export async function loadConfig(file: string, cwd = process.cwd()): Promise<LoadedConfig> {
+export async function loadConfig(file: string, cwd = process.cwd()): Promise<ParsedConfig> {
   const absolute = path.resolve(cwd, file);
   const text = await readFile(absolute, 'utf8').catch((err: NodeJS.ErrnoException) => {
     const reason = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'it is a directory' : err.message;
@@ -43,8 +51,8 @@ export async function loadConfig(file: string, cwd = process.cwd()): Promise<Loa
   return parseConfig(text, file, path.dirname(absolute));
 }
 
-/** Pure: the text of a config file to a validated config, or a UserError listing every problem. */
-export function parseConfig(text: string, file: string, projectDir: string): LoadedConfig {
+/** Pure: the text of a config file to its parsed value, or a UserError listing every YAML problem. */
+export function parseConfig(text: string, file: string, projectDir: string): ParsedConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, keepSourceTokens: true, uniqueKeys: true, prettyErrors: false });
   const position = (offset: number): SourcePosition => ({ file, ...lineCounter.linePos(offset) });
@@ -67,11 +75,19 @@ export function parseConfig(text: string, file: string, projectDir: string): Loa
   }
 
   const locate = (at: ConfigPath): SourcePosition => position(nodeOffset(doc, at));
-  const result = configSchema.safeParse(doc.toJS());
-  if (!result.success) {
-    throw new UserError(dedupe(result.error.issues).map((issue) => describeIssue(issue, doc, locate, position)));
+  const raw = doc.toJS() as unknown;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new UserError({ message: `${file} must be a map of settings (images:, variables:, ...)`, at: locate([]) });
   }
-  return { file, projectDir, config: result.data, locate };
+  const describe = (issues: readonly z.core.$ZodIssue[]) => dedupe(issues).map((issue) => describeIssue(issue, doc, locate, position));
+  return { file, projectDir, raw: raw as Record<string, unknown>, locate, describe };
+}
+
+/** The last pass: the whole config, its variables already replaced, against the schema. */
+export function validateConfig(parsed: ParsedConfig, interpolated: Record<string, unknown>): LoadedConfig {
+  const result = configSchema.safeParse(interpolated);
+  if (!result.success) throw new UserError(parsed.describe(result.error.issues));
+  return { file: parsed.file, projectDir: parsed.projectDir, locate: parsed.locate, config: result.data };
 }
 
 function nodeOffset(doc: Document, at: ConfigPath): number {

@@ -10,7 +10,6 @@ import type { Graph } from './graph.ts';
 import type { HostCommand } from './host-command.ts';
 import type { ConfigPath, LoadedConfig } from './load-config.ts';
 import type { ImageConfig } from './schema.ts';
-import { interpolateDeep, type Variables } from './variables.ts';
 
 export const DOCKERFILE_NAME = 'Dockerfile';
 
@@ -37,34 +36,15 @@ export interface Plan {
   images: ReadonlyMap<string, ImagePlan>;
 }
 
-export function planBuild(loaded: LoadedConfig, variables: Variables, graph: Graph): Plan {
+export function planBuild(loaded: LoadedConfig, graph: Graph): Plan {
   const problems: Problem[] = [];
-  const interpolated = new Map<string, ImageConfig>();
-  for (const name of graph.order) {
-    const spec = loaded.config.images[name]!;
-    const { steps, ...rest } = spec;
-    const image = interpolateDeep(rest, ['images', name], variables, loaded.locate, problems);
-    const source = interpolateDeep(loaded.config.source, ['source'], variables, loaded.locate, problems);
-    interpolated.set(name, {
-      ...image,
-      labels: { ...ociLabels(name, image, source), ...image.labels },
-      steps: steps.map((step, i) => ({
-        kind: step.kind,
-        value: interpolateDeep(step.value, ['images', name, 'steps', i, step.kind], variables, loaded.locate, problems),
-      })) as ImageConfig['steps'],
-    });
-  }
-  if (problems.length > 0) throw new UserError(problems);
-
   const images = new Map<string, ImagePlan>();
-  for (const name of graph.order) {
-    images.set(name, planImage(name, interpolated, loaded, variables, graph, problems));
-  }
+  for (const name of graph.order) images.set(name, planImage(name, loaded, graph, problems));
   if (problems.length > 0) throw new UserError(problems);
   return { projectDir: loaded.projectDir, images };
 }
 
-function ociLabels(name: string, image: Omit<ImageConfig, 'steps'>, source: string | undefined): Record<string, string> {
+function ociLabels(name: string, image: ImageConfig, source: string | undefined): Record<string, string> {
   const firstTag = image.tags[0]!;
   const tagPart = /:([^/:]+)$/.exec(firstTag)?.[1] ?? 'latest';
   return {
@@ -74,16 +54,10 @@ function ociLabels(name: string, image: Omit<ImageConfig, 'steps'>, source: stri
   };
 }
 
-function planImage(
-  name: string,
-  images: ReadonlyMap<string, ImageConfig>,
-  loaded: LoadedConfig,
-  variables: Variables,
-  graph: Graph,
-  problems: Problem[],
-): ImagePlan {
-  const spec = images.get(name)!;
-  const sources = interpolateDeep(loaded.config.sources, ['sources'], variables, loaded.locate, problems);
+function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: Problem[]): ImagePlan {
+  const images = loaded.config.images;
+  const spec = images[name]!;
+  const sources = loaded.config.sources;
   const at = (...rest: ConfigPath) => loaded.locate(['images', name, ...rest]);
   spec.tags.forEach((tag, i) => {
     const wrong = referenceProblem(tag);
@@ -94,7 +68,7 @@ function planImage(
     const wrong = referenceProblem(base.ref);
     if (wrong) problems.push({ message: `base '${base.ref}' is not a valid image reference: ${wrong}`, at: at('base') });
   }
-  const from = base.kind === 'ref' ? base.ref : images.get(base.image)!.tags[0]!;
+  const from = base.kind === 'ref' ? base.ref : images[base.image]!.tags[0]!;
 
   const instructions = Object.keys(spec.args).map((arg) => instruction('ARG', arg));
   const context: ContextSource[] = [];
@@ -124,7 +98,7 @@ function planImage(
     from,
     dependsOn: graph.dependencies.get(name) ?? [],
     tags: spec.tags,
-    labels: spec.labels,
+    labels: { ...ociLabels(name, spec, loaded.config.source), ...spec.labels },
     args: spec.args,
     dockerfile,
     context: [{ kind: 'bytes', name: DOCKERFILE_NAME, data: dockerfile, mode: 0o644 }, ...context],

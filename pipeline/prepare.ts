@@ -1,10 +1,12 @@
 // load → variables → graph → plan: everything a command needs before it touches the engine. Pure but for
 // reading the config file.
 import os from 'node:os';
+import { UserError, type Problem } from './errors.ts';
 import { buildGraph, type Graph } from './graph.ts';
-import { loadConfig, type LoadedConfig } from './load-config.ts';
+import { loadConfig, validateConfig, type LoadedConfig, type ParsedConfig } from './load-config.ts';
 import { planBuild, type Plan } from './plan.ts';
-import { resolveVariables, type Variables } from './variables.ts';
+import { configSchema } from './schema.ts';
+import { interpolateDeep, resolveVariables, type Variables } from './variables.ts';
 
 export interface Prepared {
   loaded: LoadedConfig;
@@ -25,10 +27,26 @@ export async function prepare({ file, sets, env = process.env, cwd }: PrepareOpt
   return prepareLoaded(loaded, sets, env);
 }
 
-export function prepareLoaded(loaded: LoadedConfig, sets: Record<string, string>, env: Readonly<Record<string, string | undefined>>): Prepared {
-  const variables = resolveVariables(loaded.config, loaded.locate, { env, sets, userName: userName() });
+/**
+ * In passes, so that each sees real values: the variables section, then the variables' values, then every
+ * ${NAME} of the rest replaced, then the whole config against the schema (a URL or a path is checked as
+ * it will be used), then the graph, then the plan.
+ */
+export function prepareLoaded(parsed: ParsedConfig, sets: Record<string, string>, env: Readonly<Record<string, string | undefined>>): Prepared {
+  const declared = configSchema.shape.variables.safeParse(parsed.raw['variables']);
+  if (!declared.success) {
+    throw new UserError(parsed.describe(declared.error.issues.map((issue) => ({ ...issue, path: ['variables', ...issue.path] }))));
+  }
+  const variables = resolveVariables(declared.data, parsed.locate, { env, sets, userName: userName() });
+  const problems: Problem[] = [];
+  const interpolated: Record<string, unknown> = { ...parsed.raw };
+  for (const key of ['source', 'sources', 'images'] as const) {
+    if (key in parsed.raw) interpolated[key] = interpolateDeep(parsed.raw[key], [key], variables, parsed.locate, problems);
+  }
+  if (problems.length > 0) throw new UserError(problems);
+  const loaded = validateConfig(parsed, interpolated);
   const graph = buildGraph(loaded.config, loaded.locate);
-  const plan = planBuild(loaded, variables, graph);
+  const plan = planBuild(loaded, graph);
   return { loaded, variables, graph, plan };
 }
 

@@ -4,6 +4,8 @@ import { didYouMean, UserError, type Problem, type SourcePosition } from './erro
 import type { ConfigPath } from './load-config.ts';
 import type { Config } from './schema.ts';
 
+type DeclaredVariables = Config['variables'];
+
 export type VariableSource = 'default' | 'environment' | '--set' | 'built-in';
 
 export interface Variable {
@@ -24,11 +26,10 @@ const REFERENCE = /\$\$\{|\$\{([^}]*)\}/g;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function resolveVariables(
-  config: Config,
+  declared: DeclaredVariables,
   locate: (at: ConfigPath) => SourcePosition,
   { env, sets, userName }: VariableInputs,
 ): Variables {
-  const declared = config.variables;
   const unknownSets = Object.keys(sets).filter((name) => !(name in declared));
   if (unknownSets.length > 0) {
     throw new UserError(
@@ -119,7 +120,8 @@ export function interpolateDeep<T>(
     if (typeof v === 'string') return interpolate(v, lookup, () => locate(path), problems, () => variables.keys());
     if (Array.isArray(v)) return v.map((item, i) => walk(item, [...path, i]));
     if (v && typeof v === 'object') {
-      return Object.fromEntries(Object.entries(v).map(([key, item]) => [key, walk(item, [...path, key])]));
+      // Keys too: an import-resolver rule is keyed by a repository URL such as ${TYPE_REPO}.
+      return Object.fromEntries(Object.entries(v).map(([key, item]) => [walk(key, [...path, key]), walk(item, [...path, key])]));
     }
     return v;
   };
