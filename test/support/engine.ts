@@ -10,7 +10,7 @@ export const RUN_LABEL = 'build-images.test-run';
 export const RUN_ID = `r${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
 const STAND_IN_LABEL = 'build-images.stand-in';
 const BUSYBOX = '/bin/busybox';
-const APPLETS = ['sh', 'cat', 'ls', 'stat', 'sleep', 'echo', 'ln', 'cp', 'mkdir', 'id', 'true', 'false', 'chmod', 'test', 'env', 'rm', 'mv', 'grep', 'sed', 'touch', 'readlink', 'find', 'head', 'tail', 'wc', 'printf', 'kill'];
+const APPLETS = ['sync', 'dirname', 'basename', 'sh', 'cat', 'ls', 'stat', 'sleep', 'echo', 'ln', 'cp', 'mkdir', 'id', 'true', 'false', 'chmod', 'test', 'env', 'rm', 'mv', 'grep', 'sed', 'touch', 'readlink', 'find', 'head', 'tail', 'wc', 'printf', 'kill'];
 
 export async function requireEngine(): Promise<void> {
   try {
@@ -21,7 +21,9 @@ export async function requireEngine(): Promise<void> {
 }
 
 export interface RootFile {
-  content: string | Buffer;
+  content?: string | Buffer;
+  /** A symbolic link to this target instead of a file. */
+  linkname?: string;
   mode?: number;
   uid?: number;
   gid?: number;
@@ -41,7 +43,9 @@ export async function rootfs(extra: Record<string, RootFile> = {}): Promise<Buff
     ...extra,
   };
   for (const [name, file] of Object.entries(files)) {
-    pack.entry({ name, mode: file.mode ?? 0o644, uid: file.uid ?? 0, gid: file.gid ?? 0 }, file.content);
+    const owner = { uid: file.uid ?? 0, gid: file.gid ?? 0 };
+    if (file.linkname !== undefined) pack.entry({ name, type: 'symlink', linkname: file.linkname, ...owner });
+    else pack.entry({ name, mode: file.mode ?? 0o644, ...owner }, file.content ?? '');
   }
   pack.finalize();
   return buffer(pack);
@@ -94,7 +98,7 @@ export async function runIn(image: string, cmd: string[], options: { binds?: str
 }
 
 /** The engine's log stream frames each chunk with an 8-byte header. */
-function demux(raw: Buffer): string {
+export function demux(raw: Buffer): string {
   let out = '';
   for (let i = 0; i + 8 <= raw.length; ) {
     const size = raw.readUInt32BE(i + 4);
