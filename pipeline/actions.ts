@@ -12,13 +12,19 @@ export interface ActionSettings {
   signal: AbortSignal;
   emit(event: RunEvent): void;
   projectDir: string;
-  auth(registry: string): RegistryAuth | undefined;
+  auth(registry: string): Promise<RegistryAuth | undefined>;
+  /** Waits between push attempts; a test may shorten it. */
+  sleep?: (ms: number) => Promise<void>;
 }
+
+const PUSH_ATTEMPTS = 4;
+// The registry's or the network's passing trouble, worth another try; a refusal (401, 403, 404) is not.
+const TRANSIENT = /\b5\d\d\b|internal server error|bad gateway|service unavailable|gateway timeout|ECONNRESET|connection reset|broken pipe|EOF|i\/o timeout/i;
 
 /** `rmi`: each tag, and `:latest` of each repository, removed; nothing to remove is not an error. */
 export async function removeImages(images: readonly ImagePlan[], settings: ActionSettings): Promise<void> {
   for (const image of images) {
-    const refs = new Set(image.tags.flatMap((tag) => [tag, `${splitReference(tag).repo}:latest`]));
+    const refs = new Set([...image.tags, ...image.pushTags].flatMap((tag) => [tag, `${splitReference(tag).repo}:latest`]));
     const removed: string[] = [];
     for (const ref of refs) if (await settings.engine.untag(ref)) removed.push(ref);
     settings.emit({
@@ -37,6 +43,7 @@ export async function cleanOutputs(images: readonly ImagePlan[], settings: Actio
     const outputs = image.hostCommands.flatMap((c) => c.outputs);
     if (outputs.length === 0) continue;
     for (const output of outputs) await rm(output, { force: true, recursive: true });
+    for (const command of image.hostCommands) await rm(command.stamp, { force: true });
     settings.emit({
       type: 'action',
       action: 'clean',
@@ -58,12 +65,7 @@ export async function pushTags(image: ImagePlan, tags: readonly string[], settin
   for (const tag of tags) {
     if (settings.signal.aborted) throw new Interrupted();
     try {
-      const { digest } = await settings.engine.push(
-        tag,
-        settings.auth(registryOf(tag)),
-        (line) => settings.emit({ type: 'log', image: image.name, line }),
-        settings.signal,
-      );
+      const { digest } = await pushWithRetries(image, tag, settings);
       outcome.pushed.push(tag);
       settings.emit({ type: 'push', image: image.name, tag, status: 'pushed', digest });
     } catch (err) {
@@ -75,11 +77,32 @@ export async function pushTags(image: ImagePlan, tags: readonly string[], settin
   return outcome;
 }
 
+async function pushWithRetries(image: ImagePlan, tag: string, settings: ActionSettings): Promise<{ digest?: string }> {
+  const sleep = settings.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const auth = await settings.auth(registryOf(tag));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await settings.engine.push(tag, auth, (line) => settings.emit({ type: 'log', image: image.name, line }), settings.signal);
+    } catch (err) {
+      if (!(err instanceof RunError) || attempt >= PUSH_ATTEMPTS || !TRANSIENT.test(err.message)) throw err;
+      const wait = 500 * 2 ** (attempt - 1);
+      settings.emit({ type: 'log', image: image.name, line: `push of ${tag} failed (${err.message}); retrying in ${wait / 1000}s` });
+      await sleep(wait);
+    }
+  }
+}
+
+/** `deploy`: the image's push tags (tagging them first when they are not its build tags), pushed. */
+export async function deploy(image: ImagePlan, id: string, settings: ActionSettings): Promise<PushOutcome> {
+  for (const tag of image.pushTags) if (!image.tags.includes(tag)) await settings.engine.tag(id, tag);
+  return pushTags(image, image.pushTags, settings);
+}
+
 /** `deploy_latest`: the image's first tag retagged `:latest` and pushed, unless it already is `latest`. */
 export async function deployLatest(image: ImagePlan, id: string, settings: ActionSettings): Promise<PushOutcome> {
-  const { repo, tag } = splitReference(image.tags[0]!);
+  const { repo, tag } = splitReference(image.pushTags[0]!);
   if (tag === 'latest') {
-    settings.emit({ type: 'action', action: 'deploy_latest', image: image.name, ok: true, message: `${image.tags[0]} is already latest: nothing more to push` });
+    settings.emit({ type: 'action', action: 'deploy_latest', image: image.name, ok: true, message: `${image.pushTags[0]} is already latest: nothing more to push` });
     return { pushed: [], failed: [] };
   }
   const latest = `${repo}:latest`;

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { Engine } from './engine.ts';
 import { Interrupted, RunError } from './errors.ts';
 import type { RunEvent } from './events.ts';
-import { checkFreshness, runHostCommand, type HostCommand } from './host-command.ts';
+import { checkFreshness, recordSignature, runHostCommand, type HostCommand } from './host-command.ts';
 import type { Fetcher } from './fetcher.ts';
 import { digestContext, listEntries, packEntries } from './pack-context.ts';
 import type { ImagePlan } from './plan.ts';
@@ -55,6 +55,7 @@ export async function runCommands(commands: readonly HostCommand[], settings: Bu
       }
       throw err;
     }
+    await recordSignature(command);
     settings.emit({ type: 'command', image: command.image, name: command.name, status: 'ran', command: shown, reason: freshness.reason });
   }
 }

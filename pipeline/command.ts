@@ -20,6 +20,7 @@ export async function command(options: Options, targets: string[]): Promise<numb
   const prepared = await prepare({ file: options.file, sets: keyValues(options.set, '--set') });
   const { phases, selected } = planPhases(prepared.graph, targets);
   const reporter = await makeReporter(options, selected.images);
+  for (const message of prepared.notices) reporter.emit({ type: 'notice', message });
 
   if (options['dry-run']) {
     reporter.emit({ type: 'plan', images: selected.images.map((name) => planned(prepared.plan, name)) });
@@ -36,7 +37,7 @@ export async function command(options: Options, targets: string[]): Promise<numb
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onInterrupt);
   try {
-    const [{ connectEngine }, { runPhases }, { environmentAuth }, { createFetcher, defaultCacheDir, LOCK_FILE }] = await Promise.all([
+    const [{ connectEngine }, { runPhases }, { registryCredentials }, { createFetcher, defaultCacheDir, LOCK_FILE }] = await Promise.all([
       import('./docker-engine.ts'),
       import('./run.ts'),
       import('./registry-auth.ts'),
@@ -61,7 +62,7 @@ export async function command(options: Options, targets: string[]): Promise<numb
       }),
       runLabels: { ...(await runLabels(prepared.plan.projectDir)), ...keyValues(options.label, '--label') },
       projectDir: prepared.plan.projectDir,
-      auth: environmentAuth(),
+      auth: registryCredentials(),
     });
     await reporter.close();
     return outcome.interrupted ? EXIT.interrupted : outcome.ok ? EXIT.ok : EXIT.failed;

@@ -14,11 +14,8 @@ export interface ImageFile {
   gid: number;
 }
 
-export interface RegistryAuth {
-  username: string;
-  password: string;
-  serveraddress: string;
-}
+/** What goes in the X-Registry-Auth header of one request. */
+export type RegistryAuth = { username: string; password: string; serveraddress: string } | { identitytoken: string; serveraddress: string };
 
 export interface BuildRequest {
   context: Readable;

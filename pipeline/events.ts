@@ -37,7 +37,7 @@ export type RunEvent =
     }
   | { type: 'action'; action: string; image?: string; message: string; ok: boolean }
   | { type: 'push'; image: string; tag: string; status: 'pushed' | 'failed'; digest?: string; error?: string }
-  | { type: 'summary'; ok: boolean; images: ImageOutcome[]; pushed: string[]; interrupted?: boolean };
+  | { type: 'summary'; ok: boolean; images: ImageOutcome[]; pushed: string[]; notPushed: string[]; interrupted?: boolean };
 
 export interface Reporter {
   emit(event: RunEvent): void;

@@ -1,7 +1,8 @@
 // A command run on the host before an image's context is packed (the Makefile's compile targets).
 // Like make, it is skipped when every output exists and is newer than every input.
 import { spawn } from 'node:child_process';
-import { lstat, readdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Interrupted, RunError } from './errors.ts';
 
@@ -17,12 +18,29 @@ export interface HostCommand {
   outputs: readonly string[];
   /** Shown instead of a missing program's bare ENOENT: what to install or set. */
   hint?: string;
+  /** Where the command's signature is kept after it ran (in the project's .build-images/). */
+  stamp: string;
+}
+
+/**
+ * What the command is: program, arguments, environment, directory. A changed flag (PXTAG in the ldflags)
+ * makes the outputs stale although no input changed, which mtimes alone cannot see.
+ */
+export function commandSignature(command: HostCommand): string {
+  return createHash('sha256').update(JSON.stringify([command.run, command.cwd, Object.entries(command.env).sort()])).digest('hex');
+}
+
+export async function recordSignature(command: HostCommand): Promise<void> {
+  await mkdir(path.dirname(command.stamp), { recursive: true });
+  await writeFile(command.stamp, `${commandSignature(command)}\n`);
 }
 
 export type Freshness = { fresh: true } | { fresh: false; reason: string };
 
 export async function checkFreshness(command: HostCommand): Promise<Freshness> {
   if (command.outputs.length === 0) return { fresh: false, reason: 'it declares no outputs' };
+  const stamped = await readFile(command.stamp, 'utf8').then((t) => t.trim(), () => undefined);
+  if (stamped !== commandSignature(command)) return { fresh: false, reason: stamped ? 'the command changed' : 'no record of a run' };
   let oldestOutput = Infinity;
   for (const output of command.outputs) {
     const stat = await lstat(output).catch(() => undefined);

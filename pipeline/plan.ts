@@ -12,6 +12,8 @@ import type { ConfigPath, LoadedConfig } from './load-config.ts';
 import type { ImageConfig } from './schema.ts';
 
 export const DOCKERFILE_NAME = 'Dockerfile';
+/** The tool's own state in a project (command stamps); git-ignored. */
+export const STATE_DIR = '.build-images';
 
 export type Base = { kind: 'ref'; ref: string } | { kind: 'image'; image: string };
 
@@ -22,6 +24,8 @@ export interface ImagePlan {
   from: string;
   dependsOn: readonly string[];
   tags: readonly string[];
+  /** What deploy pushes: `deployTags` when the config has them, else the tags. */
+  pushTags: readonly string[];
   /** The user's labels and the OCI labels known before the build (title, version, source). */
   labels: Readonly<Record<string, string>>;
   args: Readonly<Record<string, string>>;
@@ -59,10 +63,12 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
   const spec = images[name]!;
   const sources = loaded.config.sources;
   const at = (...rest: ConfigPath) => loaded.locate(['images', name, ...rest]);
-  spec.tags.forEach((tag, i) => {
-    const wrong = referenceProblem(tag);
-    if (wrong) problems.push({ message: `tag '${tag}' is not a valid image reference: ${wrong}`, at: at('tags', i), hint: 'a tag is [registry/]repository[:tag], the repository in lower case' });
-  });
+  for (const field of ['tags', 'deployTags'] as const) {
+    spec[field]?.forEach((tag, i) => {
+      const wrong = referenceProblem(tag);
+      if (wrong) problems.push({ message: `tag '${tag}' is not a valid image reference: ${wrong}`, at: at(field, i), hint: 'a tag is [registry/]repository[:tag], the repository in lower case' });
+    });
+  }
   const base: Base = typeof spec.base === 'string' ? { kind: 'ref', ref: spec.base } : { kind: 'image', image: spec.base.image };
   if (base.kind === 'ref') {
     const wrong = referenceProblem(base.ref);
@@ -84,6 +90,7 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
         const fieldPath = ['steps', index, step.kind, ...field.split('.').map((f) => (/^\d+$/.test(f) ? Number(f) : f))];
         return resolvePath(loaded.projectDir, sources, written, (problem) => problems.push({ ...problem, at: at(...fieldPath) }));
       },
+      statePath: (file) => path.join(loaded.projectDir, STATE_DIR, file),
     };
     const planned = kind.plan(step.value, ctx);
     instructions.push(...planned.instructions);
@@ -98,6 +105,7 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
     from,
     dependsOn: graph.dependencies.get(name) ?? [],
     tags: spec.tags,
+    pushTags: spec.deployTags ?? spec.tags,
     labels: { ...ociLabels(name, spec, loaded.config.source), ...spec.labels },
     args: spec.args,
     dockerfile,

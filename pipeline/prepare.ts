@@ -6,11 +6,13 @@ import { buildGraph, type Graph } from './graph.ts';
 import { loadConfig, validateConfig, type LoadedConfig, type ParsedConfig } from './load-config.ts';
 import { planBuild, type Plan } from './plan.ts';
 import { configSchema } from './schema.ts';
-import { interpolateDeep, resolveVariables, type Variables } from './variables.ts';
+import { defaultedVariables, interpolateDeep, resolveVariables, type Variables } from './variables.ts';
 
 export interface Prepared {
   loaded: LoadedConfig;
   variables: Variables;
+  /** Variables left at a default they asked to be reported. */
+  notices: string[];
   graph: Graph;
   plan: Plan;
 }
@@ -20,11 +22,12 @@ export interface PrepareOptions {
   sets: Record<string, string>;
   env?: Readonly<Record<string, string | undefined>>;
   cwd?: string;
+  now?: Date;
 }
 
-export async function prepare({ file, sets, env = process.env, cwd }: PrepareOptions): Promise<Prepared> {
+export async function prepare({ file, sets, env = process.env, cwd, now = new Date() }: PrepareOptions): Promise<Prepared> {
   const loaded = await loadConfig(file, cwd);
-  return prepareLoaded(loaded, sets, env);
+  return prepareLoaded(loaded, sets, env, now);
 }
 
 /**
@@ -32,12 +35,17 @@ export async function prepare({ file, sets, env = process.env, cwd }: PrepareOpt
  * ${NAME} of the rest replaced, then the whole config against the schema (a URL or a path is checked as
  * it will be used), then the graph, then the plan.
  */
-export function prepareLoaded(parsed: ParsedConfig, sets: Record<string, string>, env: Readonly<Record<string, string | undefined>>): Prepared {
+export function prepareLoaded(
+  parsed: ParsedConfig,
+  sets: Record<string, string>,
+  env: Readonly<Record<string, string | undefined>>,
+  now: Date = new Date(),
+): Prepared {
   const declared = configSchema.shape.variables.safeParse(parsed.raw['variables']);
   if (!declared.success) {
     throw new UserError(parsed.describe(declared.error.issues.map((issue) => ({ ...issue, path: ['variables', ...issue.path] }))));
   }
-  const variables = resolveVariables(declared.data, parsed.locate, { env, sets, userName: userName() });
+  const variables = resolveVariables(declared.data, parsed.locate, { env, sets, userName: userName(), now });
   const problems: Problem[] = [];
   const interpolated: Record<string, unknown> = { ...parsed.raw };
   for (const key of ['source', 'sources', 'images'] as const) {
@@ -47,7 +55,7 @@ export function prepareLoaded(parsed: ParsedConfig, sets: Record<string, string>
   const loaded = validateConfig(parsed, interpolated);
   const graph = buildGraph(loaded.config, loaded.locate);
   const plan = planBuild(loaded, graph);
-  return { loaded, variables, graph, plan };
+  return { loaded, variables, notices: defaultedVariables(declared.data, variables), graph, plan };
 }
 
 function userName(): string {

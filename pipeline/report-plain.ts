@@ -28,7 +28,8 @@ export function describeEvent(event: RunEvent, verbose: boolean): string[] {
     case 'summary': {
       const count = (s: string) => event.images.filter((i) => i.status === s).length;
       const parts = [`${count('built')} built`, `${count('skipped')} up to date`, `${count('failed')} failed`];
-      if (event.pushed.length) parts.push(`${event.pushed.length} pushed`);
+      if (event.pushed.length) parts.push(`pushed ${event.pushed.join(', ')}`);
+      if (event.notPushed.length) parts.push(`NOT pushed ${event.notPushed.join(', ')}`);
       const state = event.interrupted ? 'interrupted' : event.ok ? 'ok' : 'FAILED';
       return [`summary: ${state}: ${parts.join(', ')}`];
     }

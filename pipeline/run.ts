@@ -1,6 +1,7 @@
 // Carries out a command line's phases in order, like make: builds, then each action at its place.
 // Deploying is all or nothing per run: nothing is pushed unless every selected image built.
-import { cleanOutputs, deployLatest, pushTags, removeImages, type ActionSettings } from './actions.ts';
+import { cleanOutputs, deploy, deployLatest, removeImages, type ActionSettings } from './actions.ts';
+import { splitReference } from './engine.ts';
 import { Interrupted, RunError } from './errors.ts';
 import type { RunEvent } from './events.ts';
 import type { Phase, Selection } from './graph.ts';
@@ -20,6 +21,7 @@ export async function runPhases(
 ): Promise<RunOutcome> {
   let results = new Map<string, ImageRun>();
   const pushed: string[] = [];
+  const notPushed: string[] = [];
   let pushFailed = false;
   let commandFailed = false;
   const images = selected.images.map((name) => plan.images.get(name)!);
@@ -54,15 +56,17 @@ export async function runPhases(
         const failed = selected.images.filter((name) => results.get(name)?.status === 'failed');
         if (failed.length > 0) {
           settings.emit({ type: 'action', action: phase.action, ok: false, message: `nothing pushed: ${failed.join(', ')} did not build` });
+          notPushed.push(...images.flatMap((image) => (phase.action === 'deploy' ? image.pushTags : [`${splitReference(image.pushTags[0]!).repo}:latest`])));
           pushFailed = true;
           break;
         }
         for (const image of images) {
           const outcome =
             phase.action === 'deploy'
-              ? await pushTags(image, image.tags, settings)
+              ? await deploy(image, results.get(image.name)!.id!, settings)
               : await deployLatest(image, results.get(image.name)!.id!, settings);
           pushed.push(...outcome.pushed);
+          notPushed.push(...outcome.failed);
           if (outcome.failed.length) pushFailed = true;
         }
         break;
@@ -78,6 +82,7 @@ export async function runPhases(
     ok,
     images: outcomes.map((r) => ({ name: r.name, id: r.id, tags: plan.images.get(r.name)!.tags, status: r.status })),
     pushed,
+    notPushed: [...new Set(notPushed)],
     ...(interrupted ? { interrupted } : {}),
   };
   settings.emit(summary);

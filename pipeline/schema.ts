@@ -15,8 +15,9 @@ export const variableName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a vari
 const variableSchema = z.union([
   z.string(),
   z.strictObject({
-    default: z.string().describe('may use other variables and ${USER}'),
+    default: z.string().describe('may use other variables, ${USER} and ${TIMESTAMP}; ${NAME:-fallback} too'),
     description: z.string().optional(),
+    warnIfDefault: z.boolean().default(false).describe('say so, once per run, when the default is used'),
   }),
 ]);
 
@@ -56,6 +57,11 @@ export const imageSchema = z.strictObject({
   description: z.string().optional(),
   base: baseSchema,
   tags: z.array(z.string().min(1)).min(1).describe('every tag the image gets; ${VARIABLES} allowed'),
+  deployTags: z
+    .array(z.string().min(1))
+    .min(1)
+    .optional()
+    .describe('what deploy tags and pushes instead of `tags`, such as ONAP\'s ${TIMESTAMP} tags'),
   aliases: z.array(name('target')).default([]).describe('more target names for this image'),
   dependsOn: z.array(z.string()).default([]).describe('images that must build first'),
   version: z.string().optional().describe('org.opencontainers.image.version (default: the first tag)'),

@@ -20,15 +20,24 @@ export interface VariableInputs {
   sets: Readonly<Record<string, string>>;
   /** The user's login name, for defaults such as the Makefile's `$(id -un)px`. */
   userName: string;
+  /** The run's start, for ${TIMESTAMP} (UTC, 20261121T225100Z): one value for the whole run. */
+  now: Date;
 }
 
-const REFERENCE = /\$\$\{|\$\{([^}]*)\}/g;
+export const BUILT_IN_VARIABLES = ['USER', 'TIMESTAMP'] as const;
+
+export function timestamp(now: Date): string {
+  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+// ${NAME}, ${NAME:-fallback} (the fallback when NAME is empty, as in sh), and $${ for a literal ${.
+const REFERENCE = /\$\$\{|\$\{([^}:]*)(?::-([^}]*))?\}/g;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function resolveVariables(
   declared: DeclaredVariables,
   locate: (at: ConfigPath) => SourcePosition,
-  { env, sets, userName }: VariableInputs,
+  { env, sets, userName, now }: VariableInputs,
 ): Variables {
   const unknownSets = Object.keys(sets).filter((name) => !(name in declared));
   if (unknownSets.length > 0) {
@@ -43,7 +52,10 @@ export function resolveVariables(
     );
   }
 
-  const resolved = new Map<string, Variable>([['USER', { value: env['USER'] || userName, source: 'built-in' }]]);
+  const resolved = new Map<string, Variable>([
+    ['USER', { value: env['USER'] || userName, source: 'built-in' }],
+    ['TIMESTAMP', { value: timestamp(now), source: 'built-in' }],
+  ]);
   const problems: Problem[] = [];
   const visiting: string[] = [];
 
@@ -87,7 +99,7 @@ export function interpolate(
   problems: Problem[],
   known: () => Iterable<string> = () => [],
 ): string {
-  return text.replace(REFERENCE, (match, name: string | undefined) => {
+  return text.replace(REFERENCE, (match, name: string | undefined, fallback: string | undefined) => {
     if (name === undefined) return '${';
     if (!NAME.test(name)) {
       problems.push({ message: `'${match}' is not a variable reference`, at: where(), hint: 'write ${NAME}, or $${ for a literal ${' });
@@ -103,8 +115,15 @@ export function interpolate(
       });
       return match;
     }
-    return value;
+    return value === '' && fallback !== undefined ? fallback : value;
   });
+}
+
+/** The variables that ask to be reported when no one set them, as the Makefile warned of its defaults. */
+export function defaultedVariables(declared: DeclaredVariables, variables: Variables): string[] {
+  return Object.entries(declared)
+    .filter(([name, spec]) => typeof spec === 'object' && spec.warnIfDefault && variables.get(name)?.source === 'default')
+    .map(([name]) => `${name} is not set: using its default '${variables.get(name)!.value}'`);
 }
 
 /** Interpolates every string of a value, reporting each unknown variable at the string that uses it. */

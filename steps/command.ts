@@ -30,6 +30,7 @@ export const commandStep = defineStep({
           inputs: step.inputs.map((p, i) => ctx.projectPath(p, `inputs.${i}`)),
           outputs: step.outputs.map((p, i) => ctx.projectPath(p, `outputs.${i}`)),
           hint: step.hint,
+          stamp: ctx.statePath(`commands/${ctx.image}-${ctx.index}`),
         },
       ],
     };

@@ -12,7 +12,11 @@ export const fetchStep = defineStep({
   schema: z.strictObject({
     url: z.url({ protocol: /^https?$/ }).describe('http or https; redirects are followed'),
     to: imagePathField.describe('where it goes in the image; a trailing / means "into this directory"'),
-    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 is 64 lower-case hex digits').optional(),
+    sha256: z
+      .union([z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 is 64 lower-case hex digits'), z.literal('')])
+      .optional()
+      .transform((v) => v || undefined)
+      .describe('expected digest; empty or absent: the lock file pins the first one seen'),
     extract: z.string().min(1).optional().describe('the path of one file inside a fetched .tar.gz to take instead'),
     owner: ownerField.optional(),
     mode: modeField.optional(),

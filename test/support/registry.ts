@@ -1,0 +1,101 @@
+// A real registry for push tests: Debian's docker-registry on 127.0.0.1, with htpasswd auth, storage in a
+// temporary directory; and, in front of it when a test asks, a proxy that can answer 500 once.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface Registry {
+  /** host:port, as it goes in a tag. */
+  address: string;
+  /** GET on the registry's HTTP API, with the test user's credentials. */
+  api(pathname: string): Promise<{ status: number; body: string }>;
+  tags(repository: string): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+export const USER = 'pusher';
+export const PASSWORD = 'S3cret-pa55-do-not-print';
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export async function startRegistry(): Promise<Registry> {
+  if (!existsSync('/usr/bin/docker-registry')) throw new Error("docker-registry is missing: install Debian's docker-registry (.ci/run does)");
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-registry-'));
+  const hashed = spawnSync('htpasswd', ['-Bbn', USER, PASSWORD], { encoding: 'utf8' });
+  if (hashed.status !== 0) throw new Error(`htpasswd failed: ${hashed.stderr} (install apache2-utils)`);
+  await writeFile(path.join(dir, 'htpasswd'), hashed.stdout);
+  const port = await freePort();
+  await writeFile(
+    path.join(dir, 'config.yml'),
+    [
+      'version: 0.1',
+      'log: { level: error }',
+      `storage: { filesystem: { rootdirectory: ${dir}/data }, delete: { enabled: true } }`,
+      `http: { addr: 127.0.0.1:${port} }`,
+      `auth: { htpasswd: { realm: build-images-test, path: ${dir}/htpasswd } }`,
+    ].join('\n'),
+  );
+  const child: ChildProcess = spawn('docker-registry', ['serve', path.join(dir, 'config.yml')], { stdio: 'ignore' });
+  const address = `127.0.0.1:${port}`;
+  const authorization = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
+  const api = async (pathname: string) => {
+    const response = await fetch(`http://${address}${pathname}`, { headers: { authorization } });
+    return { status: response.status, body: await response.text() };
+  };
+  for (let i = 0; ; i++) {
+    const up = await api('/v2/').then((r) => r.status === 200, () => false);
+    if (up) break;
+    if (i > 100) throw new Error('docker-registry did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    address,
+    api,
+    async tags(repository) {
+      const { status, body } = await api(`/v2/${repository}/tags/list`);
+      return status === 200 ? ((JSON.parse(body) as { tags: string[] | null }).tags ?? []).sort() : [];
+    },
+    stop: async () => {
+      child.kill();
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+/** A proxy on loopback in front of the registry that fails the first manifest upload with a 500. */
+export async function flakyProxy(target: string): Promise<{ address: string; failures: () => number; stop(): Promise<void> }> {
+  let failed = 0;
+  const server = http.createServer((req, res) => {
+    if (req.method === 'PUT' && req.url?.includes('/manifests/') && failed === 0) {
+      failed++;
+      req.resume();
+      res.writeHead(500, { 'content-type': 'text/plain' }).end('injected failure');
+      return;
+    }
+    const [host, port] = target.split(':');
+    const upstream = http.request({ host, port: Number(port), method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on('error', () => res.writeHead(502).end());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    failures: () => failed,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export { freePort };
