@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Engine, RegistryAuth } from './engine.ts';
 import { splitReference } from './engine.ts';
 import { Interrupted, RunError } from './errors.ts';
+import { registryLocation, remoteDigest } from './registry-client.ts';
 import type { RunEvent } from './events.ts';
 import type { ImagePlan } from './plan.ts';
 
@@ -57,14 +58,21 @@ export async function cleanOutputs(images: readonly ImagePlan[], settings: Actio
 export interface PushOutcome {
   pushed: string[];
   failed: string[];
+  /** Tags the registry already had, with this very image: not pushed again. */
+  present: string[];
 }
 
 /** Pushes every given tag; a failed tag is reported and the others still go. */
 export async function pushTags(image: ImagePlan, tags: readonly string[], settings: ActionSettings): Promise<PushOutcome> {
-  const outcome: PushOutcome = { pushed: [], failed: [] };
+  const outcome: PushOutcome = { pushed: [], failed: [], present: [] };
   for (const tag of tags) {
     if (settings.signal.aborted) throw new Interrupted();
     try {
+      if (await alreadyInRegistry(tag, settings)) {
+        outcome.present.push(tag);
+        settings.emit({ type: 'push', image: image.name, tag, status: 'present' });
+        continue;
+      }
       const { digest } = await pushWithRetries(image, tag, settings);
       outcome.pushed.push(tag);
       settings.emit({ type: 'push', image: image.name, tag, status: 'pushed', digest });
@@ -75,6 +83,19 @@ export async function pushTags(image: ImagePlan, tags: readonly string[], settin
     }
   }
   return outcome;
+}
+
+/** Whether the registry's manifest for the tag is the one this image was last pushed as. */
+async function alreadyInRegistry(tag: string, settings: ActionSettings): Promise<boolean> {
+  const local = await settings.engine.inspectImage(tag);
+  const { repo } = splitReference(tag);
+  const { host, repository } = registryLocation(tag);
+  const known = new Set(
+    (local?.repoDigests ?? []).filter((d) => d.startsWith(`${repo}@`) || d.startsWith(`${host}/${repository}@`)).map((d) => d.slice(d.indexOf('@') + 1)),
+  );
+  if (known.size === 0) return false;
+  const remote = await remoteDigest(tag, await settings.auth(registryOf(tag)));
+  return remote !== undefined && known.has(remote);
 }
 
 async function pushWithRetries(image: ImagePlan, tag: string, settings: ActionSettings): Promise<{ digest?: string }> {
@@ -103,7 +124,7 @@ export async function deployLatest(image: ImagePlan, id: string, settings: Actio
   const { repo, tag } = splitReference(image.pushTags[0]!);
   if (tag === 'latest') {
     settings.emit({ type: 'action', action: 'deploy_latest', image: image.name, ok: true, message: `${image.pushTags[0]} is already latest: nothing more to push` });
-    return { pushed: [], failed: [] };
+    return { pushed: [], failed: [], present: [] };
   }
   const latest = `${repo}:latest`;
   await settings.engine.tag(id, latest);

@@ -9,6 +9,7 @@ import { checkFreshness, recordSignature, runHostCommand, type HostCommand } fro
 import type { Fetcher } from './fetcher.ts';
 import { digestContext, listEntries, packEntries } from './pack-context.ts';
 import type { ImagePlan } from './plan.ts';
+import { DOCKERFILE_KEY, rebuildReason, recordLabels } from './rebuild-reason.ts';
 import { resolveSources } from './resolve-sources.ts';
 
 export const DIGEST_LABEL = 'build-images.digest';
@@ -25,7 +26,7 @@ export interface BuildSettings {
 }
 
 export type BuildResult =
-  | { status: 'built'; id: string; reason: string }
+  | { status: 'built'; id: string; reason: string; changed?: string[] }
   | { status: 'skipped'; id: string; reason: string };
 
 export function inputsDigest(inputs: {
@@ -93,18 +94,20 @@ export async function buildImage(
   if (upToDate && !settings.noCache) {
     return { status: 'skipped', id: current[0]!.id, reason: 'up to date' };
   }
-  const reason = settings.noCache ? '--no-cache' : current.some((info) => info) ? 'inputs changed' : 'no image yet';
+  const record = { baseId, args, manifest: { ...context.manifest, [DOCKERFILE_KEY]: context.dockerfile } };
+  const previous = current.find((info) => info)?.labels;
+  const why = settings.noCache ? { reason: '--no-cache' } : rebuildReason(previous, record);
 
   if (settings.signal.aborted) throw new Interrupted();
   const id = await settings.engine.build({
     context: packEntries(entries),
     buildargs: args,
-    labels: { ...image.labels, ...settings.runLabels, [DIGEST_LABEL]: digest },
+    labels: { ...image.labels, ...settings.runLabels, ...recordLabels(record), [DIGEST_LABEL]: digest },
     noCache: settings.noCache,
     signal: settings.signal,
     onLine: (line) => settings.emit({ type: 'log', image: image.name, line }),
   });
   // Past this point the tags go on together: an interrupt waits for them rather than leave half of them.
   for (const tag of image.tags) await settings.engine.tag(id, tag);
-  return { status: 'built', id, reason };
+  return { status: 'built', id, ...why };
 }

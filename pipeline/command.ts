@@ -51,6 +51,7 @@ export async function command(options: Options, targets: string[]): Promise<numb
       emit: (event) => reporter.emit(event),
       concurrency,
       keepGoing: options['keep-going'],
+      pushPartial: options['push-partial'],
       noCache: options['no-cache'],
       pull: options.pull,
       fetcher: createFetcher({

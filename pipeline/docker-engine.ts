@@ -40,7 +40,7 @@ export function connectEngine(options: ConnectionOptions = connectionOptions()):
   const inspectImage = async (ref: string): Promise<ImageInfo | undefined> => {
     try {
       const info = await docker.getImage(ref).inspect();
-      return { id: info.Id, labels: info.Config?.Labels ?? {} };
+      return { id: info.Id, labels: info.Config?.Labels ?? {}, repoDigests: info.RepoDigests ?? [] };
     } catch (err) {
       if ((err as EngineFailure).statusCode === 404) return undefined;
       throw failure(`inspecting ${ref}`, err);

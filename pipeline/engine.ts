@@ -5,6 +5,8 @@ import type { Readable } from 'node:stream';
 export interface ImageInfo {
   id: string;
   labels: Readonly<Record<string, string>>;
+  /** `registry/repo@sha256:...` for each repository this image was pushed to or pulled from. */
+  repoDigests: readonly string[];
 }
 
 export interface ImageFile {

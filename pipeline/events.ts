@@ -30,13 +30,17 @@ export type RunEvent =
       status: ImageStatus;
       id?: string;
       tags: readonly string[];
+      /** Why it was built: no image yet, base image changed, build args changed, inputs changed, --no-cache. */
       reason?: string;
+      /** With inputs changed: the paths (or URLs) of the inputs that differ. */
+      changed?: string[];
       error?: string;
       hint?: string;
       seconds: number;
     }
   | { type: 'action'; action: string; image?: string; message: string; ok: boolean }
-  | { type: 'push'; image: string; tag: string; status: 'pushed' | 'failed'; digest?: string; error?: string }
+  /** `present`: the registry already had this tag for this very image, so it was not pushed again. */
+  | { type: 'push'; image: string; tag: string; status: 'pushed' | 'present' | 'failed'; digest?: string; error?: string }
   | { type: 'summary'; ok: boolean; images: ImageOutcome[]; pushed: string[]; notPushed: string[]; interrupted?: boolean };
 
 export interface Reporter {

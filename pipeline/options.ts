@@ -10,6 +10,7 @@ export const OPTIONS = {
   verbose: { type: 'boolean', short: 'v', default: false },
   concurrency: { type: 'string', short: 'j' },
   'keep-going': { type: 'boolean', short: 'k', default: false },
+  'push-partial': { type: 'boolean', default: false },
   'no-cache': { type: 'boolean', default: false },
   pull: { type: 'boolean', default: false },
   label: { type: 'string', multiple: true, default: [] as string[] },
@@ -27,6 +28,7 @@ export const OPTION_HELP = `Options:
   -v, --verbose          stream every line of build output
   -j, --concurrency N    images built at once (default: 2)
   -k, --keep-going       after a failure, go on building what does not depend on it
+      --push-partial     deploy the images that built although others failed (else nothing is pushed)
       --no-cache         rebuild even what is up to date, without the engine's layer cache
       --pull             pull the base images even when they are present
       --label KEY=VALUE  add a label to every image built (not part of its digest); repeatable

@@ -137,17 +137,21 @@ export interface ContextDigest {
   /** sha256 of the tar bytes. */
   sha256: string;
   bytes: number;
-  /** origin (or entry name) → digest of that entry, for the entries that came from the project. */
+  /** origin → digest of that entry, for the entries that came from the project, a URL or the base. */
   manifest: Record<string, string>;
+  /** The digest of the generated Dockerfile's entry. */
+  dockerfile: string;
 }
 
 /** Packs the context once without sending it, to learn its digest: reads files, holds none of them. */
 export async function digestContext(entries: readonly PackEntry[]): Promise<ContextDigest> {
   const manifest: Record<string, string> = {};
+  let dockerfile = '';
   const hash = createHash('sha256');
   let bytes = 0;
   const stream = packEntries(entries, (d) => {
     if (d.origin) manifest[d.origin] = d.sha256;
+    if (d.name === 'Dockerfile') dockerfile = d.sha256;
   });
   const sink = new PassThrough();
   sink.on('data', (chunk: Buffer) => {
@@ -155,5 +159,5 @@ export async function digestContext(entries: readonly PackEntry[]): Promise<Cont
     bytes += chunk.length;
   });
   await pipeline(stream, sink);
-  return { sha256: hash.digest('hex'), bytes, manifest };
+  return { sha256: hash.digest('hex'), bytes, manifest, dockerfile };
 }

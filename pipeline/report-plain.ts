@@ -24,6 +24,7 @@ export function describeEvent(event: RunEvent, verbose: boolean): string[] {
     case 'action':
       return [`${event.action}${event.image ? ` ${event.image}` : ''}: ${event.ok ? '' : 'FAILED: '}${event.message}`];
     case 'push':
+      if (event.status === 'present') return [`${event.image}: ${event.tag} is already in the registry`];
       return [event.status === 'pushed' ? `${event.image}: pushed ${event.tag}${event.digest ? ` (${event.digest})` : ''}` : `${event.image}: push of ${event.tag} FAILED: ${event.error}`];
     case 'summary': {
       const count = (s: string) => event.images.filter((i) => i.status === s).length;

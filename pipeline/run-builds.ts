@@ -17,6 +17,7 @@ export interface ImageRun {
   status: ImageStatus;
   id?: string;
   reason?: string;
+  changed?: string[];
   error?: string;
   hint?: string;
 }
@@ -54,12 +55,12 @@ export async function runBuilds(
       const started = Date.now();
       const bases = new Map(deps.filter((d) => d.id).map((d) => [d.name, d.id!]));
       const finish = (run: ImageRun): ImageRun => {
-        settings.emit({ type: 'finish', image: name, status: run.status, id: run.id, tags: image.tags, reason: run.reason, error: run.error, hint: run.hint, seconds: (Date.now() - started) / 1000 });
+        settings.emit({ type: 'finish', image: name, status: run.status, id: run.id, tags: image.tags, reason: run.reason, changed: run.changed, error: run.error, hint: run.hint, seconds: (Date.now() - started) / 1000 });
         return run;
       };
       try {
         const result = await buildImage(image, bases, settings);
-        return finish({ name, status: result.status, id: result.id, reason: result.reason });
+        return finish({ name, ...result });
       } catch (err) {
         if (!(err instanceof RunError) && !(err instanceof Interrupted)) throw err;
         if (!settings.keepGoing) stoppedBy ??= name;

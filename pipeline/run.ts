@@ -5,7 +5,7 @@ import { splitReference } from './engine.ts';
 import { Interrupted, RunError } from './errors.ts';
 import type { RunEvent } from './events.ts';
 import type { Phase, Selection } from './graph.ts';
-import type { Plan } from './plan.ts';
+import type { ImagePlan, Plan } from './plan.ts';
 import { runBuilds, type ImageRun, type RunSettings } from './run-builds.ts';
 
 export interface RunOutcome {
@@ -13,12 +13,12 @@ export interface RunOutcome {
   interrupted: boolean;
 }
 
-export async function runPhases(
-  plan: Plan,
-  phases: readonly Phase[],
-  selected: Selection,
-  settings: RunSettings & ActionSettings,
-): Promise<RunOutcome> {
+export interface PhaseSettings extends RunSettings, ActionSettings {
+  /** Push the images that built although others failed (deploy is all or nothing without it). */
+  pushPartial: boolean;
+}
+
+export async function runPhases(plan: Plan, phases: readonly Phase[], selected: Selection, settings: PhaseSettings): Promise<RunOutcome> {
   let results = new Map<string, ImageRun>();
   const pushed: string[] = [];
   const notPushed: string[] = [];
@@ -54,17 +54,21 @@ export async function runPhases(
         // Deploy builds what it pushes (an up-to-date image costs one inspect), and pushes only when all built.
         results = await runBuilds(plan, { images: selected.images, commands: [], named: true }, settings, results);
         const failed = selected.images.filter((name) => results.get(name)?.status === 'failed');
+        const latestOf = (image: ImagePlan) => `${splitReference(image.pushTags[0]!).repo}:latest`;
+        const tagsOf = (image: ImagePlan) => (phase.action === 'deploy' ? image.pushTags : [latestOf(image)]);
         if (failed.length > 0) {
-          settings.emit({ type: 'action', action: phase.action, ok: false, message: `nothing pushed: ${failed.join(', ')} did not build` });
-          notPushed.push(...images.flatMap((image) => (phase.action === 'deploy' ? image.pushTags : [`${splitReference(image.pushTags[0]!).repo}:latest`])));
           pushFailed = true;
-          break;
+          const failedImages = images.filter((image) => failed.includes(image.name));
+          notPushed.push(...failedImages.flatMap(tagsOf));
+          if (!settings.pushPartial) {
+            settings.emit({ type: 'action', action: phase.action, ok: false, message: `nothing pushed: ${failed.join(', ')} did not build (--push-partial pushes what did)` });
+            notPushed.push(...images.filter((image) => !failed.includes(image.name)).flatMap(tagsOf));
+            break;
+          }
         }
-        for (const image of images) {
-          const outcome =
-            phase.action === 'deploy'
-              ? await deploy(image, results.get(image.name)!.id!, settings)
-              : await deployLatest(image, results.get(image.name)!.id!, settings);
+        for (const image of images.filter((i) => !failed.includes(i.name))) {
+          const id = results.get(image.name)!.id!;
+          const outcome = phase.action === 'deploy' ? await deploy(image, id, settings) : await deployLatest(image, id, settings);
           pushed.push(...outcome.pushed);
           notPushed.push(...outcome.failed);
           if (outcome.failed.length) pushFailed = true;

@@ -28,13 +28,13 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startRegistry(): Promise<Registry> {
+export async function startRegistry(options: { port?: number } = {}): Promise<Registry> {
   if (!existsSync('/usr/bin/docker-registry')) throw new Error("docker-registry is missing: install Debian's docker-registry (.ci/run does)");
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-registry-'));
   const hashed = spawnSync('htpasswd', ['-Bbn', USER, PASSWORD], { encoding: 'utf8' });
   if (hashed.status !== 0) throw new Error(`htpasswd failed: ${hashed.stderr} (install apache2-utils)`);
   await writeFile(path.join(dir, 'htpasswd'), hashed.stdout);
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   await writeFile(
     path.join(dir, 'config.yml'),
     [

@@ -1,0 +1,44 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ARGS_LABEL, DOCKERFILE_KEY, rebuildReason, recordLabels, type InputsRecord } from '../../pipeline/rebuild-reason.ts';
+
+const before: InputsRecord = {
+  baseId: 'sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+  args: { GO_VERSION: '1.19', TOKEN: 'hunter2' },
+  manifest: { [DOCKERFILE_KEY]: 'd1', 'types-3.4/types.yaml': 't1', 'images/cm-container/setup-secret.sh': 's1' },
+};
+const labels = recordLabels(before);
+
+test('no image under the tag yet', () => {
+  assert.equal(rebuildReason(undefined, before), { reason: 'no image yet' });
+});
+
+test('a new base image names the old and new IDs', () => {
+  assert.equal(rebuildReason(labels, { ...before, baseId: 'sha256:bbbbbbbbbbbbbbbbbbbbbbbb' }), { reason: 'base image changed (aaaaaaaaaaaa → bbbbbbbbbbbb)' });
+});
+
+test('changed build args are named, and their values are never recorded', () => {
+  assert.equal(rebuildReason(labels, { ...before, args: { GO_VERSION: '1.20', TOKEN: 'hunter2' } }), { reason: 'build args changed (GO_VERSION)' });
+  assert.not.ok(labels[ARGS_LABEL]!.includes('hunter2'));
+  assert.equal(rebuildReason(labels, { ...before, args: { GO_VERSION: '1.19' } }), { reason: 'build args changed (TOKEN)' });
+});
+
+test('changed inputs are named, and only those', () => {
+  const after = { ...before, manifest: { ...before.manifest, 'types-3.4/types.yaml': 't2', 'images/new.sh': 'n1' } };
+  assert.equal(rebuildReason(labels, after), {
+    reason: 'inputs changed (images/new.sh, types-3.4/types.yaml)',
+    changed: ['images/new.sh', 'types-3.4/types.yaml'],
+  });
+});
+
+test('a change of the steps alone shows as the generated Dockerfile', () => {
+  assert.equal(rebuildReason(labels, { ...before, manifest: { ...before.manifest, [DOCKERFILE_KEY]: 'd2' } }), {
+    reason: 'steps changed (the generated Dockerfile differs)',
+  });
+});
+
+test('an image that build-images did not make says so', () => {
+  assert.equal(rebuildReason({ maintainer: 'someone' }, before), { reason: 'the image was not built by build-images' });
+});
+
+test.run();
