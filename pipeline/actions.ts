@@ -16,6 +16,8 @@ export interface ActionSettings {
   auth(registry: string): Promise<RegistryAuth | undefined>;
   /** Waits between push attempts; a test may shorten it. */
   sleep?: (ms: number) => Promise<void>;
+  /** Push the images that built although others failed (deploy is all or nothing without it). */
+  pushPartial: boolean;
 }
 
 const PUSH_ATTEMPTS = 4;
@@ -111,6 +113,34 @@ async function pushWithRetries(image: ImagePlan, tag: string, settings: ActionSe
       await sleep(wait);
     }
   }
+}
+
+/**
+ * `deploy` or `deploy_latest` of the images a run selected, once they are built. All or nothing: when one
+ * did not build, nothing is pushed (with pushPartial, the others are). `failed` lists what was not pushed.
+ */
+export async function deployImages(
+  action: 'deploy' | 'deploy_latest',
+  images: readonly ImagePlan[],
+  results: ReadonlyMap<string, { status: string; id?: string }>,
+  settings: ActionSettings,
+): Promise<Omit<PushOutcome, 'present'>> {
+  const tagsOf = (image: ImagePlan) => (action === 'deploy' ? image.pushTags : [`${splitReference(image.pushTags[0]!).repo}:latest`]);
+  const built = images.filter((image) => results.get(image.name)?.status !== 'failed');
+  const unbuilt = images.filter((image) => !built.includes(image));
+  const outcome = { pushed: [] as string[], failed: unbuilt.flatMap(tagsOf) };
+  if (unbuilt.length > 0 && !settings.pushPartial) {
+    const names = unbuilt.map((image) => image.name).join(', ');
+    settings.emit({ type: 'action', action, ok: false, message: `nothing pushed: ${names} did not build (--push-partial pushes what did)` });
+    return { pushed: [], failed: images.flatMap(tagsOf) };
+  }
+  for (const image of built) {
+    const id = results.get(image.name)!.id!;
+    const pushedNow = action === 'deploy' ? await deploy(image, id, settings) : await deployLatest(image, id, settings);
+    outcome.pushed.push(...pushedNow.pushed);
+    outcome.failed.push(...pushedNow.failed);
+  }
+  return outcome;
 }
 
 /** `deploy`: the image's push tags (tagging them first when they are not its build tags), pushed. */

@@ -1,11 +1,9 @@
 // Carries out a command line's phases in order, like make: builds, then each action at its place.
-// Deploying is all or nothing per run: nothing is pushed unless every selected image built.
-import { cleanOutputs, deploy, deployLatest, removeImages, type ActionSettings } from './actions.ts';
-import { splitReference } from './engine.ts';
+import { cleanOutputs, deployImages, removeImages, type ActionSettings } from './actions.ts';
 import { Interrupted, RunError } from './errors.ts';
 import type { RunEvent } from './events.ts';
 import type { Phase, Selection } from './graph.ts';
-import type { ImagePlan, Plan } from './plan.ts';
+import type { Plan } from './plan.ts';
 import { runBuilds, type ImageRun, type RunSettings } from './run-builds.ts';
 
 export interface RunOutcome {
@@ -13,16 +11,12 @@ export interface RunOutcome {
   interrupted: boolean;
 }
 
-export interface PhaseSettings extends RunSettings, ActionSettings {
-  /** Push the images that built although others failed (deploy is all or nothing without it). */
-  pushPartial: boolean;
-}
+export type PhaseSettings = RunSettings & ActionSettings;
 
 export async function runPhases(plan: Plan, phases: readonly Phase[], selected: Selection, settings: PhaseSettings): Promise<RunOutcome> {
   let results = new Map<string, ImageRun>();
   const pushed: string[] = [];
   const notPushed: string[] = [];
-  let pushFailed = false;
   let commandFailed = false;
   const images = selected.images.map((name) => plan.images.get(name)!);
 
@@ -51,28 +45,11 @@ export async function runPhases(plan: Plan, phases: readonly Phase[], selected: 
         break;
       case 'deploy':
       case 'deploy_latest': {
-        // Deploy builds what it pushes (an up-to-date image costs one inspect), and pushes only when all built.
+        // Deploy builds what it pushes first: an up-to-date image costs a local digest and an inspect.
         results = await runBuilds(plan, { images: selected.images, commands: [], named: true }, settings, results);
-        const failed = selected.images.filter((name) => results.get(name)?.status === 'failed');
-        const latestOf = (image: ImagePlan) => `${splitReference(image.pushTags[0]!).repo}:latest`;
-        const tagsOf = (image: ImagePlan) => (phase.action === 'deploy' ? image.pushTags : [latestOf(image)]);
-        if (failed.length > 0) {
-          pushFailed = true;
-          const failedImages = images.filter((image) => failed.includes(image.name));
-          notPushed.push(...failedImages.flatMap(tagsOf));
-          if (!settings.pushPartial) {
-            settings.emit({ type: 'action', action: phase.action, ok: false, message: `nothing pushed: ${failed.join(', ')} did not build (--push-partial pushes what did)` });
-            notPushed.push(...images.filter((image) => !failed.includes(image.name)).flatMap(tagsOf));
-            break;
-          }
-        }
-        for (const image of images.filter((i) => !failed.includes(i.name))) {
-          const id = results.get(image.name)!.id!;
-          const outcome = phase.action === 'deploy' ? await deploy(image, id, settings) : await deployLatest(image, id, settings);
-          pushed.push(...outcome.pushed);
-          notPushed.push(...outcome.failed);
-          if (outcome.failed.length) pushFailed = true;
-        }
+        const outcome = await deployImages(phase.action, images, results, settings);
+        pushed.push(...outcome.pushed);
+        notPushed.push(...outcome.failed);
         break;
       }
     }
@@ -80,7 +57,7 @@ export async function runPhases(plan: Plan, phases: readonly Phase[], selected: 
 
   const interrupted = settings.signal.aborted;
   const outcomes = [...results.values()];
-  const ok = !interrupted && !pushFailed && !commandFailed && outcomes.every((r) => r.status !== 'failed');
+  const ok = !interrupted && notPushed.length === 0 && !commandFailed && outcomes.every((r) => r.status !== 'failed');
   const summary: RunEvent = {
     type: 'summary',
     ok,
