@@ -2,7 +2,13 @@
 // programs of our own as the px-installer checkout and a real registry on 127.0.0.1.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmod, cp, mkdir, mkdtemp, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, cp, mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { buffer } from 'node:stream/consumers';
+import { gzipSync } from 'node:zlib';
+import tar from 'tar-stream';
 import os from 'node:os';
 import path from 'node:path';
 import { cli, finishOf, summaryOf, type CliOptions, type CliResult } from '../support/cli.ts';
@@ -182,6 +188,29 @@ test('a missing toolchain, or a missing source directory, is a clear error sayin
   const noSource = await run(['px-oci-mon'], { PX_SRC: '/nonexistent/px-installer' });
   assert.is(noSource.code, 1);
   assert.match(finishOf(noSource, 'px-oci-mon')!.error!, /the directory '\/nonexistent\/px-installer\/px-oci-mon' does not exist/);
+});
+
+test('dockprox takes /usr/bin/docker out of the static client archive, fetched and pinned', async () => {
+  const pack = tar.pack();
+  pack.entry({ name: 'docker/dockerd', mode: 0o755 }, '#!/bin/sh\necho daemon\n');
+  pack.entry({ name: 'docker/docker', mode: 0o755 }, '#!/bin/sh\necho "Docker version 17.09.0-ce (stand-in) $*"\n');
+  pack.finalize();
+  const tgz = gzipSync(await buffer(pack));
+  const server = http.createServer((_req, res) => res.end(tgz));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/docker-17.09.0-ce.tgz`;
+    const result = await run(['dockprox'], { DOCKER_CLIENT_URL: url, BUILD_IMAGES_CACHE: path.join(projectDir, 'cache') });
+    assert.is(result.code, 0, result.stderr + result.stdout);
+    const image = `${repo}/dockprox:latest`;
+    assert.equal((await imageInfo(image))!.Config.Entrypoint, ['/usr/bin/docker']);
+    const { output } = await runIn(image, ['sh', '-c', 'stat -c %a /usr/bin/docker && /usr/bin/docker version']);
+    assert.is(output.trim(), '755\nDocker version 17.09.0-ce (stand-in) version');
+    const lock = JSON.parse(await readFile(path.join(projectDir, 'build-images.lock.json'), 'utf8'));
+    assert.is(lock.fetched[url].sha256, createHash('sha256').update(tgz).digest('hex'));
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 });
 
 test('rmi removes the local tags, :latest too; clean removes the binaries; neither fails when there is nothing', async () => {
