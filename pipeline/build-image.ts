@@ -6,13 +6,20 @@ import type { Engine } from './engine.ts';
 import { Interrupted, RunError } from './errors.ts';
 import type { RunEvent } from './events.ts';
 import { checkFreshness, recordSignature, runHostCommand, type HostCommand } from './host-command.ts';
+import type { DigestCache } from './digest-cache.ts';
 import type { Fetcher } from './fetcher.ts';
 import { digestContext, listEntries, packEntries } from './pack-context.ts';
-import type { ImagePlan } from './plan.ts';
+import { LABEL_ARGS, type ImagePlan } from './plan.ts';
 import { DOCKERFILE_KEY, rebuildReason, recordLabels } from './rebuild-reason.ts';
 import { resolveSources } from './resolve-sources.ts';
 
 export const DIGEST_LABEL = 'build-images.digest';
+const CREATED = 'org.opencontainers.image.created';
+const REVISION = 'org.opencontainers.image.revision';
+
+function labelArgs(labels: Readonly<Record<keyof typeof LABEL_ARGS, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(LABEL_ARGS).map(([label, arg]) => [arg, labels[label as keyof typeof LABEL_ARGS]]));
+}
 
 export interface BuildSettings {
   engine: Engine;
@@ -21,8 +28,11 @@ export interface BuildSettings {
   signal: AbortSignal;
   emit(event: RunEvent): void;
   fetcher: Fetcher;
-  /** Labels that vary per run (created, revision, a test's run label); kept out of the digest. */
-  runLabels: Readonly<Record<string, string>>;
+  /** Content digests of unchanged files, kept between runs. */
+  digests?: DigestCache;
+  /** What varies per run, kept out of the digest: the time and revision, and --label's extra labels. */
+  stamp: { created: string; revision: string };
+  extraLabels: Readonly<Record<string, string>>;
 }
 
 export type BuildResult =
@@ -82,11 +92,12 @@ export async function buildImage(
 
   const resolved = await resolveSources(image.context, {
     fetcher: settings.fetcher,
-    readBaseFile: (file) => settings.engine.readFile(baseId, file, settings.runLabels),
+    readBaseFile: (file) => settings.engine.readFile(baseId, file, settings.extraLabels),
   });
   const args = { ...image.args, ...resolved.args };
   const entries = await listEntries(resolved.sources);
-  const context = await digestContext(entries);
+  const context = await digestContext(entries, settings.digests);
+  await settings.digests?.save();
   const digest = inputsDigest({ context: context.sha256, baseId, args, labels: image.labels });
 
   const current = await Promise.all(image.tags.map((tag) => settings.engine.inspectImage(tag)));
@@ -101,8 +112,8 @@ export async function buildImage(
   if (settings.signal.aborted) throw new Interrupted();
   const id = await settings.engine.build({
     context: packEntries(entries),
-    buildargs: args,
-    labels: { ...image.labels, ...settings.runLabels, ...recordLabels(record), [DIGEST_LABEL]: digest },
+    buildargs: { ...args, ...labelArgs({ ...recordLabels(record), [DIGEST_LABEL]: digest, [CREATED]: settings.stamp.created, [REVISION]: settings.stamp.revision }) },
+    labels: settings.extraLabels,
     noCache: settings.noCache,
     signal: settings.signal,
     onLine: (line) => settings.emit({ type: 'log', image: image.name, line }),

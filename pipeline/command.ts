@@ -7,7 +7,7 @@ import { keyValues, type Options } from './options.ts';
 import { EXIT, UserError } from './errors.ts';
 import type { PlannedImage, Reporter } from './events.ts';
 import { planPhases } from './graph.ts';
-import type { Plan } from './plan.ts';
+import { STATE_DIR, type Plan } from './plan.ts';
 import { prepare } from './prepare.ts';
 import { fanOut, jsonReporter } from './report-json.ts';
 import { plainReporter } from './report-plain.ts';
@@ -37,11 +37,12 @@ export async function command(options: Options, targets: string[]): Promise<numb
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onInterrupt);
   try {
-    const [{ connectEngine }, { runPhases }, { registryCredentials }, { createFetcher, defaultCacheDir, LOCK_FILE }] = await Promise.all([
+    const [{ connectEngine }, { runPhases }, { registryCredentials }, { createFetcher, defaultCacheDir, LOCK_FILE }, { loadDigestCache }] = await Promise.all([
       import('./docker-engine.ts'),
       import('./run.ts'),
       import('./registry-auth.ts'),
       import('./fetcher.ts'),
+      import('./digest-cache.ts'),
     ]);
     const engine = connectEngine();
     await engine.ping();
@@ -61,7 +62,9 @@ export async function command(options: Options, targets: string[]): Promise<numb
         updateLock: options['update-lock'],
         signal: controller.signal,
       }),
-      runLabels: { ...(await runLabels(prepared.plan.projectDir)), ...keyValues(options.label, '--label') },
+      digests: await loadDigestCache(path.join(prepared.plan.projectDir, STATE_DIR, 'digests.json')),
+      stamp: { created: new Date().toISOString(), revision: await gitRevision(prepared.plan.projectDir) },
+      extraLabels: keyValues(options.label, '--label'),
       projectDir: prepared.plan.projectDir,
       auth: registryCredentials(),
     });
@@ -94,13 +97,10 @@ async function makeReporter(options: Options, images: readonly string[]): Promis
   return options.json ? fanOut(jsonReporter(process.stdout, options.verbose), view) : view;
 }
 
-/** Labels that change from run to run, and so stay out of the inputs' digest. */
-async function runLabels(projectDir: string): Promise<Record<string, string>> {
-  const labels: Record<string, string> = { 'org.opencontainers.image.created': new Date().toISOString() };
-  const revision = await promisify(execFile)('git', ['rev-parse', 'HEAD'], { cwd: projectDir }).then(
+/** The project's git HEAD, for org.opencontainers.image.revision; empty outside a git checkout. */
+async function gitRevision(projectDir: string): Promise<string> {
+  return promisify(execFile)('git', ['rev-parse', 'HEAD'], { cwd: projectDir }).then(
     (r) => r.stdout.trim(),
-    () => undefined,
+    () => '',
   );
-  if (revision) labels['org.opencontainers.image.revision'] = revision;
-  return labels;
 }

@@ -31,6 +31,8 @@ export interface PackEntry {
   linkname?: string;
   /** The project-relative path a user would recognise, for reports of what changed. */
   origin?: string;
+  /** For a file on disk: what tells the digest cache it is unchanged. */
+  stat?: { mtimeMs: number; ino: number };
 }
 
 /** Byte order, not locale order: the same names sort the same on every machine. */

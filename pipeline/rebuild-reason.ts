@@ -23,7 +23,7 @@ export interface RebuildReason {
 
 const short = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 16);
 
-export function recordLabels(record: InputsRecord): Record<string, string> {
+export function recordLabels(record: InputsRecord): Record<typeof BASE_LABEL | typeof ARGS_LABEL | typeof INPUTS_LABEL, string> {
   const hashedArgs = Object.fromEntries(
     Object.entries(record.args)
       .sort(([a], [b]) => (a < b ? -1 : 1))

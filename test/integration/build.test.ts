@@ -31,7 +31,7 @@ images:
     base: { image: base }
     tags: ['${APP}', '${APP_STABLE}']
     args: { WHO: builder }
-    labels: { team: infra }
+    labels: { team: infra, cost: '$5' }
     steps:
       - command: { name: make-greeting, run: 'echo \${GREETING} > greeting.txt', inputs: [greeting.in], outputs: [greeting.txt] }
       - copy: { from: greeting.txt, to: /srv/greeting.txt }
@@ -89,6 +89,8 @@ test('every image carries the OCI labels and the digest of its inputs', async ()
   assert.match(labels['org.opencontainers.image.created']!, /^\d{4}-\d\d-\d\dT/);
   assert.match(labels['build-images.digest']!, /^sha256:[0-9a-f]{64}$/);
   assert.is(labels['team'], 'infra');
+  assert.is(labels['cost'], '$5', 'a $ in a label is not expanded by the builder');
+  assert.match(labels['build-images.inputs']!, /"bin\/run.sh":"[0-9a-f]{16}"/);
 });
 
 test('a second run builds nothing: each image is reported up to date, and --no-cache forces it', async () => {

@@ -1,13 +1,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import tar from 'tar-stream';
 import type { PlainSource } from '../../pipeline/context-entries.ts';
 import { compileIgnore, isIgnored } from '../../pipeline/dockerignore.ts';
+import { loadDigestCache } from '../../pipeline/digest-cache.ts';
 import { digestContext, listEntries, packEntries } from '../../pipeline/pack-context.ts';
 
 async function tree(): Promise<string> {
@@ -82,10 +83,40 @@ test('a changed byte or mode changes the context digest and that entry’s diges
   assert.equal(changed, ['conf/b.yaml']);
 });
 
-test('the digest is the sha256 of the bytes that are sent', async () => {
-  const srcs = sources(await tree());
-  const { sha } = await tarOf(srcs);
-  assert.is((await digestContext(await listEntries(srcs))).sha256, sha);
+test('the digest follows content, mode and link target, not file times', async () => {
+  const root = await tree();
+  const digest = async () => (await digestContext(await listEntries(sources(root)))).sha256;
+  const first = await digest();
+  await utimes(path.join(root, 'conf/a.yaml'), new Date(2001, 1, 1), new Date(2001, 1, 1));
+  assert.is(await digest(), first);
+  await chmod(path.join(root, 'conf/a.yaml'), 0o600);
+  const moded = await digest();
+  assert.is.not(moded, first);
+  await rm(path.join(root, 'conf/link.yaml'));
+  await symlink('b.yaml', path.join(root, 'conf/link.yaml'));
+  assert.is.not(await digest(), moded);
+});
+
+test('with the digest cache, a rebuild with nothing changed reads no file', async () => {
+  const root = await tree();
+  const old = new Date(Date.now() - 60_000);
+  for (const f of ['a.yaml', 'b.yaml', 'README.md', 'sub/run.sh']) await utimes(path.join(root, 'conf', f), old, old);
+  const cacheFile = path.join(root, 'state/digests.json');
+  const entries = await listEntries(sources(root));
+  const first = await loadDigestCache(cacheFile);
+  const digest = await digestContext(entries, first);
+  await first.save();
+  // The files are gone: only the cache can answer now.
+  await rm(path.join(root, 'conf'), { recursive: true });
+  assert.equal(await digestContext(entries, await loadDigestCache(cacheFile)), digest);
+});
+
+test('a file changed in the last two seconds is not cached (a second change in the same tick would hide)', async () => {
+  const root = await tree();
+  const cache = await loadDigestCache(path.join(root, 'digests.json'));
+  const entries = await listEntries(sources(root));
+  await digestContext(entries, cache);
+  assert.is(entries.filter((e) => e.type === 'file' && cache.get(e)).length, 0);
 });
 
 test('a directory copy honours excludes and the directory’s own .dockerignore', async () => {

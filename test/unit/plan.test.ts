@@ -12,7 +12,7 @@ images:
     base: { image: base }
     tags: ['registry.test:5000/acme/app:\${TAG}']
     args: { GO_VERSION: '1.19' }
-    labels: { team: infra }
+    labels: { team: infra, cost: '$5' }
     steps:
       - command: { run: [go, build], cwd: src, inputs: [src], outputs: [src/app] }
       - copy: { from: src/app, to: /usr/bin/app, mode: '0755' }
@@ -43,6 +43,10 @@ test('the Dockerfile is generated line by line, exec form where it matters', () 
       'EXPOSE 8080 53/udp',
       'ENTRYPOINT ["/usr/bin/app"]',
       'CMD []',
+      'ARG BI_DIGEST BI_BASE BI_ARGS BI_INPUTS BI_CREATED BI_REVISION',
+      'LABEL "org.opencontainers.image.title"="app" "org.opencontainers.image.version"="1.0" "org.opencontainers.image.source"="https://example.test/repo" "team"="infra" "cost"="\\$5" ' +
+        '"build-images.digest"="${BI_DIGEST}" "build-images.base"="${BI_BASE}" "build-images.args"="${BI_ARGS}" "build-images.inputs"="${BI_INPUTS}" ' +
+        '"org.opencontainers.image.created"="${BI_CREATED}" "org.opencontainers.image.revision"="${BI_REVISION}"',
       '',
     ].join('\n'),
   );
@@ -78,6 +82,7 @@ test('an image built on another depends on it; OCI labels come with the plan', (
     'org.opencontainers.image.version': '1.0',
     'org.opencontainers.image.source': 'https://example.test/repo',
     team: 'infra',
+    cost: '$5',
   });
   assert.equal(plan.images.get('base')!.tags, ['acme/base:1.0', 'acme/base:stable']);
 });
