@@ -1,6 +1,6 @@
-// One image, from its host commands to its tags. The digest of its inputs (context bytes, base image ID,
-// build args, labels) goes into a label, so that the next run can tell, from the engine alone, that the
-// image for every tag is already what these inputs make.
+// One image, from its host commands to its tags. The digest of its inputs (the context's entries and
+// contents, the base image ID, the build args) goes into a label, so that the next run can tell, from the
+// engine alone, that the image for every tag is already what these inputs make.
 import { createHash } from 'node:crypto';
 import type { Engine } from './engine.ts';
 import { Interrupted, RunError } from './errors.ts';
@@ -9,17 +9,10 @@ import { checkFreshness, recordSignature, runHostCommand, type HostCommand } fro
 import type { DigestCache } from './digest-cache.ts';
 import type { Fetcher } from './fetcher.ts';
 import { digestContext, listEntries, packEntries } from './pack-context.ts';
-import { LABEL_ARGS, type ImagePlan } from './plan.ts';
+import { DIGEST_LABEL, labelArgs } from './labels.ts';
+import type { ImagePlan } from './plan.ts';
 import { DOCKERFILE_KEY, rebuildReason, recordLabels } from './rebuild-reason.ts';
 import { resolveSources } from './resolve-sources.ts';
-
-export const DIGEST_LABEL = 'build-images.digest';
-const CREATED = 'org.opencontainers.image.created';
-const REVISION = 'org.opencontainers.image.revision';
-
-function labelArgs(labels: Readonly<Record<keyof typeof LABEL_ARGS, string>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(LABEL_ARGS).map(([label, arg]) => [arg, labels[label as keyof typeof LABEL_ARGS]]));
-}
 
 export interface BuildSettings {
   engine: Engine;
@@ -39,14 +32,10 @@ export type BuildResult =
   | { status: 'built'; id: string; reason: string; changed?: string[] }
   | { status: 'skipped'; id: string; reason: string };
 
-export function inputsDigest(inputs: {
-  context: string;
-  baseId: string;
-  args: Readonly<Record<string, string>>;
-  labels: Readonly<Record<string, string>>;
-}): string {
-  const sorted = (r: Readonly<Record<string, string>>) => Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const canonical = JSON.stringify([inputs.context, inputs.baseId, sorted(inputs.args), sorted(inputs.labels)]);
+/** The context (its Dockerfile holds the steps and the labels), the base, the build args. */
+export function inputsDigest(inputs: { context: string; baseId: string; args: Readonly<Record<string, string>> }): string {
+  const sorted = Object.entries(inputs.args).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const canonical = JSON.stringify([inputs.context, inputs.baseId, sorted]);
   return `sha256:${createHash('sha256').update(canonical).digest('hex')}`;
 }
 
@@ -98,7 +87,7 @@ export async function buildImage(
   const entries = await listEntries(resolved.sources);
   const context = await digestContext(entries, settings.digests);
   await settings.digests?.save();
-  const digest = inputsDigest({ context: context.sha256, baseId, args, labels: image.labels });
+  const digest = inputsDigest({ context: context.sha256, baseId, args });
 
   const current = await Promise.all(image.tags.map((tag) => settings.engine.inspectImage(tag)));
   const upToDate = current.every((info) => info?.labels[DIGEST_LABEL] === digest);
@@ -112,7 +101,15 @@ export async function buildImage(
   if (settings.signal.aborted) throw new Interrupted();
   const id = await settings.engine.build({
     context: packEntries(entries),
-    buildargs: { ...args, ...labelArgs({ ...recordLabels(record), [DIGEST_LABEL]: digest, [CREATED]: settings.stamp.created, [REVISION]: settings.stamp.revision }) },
+    buildargs: {
+      ...args,
+      ...labelArgs({
+        ...recordLabels(record),
+        [DIGEST_LABEL]: digest,
+        'org.opencontainers.image.created': settings.stamp.created,
+        'org.opencontainers.image.revision': settings.stamp.revision,
+      }),
+    },
     labels: settings.extraLabels,
     noCache: settings.noCache,
     signal: settings.signal,

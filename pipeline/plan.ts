@@ -8,8 +8,8 @@ import { instruction, renderDockerfile } from './dockerfile.ts';
 import { didYouMean, UserError, type Problem } from './errors.ts';
 import type { Graph } from './graph.ts';
 import type { HostCommand } from './host-command.ts';
+import { labelInstructions, ociLabels } from './labels.ts';
 import type { ConfigPath, LoadedConfig } from './load-config.ts';
-import type { ImageConfig } from './schema.ts';
 
 export const DOCKERFILE_NAME = 'Dockerfile';
 /** The tool's own state in a project (command stamps); git-ignored. */
@@ -46,16 +46,6 @@ export function planBuild(loaded: LoadedConfig, graph: Graph): Plan {
   for (const name of graph.order) images.set(name, planImage(name, loaded, graph, problems));
   if (problems.length > 0) throw new UserError(problems);
   return { projectDir: loaded.projectDir, images };
-}
-
-function ociLabels(name: string, image: ImageConfig, source: string | undefined): Record<string, string> {
-  const firstTag = image.tags[0]!;
-  const tagPart = /:([^/:]+)$/.exec(firstTag)?.[1] ?? 'latest';
-  return {
-    'org.opencontainers.image.title': name,
-    'org.opencontainers.image.version': image.version ?? tagPart,
-    ...(source ? { 'org.opencontainers.image.source': source } : {}),
-  };
 }
 
 function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: Problem[]): ImagePlan {
@@ -98,7 +88,8 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
     hostCommands.push(...planned.hostCommands);
   });
 
-  const labels = { ...ociLabels(name, spec, loaded.config.source), ...spec.labels };
+  const version = spec.version ?? /:([^/:]+)$/.exec(spec.tags[0]!)?.[1] ?? 'latest';
+  const labels = { ...ociLabels(name, version, loaded.config.source), ...spec.labels };
   const dockerfile = renderDockerfile(from, [...instructions, ...labelInstructions(labels)]);
   return {
     name,
@@ -113,36 +104,6 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
     context: [{ kind: 'bytes', name: DOCKERFILE_NAME, data: dockerfile, mode: 0o644 }, ...context],
     hostCommands,
   };
-}
-
-/**
- * Build args that carry the labels known only at build time: the inputs' digest and records (which the
- * Dockerfile, being an input, cannot hold) and the run's time and revision.
- */
-export const LABEL_ARGS = {
-  'build-images.digest': 'BI_DIGEST',
-  'build-images.base': 'BI_BASE',
-  'build-images.args': 'BI_ARGS',
-  'build-images.inputs': 'BI_INPUTS',
-  'org.opencontainers.image.created': 'BI_CREATED',
-  'org.opencontainers.image.revision': 'BI_REVISION',
-} as const;
-
-/**
- * All labels in one LABEL instruction, last: the classic builder commits a layer per label when they come
- * through the API's `labels` parameter (a second per eight labels, measured), and a build arg declared
- * before a RUN enters its cache key, so these must come after every RUN.
- */
-function labelInstructions(labels: Readonly<Record<string, string>>): string[] {
-  const literal = (s: string) => JSON.stringify(s).replaceAll('$', '\\$');
-  return [
-    instruction('ARG', ...Object.values(LABEL_ARGS)),
-    instruction(
-      'LABEL',
-      ...Object.entries(labels).map(([key, value]) => `${literal(key)}=${literal(value)}`),
-      ...Object.entries(LABEL_ARGS).map(([key, arg]) => `${literal(key)}="\${${arg}}"`),
-    ),
-  ];
 }
 
 /**

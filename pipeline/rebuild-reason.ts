@@ -2,10 +2,8 @@
 // outside the engine is needed: its base image ID, a hash of each build arg (never the value: an arg may
 // hold a secret), and a manifest of its inputs (path → digest).
 import { createHash } from 'node:crypto';
+import { ARGS_LABEL, BASE_LABEL, INPUTS_LABEL } from './labels.ts';
 
-export const BASE_LABEL = 'build-images.base';
-export const ARGS_LABEL = 'build-images.args';
-export const INPUTS_LABEL = 'build-images.inputs';
 /** The manifest's key for the generated Dockerfile: a change there is a change of the steps. */
 export const DOCKERFILE_KEY = '(Dockerfile)';
 
