@@ -19,14 +19,27 @@ export async function command(options: Options, targets: string[]): Promise<numb
   }
   const prepared = await prepare({ file: options.file, sets: keyValues(options.set, '--set') });
   const { phases, selected } = planPhases(prepared.graph, targets);
-  const reporter = await makeReporter(options, selected.images);
-  for (const message of prepared.notices) reporter.emit({ type: 'notice', message });
 
   if (options['dry-run']) {
+    const reporter = await makeReporter(options, selected.images);
+    for (const message of prepared.notices) reporter.emit({ type: 'notice', message });
     reporter.emit({ type: 'plan', images: selected.images.map((name) => planned(prepared.plan, name)) });
     await reporter.close();
     return EXIT.ok;
   }
+
+  const [{ connectEngine }, { runPhases }, { registryCredentials }, { createFetcher, defaultCacheDir, LOCK_FILE }, { loadDigestCache }] = await Promise.all([
+    import('./docker-engine.ts'),
+    import('./run.ts'),
+    import('./registry-auth.ts'),
+    import('./fetcher.ts'),
+    import('./digest-cache.ts'),
+  ]);
+  const engine = connectEngine();
+  // Asked before anything is drawn: an engine that does not answer is one clear line, not a tree of failures.
+  await engine.ping();
+  const reporter = await makeReporter(options, selected.images);
+  for (const message of prepared.notices) reporter.emit({ type: 'notice', message });
 
   const controller = new AbortController();
   const onInterrupt = () => {
@@ -37,15 +50,6 @@ export async function command(options: Options, targets: string[]): Promise<numb
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onInterrupt);
   try {
-    const [{ connectEngine }, { runPhases }, { registryCredentials }, { createFetcher, defaultCacheDir, LOCK_FILE }, { loadDigestCache }] = await Promise.all([
-      import('./docker-engine.ts'),
-      import('./run.ts'),
-      import('./registry-auth.ts'),
-      import('./fetcher.ts'),
-      import('./digest-cache.ts'),
-    ]);
-    const engine = connectEngine();
-    await engine.ping();
     const outcome = await runPhases(prepared.plan, phases, selected, {
       engine,
       signal: controller.signal,
@@ -68,9 +72,10 @@ export async function command(options: Options, targets: string[]): Promise<numb
       projectDir: prepared.plan.projectDir,
       auth: registryCredentials(),
     });
-    await reporter.close();
     return outcome.interrupted ? EXIT.interrupted : outcome.ok ? EXIT.ok : EXIT.failed;
   } finally {
+    // Also when the run throws: a task tree left open would keep its timer, and the process, alive.
+    await reporter.close();
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);
   }

@@ -1,46 +1,73 @@
 // On a terminal: a listr2 task per image with its last lines of output. listr2 only draws; the runner
-// decides. Each task waits for its image's finish event. Events after the images are done (pushes,
-// actions, the summary) are written as plain lines below the tree.
+// decides. Each image's outcome is a promise made up front, which its task awaits: events settle it
+// whether or not listr2 has started the task yet, and close() settles what the run never reached. Events
+// that belong to no image (notices, pushes, actions, the summary) are written below the tree at the end.
 import { Listr, type ListrTaskWrapper } from 'listr2';
 import type { Reporter, RunEvent } from './events.ts';
 import { describeEvent, shortId } from './report-plain.ts';
 
 type Finish = Extract<RunEvent, { type: 'finish' }>;
+type Task = ListrTaskWrapper<unknown, never, never>;
 
-interface ImageTask {
-  output(line: string): void;
-  finish(event: Finish): void;
+interface ImageView {
+  title: string;
+  line?: string;
+  task?: Task;
+  outcome: Promise<void>;
+  settle(event: Finish): void;
+  settled: boolean;
+}
+
+function imageView(name: string): ImageView {
+  let resolve!: () => void;
+  let reject!: (err: Error) => void;
+  const outcome = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // It may fail before listr2 has started the task that awaits it: that is not an unhandled rejection.
+  outcome.catch(() => {});
+  const view: ImageView = {
+    title: `${name}: waiting`,
+    outcome,
+    settled: false,
+    settle(event) {
+      if (view.settled) return;
+      view.settled = true;
+      if (event.status === 'failed') {
+        show(view, `${name}: failed`);
+        reject(new Error(`${name}: ${event.error}${event.hint ? ` (hint: ${event.hint})` : ''}`));
+        return;
+      }
+      show(view, event.status === 'skipped' ? `${name}: up to date (${shortId(event.id!)})` : `${name}: built ${shortId(event.id!)} in ${event.seconds.toFixed(1)}s (${event.reason})`);
+      resolve();
+    },
+  };
+  return view;
+}
+
+function show(view: ImageView, title: string, line?: string): void {
+  view.title = title;
+  if (line !== undefined) view.line = line;
+  if (view.task) {
+    view.task.title = view.title;
+    if (line !== undefined) view.task.output = line;
+  }
 }
 
 export function ttyReporter(images: readonly string[], out: NodeJS.WriteStream, verbose: boolean): Reporter {
-  const tasks = new Map<string, ImageTask>();
-  const finished = new Set<string>();
-  const pending = new Map<string, RunEvent[]>();
-  let drawing = images.length > 0;
+  const views = new Map(images.map((name) => [name, imageView(name)]));
+  const later: RunEvent[] = [];
 
   const list = new Listr(
     images.map((name) => ({
-      title: `${name}: waiting`,
-      task: (_: unknown, task: ListrTaskWrapper<unknown, never, never>) =>
-        new Promise<void>((resolve, reject) => {
-          tasks.set(name, {
-            output: (line) => {
-              task.title = `${name}: building`;
-              task.output = line;
-            },
-            finish: (event) => {
-              if (event.status === 'failed') {
-                task.title = `${name}: failed`;
-                reject(new Error(`${name}: ${event.error}${event.hint ? ` (hint: ${event.hint})` : ''}`));
-              } else {
-                task.title = event.status === 'skipped' ? `${name}: up to date (${shortId(event.id!)})` : `${name}: built ${shortId(event.id!)} in ${event.seconds.toFixed(1)}s (${event.reason})`;
-                resolve();
-              }
-            },
-          });
-          for (const event of pending.get(name) ?? []) deliver(event);
-          pending.delete(name);
-        }),
+      title: views.get(name)!.title,
+      task: (_: unknown, task: Task) => {
+        const view = views.get(name)!;
+        view.task = task;
+        show(view, view.title, view.line);
+        return view.outcome;
+      },
     })),
     {
       concurrent: true,
@@ -50,39 +77,26 @@ export function ttyReporter(images: readonly string[], out: NodeJS.WriteStream, 
       rendererOptions: { outputBar: verbose ? Infinity : 5, persistentOutput: false, collapseErrors: false },
     } as never,
   );
-  const running = drawing ? list.run().catch(() => undefined).finally(() => (drawing = false)) : Promise.resolve();
-
-  const deliver = (event: RunEvent) => {
-    const image = 'image' in event ? event.image : undefined;
-    const task = image ? tasks.get(image) : undefined;
-    if (image && !task && drawing && images.includes(image)) {
-      pending.set(image, [...(pending.get(image) ?? []), event]);
-      return;
-    }
-    if (task && event.type === 'finish') {
-      finished.add(event.image);
-      return task.finish(event);
-    }
-    if (task && drawing && (event.type === 'log' || event.type === 'start' || event.type === 'pull' || event.type === 'command')) {
-      return task.output(describeEvent(event, true).join(' ').replace(`${image}: `, '').replace(`${image} | `, ''));
-    }
-    if (drawing) {
-      pending.set('', [...(pending.get('') ?? []), event]);
-      return;
-    }
-    for (const line of describeEvent(event, verbose)) out.write(`${line}\n`);
-  };
+  const drawing = images.length > 0 ? list.run().catch(() => undefined) : Promise.resolve();
 
   return {
-    emit: deliver,
-    async close() {
-      // An image the run never reached (a host command failed first) must not hold the tree open.
-      for (const [name, task] of tasks) {
-        if (!finished.has(name)) task.finish({ type: 'finish', image: name, status: 'failed', tags: [], error: 'not built', seconds: 0 });
+    emit(event) {
+      const image = 'image' in event ? event.image : undefined;
+      const view = image === undefined ? undefined : views.get(image);
+      if (!view || view.settled) {
+        later.push(event);
+        return;
       }
-      await running;
-      for (const event of pending.get('') ?? []) for (const line of describeEvent(event, verbose)) out.write(`${line}\n`);
-      pending.clear();
+      if (event.type === 'finish') view.settle(event);
+      else if (event.type === 'log' || event.type === 'start' || event.type === 'pull' || event.type === 'command') {
+        const line = describeEvent(event, true).join(' ').replace(`${image}: `, '').replace(`${image} | `, '');
+        show(view, `${image}: building`, line);
+      } else later.push(event);
+    },
+    async close() {
+      for (const [name, view] of views) view.settle({ type: 'finish', image: name, status: 'failed', tags: [], error: 'not built', seconds: 0 });
+      await drawing;
+      for (const event of later.splice(0)) for (const line of describeEvent(event, verbose)) out.write(`${line}\n`);
     },
   };
 }
