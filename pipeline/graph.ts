@@ -126,8 +126,6 @@ export interface Selection {
   images: string[];
   /** Host commands asked for alone, by name (`px-oci-mon/px-oci-mon`). */
   commands: { image: string; name: string }[];
-  /** Whether the command line named any image or command; actions apply to all images when it did not. */
-  named: boolean;
 }
 
 export type Phase = { kind: 'build'; selection: Selection } | { kind: 'action'; action: Action };
@@ -139,7 +137,7 @@ export type Phase = { kind: 'build'; selection: Selection } | { kind: 'action'; 
 export function planPhases(graph: Graph, names: readonly string[]): { phases: Phase[]; selected: Selection } {
   const problems: Problem[] = [];
   const phases: Phase[] = [];
-  const all: Selection = { images: [], commands: [], named: false };
+  const all: Selection = { images: [], commands: [] };
   let current: Selection | undefined;
 
   for (const name of names) {
@@ -155,7 +153,7 @@ export function planPhases(graph: Graph, names: readonly string[]): { phases: Ph
       continue;
     }
     if (!current) {
-      current = { images: [], commands: [], named: true };
+      current = { images: [], commands: [] };
       phases.push({ kind: 'build', selection: current });
     }
     select(graph, name, current);
@@ -163,8 +161,8 @@ export function planPhases(graph: Graph, names: readonly string[]): { phases: Ph
   }
   if (problems.length > 0) throw new UserError(problems);
 
-  all.named = all.images.length > 0 || all.commands.length > 0;
-  if (!all.named) all.images = [...graph.order];
+  // Actions apply to every image when the line names none.
+  if (all.images.length === 0 && all.commands.length === 0) all.images = [...graph.order];
   // No target at all means every image, as a bare `make` builds its first target.
   if (names.length === 0) phases.push({ kind: 'build', selection: { ...all } });
   for (const phase of phases) if (phase.kind === 'build') phase.selection.images = inOrder(graph, phase.selection.images);

@@ -46,7 +46,7 @@ export async function runPhases(plan: Plan, phases: readonly Phase[], selected: 
       case 'deploy':
       case 'deploy_latest': {
         // Deploy builds what it pushes first: an up-to-date image costs a local digest and an inspect.
-        results = await runBuilds(plan, { images: selected.images, commands: [], named: true }, settings, results);
+        results = await runBuilds(plan, { images: selected.images, commands: [] }, settings, results);
         const outcome = await deployImages(phase.action, images, results, settings);
         pushed.push(...outcome.pushed);
         notPushed.push(...outcome.failed);

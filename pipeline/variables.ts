@@ -31,8 +31,8 @@ export function timestamp(now: Date): string {
 }
 
 // ${NAME}, ${NAME:-fallback} (the fallback when NAME is empty, as in sh), and $${ for a literal ${.
-const REFERENCE = /\$\$\{|\$\{([^}:]*)(?::-([^}]*))?\}/g;
-const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const REFERENCE = /\$\$\{|\$\{([^}]*)\}/g;
+const INSIDE = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
 
 export function resolveVariables(
   declared: DeclaredVariables,
@@ -99,12 +99,14 @@ export function interpolate(
   problems: Problem[],
   known: () => Iterable<string> = () => [],
 ): string {
-  return text.replace(REFERENCE, (match, name: string | undefined, fallback: string | undefined) => {
-    if (name === undefined) return '${';
-    if (!NAME.test(name)) {
-      problems.push({ message: `'${match}' is not a variable reference`, at: where(), hint: 'write ${NAME}, or $${ for a literal ${' });
+  return text.replace(REFERENCE, (match, inside: string | undefined) => {
+    if (inside === undefined) return '${';
+    const parsed = INSIDE.exec(inside);
+    if (!parsed) {
+      problems.push({ message: `'${match}' is not a variable reference`, at: where(), hint: 'write ${NAME} or ${NAME:-fallback}, or $${ for a literal ${' });
       return match;
     }
+    const [, name, fallback] = parsed as unknown as [string, string, string | undefined];
     const value = lookup(name);
     if (value === undefined) {
       const near = didYouMean(name, known());

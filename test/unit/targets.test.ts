@@ -30,7 +30,7 @@ test('an image target brings its dependencies; an alias is the image', () => {
 
 test('a group selects its members; a named command runs alone', () => {
   const { phases } = planPhases(graph, ['all']);
-  assert.equal(phases, [{ kind: 'build', selection: { images: [], commands: [{ image: 'app', name: 'app/app' }], named: true } }]);
+  assert.equal(phases, [{ kind: 'build', selection: { images: [], commands: [{ image: 'app', name: 'app/app' }] } }]);
 });
 
 test('targets run in order like make: builds, then each action', () => {
@@ -43,12 +43,11 @@ test('an action alone applies to every image', () => {
   const { phases, selected } = planPhases(graph, ['rmi']);
   assert.equal(phases, [{ kind: 'action', action: 'rmi' }]);
   assert.equal(selected.images, ['base', 'app', 'tool']);
-  assert.is(selected.named, false);
 });
 
 test('no target builds every image', () => {
   const { phases } = planPhases(graph, []);
-  assert.equal(phases, [{ kind: 'build', selection: { images: ['base', 'app', 'tool'], commands: [], named: false } }]);
+  assert.equal(phases, [{ kind: 'build', selection: { images: ['base', 'app', 'tool'], commands: [] } }]);
 });
 
 test('an unknown target is a user error with a did-you-mean', () => {

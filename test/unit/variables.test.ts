@@ -1,6 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { prepareText, problemsOf, yaml } from '../support/config.ts';
+import { parseConfig } from '../../pipeline/load-config.ts';
+import { prepareLoaded } from '../../pipeline/prepare.ts';
+import { PROJECT, prepareText, problemsOf, yaml } from '../support/config.ts';
 
 const config = yaml`
 variables:
@@ -32,6 +34,27 @@ test('--set beats the environment', () => {
 
 test('$${ stands for a literal ${', () => {
   assert.is(prepareText(config).plan.images.get('app')!.args['LITERAL'], 'costs ${HOME}');
+});
+
+test('${NAME:-fallback} takes the fallback when NAME is empty; a malformed reference is an error', () => {
+  const text = (tag: string) => yaml`
+variables:
+  PXTAG: ''
+  TAG: '${tag}'
+images:
+  app: { base: a, tags: ['repo/app:\${TAG}'] }
+`;
+  assert.is(prepareText(text('${PXTAG:-latest}')).plan.images.get('app')!.tags[0], 'repo/app:latest');
+  assert.is(prepareText(text('${PXTAG:-latest}'), { PXTAG: '3.1' }).plan.images.get('app')!.tags[0], 'repo/app:3.1');
+  assert.match(problemsOf(text('${PXTAG:latest}'))[0]!, /'\$\{PXTAG:latest\}' is not a variable reference/);
+});
+
+test('${TIMESTAMP} is the run’s start in UTC, one value for the whole run', () => {
+  const prepared = prepareLoaded(parseConfig(yaml`
+images:
+  app: { base: a, tags: ['repo/app:\${TIMESTAMP}', 'repo/app:\${TIMESTAMP}-x'] }
+`, 'build.config.yaml', PROJECT), {}, {}, new Date('2026-11-21T22:51:07.123Z'));
+  assert.equal(prepared.plan.images.get('app')!.tags, ['repo/app:20261121T225107Z', 'repo/app:20261121T225107Z-x']);
 });
 
 test('each variable records where its value came from', () => {
