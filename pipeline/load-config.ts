@@ -79,7 +79,7 @@ export function parseConfig(text: string, file: string, projectDir: string): Par
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new UserError({ message: `${file} must be a map of settings (images:, variables:, ...)`, at: locate([]) });
   }
-  const describe = (issues: readonly z.core.$ZodIssue[]) => dedupe(issues).map((issue) => describeIssue(issue, doc, locate, position));
+  const describe = (issues: readonly z.core.$ZodIssue[]) => dedupe(issues).flatMap((issue) => describeIssue(issue, doc, locate, position));
   return { file, projectDir, raw: raw as Record<string, unknown>, locate, describe };
 }
 
@@ -118,20 +118,21 @@ function describeIssue(
   doc: Document,
   locate: (at: ConfigPath) => SourcePosition,
   position: (offset: number) => SourcePosition,
-): Problem {
+): Problem | Problem[] {
   const at = issue.path as (string | number)[];
   const where = at.length ? ` at ${at.join('.')}` : '';
   if (issue.code === 'unrecognized_keys') {
-    const key = issue.keys[0]!;
     const isStep = at.length === 4 && at[0] === 'images' && at[2] === 'steps';
     const known = isStep ? stepKindNames : knownKeys(at);
-    const near = didYouMean(key, known);
-    const offset = keyOffset(doc, at, key);
-    return {
-      message: isStep ? `unknown step kind '${key}'` : `unknown key '${key}'${where}`,
-      at: offset === undefined ? locate(at) : position(offset),
-      hint: near ? `did you mean '${near}'?` : `expected one of: ${known.join(', ')}`,
-    };
+    return issue.keys.map((key) => {
+      const near = didYouMean(key, known);
+      const offset = keyOffset(doc, at, key);
+      return {
+        message: isStep ? `unknown step kind '${key}'` : `unknown key '${key}'${where}`,
+        at: offset === undefined ? locate(at) : position(offset),
+        hint: near ? `did you mean '${near}'?` : `expected one of: ${known.join(', ')}`,
+      };
+    });
   }
   if (issue.code === 'invalid_type' && issue.message.endsWith('received undefined')) {
     return { message: `'${at[at.length - 1]}' is missing${at.length > 1 ? ` at ${at.slice(0, -1).join('.')}` : ''}`, at: locate(at), hint: `expected ${issue.expected}` };

@@ -56,6 +56,21 @@ images:
   assert.is(p, "4:5 unknown key 'tgas' at images.app (did you mean 'tags'?)");
 });
 
+test('each unknown key of a map is named at its own line', () => {
+  const problems = problemsOf(yaml`
+images:
+  app:
+    base: ubuntu:16.04
+    tags: [x]
+    tagz: [y]
+    labls: {}
+`);
+  assert.equal(problems, [
+    "5:5 unknown key 'tagz' at images.app (did you mean 'tags'?)",
+    "6:5 unknown key 'labls' at images.app (did you mean 'labels'?)",
+  ]);
+});
+
 test('an unknown step kind is named with the nearest kind', () => {
   const p = only(problemsOf(yaml`
 images:
