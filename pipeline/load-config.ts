@@ -83,10 +83,16 @@ export function parseConfig(text: string, file: string, projectDir: string): Par
   return { file, projectDir, raw: raw as Record<string, unknown>, locate, describe };
 }
 
-/** The last pass: the whole config, its variables already replaced, against the schema. */
-export function validateConfig(parsed: ParsedConfig, interpolated: Record<string, unknown>): LoadedConfig {
+/**
+ * The last pass: the whole config, its variables already replaced, against the schema. `earlier` are the
+ * problems of the passes before; they are reported with the schema's, which says nothing more where they did.
+ */
+export function validateConfig(parsed: ParsedConfig, interpolated: Record<string, unknown>, earlier: readonly Problem[] = []): LoadedConfig {
   const result = configSchema.safeParse(interpolated);
-  if (!result.success) throw new UserError(parsed.describe(result.error.issues));
+  const seen = new Set(earlier.map((p) => (p.at ? `${p.at.line}:${p.at.col}` : '')));
+  const schemaProblems = result.success ? [] : parsed.describe(result.error.issues).filter((p) => !p.at || !seen.has(`${p.at.line}:${p.at.col}`));
+  const problems = [...earlier, ...schemaProblems].sort((a, b) => (a.at?.line ?? 0) - (b.at?.line ?? 0) || (a.at?.col ?? 0) - (b.at?.col ?? 0));
+  if (problems.length > 0 || !result.success) throw new UserError(problems);
   return { file: parsed.file, projectDir: parsed.projectDir, locate: parsed.locate, config: result.data };
 }
 

@@ -51,8 +51,9 @@ export function prepareLoaded(
   for (const key of ['source', 'sources', 'images'] as const) {
     if (key in parsed.raw) interpolated[key] = interpolateDeep(parsed.raw[key], [key], variables, parsed.locate, problems);
   }
-  if (problems.length > 0) throw new UserError(problems);
-  const loaded = validateConfig(parsed, interpolated);
+  // The schema looks too, so that a file's mistakes come out together; what it says of a string whose
+  // variable was unknown would only repeat that.
+  const loaded = validateConfig(parsed, interpolated, problems);
   const graph = buildGraph(loaded.config, loaded.locate);
   const plan = planBuild(loaded, graph);
   return { loaded, variables, notices: defaultedVariables(declared.data, variables), graph, plan };

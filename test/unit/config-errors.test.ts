@@ -217,6 +217,16 @@ images:
   assert.is(problems.length, 3, problems.join('\n'));
 });
 
+test('an unknown variable and a schema problem come out together, in file order', () => {
+  assert.equal(problemsOf(yaml`
+images:
+  app:
+    base: a
+    tags: ['repo/app:\${TAGG}']
+    steps: [{ cpy: {} }]
+`), ["4:12 unknown variable ${TAGG} (declare it under `variables:`)", "5:15 unknown step kind 'cpy' (did you mean 'copy'?)"]);
+});
+
 test('an empty file is an error at 1:1 with a hint', () => {
   assert.match(only(problemsOf('')), /^1:1 build.config.yaml is empty/);
   assert.match(only(problemsOf('# only a comment\n')), /is empty/);
