@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { chmod, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cli, finishOf, project, summaryOf } from '../support/cli.ts';
-import { cleanup, containerCount, ensureStandIns, imageInfo, requireEngine, runIn, testTag } from '../support/engine.ts';
+import { cleanup, containerCount, docker, ensureStandIns, imageInfo, requireEngine, RUN_ID, runIn, testTag } from '../support/engine.ts';
 
 const test = suite('builds on a real engine');
 
@@ -190,6 +190,25 @@ images:
   assert.is(result.code, 1);
   assert.ok(result.events.some((e) => e['type'] === 'pull' && e['ref'] === 'bi-test/no-such-base:0.0'));
   assert.match(finishOf(result, 'missing')!.error!, /pulling bi-test\/no-such-base:0.0: /);
+});
+
+test('--pull pulls a base even when it is present', async () => {
+  // The present base is named after a registry that refuses connections, so the forced pull fails the
+  // same way on every machine: what shows is that it was tried.
+  const base = `127.0.0.1:1/bi-test-${RUN_ID}/base:1`;
+  await docker.getImage('ubuntu:16.04').tag({ repo: base.slice(0, base.lastIndexOf(':')), tag: '1' });
+  try {
+    const dir = await project({ 'build.config.yaml': `images:\n  pulled: { base: '${base}', tags: ['${testTag('pulled')}'] }\n` });
+    const forced = await cli(['--json', '--pull', 'pulled'], { cwd: dir });
+    assert.is(forced.code, 1);
+    assert.ok(forced.events.some((e) => e['type'] === 'pull' && e['ref'] === base));
+    assert.match(finishOf(forced, 'pulled')!.error!, /pulling 127.0.0.1:1\/.*connection refused/);
+    const plain = await cli(['--json', 'pulled'], { cwd: dir });
+    assert.is(plain.code, 0, plain.stderr);
+    assert.not.ok(plain.events.some((e) => e['type'] === 'pull'), 'without --pull the present base is used');
+  } finally {
+    await docker.getImage(base).remove().catch(() => {});
+  }
 });
 
 test('independent images build at the same time', async () => {

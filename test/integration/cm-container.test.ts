@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { cli, finishOf, type CliResult } from '../support/cli.ts';
+import { PASSWORD, startRegistry, USER } from '../support/registry.ts';
 import { cleanup, containerCount, demux, docker, importImage, requireEngine, rootfs, RUN_ID, RUN_LABEL, runIn } from '../support/engine.ts';
 
 const test = suite('cm-container');
@@ -220,6 +221,22 @@ test('with /secret mounted, rc.local links the service account to it; a second r
   assert.is(first.code, 0, first.logs);
   assert.match(first.logs, /linked \/var\/run\/secrets\/kubernetes.io\/serviceaccount to \/secret/);
   assert.match(first.logs, /\/secret\nkube-token\nagain=0\n\/secret/, first.logs);
+});
+
+test('deploy pushes ONAP’s tags to CM_REGISTRY: <release>-<timestamp>, <release> and <release>-latest', async () => {
+  const registry = await startRegistry();
+  try {
+    const result = await cli(
+      ['--json', '--set', `TYPE_REPO=${served}/plugins`, '--set', `CCSDK_REPO=${served}/ccsdk`, '--set', `CM_REPOSITORY=${IMAGE}`, '--set', 'CM_VERSION=1', '--set', `CM_REGISTRY=${registry.address}`, 'cm-container', 'deploy'],
+      { cwd: projectDir, env: { BUILD_IMAGES_CACHE: cacheDir, DOCKER_HUB_USER: USER, DOCKER_HUB_PASSWD: PASSWORD, DOCKER_CONFIG: path.join(projectDir, 'none') } },
+    );
+    assert.is(result.code, 0, result.stderr + result.stdout);
+    const tags = await registry.tags(IMAGE);
+    assert.is(tags.length, 3, tags.join(' '));
+    assert.equal(tags.filter((t) => !/^1\.6-\d{8}T\d{6}Z$/.test(t)), ['1.6', '1.6-latest']);
+  } finally {
+    await registry.stop();
+  }
 });
 
 test.run();
