@@ -95,15 +95,21 @@ export function credentialSources(config: DockerConfig, env: Env, registry: stri
   return sources;
 }
 
+/** Credentials per registry for one run: looked up once (a helper is a process), then reused. */
 export function registryCredentials(env: Env = process.env, home = os.homedir()) {
   let config: Promise<DockerConfig> | undefined;
-  return async (registry: string): Promise<RegistryAuth | undefined> => {
+  const found = new Map<string, Promise<RegistryAuth | undefined>>();
+  const lookUp = async (registry: string) => {
     config ??= readDockerConfig(env, home);
     for (const source of credentialSources(await config, env, registry)) {
-      const found = await source.find(registry);
-      if (found) return found;
+      const auth = await source.find(registry);
+      if (auth) return auth;
     }
     return undefined;
+  };
+  return (registry: string): Promise<RegistryAuth | undefined> => {
+    if (!found.has(registry)) found.set(registry, lookUp(registry));
+    return found.get(registry)!;
   };
 }
 

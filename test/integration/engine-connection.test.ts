@@ -1,0 +1,92 @@
+// DOCKER_HOST over TCP, plain and with TLS as the docker CLI sets it up (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH),
+// against the real engine: a proxy on loopback forwards to its unix socket, and with TLS it asks for a
+// client certificate signed by the test's own CA, as a TLS-protected engine does.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+import { cli, project, summaryOf } from '../support/cli.ts';
+import { cleanup, ensureStandIns, requireEngine, testTag } from '../support/engine.ts';
+
+const test = suite('engine over tcp');
+const SOCKET = '/var/run/docker.sock';
+let certs = '';
+const servers: net.Server[] = [];
+
+function forward(client: net.Socket): void {
+  const engine = net.connect(SOCKET);
+  client.pipe(engine).pipe(client);
+  const close = () => {
+    client.destroy();
+    engine.destroy();
+  };
+  client.on('error', close);
+  engine.on('error', close);
+}
+
+async function listen(server: net.Server): Promise<number> {
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as net.AddressInfo).port;
+}
+
+/** A CA, a server certificate for 127.0.0.1 and a client certificate, in the files the docker CLI reads. */
+async function makeCerts(): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-certs-'));
+  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=build-images test CA', '-keyout', 'ca-key.pem', '-out', 'ca.pem');
+  for (const [name, subject, ext] of [
+    ['server', '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1'],
+    ['client', '/CN=client', 'extendedKeyUsage=clientAuth'],
+  ] as const) {
+    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', subject, '-keyout', `${name}-key.pem`, '-out', `${name}.csr`);
+    await writeFile(path.join(dir, `${name}.ext`), `${ext}\n`);
+    ssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-days', '1', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
+  }
+  // The docker CLI's names: ca.pem, cert.pem, key.pem.
+  await writeFile(path.join(dir, 'cert.pem'), await readFile(path.join(dir, 'client.pem')));
+  await writeFile(path.join(dir, 'key.pem'), await readFile(path.join(dir, 'client-key.pem')));
+  return dir;
+}
+
+test.before(async () => {
+  await requireEngine();
+  await ensureStandIns();
+  certs = await makeCerts();
+});
+test.after(async () => {
+  for (const server of servers) server.close();
+  await cleanup();
+});
+
+const config = (name: string) => `images:\n  ${name}: { base: ubuntu:16.04, tags: ['${testTag(name)}'], steps: [{ env: { OVER: tcp } }] }\n`;
+
+test('tcp:// reaches the engine over plain TCP', async () => {
+  const port = await listen(net.createServer(forward));
+  const dir = await project({ 'build.config.yaml': config('over-tcp') });
+  const result = await cli(['--json'], { cwd: dir, env: { DOCKER_HOST: `tcp://127.0.0.1:${port}` } });
+  assert.is(result.code, 0, result.stderr);
+  assert.is(summaryOf(result).images[0]!.status, 'built');
+});
+
+test('with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH it speaks TLS with a client certificate', async () => {
+  const read = (f: string) => readFile(path.join(certs, f));
+  const port = await listen(
+    tls.createServer({ key: await read('server-key.pem'), cert: await read('server.pem'), ca: await read('ca.pem'), requestCert: true, rejectUnauthorized: true }, forward),
+  );
+  const dir = await project({ 'build.config.yaml': config('over-tls') });
+  const env = { DOCKER_HOST: `tcp://127.0.0.1:${port}`, DOCKER_TLS_VERIFY: 'true', DOCKER_CERT_PATH: certs };
+  const result = await cli(['--json'], { cwd: dir, env });
+  assert.is(result.code, 0, result.stderr);
+  assert.is(summaryOf(result).images[0]!.status, 'built');
+
+  const noCerts = await cli(['--json'], { cwd: dir, env: { ...env, DOCKER_CERT_PATH: path.join(certs, 'missing') } });
+  assert.is(noCerts.code, 2);
+  assert.match(noCerts.stderr, /DOCKER_TLS_VERIFY is set but .*missing\/ca.pem cannot be read/);
+});
+
+test.run();
