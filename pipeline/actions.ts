@@ -2,7 +2,7 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Engine, RegistryAuth } from './engine.ts';
-import { splitReference } from './engine.ts';
+import { registryOf, splitReference } from './engine.ts';
 import { Interrupted, RunError } from './errors.ts';
 import { registryLocation, remoteDigest } from './registry-client.ts';
 import type { RunEvent } from './events.ts';
@@ -159,10 +159,4 @@ export async function deployLatest(image: ImagePlan, id: string, settings: Actio
   const latest = `${repo}:latest`;
   await settings.engine.tag(id, latest);
   return pushTags(image, [latest], settings);
-}
-
-/** The registry a reference names, as the docker CLI decides it: a first part with a dot, a colon or `localhost`. */
-export function registryOf(ref: string): string {
-  const first = ref.split('/')[0]!;
-  return ref.includes('/') && (/[.:]/.test(first) || first === 'localhost') ? first : 'docker.io';
 }

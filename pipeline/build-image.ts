@@ -2,7 +2,7 @@
 // contents, the base image ID, the build args) goes into a label, so that the next run can tell, from the
 // engine alone, that the image for every tag is already what these inputs make.
 import { createHash } from 'node:crypto';
-import type { Engine } from './engine.ts';
+import { registryOf, type Engine, type RegistryAuth } from './engine.ts';
 import { Interrupted, RunError } from './errors.ts';
 import type { RunEvent } from './events.ts';
 import { checkFreshness, recordSignature, runHostCommand, type HostCommand } from './host-command.ts';
@@ -21,6 +21,8 @@ export interface BuildSettings {
   signal: AbortSignal;
   emit(event: RunEvent): void;
   fetcher: Fetcher;
+  /** Credentials for a registry, to pull a base from it. */
+  auth(registry: string): Promise<RegistryAuth | undefined>;
   /** Content digests of unchanged files, kept between runs. */
   digests?: DigestCache;
   /** What varies per run, kept out of the digest: the time and revision, and --label's extra labels. */
@@ -65,7 +67,8 @@ async function resolveBase(image: ImagePlan, ref: string, settings: BuildSetting
   const local = settings.pull ? undefined : await settings.engine.inspectImage(ref);
   if (local) return local.id;
   settings.emit({ type: 'pull', image: image.name, ref });
-  await settings.engine.pull(ref, (line) => settings.emit({ type: 'log', image: image.name, line }), settings.signal);
+  const auth = await settings.auth(registryOf(ref));
+  await settings.engine.pull(ref, auth, (line) => settings.emit({ type: 'log', image: image.name, line }), settings.signal);
   const pulled = await settings.engine.inspectImage(ref);
   if (!pulled) throw new RunError(`pulled ${ref}, but the engine does not have it`);
   return pulled.id;

@@ -70,8 +70,8 @@ export function connectEngine(options: ConnectionOptions = connectionOptions()):
       }
     },
     inspectImage,
-    async pull(ref, onLine, signal) {
-      const result = await streamed(`pulling ${ref}`, () => docker.pull(ref, { abortSignal: signal }) as Promise<Readable>, onLine, signal);
+    async pull(ref, auth, onLine, signal) {
+      const result = await streamed(`pulling ${ref}`, () => docker.pull(ref, { authconfig: auth, abortSignal: signal }) as Promise<Readable>, onLine, signal);
       if (result.error) throw new RunError(`pulling ${ref}: ${result.error}`, 'check the name and tag, and that you can reach its registry');
     },
     async build(request: BuildRequest) {

@@ -32,7 +32,7 @@ export interface Engine {
   /** Fails with a RunError that says how to start the engine when it does not answer. */
   ping(): Promise<void>;
   inspectImage(ref: string): Promise<ImageInfo | undefined>;
-  pull(ref: string, onLine: (line: string) => void, signal: AbortSignal): Promise<void>;
+  pull(ref: string, auth: RegistryAuth | undefined, onLine: (line: string) => void, signal: AbortSignal): Promise<void>;
   /** Resolves with the new image's ID; an error in the progress stream rejects with the engine's words. */
   build(request: BuildRequest): Promise<string>;
   tag(id: string, ref: string): Promise<void>;
@@ -48,4 +48,10 @@ export function splitReference(ref: string): { repo: string; tag: string } {
   const slash = ref.lastIndexOf('/');
   const colon = ref.lastIndexOf(':');
   return colon > slash ? { repo: ref.slice(0, colon), tag: ref.slice(colon + 1) } : { repo: ref, tag: 'latest' };
+}
+
+/** The registry a reference names, as the docker CLI decides it: a first part with a dot, a colon or `localhost`. */
+export function registryOf(ref: string): string {
+  const first = ref.split('/')[0]!;
+  return ref.includes('/') && (/[.:]/.test(first) || first === 'localhost') ? first : 'docker.io';
 }

@@ -124,6 +124,8 @@ function groupCycles(groups: Readonly<Record<string, readonly string[]>>, onCycl
 export interface Selection {
   /** Images to build, dependencies included, in build order. */
   images: string[];
+  /** The images the line names (groups and aliases expanded): what actions apply to. */
+  targets: string[];
   /** Host commands asked for alone, by name (`px-oci-mon/px-oci-mon`). */
   commands: { image: string; name: string }[];
 }
@@ -137,7 +139,7 @@ export type Phase = { kind: 'build'; selection: Selection } | { kind: 'action'; 
 export function planPhases(graph: Graph, names: readonly string[]): { phases: Phase[]; selected: Selection } {
   const problems: Problem[] = [];
   const phases: Phase[] = [];
-  const all: Selection = { images: [], commands: [] };
+  const all: Selection = { images: [], targets: [], commands: [] };
   let current: Selection | undefined;
 
   for (const name of names) {
@@ -153,7 +155,7 @@ export function planPhases(graph: Graph, names: readonly string[]): { phases: Ph
       continue;
     }
     if (!current) {
-      current = { images: [], commands: [] };
+      current = { images: [], targets: [], commands: [] };
       phases.push({ kind: 'build', selection: current });
     }
     select(graph, name, current);
@@ -162,11 +164,17 @@ export function planPhases(graph: Graph, names: readonly string[]): { phases: Ph
   if (problems.length > 0) throw new UserError(problems);
 
   // Actions apply to every image when the line names none.
-  if (all.images.length === 0 && all.commands.length === 0) all.images = [...graph.order];
+  if (all.images.length === 0 && all.commands.length === 0) all.images = all.targets = [...graph.order];
   // No target at all means every image, as a bare `make` builds its first target.
   if (names.length === 0) phases.push({ kind: 'build', selection: { ...all } });
-  for (const phase of phases) if (phase.kind === 'build') phase.selection.images = inOrder(graph, phase.selection.images);
+  for (const phase of phases) {
+    if (phase.kind === 'build') {
+      phase.selection.images = inOrder(graph, phase.selection.images);
+      phase.selection.targets = inOrder(graph, phase.selection.targets);
+    }
+  }
   all.images = inOrder(graph, all.images);
+  all.targets = inOrder(graph, all.targets);
   return { phases, selected: all };
 }
 
@@ -174,7 +182,10 @@ function select(graph: Graph, name: string, into: Selection): void {
   const target = graph.targets.get(name)!;
   if (target.kind === 'group') target.members.forEach((member) => select(graph, member, into));
   else if (target.kind === 'command') into.commands.push({ image: target.image, name: target.name });
-  else if (target.kind === 'image') withDependencies(graph, target.image).forEach((i) => into.images.push(i));
+  else if (target.kind === 'image') {
+    into.targets.push(target.image);
+    withDependencies(graph, target.image).forEach((i) => into.images.push(i));
+  }
 }
 
 export function withDependencies(graph: Graph, image: string): string[] {

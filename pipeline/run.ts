@@ -18,7 +18,8 @@ export async function runPhases(plan: Plan, phases: readonly Phase[], selected: 
   const pushed: string[] = [];
   const notPushed: string[] = [];
   let commandFailed = false;
-  const images = selected.images.map((name) => plan.images.get(name)!);
+  // Actions apply to the images the line names; what those are built on is built, not pushed or removed.
+  const images = selected.targets.map((name) => plan.images.get(name)!);
 
   for (const phase of phases) {
     if (settings.signal.aborted) break;
@@ -46,7 +47,7 @@ export async function runPhases(plan: Plan, phases: readonly Phase[], selected: 
       case 'deploy':
       case 'deploy_latest': {
         // Deploy builds what it pushes first: an up-to-date image costs a local digest and an inspect.
-        results = await runBuilds(plan, { images: selected.images, commands: [] }, settings, results);
+        results = await runBuilds(plan, { images: selected.images, targets: selected.targets, commands: [] }, settings, results);
         const outcome = await deployImages(phase.action, images, results, settings);
         pushed.push(...outcome.pushed);
         notPushed.push(...outcome.failed);

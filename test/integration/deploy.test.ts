@@ -4,7 +4,8 @@ import * as assert from 'uvu/assert';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cli, finishOf, project, summaryOf, type CliResult } from '../support/cli.ts';
-import { cleanup, ensureStandIns, importImage, requireEngine, rootfs, RUN_ID } from '../support/engine.ts';
+import { buffer } from 'node:stream/consumers';
+import { cleanup, docker, ensureStandIns, importImage, requireEngine, rootfs, RUN_ID } from '../support/engine.ts';
 import { freePort, PASSWORD, startRegistry, USER, type Registry } from '../support/registry.ts';
 
 const test = suite('deploy and rebuild reasons');
@@ -121,6 +122,26 @@ test('changed build args and a changed base image are named as the reason', asyn
   const base = finishOf(await run(['one'], { FLAVOR: 'spicy' }), 'one')!;
   assert.match(base.reason!, /^base image changed \([0-9a-f]{12} → [0-9a-f]{12}\)$/);
   assert.match((await run(['--no-cache', 'one'], { FLAVOR: 'spicy' })).stdout, /"reason":"--no-cache"/);
+});
+
+test('an absent base is pulled from its registry with the credentials for it, progress shown', async () => {
+  const ref = `${registry.address}/bi-${RUN_ID}/pulled-base:1`;
+  await docker.getImage(BASE).tag({ repo: ref.slice(0, ref.lastIndexOf(':')), tag: '1' });
+  const pushed = await docker.getImage(ref).push({ authconfig: { username: USER, password: PASSWORD, serveraddress: registry.address } } as never);
+  await buffer(pushed as unknown as NodeJS.ReadableStream);
+  await docker.getImage(ref).remove();
+  const pullDir = await project({ 'build.config.yaml': `images:\n  on-pulled: { base: '${ref}', tags: ['bi-test-${RUN_ID}/on-pulled:1'] }\n` });
+
+  const refused = await cli(['--json'], { cwd: pullDir, env: { DOCKER_CONFIG: path.join(pullDir, 'none') } });
+  assert.is(refused.code, 1);
+  assert.match(finishOf(refused, 'on-pulled')!.error!, /pulling .*pulled-base:1: .*(no basic auth credentials|unauthorized|authentication required)/i);
+
+  const result = await cli(['--json', '--verbose'], { cwd: pullDir, env: { DOCKER_HUB_USER: USER, DOCKER_HUB_PASSWD: PASSWORD, DOCKER_CONFIG: path.join(pullDir, 'none') } });
+  assert.is(result.code, 0, result.stderr + result.stdout);
+  assert.ok(result.events.some((e) => e['type'] === 'pull' && e['ref'] === ref));
+  assert.ok(result.events.some((e) => e['type'] === 'log' && /Pull complete|Downloaded newer image/.test(String(e['line']))), 'the pull’s progress is shown');
+  assert.is(finishOf(result, 'on-pulled')!.status, 'built');
+  await docker.getImage(ref).remove().catch(() => {});
 });
 
 test.run();

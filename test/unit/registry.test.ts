@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { registryOf } from '../../pipeline/actions.ts';
+import { registryOf } from '../../pipeline/engine.ts';
 import { credentialSources, serverAddress } from '../../pipeline/registry-auth.ts';
 import { registryLocation } from '../../pipeline/registry-client.ts';
 

@@ -23,31 +23,33 @@ test('images come after what they are built on', () => {
   assert.ok(graph.order.indexOf('base') < graph.order.indexOf('app'));
 });
 
-test('an image target brings its dependencies; an alias is the image', () => {
+test('an image target brings its dependencies to build; an alias is the image', () => {
   const { selected } = planPhases(graph, ['app-container']);
   assert.equal(selected.images, ['base', 'app']);
+  assert.equal(selected.targets, ['app'], 'actions apply to app alone: its base is built, not pushed');
 });
 
 test('a group selects its members; a named command runs alone', () => {
   const { phases } = planPhases(graph, ['all']);
-  assert.equal(phases, [{ kind: 'build', selection: { images: [], commands: [{ image: 'app', name: 'app/app' }] } }]);
+  assert.equal(phases, [{ kind: 'build', selection: { images: [], targets: [], commands: [{ image: 'app', name: 'app/app' }] } }]);
 });
 
 test('targets run in order like make: builds, then each action', () => {
   const { phases, selected } = planPhases(graph, ['all', 'px-container', 'deploy', 'deploy_latest']);
   assert.equal(phases.map((p) => (p.kind === 'build' ? 'build' : p.action)), ['build', 'deploy', 'deploy_latest']);
   assert.equal(selected.images, ['base', 'app', 'tool']);
+  assert.equal(selected.targets, ['app', 'tool']);
 });
 
 test('an action alone applies to every image', () => {
   const { phases, selected } = planPhases(graph, ['rmi']);
   assert.equal(phases, [{ kind: 'action', action: 'rmi' }]);
-  assert.equal(selected.images, ['base', 'app', 'tool']);
+  assert.equal(selected.targets, ['base', 'app', 'tool']);
 });
 
 test('no target builds every image', () => {
   const { phases } = planPhases(graph, []);
-  assert.equal(phases, [{ kind: 'build', selection: { images: ['base', 'app', 'tool'], commands: [] } }]);
+  assert.equal(phases, [{ kind: 'build', selection: { images: ['base', 'app', 'tool'], targets: ['base', 'app', 'tool'], commands: [] } }]);
 });
 
 test('an unknown target is a user error with a did-you-mean', () => {
