@@ -46,7 +46,8 @@ async function standInBase(): Promise<void> {
     'opt/mgmtworker/env/plugins/installed.txt': { content: 'none\n', uid: 1001, gid: 1001 },
     'opt/mgmtworker/work/deployments/.keep': { content: '', uid: 1001, gid: 1001 },
   });
-  await importImage(BASE, fs);
+  // Labelled with the run, so that cleanup removes it and each run imports its own.
+  await importImage(BASE, fs, { [RUN_LABEL]: RUN_ID });
 }
 
 test.before(async () => {

@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cli, finishOf, project, summaryOf, type CliResult } from '../support/cli.ts';
 import { buffer } from 'node:stream/consumers';
-import { cleanup, docker, ensureStandIns, importImage, requireEngine, rootfs, RUN_ID } from '../support/engine.ts';
+import { cleanup, docker, ensureStandIns, importImage, requireEngine, rootfs, RUN_ID, RUN_LABEL } from '../support/engine.ts';
 import { freePort, PASSWORD, startRegistry, USER, type Registry } from '../support/registry.ts';
 
 const test = suite('deploy and rebuild reasons');
@@ -39,7 +39,7 @@ images:
 test.before(async () => {
   await requireEngine();
   await ensureStandIns();
-  await importImage(BASE, await rootfs());
+  await importImage(BASE, await rootfs(), { [RUN_LABEL]: RUN_ID });
   registry = await startRegistry();
   secondPort = await freePort();
   dir = await project({ 'build.config.yaml': config, 'types/a.yaml': 'a: 1\n', 'types/b.yaml': 'b: 1\n' });
@@ -118,7 +118,7 @@ test('a second build is skipped; a changed file is named as the reason, and noth
 test('changed build args and a changed base image are named as the reason', async () => {
   const args = finishOf(await run(['one'], { FLAVOR: 'spicy' }), 'one')!;
   assert.is(args.reason, 'build args changed (FLAVOR)');
-  await importImage(BASE, await rootfs({ 'etc/motd': { content: 'a new base\n' } }));
+  await importImage(BASE, await rootfs({ 'etc/motd': { content: 'a new base\n' } }), { [RUN_LABEL]: RUN_ID });
   const base = finishOf(await run(['one'], { FLAVOR: 'spicy' }), 'one')!;
   assert.match(base.reason!, /^base image changed \([0-9a-f]{12} → [0-9a-f]{12}\)$/);
   assert.match((await run(['--no-cache', 'one'], { FLAVOR: 'spicy' })).stdout, /"reason":"--no-cache"/);
