@@ -1,7 +1,9 @@
 // build-images against `docker build`, run the same way: the same context (2,000 small files and one
 // 64 MiB file), the same Dockerfile, the same engine and classic builder, each timed as a whole command.
 // Three cases: a cold build (--no-cache on both), a second run with nothing changed, and one small file
-// changed. Prints the median of each and the ratio build-images / docker build. Needs a running engine.
+// changed. A fourth: two independent images whose RUN keeps a core busy, built by `docker build` one after
+// the other (as a Makefile without -j does) and by build-images at --concurrency 2.
+// Prints the median of each and the ratio build-images / docker build. Needs a running engine.
 //   npm run bench [-- --runs 5]
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -64,6 +66,17 @@ const cases: [string, () => Promise<void>, string[], string[]][] = [
   ['nothing changed', async () => {}, [], []],
   ['one small file changed', async () => writeFile(small, `change ${n++}\n`), [], []],
 ];
+async function twoImages(): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-bench-two-'));
+  const busy = 'i=0; while [ $i -lt 2000000 ]; do i=$((i+1)); done';
+  for (const n of ['one', 'two']) await writeFile(path.join(dir, `${n}.Dockerfile`), `FROM ubuntu:16.04\nRUN ${busy}; echo ${n} > /${n}\n`);
+  await writeFile(
+    path.join(dir, 'build.config.yaml'),
+    `images:\n${['one', 'two'].map((n) => `  ${n}: { base: ubuntu:16.04, tags: ['bi-bench/${n}:1'], steps: [{ run: '${busy}; echo ${n} > /${n}' }] }`).join('\n')}\n`,
+  );
+  return dir;
+}
+
 console.log(`build-images vs docker build (classic builder), median of ${runs} runs, ${os.cpus().length} cores`);
 console.log('context: 2,000 files of 4 KiB and one of 64 MiB\n');
 console.log('case                        docker build   build-images   ratio');
@@ -72,7 +85,17 @@ try {
     const { docker, tool } = await measure(dir, before, dockerArgs, toolArgs);
     console.log(`${name.padEnd(28)}${docker.toFixed(2).padStart(10)} s${tool.toFixed(2).padStart(13)} s${(tool / docker).toFixed(2).padStart(8)}`);
   }
+  const two = await twoImages();
+  const docker: number[] = [];
+  const tool: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    docker.push(time(DOCKER, ['build', '--no-cache', '-q', '-f', 'one.Dockerfile', '-t', 'bi-bench/d-one:1', '.'], two) + time(DOCKER, ['build', '--no-cache', '-q', '-f', 'two.Dockerfile', '-t', 'bi-bench/d-two:1', '.'], two));
+    tool.push(time(process.execPath, [CLI, '--no-cache', '--concurrency', '2'], two));
+  }
+  const [d, t] = [median(docker), median(tool)];
+  console.log(`${'two independent images'.padEnd(28)}${d.toFixed(2).padStart(10)} s${t.toFixed(2).padStart(13)} s${(t / d).toFixed(2).padStart(8)}`);
+  await rm(two, { recursive: true, force: true });
 } finally {
-  spawnSync(DOCKER, ['rmi', '-f', TAG_DOCKER, TAG_TOOL], { stdio: 'ignore' });
+  spawnSync(DOCKER, ['rmi', '-f', TAG_DOCKER, TAG_TOOL, 'bi-bench/one:1', 'bi-bench/two:1', 'bi-bench/d-one:1', 'bi-bench/d-two:1'], { stdio: 'ignore' });
   await rm(dir, { recursive: true, force: true });
 }
