@@ -18,6 +18,8 @@ const CLI = new URL('../../dist/pipeline/cli.js', import.meta.url).pathname;
 // The Debian engine's own client; its `build` is the classic builder, as build-images uses.
 const DOCKER = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
 const TAG_DOCKER = 'bi-bench/docker-build:1';
+// On everything the benchmark builds, so that the images a rebuild leaves untagged are removed too.
+const LABEL = 'build-images.bench=1';
 const TAG_TOOL = 'bi-bench/build-images:1';
 
 async function project(): Promise<string> {
@@ -50,9 +52,9 @@ async function measure(dir: string, before: () => Promise<void>, dockerArgs: str
   const tool: number[] = [];
   for (let i = 0; i < runs; i++) {
     await before();
-    docker.push(time(DOCKER, ['build', ...dockerArgs, '-t', TAG_DOCKER, '.'], dir));
+    docker.push(time(DOCKER, ['build', '--label', LABEL, ...dockerArgs, '-t', TAG_DOCKER, '.'], dir));
     await before();
-    tool.push(time(process.execPath, [CLI, ...toolArgs], dir));
+    tool.push(time(process.execPath, [CLI, '--label', LABEL, ...toolArgs], dir));
   }
   return { docker: median(docker), tool: median(tool) };
 }
@@ -89,13 +91,15 @@ try {
   const docker: number[] = [];
   const tool: number[] = [];
   for (let i = 0; i < runs; i++) {
-    docker.push(time(DOCKER, ['build', '--no-cache', '-q', '-f', 'one.Dockerfile', '-t', 'bi-bench/d-one:1', '.'], two) + time(DOCKER, ['build', '--no-cache', '-q', '-f', 'two.Dockerfile', '-t', 'bi-bench/d-two:1', '.'], two));
-    tool.push(time(process.execPath, [CLI, '--no-cache', '--concurrency', '2'], two));
+    const dockerBuild = (n: string) => time(DOCKER, ['build', '--label', LABEL, '--no-cache', '-q', '-f', `${n}.Dockerfile`, '-t', `bi-bench/d-${n}:1`, '.'], two);
+    docker.push(dockerBuild('one') + dockerBuild('two'));
+    tool.push(time(process.execPath, [CLI, '--label', LABEL, '--no-cache', '--concurrency', '2'], two));
   }
   const [d, t] = [median(docker), median(tool)];
   console.log(`${'two independent images'.padEnd(28)}${d.toFixed(2).padStart(10)} s${t.toFixed(2).padStart(13)} s${(t / d).toFixed(2).padStart(8)}`);
   await rm(two, { recursive: true, force: true });
 } finally {
-  spawnSync(DOCKER, ['rmi', '-f', TAG_DOCKER, TAG_TOOL, 'bi-bench/one:1', 'bi-bench/two:1', 'bi-bench/d-one:1', 'bi-bench/d-two:1'], { stdio: 'ignore' });
+  const images = spawnSync(DOCKER, ['images', '-q', '--filter', `label=${LABEL}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  if (images.length) spawnSync(DOCKER, ['rmi', '-f', ...new Set(images)], { stdio: 'ignore' });
   await rm(dir, { recursive: true, force: true });
 }
