@@ -66,13 +66,6 @@ export function didYouMean(word: string, candidates: Iterable<string>): string |
   return best !== undefined && bestDistance <= limit ? best : undefined;
 }
 
-export function suggestion(word: string, candidates: Iterable<string>): string | undefined {
-  const list = [...candidates];
-  const near = didYouMean(word, list);
-  if (near) return `did you mean '${near}'?`;
-  return list.length ? `expected one of: ${list.join(', ')}` : undefined;
-}
-
 function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {

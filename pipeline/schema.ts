@@ -83,7 +83,6 @@ export const configSchema = z.strictObject({
 
 export type Config = z.output<typeof configSchema>;
 export type ImageConfig = z.output<typeof imageSchema>;
-export type VariableConfig = z.output<typeof variableSchema>;
 
 export function jsonSchema(): unknown {
   return {

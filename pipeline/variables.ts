@@ -24,8 +24,6 @@ export interface VariableInputs {
   now: Date;
 }
 
-export const BUILT_IN_VARIABLES = ['USER', 'TIMESTAMP'] as const;
-
 export function timestamp(now: Date): string {
   return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
