@@ -10,10 +10,9 @@ import type { Graph } from './graph.ts';
 import type { HostCommand } from './host-command.ts';
 import { labelInstructions, ociLabels } from './labels.ts';
 import type { ConfigPath, LoadedConfig } from './load-config.ts';
+import { STATE_DIR } from './state-dir.ts';
 
 export const DOCKERFILE_NAME = 'Dockerfile';
-/** The tool's own state in a project (command stamps); git-ignored. */
-export const STATE_DIR = '.build-images';
 
 export type Base = { kind: 'ref'; ref: string } | { kind: 'image'; image: string };
 

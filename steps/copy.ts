@@ -1,6 +1,7 @@
 import path from 'node:path/posix';
 import { z } from 'zod';
 import { instruction, jsonArgs } from '../pipeline/dockerfile.ts';
+import { STATE_DIR } from '../pipeline/state-dir.ts';
 import { chownFlag, imagePathField, modeField, ownerField } from './fields.ts';
 import { defineStep } from './step.ts';
 
@@ -20,13 +21,16 @@ export const copyStep = defineStep({
   }),
   plan(step, ctx) {
     const intoDirectory = step.to.endsWith('/');
-    const name = intoDirectory ? path.basename(step.from) : path.basename(step.to);
+    const written = path.basename(path.normalize(intoDirectory ? step.from.replace(/^[a-z0-9][a-z0-9._/-]*:/, '') : step.to));
+    // `from: .` (the whole project) or a source root (`px:`) has no name of its own in the context.
+    const name = written === '.' || written === '' ? 'content' : written;
     const entry = `${ctx.contextDir}/${name}`;
     const source = ctx.projectPath(step.from, 'from');
     return {
       instructions: [instruction('COPY', ...chownFlag(step.owner), jsonArgs([entry, step.to]))],
       context: [
-        { kind: 'path', name: entry, path: source, origin: path.normalize(step.from), mode: step.mode, excludes: step.exclude ?? [] },
+        // The tool's own state changes every run; copied, it would make every image out of date.
+        { kind: 'path', name: entry, path: source, origin: path.normalize(step.from), mode: step.mode, excludes: [...(step.exclude ?? []), STATE_DIR] },
       ],
       hostCommands: [],
     };

@@ -68,6 +68,26 @@ test('the context holds the Dockerfile and each step under a folder of its own',
   assert.is(copy.kind === 'path' && copy.mode, 0o755);
 });
 
+test('a copy of the whole project or of a source root gets a name of its own in the context', () => {
+  const { plan: edge } = prepareText(yaml`
+sources:
+  px: ../px
+images:
+  app:
+    base: a
+    tags: [x]
+    steps:
+      - copy: { from: ., to: /srv/ }
+      - copy: { from: 'px:', to: /opt/px/ }
+      - copy: { from: conf, to: / }
+`);
+  assert.equal(edge.images.get('app')!.dockerfile.split('\n').filter((l) => l.startsWith('COPY')), [
+    'COPY ["s00-copy/content", "/srv/"]',
+    'COPY ["s01-copy/content", "/opt/px/"]',
+    'COPY ["s02-copy/conf", "/"]',
+  ]);
+});
+
 test('host commands resolve against the project', () => {
   const [command] = plan.images.get('app')!.hostCommands;
   assert.is(command!.cwd, `${PROJECT}/src`);
