@@ -22,8 +22,7 @@ export async function command(options: Options, targets: string[]): Promise<numb
   const { phases, selected } = planPhases(prepared.graph, targets);
 
   if (options['dry-run']) {
-    const reporter = await makeReporter(options, selected.images);
-    for (const message of prepared.notices) reporter.emit({ type: 'notice', message });
+    const reporter = await makeReporter(options, selected.images, prepared.notices);
     reporter.emit({ type: 'plan', images: selected.images.map((name) => planned(prepared.plan, name)) });
     await reporter.close();
     return EXIT.ok;
@@ -39,8 +38,7 @@ export async function command(options: Options, targets: string[]): Promise<numb
   const engine = connectEngine();
   // Asked before anything is drawn: an engine that does not answer is one clear line, not a tree of failures.
   await engine.ping();
-  const reporter = await makeReporter(options, selected.images);
-  for (const message of prepared.notices) reporter.emit({ type: 'notice', message });
+  const reporter = await makeReporter(options, selected.images, prepared.notices);
 
   const controller = new AbortController();
   const onInterrupt = () => {
@@ -93,14 +91,17 @@ function planned(plan: Plan, name: string): PlannedImage {
   };
 }
 
-async function makeReporter(options: Options, images: readonly string[]): Promise<Reporter> {
+/** The run's reporters, the notices already given to them (they come before anything else). */
+async function makeReporter(options: Options, images: readonly string[], notices: readonly string[]): Promise<Reporter> {
   // With --json, stdout is for events only; the human view moves to stderr.
   const human = options.json ? process.stderr : process.stdout;
   const useTty = human.isTTY && !process.env['CI'] && !options['dry-run'];
-  const view = useTty
-    ? (await import('./report-tty.ts')).ttyReporter(images, human, options.verbose)
-    : plainReporter(human, options.verbose);
-  return options.json ? fanOut(jsonReporter(process.stdout, options.verbose), view) : view;
+  // The terminal view writes the notices above its tree itself; the others hear them as events.
+  const view = useTty ? (await import('./report-tty.ts')).ttyReporter(images, human, options.verbose, notices) : plainReporter(human, options.verbose);
+  const json = options.json ? jsonReporter(process.stdout, options.verbose) : undefined;
+  const told = [json, useTty ? undefined : view].filter((r): r is Reporter => r !== undefined);
+  for (const message of notices) told.forEach((r) => r.emit({ type: 'notice', message }));
+  return json ? fanOut(json, view) : view;
 }
 
 /** The project's git HEAD, for org.opencontainers.image.revision; empty outside a git checkout. */

@@ -55,9 +55,11 @@ function show(view: ImageView, title: string, line?: string): void {
   }
 }
 
-export function ttyReporter(images: readonly string[], out: NodeJS.WriteStream, verbose: boolean): Reporter {
+/** `notices` are written above the tree, before it is drawn: they are about the whole run. */
+export function ttyReporter(images: readonly string[], out: NodeJS.WriteStream, verbose: boolean, notices: readonly string[] = []): Reporter {
   const views = new Map(images.map((name) => [name, imageView(name)]));
   const later: RunEvent[] = [];
+  for (const message of notices) out.write(`note: ${message}\n`);
 
   const list = new Listr(
     images.map((name) => ({

@@ -30,11 +30,15 @@ function onTerminal(args: string[], cwd: string, env: Record<string, string> = {
   });
 }
 
-test('a build draws a task per image and ends with its result and the summary', async () => {
-  const dir = await project({ 'build.config.yaml': `images:\n  shown: { base: ubuntu:16.04, tags: ['${testTag('shown')}'], steps: [{ run: 'echo hello from the build' }] }\n` });
+test('a build draws a task per image, its notices first, and ends with its result and the summary', async () => {
+  const dir = await project({
+    'build.config.yaml': `variables:\n  TAG: { default: '1', warnIfDefault: true }\nimages:\n  shown: { base: ubuntu:16.04, tags: ['${testTag('shown')}-\${TAG}'], steps: [{ run: 'echo hello from the build' }] }\n`,
+  });
   const { code, screen } = await onTerminal([], dir);
   assert.is(code, 0, screen);
-  assert.match(screen, /✔ shown: built [0-9a-f]{12} in [\d.]+s \(no image yet\)/);
+  const built = screen.search(/✔ shown: built [0-9a-f]{12} in [\d.]+s \(no image yet\)/);
+  assert.ok(built > 0, screen);
+  assert.ok(screen.indexOf("note: TAG is not set: using its default '1'") < built, 'the notice comes before the tree');
   assert.match(screen, /summary: ok: 1 built, 0 up to date, 0 failed/);
 });
 
