@@ -71,8 +71,14 @@ export function connectEngine(options: ConnectionOptions = connectionOptions()):
     },
     inspectImage,
     async pull(ref, auth, onLine, signal) {
-      const result = await streamed(`pulling ${ref}`, () => docker.pull(ref, { authconfig: auth, abortSignal: signal }) as Promise<Readable>, onLine, signal);
-      if (result.error) throw new RunError(`pulling ${ref}: ${result.error}`, 'check the name and tag, and that you can reach its registry');
+      const hint = 'check the name and tag, that you can reach its registry, and its credentials';
+      // The engine refuses some pulls at once (an unknown host) and others inside the stream (no such tag).
+      const result = await streamed(`pulling ${ref}`, () => docker.pull(ref, { authconfig: auth, abortSignal: signal }) as Promise<Readable>, onLine, signal).catch(
+        (err: unknown) => {
+          throw err instanceof RunError && !err.hint ? new RunError(err.message, hint) : err;
+        },
+      );
+      if (result.error) throw new RunError(`pulling ${ref}: ${result.error}`, hint);
     },
     async build(request: BuildRequest) {
       const result = await streamed(
