@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import { registryOf, type Engine, type RegistryAuth } from './engine.ts';
 import { Interrupted, RunError } from './errors.ts';
 import type { RunEvent } from './events.ts';
-import { checkFreshness, recordSignature, runHostCommand, type HostCommand } from './host-command.ts';
+import { checkFreshness, describeCommand, recordSignature, runHostCommand, type HostCommand } from './host-command.ts';
+import { sortedEntries } from './context-entries.ts';
 import type { DigestCache } from './digest-cache.ts';
 import type { Fetcher } from './fetcher.ts';
 import { digestContext, listEntries, packEntries } from './pack-context.ts';
@@ -36,14 +37,13 @@ export type BuildResult =
 
 /** The context (its Dockerfile holds the steps and the labels), the base, the build args. */
 export function inputsDigest(inputs: { context: string; baseId: string; args: Readonly<Record<string, string>> }): string {
-  const sorted = Object.entries(inputs.args).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const canonical = JSON.stringify([inputs.context, inputs.baseId, sorted]);
+  const canonical = JSON.stringify([inputs.context, inputs.baseId, sortedEntries(inputs.args)]);
   return `sha256:${createHash('sha256').update(canonical).digest('hex')}`;
 }
 
 export async function runCommands(commands: readonly HostCommand[], settings: BuildSettings): Promise<void> {
   for (const command of commands) {
-    const shown = typeof command.run === 'string' ? command.run : command.run.join(' ');
+    const shown = describeCommand(command);
     const freshness = await checkFreshness(command);
     if (freshness.fresh) {
       settings.emit({ type: 'command', image: command.image, name: command.name, status: 'fresh', command: shown });

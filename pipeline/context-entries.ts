@@ -39,3 +39,8 @@ export interface PackEntry {
 export function compareNames(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
+
+/** A record's entries in byte order of their keys: for digests and files that must not depend on insertion order. */
+export function sortedEntries<V>(record: Readonly<Record<string, V>>): [string, V][] {
+  return Object.entries(record).sort(([a], [b]) => compareNames(a, b));
+}

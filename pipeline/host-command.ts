@@ -4,6 +4,8 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { sortedEntries } from './context-entries.ts';
 import { Interrupted, RunError } from './errors.ts';
 
 export interface HostCommand {
@@ -27,7 +29,12 @@ export interface HostCommand {
  * makes the outputs stale although no input changed, which mtimes alone cannot see.
  */
 export function commandSignature(command: HostCommand): string {
-  return createHash('sha256').update(JSON.stringify([command.run, command.cwd, Object.entries(command.env).sort()])).digest('hex');
+  return createHash('sha256').update(JSON.stringify([command.run, command.cwd, sortedEntries(command.env)])).digest('hex');
+}
+
+/** The command as a user reads it in output and errors. */
+export function describeCommand(command: HostCommand): string {
+  return typeof command.run === 'string' ? command.run : command.run.join(' ');
 }
 
 export async function recordSignature(command: HostCommand): Promise<void> {
@@ -86,9 +93,10 @@ export async function runHostCommand(command: HostCommand, out: CommandOutput, s
     stdio: ['ignore', 'pipe', 'pipe'],
     signal,
   });
-  const lines = (chunk: Buffer) => chunk.toString().split(/\r?\n/).filter(Boolean).forEach((l) => out.onLine(l));
-  child.stdout.on('data', lines);
-  child.stderr.on('data', lines);
+  // By line, not by chunk: a line that straddles two reads stays one line.
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => line && out.onLine(line));
+  }
   const code = await new Promise<number | null>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', resolve);
@@ -102,7 +110,6 @@ export async function runHostCommand(command: HostCommand, out: CommandOutput, s
   });
   if (signal.aborted) throw new Interrupted();
   if (code !== 0) {
-    const shown = typeof command.run === 'string' ? command.run : command.run.join(' ');
-    throw new RunError(`'${shown}' exited with code ${code}`, command.hint);
+    throw new RunError(`'${describeCommand(command)}' exited with code ${code}`, command.hint);
   }
 }

@@ -2,6 +2,7 @@
 // outside the engine is needed: its base image ID, a hash of each build arg (never the value: an arg may
 // hold a secret), and a manifest of its inputs (path → digest).
 import { createHash } from 'node:crypto';
+import { sortedEntries } from './context-entries.ts';
 import { ARGS_LABEL, BASE_LABEL, INPUTS_LABEL } from './labels.ts';
 
 /** The manifest's key for the generated Dockerfile: a change there is a change of the steps. */
@@ -22,12 +23,8 @@ export interface RebuildReason {
 const short = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 16);
 
 export function recordLabels(record: InputsRecord): Record<typeof BASE_LABEL | typeof ARGS_LABEL | typeof INPUTS_LABEL, string> {
-  const hashedArgs = Object.fromEntries(
-    Object.entries(record.args)
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([name, value]) => [name, short(createHash('sha256').update(value).digest('hex'))]),
-  );
-  const manifest = Object.fromEntries(Object.entries(record.manifest).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, short(v)]));
+  const hashedArgs = Object.fromEntries(sortedEntries(record.args).map(([name, value]) => [name, short(createHash('sha256').update(value).digest('hex'))]));
+  const manifest = Object.fromEntries(sortedEntries(record.manifest).map(([path, digest]) => [path, short(digest)]));
   return {
     [BASE_LABEL]: record.baseId,
     [ARGS_LABEL]: JSON.stringify(hashedArgs),
