@@ -1,10 +1,9 @@
 // Content digests of project files, kept between runs in .build-images/digests.json, keyed by what a
 // change would alter: path, size, mtime and inode. A file modified in the last two seconds is not kept,
 // since a second change within the same mtime tick would go unseen (git's "racy clean" rule).
-import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { PackEntry } from './context-entries.ts';
+import { stateFileWriter } from './state-file.ts';
 
 const RACY_MS = 2000;
 
@@ -23,7 +22,7 @@ export async function loadDigestCache(file: string, now: () => number = Date.now
   );
   const digests = new Map(Object.entries(stored));
   let dirty = false;
-  let saving = Promise.resolve();
+  const write = stateFileWriter(file);
   return {
     get: (entry) => (entry.stat ? digests.get(keyOf(entry)) : undefined),
     set(entry, digest) {
@@ -34,15 +33,7 @@ export async function loadDigestCache(file: string, now: () => number = Date.now
     async save() {
       if (!dirty) return;
       dirty = false;
-      const text = JSON.stringify(Object.fromEntries(digests));
-      // Images finish in parallel: writes go one after the other, each whole (write, then rename).
-      saving = saving.then(async () => {
-        await mkdir(path.dirname(file), { recursive: true });
-        const tmp = `${file}.${randomUUID()}`;
-        await writeFile(tmp, text);
-        await rename(tmp, file);
-      });
-      await saving;
+      await write(JSON.stringify(Object.fromEntries(digests)));
     },
   };
 }

@@ -4,13 +4,17 @@
 // npm's lock does: a rebuild needs no network, and a file that changed upstream fails until the user
 // accepts it with --update-lock.
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import tar from 'tar-stream';
+import { sortedEntries } from './context-entries.ts';
 import { Interrupted, RunError } from './errors.ts';
+import { stateFileWriter } from './state-file.ts';
 
 export const LOCK_FILE = 'build-images.lock.json';
 
@@ -39,6 +43,8 @@ export function defaultCacheDir(env: Readonly<Record<string, string | undefined>
 
 export interface Fetcher {
   fetch(url: string, expected?: string): Promise<Fetched>;
+  /** One file out of a fetched .tar.gz (the static docker client), kept in the cache beside it. */
+  extract(archive: Fetched, member: string, url: string): Promise<string>;
 }
 
 export function createFetcher(settings: FetchSettings): Fetcher {
@@ -48,15 +54,11 @@ export function createFetcher(settings: FetchSettings): Fetcher {
       (text) => JSON.parse(text) as LockFile,
       () => ({ lockfileVersion: 1, fetched: {} }) as LockFile,
     ));
-  // Images fetch in parallel; writes of the lock go one after the other.
-  let writing = Promise.resolve();
+  const writeLock = stateFileWriter(settings.lockPath);
   const record = async (url: string, sha256: string, size: number) => {
     const current = await loadLock();
     current.fetched[url] = { sha256, size };
-    const sorted = Object.fromEntries(Object.entries(current.fetched).sort(([a], [b]) => (a < b ? -1 : 1)));
-    const text = `${JSON.stringify({ lockfileVersion: 1, fetched: sorted }, null, 2)}\n`;
-    writing = writing.then(() => writeFile(settings.lockPath, text));
-    await writing;
+    await writeLock(`${JSON.stringify({ lockfileVersion: 1, fetched: Object.fromEntries(sortedEntries(current.fetched)) }, null, 2)}\n`);
   };
   const blob = (sha256: string) => path.join(settings.cacheDir, 'sha256', sha256);
 
@@ -85,7 +87,40 @@ export function createFetcher(settings: FetchSettings): Fetcher {
       if (pinned !== got.sha256) await record(url, got.sha256, got.size);
       return { path: blob(got.sha256), sha256: got.sha256 };
     },
+    async extract(archive, member, url) {
+      const wanted = path.posix.normalize(member).replace(/^\.?\//, '');
+      // Keyed by the archive's digest: a rebuild finds the member there and reads no archive.
+      const target = path.join(settings.cacheDir, 'extracted', archive.sha256, ...wanted.split('/'));
+      if (await exists(target)) return target;
+      await mkdir(path.dirname(target), { recursive: true });
+      const tmp = `${target}.${randomUUID()}`;
+      const found = await extractMember(archive.path, wanted, tmp).catch(async (err: Error) => {
+        await rm(tmp, { force: true });
+        throw new RunError(`${url} is not a readable .tar.gz: ${err.message}`);
+      });
+      if (!found) throw new RunError(`${url} has no file ${member}`, 'check the path inside the archive (tar tzf lists it)');
+      await rename(tmp, target);
+      return target;
+    },
   };
+}
+
+/** Streams one member of a .tar.gz to `to`; false when the archive has no such file. */
+async function extractMember(archive: string, wanted: string, to: string): Promise<boolean> {
+  const extract = tar.extract();
+  let found = false;
+  extract.on('entry', (header, stream, next) => {
+    const name = path.posix.normalize(header.name).replace(/^\.?\//, '');
+    if (name === wanted && header.type === 'file' && !found) {
+      found = true;
+      pipeline(stream, createWriteStream(to)).then(() => next(), next);
+    } else {
+      stream.on('end', () => next());
+      stream.resume();
+    }
+  });
+  await pipeline(createReadStream(archive), createGunzip(), extract);
+  return found;
 }
 
 async function download(url: string, cacheDir: string, signal: AbortSignal): Promise<Fetched & { size: number }> {

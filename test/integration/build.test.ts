@@ -287,7 +287,7 @@ test('an unreachable engine is said clearly, with what to do', async () => {
   assert.match(result.stderr, /hint: start it/);
 });
 
-test('a script copied with a mode keeps it; an unreadable build file is not silently dropped', async () => {
+test('a copy step’s mode wins over the mode of the file it copies', async () => {
   const dir = await graphProject();
   await chmod(path.join(dir, 'bin/run.sh'), 0o600);
   const result = await cli(['app'], { cwd: dir });

@@ -2,7 +2,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { buffer } from 'node:stream/consumers';
+import { gzipSync } from 'node:zlib';
+import tar from 'tar-stream';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -15,13 +18,20 @@ let server: http.Server;
 let base = '';
 let body = 'tosca_definitions_version: cloudify_dsl_1_3\n';
 let hits = 0;
+let archive = Buffer.alloc(0);
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
 test.before(async () => {
+  const pack = tar.pack();
+  pack.entry({ name: 'docker/dockerd', mode: 0o755 }, 'daemon');
+  pack.entry({ name: 'docker/docker', mode: 0o755 }, 'the client');
+  pack.finalize();
+  archive = gzipSync(await buffer(pack));
   server = http.createServer((req, res) => {
     hits++;
     if (req.url === '/types.yaml') res.end(body);
     else if (req.url === '/moved') res.writeHead(302, { location: '/types.yaml' }).end();
+    else if (req.url === '/client.tgz') res.end(archive);
     else if (req.url === '/broken') res.writeHead(500).end('<html>Internal Server Error</html>');
     else res.writeHead(404).end('<html>Not Found</html>');
   });
@@ -101,6 +111,17 @@ test('with a warm cache a rebuild needs no network, and --offline works', async 
   assert.is(hits, 0, 'the server was not asked');
   const cold = { ...s, offline: true, cacheDir: `${s.cacheDir}-empty` };
   assert.match(await failure(createFetcher(cold).fetch(`${base}/types.yaml`)), /not in the cache and --offline forbids fetching it/);
+});
+
+test('one member of a fetched .tar.gz is extracted once, into the cache; a missing one is named', async () => {
+  const fetcher = createFetcher(await settings());
+  const fetched = await fetcher.fetch(`${base}/client.tgz`);
+  const member = await fetcher.extract(fetched, './docker/docker', `${base}/client.tgz`);
+  assert.is(await readFile(member, 'utf8'), 'the client');
+  await rm(fetched.path);
+  assert.is(await fetcher.extract(fetched, 'docker/docker', `${base}/client.tgz`), member, 'the second time, no archive is read');
+  const missing = await fetcher.fetch(`${base}/client.tgz`);
+  assert.match(await failure(fetcher.extract(missing, 'docker/nope', `${base}/client.tgz`)), /client.tgz has no file docker\/nope/);
 });
 
 test.run();
