@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { instruction, jsonArgs } from '../pipeline/dockerfile.ts';
+import { instruction, jsonArgs } from '../pipeline/plan/dockerfile.ts';
 import { defineStep, instructionsOnly } from './step.ts';
 
 export const cmdStep = defineStep({

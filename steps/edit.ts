@@ -1,7 +1,7 @@
 import path from 'node:path/posix';
 import { z } from 'zod';
-import { instruction, jsonArgs } from '../pipeline/dockerfile.ts';
-import type { FileEdit } from '../pipeline/file-edits.ts';
+import { instruction, jsonArgs } from '../pipeline/plan/dockerfile.ts';
+import type { FileEdit } from '../pipeline/context/file-edits.ts';
 import { imagePathField } from './fields.ts';
 import { defineStep } from './step.ts';
 

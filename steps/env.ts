@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { instruction, keyValue } from '../pipeline/dockerfile.ts';
+import { instruction, keyValue } from '../pipeline/plan/dockerfile.ts';
 import { defineStep, instructionsOnly } from './step.ts';
 
 export const envStep = defineStep({

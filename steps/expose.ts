@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { instruction } from '../pipeline/dockerfile.ts';
+import { instruction } from '../pipeline/plan/dockerfile.ts';
 import { defineStep, instructionsOnly } from './step.ts';
 
 const port = z.union([z.number().int().min(1).max(65535), z.string().regex(/^\d{1,5}(\/(tcp|udp|sctp))?$/, 'a port: 8080 or 8080/udp')]);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { instruction, jsonArgs } from '../pipeline/dockerfile.ts';
+import { instruction, jsonArgs } from '../pipeline/plan/dockerfile.ts';
 import { chownFlag, imagePathField, modeField, ownerField } from './fields.ts';
 import { defineStep } from './step.ts';
 

@@ -1,4 +1,4 @@
-import { instruction, jsonArgs } from '../pipeline/dockerfile.ts';
+import { instruction, jsonArgs } from '../pipeline/plan/dockerfile.ts';
 import { commandField } from './fields.ts';
 import { defineStep, instructionsOnly } from './step.ts';
 

@@ -1,4 +1,4 @@
-import { instruction } from '../pipeline/dockerfile.ts';
+import { instruction } from '../pipeline/plan/dockerfile.ts';
 import { imagePathField } from './fields.ts';
 import { defineStep, instructionsOnly } from './step.ts';
 

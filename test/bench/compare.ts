@@ -14,7 +14,7 @@ import path from 'node:path';
 import { ensureStandIns } from '../support/engine.ts';
 
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 3;
-const CLI = new URL('../../dist/pipeline/cli.js', import.meta.url).pathname;
+const CLI = new URL('../../dist/pipeline/cli/main.js', import.meta.url).pathname;
 // The Debian engine's own client; its `build` is the classic builder, as build-images uses.
 const DOCKER = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
 const TAG_DOCKER = 'bi-bench/docker-build:1';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RUN_ID, RUN_LABEL } from './engine.ts';
 
-export const CLI = fileURLToPath(new URL('../../dist/pipeline/cli.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../dist/pipeline/cli/main.js', import.meta.url));
 
 export interface CliResult {
   code: number | null;

@@ -1,7 +1,7 @@
 // Configs for unit tests: parsed from text as a user would write them.
-import { UserError } from '../../pipeline/errors.ts';
-import { parseConfig } from '../../pipeline/load-config.ts';
-import { prepareLoaded, type Prepared } from '../../pipeline/prepare.ts';
+import { UserError } from '../../pipeline/model/errors.ts';
+import { parseConfig } from '../../pipeline/config/load-config.ts';
+import { prepareLoaded, type Prepared } from '../../pipeline/config/prepare.ts';
 
 export const PROJECT = '/project';
 

@@ -3,8 +3,8 @@ import * as assert from 'uvu/assert';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { UserError } from '../../pipeline/errors.ts';
-import { loadConfig } from '../../pipeline/load-config.ts';
+import { UserError } from '../../pipeline/model/errors.ts';
+import { loadConfig } from '../../pipeline/config/load-config.ts';
 import { problemsOf, yaml } from '../support/config.ts';
 
 const only = (problems: string[]) => {

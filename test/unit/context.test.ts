@@ -6,10 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import tar from 'tar-stream';
-import type { PlainSource } from '../../pipeline/context-entries.ts';
-import { compileIgnore, isIgnored } from '../../pipeline/dockerignore.ts';
-import { loadDigestCache } from '../../pipeline/digest-cache.ts';
-import { digestContext, listEntries, packEntries } from '../../pipeline/pack-context.ts';
+import type { PlainSource } from '../../pipeline/model/context-entries.ts';
+import { compileIgnore, isIgnored } from '../../pipeline/context/dockerignore.ts';
+import { loadDigestCache } from '../../pipeline/context/digest-cache.ts';
+import { digestContext, listEntries, packEntries } from '../../pipeline/context/pack-context.ts';
 
 async function tree(): Promise<string> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'bi-ctx-'));

@@ -10,8 +10,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { RunError } from '../../pipeline/errors.ts';
-import { createFetcher, LOCK_FILE, type FetchSettings } from '../../pipeline/fetcher.ts';
+import { RunError } from '../../pipeline/model/errors.ts';
+import { createFetcher, LOCK_FILE, type FetchSettings } from '../../pipeline/context/fetcher.ts';
 
 const test = suite('fetch over HTTP');
 let server: http.Server;

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { appendLine, applyEdit, prependToList } from '../../pipeline/file-edits.ts';
+import { appendLine, applyEdit, prependToList } from '../../pipeline/context/file-edits.ts';
 
 const CONFIG = readFileSync(new URL('../fixtures/cloudify-config.yaml', import.meta.url), 'utf8');
 const AT = ['provider_context', 'import_resolver', 'parameters', 'rules'];

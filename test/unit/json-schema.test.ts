@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFile } from 'node:fs/promises';
-import { SCHEMA_FILE, schemaText } from '../../pipeline/write-json-schema.ts';
+import { SCHEMA_FILE, schemaText } from '../../pipeline/config/write-json-schema.ts';
 
 test('build-images.schema.json is what the zod schemas make (run `npm run schema` after changing them)', async () => {
   assert.fixture(await readFile(SCHEMA_FILE, 'utf8'), schemaText());

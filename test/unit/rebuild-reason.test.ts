@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ARGS_LABEL } from '../../pipeline/labels.ts';
-import { DOCKERFILE_KEY, rebuildReason, recordLabels, type InputsRecord } from '../../pipeline/rebuild-reason.ts';
+import { ARGS_LABEL } from '../../pipeline/plan/labels.ts';
+import { DOCKERFILE_KEY, rebuildReason, recordLabels, type InputsRecord } from '../../pipeline/plan/rebuild-reason.ts';
 
 const before: InputsRecord = {
   baseId: 'sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaa',

@@ -1,8 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { registryOf } from '../../pipeline/engine.ts';
-import { credentialSources, serverAddress } from '../../pipeline/registry-auth.ts';
-import { registryLocation } from '../../pipeline/registry-client.ts';
+import { registryOf } from '../../pipeline/engine/engine.ts';
+import { credentialSources, serverAddress } from '../../pipeline/registry/registry-auth.ts';
+import { registryLocation } from '../../pipeline/registry/registry-client.ts';
 
 test('the registry is the one the tag names, as the docker CLI decides it', () => {
   assert.is(registryOf('alicepx/oci-monitor:1.0'), 'docker.io');

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { UserError } from '../../pipeline/errors.ts';
-import { planPhases } from '../../pipeline/graph.ts';
+import { UserError } from '../../pipeline/model/errors.ts';
+import { planPhases } from '../../pipeline/plan/graph.ts';
 import { prepareText, yaml } from '../support/config.ts';
 
 const { graph } = prepareText(yaml`

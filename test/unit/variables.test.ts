@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseConfig } from '../../pipeline/load-config.ts';
-import { prepareLoaded } from '../../pipeline/prepare.ts';
+import { parseConfig } from '../../pipeline/config/load-config.ts';
+import { prepareLoaded } from '../../pipeline/config/prepare.ts';
 import { PROJECT, prepareText, problemsOf, yaml } from '../support/config.ts';
 
 const config = yaml`

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// The command line: options in, one of a few commands out, every error rendered here once. Heavy modules
+// (yaml, zod, dockerode, listr2) are imported only by the commands that need them.
+import { readFileSync } from 'node:fs';
+import { EXIT, formatProblem, Interrupted, RunError, UserError } from '../model/errors.ts';
+import { EXAMPLES, keyValues, OPTION_HELP, parseOptions, type Options } from './options.ts';
+
+function version(): string {
+  for (const candidate of ['../../package.json', '../../../package.json']) {
+    try {
+      return (JSON.parse(readFileSync(new URL(candidate, import.meta.url), 'utf8')) as { version: string }).version;
+    } catch {
+      // not at this depth: compiled code sits one folder further down
+    }
+  }
+  return 'unknown';
+}
+
+async function help(options: Options): Promise<void> {
+  const lines = ['Usage: build-images [options] [TARGET...]', '', 'Builds the images of build.config.yaml; targets run in order, like make.', ''];
+  try {
+    const { prepare } = await import('../config/prepare.ts');
+    const { listTargets } = await import('./targets-help.ts');
+    const prepared = await prepare({ file: options.file, sets: keyValues(options.set, '--set') });
+    lines.push(`Targets in ${options.file}:`, ...listTargets(prepared), '');
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    lines.push(`(the targets of ${options.file} cannot be listed: ${err.problems[0]!.message})`, '');
+  }
+  lines.push(OPTION_HELP, '', EXAMPLES);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values: options, positionals: targets } = parseOptions(argv);
+  if (options.version) {
+    process.stdout.write(`build-images ${version()}\n`);
+    return EXIT.ok;
+  }
+  if (options.help) {
+    await help(options);
+    return EXIT.ok;
+  }
+  const { command } = await import('./command.ts');
+  return command(options, targets);
+}
+
+function report(err: unknown): number {
+  if (err instanceof UserError) {
+    process.stderr.write(`${err.problems.map(formatProblem).join('\n')}\n`);
+    return EXIT.usage;
+  }
+  if (err instanceof Interrupted) return EXIT.interrupted;
+  if (err instanceof RunError) {
+    process.stderr.write(`${formatProblem({ message: err.message, hint: err.hint })}\n`);
+    return EXIT.failed;
+  }
+  process.stderr.write(`internal error (a bug in build-images, please report it):\n${(err as Error)?.stack ?? String(err)}\n`);
+  return EXIT.failed;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.exitCode = report(err);
+  },
+);

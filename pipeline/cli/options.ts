@@ -1,0 +1,67 @@
+// The command line's options, as a table, and the texts --help prints about them.
+import { parseArgs } from 'node:util';
+import { UserError } from '../model/errors.ts';
+
+export const OPTIONS = {
+  file: { type: 'string', short: 'f', default: 'build.config.yaml' },
+  set: { type: 'string', multiple: true, default: [] as string[] },
+  'dry-run': { type: 'boolean', short: 'n', default: false },
+  json: { type: 'boolean', default: false },
+  verbose: { type: 'boolean', short: 'v', default: false },
+  concurrency: { type: 'string', short: 'j' },
+  'keep-going': { type: 'boolean', short: 'k', default: false },
+  'push-partial': { type: 'boolean', default: false },
+  'no-cache': { type: 'boolean', default: false },
+  pull: { type: 'boolean', default: false },
+  label: { type: 'string', multiple: true, default: [] as string[] },
+  offline: { type: 'boolean', default: false },
+  'update-lock': { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+  version: { type: 'boolean', short: 'V', default: false },
+} as const;
+
+export const OPTION_HELP = `Options:
+  -f, --file FILE        the config (default: build.config.yaml)
+      --set NAME=VALUE   set a variable (beats the environment and the default); repeatable
+  -n, --dry-run          print the plan (bases, dependencies, tags, Dockerfiles); no Docker call
+      --json             NDJSON events on stdout; human output goes to stderr
+  -v, --verbose          stream every line of build output
+  -j, --concurrency N    images built at once (default: 2)
+  -k, --keep-going       after a failure, go on building what does not depend on it
+      --push-partial     deploy the images that built although others failed (else nothing is pushed)
+      --no-cache         rebuild even what is up to date, without the engine's layer cache
+      --pull             pull the base images even when they are present
+      --label KEY=VALUE  add a label to every image built (not part of its digest); repeatable
+      --offline          fetch nothing: fetched files come from the cache only
+      --update-lock      accept new digests of fetched files into build-images.lock.json
+  -h, --help             this text, with the targets of the config
+  -V, --version          the version
+
+Exit codes: 0 success, 1 a build, command or push failed, 2 usage or config error, 130 interrupted.`;
+
+export const EXAMPLES = `Examples:
+  build-images                              build every image
+  build-images --dry-run px-oci-mon         show what px-oci-mon would be built from
+  build-images all px-container deploy      compile, build the px containers, push them
+  build-images --set DOCKER_HUB_TAG=1.2 px-container deploy deploy_latest`;
+
+export type Options = ReturnType<typeof parseOptions>['values'];
+
+export function parseOptions(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UserError({ message: (err as Error).message.split('\n')[0]!, hint: 'build-images --help lists the options' });
+  }
+}
+
+export function keyValues(items: readonly string[], option: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new UserError({ message: `${option} ${item}: expected NAME=VALUE` });
+    out[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return out;
+}
+

@@ -1,0 +1,92 @@
+// The config's schema: the single source of its TypeScript types and of build-images.schema.json.
+import { z } from 'zod';
+import { stepKinds, stepKindNames, type StepKindName } from '../../steps/index.ts';
+
+export const ACTIONS = ['deploy', 'deploy_latest', 'rmi', 'clean', 'distclean'] as const;
+export type Action = (typeof ACTIONS)[number];
+
+const name = (what: string) =>
+  z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._/-]*$/, `a ${what} name is lower case letters, digits, '.', '_', '-' and '/'`);
+
+export const variableName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name is letters, digits and _');
+
+const variableSchema = z.union([
+  z.string(),
+  z.strictObject({
+    default: z.string().describe('may use other variables, ${USER} and ${TIMESTAMP}; ${NAME:-fallback} too'),
+    description: z.string().optional(),
+    warnIfDefault: z.boolean().default(false).describe('say so, once per run, when the default is used'),
+  }),
+]);
+
+type StepValue<K extends StepKindName> = z.output<(typeof stepKinds)[K]['schema']>;
+/** A step after validation: exactly one kind, tagged, so that a step with two kinds cannot be written down. */
+export type Step = { [K in StepKindName]: { kind: K; value: StepValue<K> } }[StepKindName];
+
+// In YAML a step is a map with one key, its kind: `- copy: {from: a, to: /a}`. An object with every kind
+// optional gives precise errors (an unknown kind is an unrecognised key, with a did-you-mean), and the
+// refinement and transform make it exactly one.
+const stepSchema = z
+  .strictObject(Object.fromEntries(stepKindNames.map((kind) => [kind, stepKinds[kind].schema.optional()])))
+  .meta({ minProperties: 1, maxProperties: 1 })
+  .superRefine((step, ctx) => {
+    const kinds = Object.keys(step);
+    if (kinds.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          kinds.length === 0
+            ? `a step names its kind: one of ${stepKindNames.join(', ')}`
+            : `a step has exactly one kind, this one has ${kinds.join(' and ')}: make them separate steps`,
+      });
+    }
+  })
+  .transform((step) => {
+    const [kind, value] = Object.entries(step)[0]!;
+    return { kind, value } as Step;
+  });
+
+const baseSchema = z.union([
+  z.string().min(1).describe('an image reference, as in FROM: ubuntu:16.04'),
+  z.strictObject({ image: z.string().describe('another image of this config, built first') }),
+]);
+
+export const imageSchema = z.strictObject({
+  description: z.string().optional(),
+  base: baseSchema,
+  tags: z.array(z.string().min(1)).min(1).describe('every tag the image gets; ${VARIABLES} allowed'),
+  deployTags: z
+    .array(z.string().min(1))
+    .min(1)
+    .optional()
+    .describe('what deploy tags and pushes instead of `tags`, such as ONAP\'s ${TIMESTAMP} tags'),
+  aliases: z.array(name('target')).default([]).describe('more target names for this image'),
+  dependsOn: z.array(z.string()).default([]).describe('images that must build first'),
+  version: z.string().optional().describe('org.opencontainers.image.version (default: the first tag)'),
+  labels: z.record(z.string(), z.string()).default({}),
+  args: z.record(variableName, z.string()).default({}).describe('build args (ARG in the Dockerfile)'),
+  steps: z.array(stepSchema).default([]),
+});
+
+export const configSchema = z.strictObject({
+  source: z.string().optional().describe('org.opencontainers.image.source of every image'),
+  variables: z.record(variableName, variableSchema).default({}),
+  sources: z
+    .record(name('source'), z.string())
+    .default({})
+    .describe('named directories that may lie outside the project, used in paths as NAME:path'),
+  images: z.record(name('image'), imageSchema),
+  groups: z.record(name('group'), z.array(z.string()).min(1)).default({}),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type ImageConfig = z.output<typeof imageSchema>;
+
+export function jsonSchema(): unknown {
+  return {
+    ...z.toJSONSchema(configSchema, { target: 'draft-2020-12', io: 'input' }),
+    title: 'build-images configuration (build.config.yaml)',
+  };
+}

@@ -1,0 +1,148 @@
+// Variables as the Makefile had them: a default (which may use other variables and the user's name),
+// overridden by an environment variable of the same name, overridden by --set NAME=VALUE.
+import { didYouMean, UserError, type Problem, type SourcePosition } from '../model/errors.ts';
+import type { ConfigPath } from './load-config.ts';
+import type { Config } from './schema.ts';
+
+type DeclaredVariables = Config['variables'];
+
+export type VariableSource = 'default' | 'environment' | '--set' | 'built-in';
+
+export interface Variable {
+  value: string;
+  source: VariableSource;
+}
+
+export type Variables = ReadonlyMap<string, Variable>;
+
+export interface VariableInputs {
+  env: Readonly<Record<string, string | undefined>>;
+  sets: Readonly<Record<string, string>>;
+  /** The user's login name, for defaults such as the Makefile's `$(id -un)px`. */
+  userName: string;
+  /** The run's start, for ${TIMESTAMP} (UTC, 20261121T225100Z): one value for the whole run. */
+  now: Date;
+}
+
+export function timestamp(now: Date): string {
+  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+// ${NAME}, ${NAME:-fallback} (the fallback when NAME is empty, as in sh), and $${ for a literal ${.
+const REFERENCE = /\$\$\{|\$\{([^}]*)\}/g;
+const INSIDE = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
+
+export function resolveVariables(
+  declared: DeclaredVariables,
+  locate: (at: ConfigPath) => SourcePosition,
+  { env, sets, userName, now }: VariableInputs,
+): Variables {
+  const unknownSets = Object.keys(sets).filter((name) => !(name in declared));
+  if (unknownSets.length > 0) {
+    throw new UserError(
+      unknownSets.map((name) => {
+        const near = didYouMean(name, Object.keys(declared));
+        return {
+          message: `--set ${name}: no such variable in the config`,
+          hint: near ? `did you mean '${near}'?` : `declared: ${Object.keys(declared).join(', ') || 'none'}`,
+        };
+      }),
+    );
+  }
+
+  const resolved = new Map<string, Variable>([
+    ['USER', { value: env['USER'] || userName, source: 'built-in' }],
+    ['TIMESTAMP', { value: timestamp(now), source: 'built-in' }],
+  ]);
+  const problems: Problem[] = [];
+  const visiting: string[] = [];
+
+  const resolve = (name: string): string | undefined => {
+    const known = resolved.get(name);
+    if (known) return known.value;
+    if (!(name in declared)) return undefined;
+    if (visiting.includes(name)) {
+      const cycle = [...visiting.slice(visiting.indexOf(name)), name].join(' → ');
+      problems.push({ message: `variables refer to each other in a cycle: ${cycle}`, at: locate(['variables', name]) });
+      return '';
+    }
+    let variable: Variable;
+    if (name in sets) variable = { value: sets[name]!, source: '--set' };
+    else if (env[name] !== undefined) variable = { value: env[name]!, source: 'environment' };
+    else {
+      visiting.push(name);
+      const spec = declared[name]!;
+      const text = typeof spec === 'string' ? spec : spec.default;
+      const at: ConfigPath = typeof spec === 'string' ? ['variables', name] : ['variables', name, 'default'];
+      variable = { value: interpolate(text, resolve, () => locate(at), problems), source: 'default' };
+      visiting.pop();
+    }
+    resolved.set(name, variable);
+    return variable.value;
+  };
+
+  for (const name of Object.keys(declared)) resolve(name);
+  if (problems.length > 0) throw new UserError(problems);
+  return resolved;
+}
+
+/**
+ * Replaces `${NAME}` with the variable's value; `$${` stands for a literal `${`. An unknown name is a
+ * problem reported at `where()`, with a did-you-mean, and leaves the text as it was.
+ */
+export function interpolate(
+  text: string,
+  lookup: (name: string) => string | undefined,
+  where: () => SourcePosition,
+  problems: Problem[],
+  known: () => Iterable<string> = () => [],
+): string {
+  return text.replace(REFERENCE, (match, inside: string | undefined) => {
+    if (inside === undefined) return '${';
+    const parsed = INSIDE.exec(inside);
+    if (!parsed) {
+      problems.push({ message: `'${match}' is not a variable reference`, at: where(), hint: 'write ${NAME} or ${NAME:-fallback}, or $${ for a literal ${' });
+      return match;
+    }
+    const [, name, fallback] = parsed as unknown as [string, string, string | undefined];
+    const value = lookup(name);
+    if (value === undefined) {
+      const near = didYouMean(name, known());
+      problems.push({
+        message: `unknown variable \${${name}}`,
+        at: where(),
+        hint: near ? `did you mean '${near}'?` : 'declare it under `variables:`',
+      });
+      return match;
+    }
+    return value === '' && fallback !== undefined ? fallback : value;
+  });
+}
+
+/** The variables that ask to be reported when no one set them, as the Makefile warned of its defaults. */
+export function defaultedVariables(declared: DeclaredVariables, variables: Variables): string[] {
+  return Object.entries(declared)
+    .filter(([name, spec]) => typeof spec === 'object' && spec.warnIfDefault && variables.get(name)?.source === 'default')
+    .map(([name]) => `${name} is not set: using its default '${variables.get(name)!.value}'`);
+}
+
+/** Interpolates every string of a value, reporting each unknown variable at the string that uses it. */
+export function interpolateDeep<T>(
+  value: T,
+  at: ConfigPath,
+  variables: Variables,
+  locate: (at: ConfigPath) => SourcePosition,
+  problems: Problem[],
+): T {
+  const lookup = (name: string) => variables.get(name)?.value;
+  const walk = (v: unknown, path: ConfigPath): unknown => {
+    if (typeof v === 'string') return interpolate(v, lookup, () => locate(path), problems, () => variables.keys());
+    if (Array.isArray(v)) return v.map((item, i) => walk(item, [...path, i]));
+    if (v && typeof v === 'object') {
+      // Keys too: an import-resolver rule is keyed by a repository URL such as ${TYPE_REPO}.
+      return Object.fromEntries(Object.entries(v).map(([key, item]) => [walk(key, [...path, key]), walk(item, [...path, key])]));
+    }
+    return v;
+  };
+  return walk(value, at) as T;
+}

@@ -1,0 +1,38 @@
+// Turns the sources known only at build time into plain ones: fetched files into cache paths, files of
+// the base image into edited bytes (and their owners into build args).
+import type { ContextSource, PlainSource } from '../model/context-entries.ts';
+import type { ImageFile } from '../engine/engine.ts';
+import type { Fetcher } from './fetcher.ts';
+import { applyEdit } from './file-edits.ts';
+
+export interface SourceResolvers {
+  fetcher: Fetcher;
+  /** Reads a file of the image being built upon. */
+  readBaseFile(imagePath: string): Promise<ImageFile>;
+}
+
+export interface ResolvedSources {
+  sources: PlainSource[];
+  args: Record<string, string>;
+}
+
+export async function resolveSources(sources: readonly ContextSource[], resolvers: SourceResolvers): Promise<ResolvedSources> {
+  const resolved: PlainSource[] = [];
+  const args: Record<string, string> = {};
+  for (const source of sources) {
+    if (source.kind === 'fetch') {
+      const fetched = await resolvers.fetcher.fetch(source.url, source.sha256);
+      const file = source.extract ? await resolvers.fetcher.extract(fetched, source.extract, source.url) : fetched.path;
+      const origin = source.extract ? `${source.url}#${source.extract}` : source.url;
+      resolved.push({ kind: 'path', name: source.name, path: file, origin, mode: source.mode, excludes: [] });
+    } else if (source.kind === 'image-file') {
+      const file = await resolvers.readBaseFile(source.imagePath);
+      const edited = applyEdit(source.imagePath, file.content.toString('utf8'), file.mode, source.edit);
+      resolved.push({ kind: 'bytes', name: source.name, data: edited.text, mode: edited.mode, origin: source.imagePath });
+      args[source.ownerArg] = `${file.uid}:${file.gid}`;
+    } else {
+      resolved.push(source);
+    }
+  }
+  return { sources: resolved, args };
+}

@@ -1,0 +1,191 @@
+// The Engine interface carried out with dockerode. Loaded only when a command talks to the engine, so that
+// --help and --dry-run start without it.
+import Docker from 'dockerode';
+import path from 'node:path';
+import tar from 'tar-stream';
+import type { Readable } from 'node:stream';
+import { connectionOptions, describeConnection, type ConnectionOptions } from './connection.ts';
+import type { BuildRequest, Engine, ImageFile, ImageInfo, RegistryAuth } from '../engine.ts';
+import { splitReference } from '../engine.ts';
+import { Interrupted, RunError } from '../../model/errors.ts';
+import { readProgress } from './progress.ts';
+
+interface EngineFailure {
+  statusCode?: number;
+  message?: string;
+  code?: string;
+  json?: { message?: string } | null;
+}
+
+export function connectEngine(options: ConnectionOptions = connectionOptions()): Engine {
+  // No `timeout`: docker-modem applies it as a socket idle timeout, which kills a long quiet RUN.
+  const docker = new Docker(options);
+  const where = describeConnection(options);
+
+  const failure = (doing: string, err: unknown, signal?: AbortSignal): Error => {
+    if (signal?.aborted) return new Interrupted();
+    const e = err as EngineFailure;
+    if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'EACCES') {
+      return new RunError(
+        `cannot reach the Docker engine at ${where} (${e.code})`,
+        e.code === 'EACCES'
+          ? 'the socket is not yours to use: run as root or join the docker group'
+          : 'start it (dockerd, or systemctl start docker), or point DOCKER_HOST at a running engine',
+      );
+    }
+    const detail = e.json?.message ?? e.message ?? String(err);
+    return new RunError(`${doing}: ${detail.replace(/^\(HTTP code \d+\) [\w ]+ - /, '').trim()}`);
+  };
+
+  const inspectImage = async (ref: string): Promise<ImageInfo | undefined> => {
+    try {
+      const info = await docker.getImage(ref).inspect();
+      return { id: info.Id, labels: info.Config?.Labels ?? {}, repoDigests: info.RepoDigests ?? [] };
+    } catch (err) {
+      if ((err as EngineFailure).statusCode === 404) return undefined;
+      throw failure(`inspecting ${ref}`, err);
+    }
+  };
+
+  const streamed = async (doing: string, start: () => Promise<Readable>, onLine: (l: string) => void, signal: AbortSignal) => {
+    let stream: Readable;
+    try {
+      stream = await start();
+    } catch (err) {
+      throw failure(doing, err, signal);
+    }
+    const result = await readProgress(stream, onLine).catch((err: unknown) => {
+      throw failure(doing, err, signal);
+    });
+    if (signal.aborted) throw new Interrupted();
+    return result;
+  };
+
+  return {
+    async ping() {
+      try {
+        await docker.ping();
+      } catch (err) {
+        throw failure('asking the engine', err);
+      }
+    },
+    inspectImage,
+    async pull(ref, auth, onLine, signal) {
+      const hint = 'check the name and tag, that you can reach its registry, and its credentials';
+      // The engine refuses some pulls at once (an unknown host) and others inside the stream (no such tag).
+      const result = await streamed(`pulling ${ref}`, () => docker.pull(ref, { authconfig: auth, abortSignal: signal }) as Promise<Readable>, onLine, signal).catch(
+        (err: unknown) => {
+          throw err instanceof RunError && !err.hint ? new RunError(err.message, hint) : err;
+        },
+      );
+      if (result.error) throw new RunError(`pulling ${ref}: ${result.error}`, hint);
+    },
+    async build(request: BuildRequest) {
+      const result = await streamed(
+        'building',
+        () =>
+          docker.buildImage(request.context, {
+            dockerfile: 'Dockerfile',
+            buildargs: { ...request.buildargs },
+            labels: { ...request.labels },
+            nocache: request.noCache,
+            pull: false,
+            rm: true,
+            // Without forcerm a failed RUN leaves its exited container behind.
+            forcerm: true,
+            abortSignal: request.signal,
+          } as Docker.ImageBuildOptions) as Promise<Readable>,
+        request.onLine,
+        request.signal,
+      );
+      if (result.error) {
+        throw new RunError(result.lastStep ? `${result.lastStep}: ${result.error}` : result.error);
+      }
+      const id = result.aux.map((a) => a.ID).filter(Boolean).pop();
+      if (!id) throw new RunError('the engine finished the build without naming the image it made');
+      return id;
+    },
+    async tag(id, ref) {
+      const { repo, tag } = splitReference(ref);
+      try {
+        await docker.getImage(id).tag({ repo, tag });
+      } catch (err) {
+        throw failure(`tagging ${ref}`, err);
+      }
+    },
+    async untag(ref) {
+      try {
+        await docker.getImage(ref).remove({ noprune: false });
+        return true;
+      } catch (err) {
+        if ((err as EngineFailure).statusCode === 404) return false;
+        throw failure(`removing ${ref}`, err);
+      }
+    },
+    async readFile(image, file, labels) {
+      const container = await docker
+        .createContainer({ Image: image, Entrypoint: [], Cmd: ['/nonexistent'], NetworkDisabled: true, Labels: { ...labels } })
+        .catch((err: unknown) => {
+          throw failure(`reading ${file} of ${shortRef(image)}`, err);
+        });
+      try {
+        let current = file;
+        for (let hop = 0; hop < 10; hop++) {
+          const entry = await readEntry(container, current);
+          if (!entry) throw new RunError(`${file} does not exist in the base image ${shortRef(image)}`, 'check the path, and that the base is the one you mean');
+          if (entry.linkname === undefined) return entry.file;
+          // A link is not followed by the archive call: resolve it and ask again.
+          current = entry.linkname.startsWith('/') ? entry.linkname : path.posix.join(path.posix.dirname(current), entry.linkname);
+        }
+        throw new RunError(`${file} in ${shortRef(image)}: too many symbolic links`);
+      } finally {
+        await container.remove({ force: true, v: true }).catch(() => {});
+      }
+    },
+    async push(ref, auth: RegistryAuth | undefined, onLine, signal) {
+      const { repo, tag } = splitReference(ref);
+      const result = await streamed(
+        `pushing ${ref}`,
+        () => docker.getImage(repo).push({ tag, authconfig: auth, abortSignal: signal } as never) as unknown as Promise<Readable>,
+        onLine,
+        signal,
+      );
+      if (result.error) throw new RunError(`pushing ${ref}: ${result.error}`);
+      return { digest: result.aux.map((a) => a.Digest).filter(Boolean).pop() };
+    },
+  };
+}
+
+function shortRef(image: string): string {
+  return image.startsWith('sha256:') ? image.slice(7, 19) : image;
+}
+
+/** The single entry of GET /containers/{id}/archive: a file's bytes and header, or a link's target. */
+async function readEntry(container: Docker.Container, file: string): Promise<{ file: ImageFile; linkname?: string } | undefined> {
+  let archive: NodeJS.ReadableStream;
+  try {
+    archive = await container.getArchive({ path: file });
+  } catch (err) {
+    if ((err as EngineFailure).statusCode === 404) return undefined;
+    throw new RunError(`reading ${file}: ${(err as Error).message}`);
+  }
+  const extract = tar.extract();
+  let result: { file: ImageFile; linkname?: string } | undefined;
+  extract.on('entry', (header, stream, next) => {
+    const chunks: Buffer[] = [];
+    stream.on("data", (c: unknown) => chunks.push(c as Buffer));
+    stream.on('end', () => {
+      if (!result) {
+        const meta = { mode: (header.mode ?? 0o644) & 0o7777, uid: header.uid ?? 0, gid: header.gid ?? 0 };
+        result = header.type === 'symlink'
+          ? { file: { content: Buffer.alloc(0), ...meta }, linkname: header.linkname ?? '' }
+          : { file: { content: Buffer.concat(chunks), ...meta } };
+      }
+      next();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    archive.pipe(extract).on('finish', resolve).on('error', reject);
+  });
+  return result;
+}

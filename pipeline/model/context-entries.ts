@@ -1,0 +1,46 @@
+// What a build context is made of, as plain data. The plan holds these; only packing touches the disk.
+
+import type { FileEdit } from '../context/file-edits.ts';
+
+/** Sources whose bytes are known only at build time: they are resolved into plain ones before packing. */
+export type DeferredSource =
+  /** A file fetched over HTTP (or one member of a fetched .tar.gz), from the cache when it is there. */
+  | { kind: 'fetch'; name: string; url: string; sha256?: string; extract?: string; mode: number }
+  /** A file of the base image, read through the engine and edited; its owner goes in a build arg. */
+  | { kind: 'image-file'; name: string; imagePath: string; edit: FileEdit; ownerArg: string };
+
+export type ContextSource = PlainSource | DeferredSource;
+
+export type PlainSource =
+  /** A project file or directory, told apart only when packed; a directory honours `excludes`. */
+  | { kind: 'path'; name: string; path: string; origin: string; mode?: number; excludes: readonly string[] }
+  /** Content made by the tool itself: the Dockerfile, an edited file. */
+  | { kind: 'bytes'; name: string; data: string | Uint8Array; mode: number; origin?: string }
+  /** An empty directory, for a mount point that must exist with a given mode. */
+  | { kind: 'dir'; name: string; mode: number };
+
+/** One tar entry, with everything that decides its bytes. */
+export interface PackEntry {
+  name: string;
+  type: 'file' | 'directory' | 'symlink';
+  mode: number;
+  size: number;
+  /** Where the content comes from: a file on disk (streamed) or bytes in hand. */
+  path?: string;
+  data?: Uint8Array;
+  linkname?: string;
+  /** The project-relative path a user would recognise, for reports of what changed. */
+  origin?: string;
+  /** For a file on disk: what tells the digest cache it is unchanged. */
+  stat?: { mtimeMs: number; ino: number };
+}
+
+/** Byte order, not locale order: the same names sort the same on every machine. */
+export function compareNames(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/** A record's entries in byte order of their keys: for digests and files that must not depend on insertion order. */
+export function sortedEntries<V>(record: Readonly<Record<string, V>>): [string, V][] {
+  return Object.entries(record).sort(([a], [b]) => compareNames(a, b));
+}

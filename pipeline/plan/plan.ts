@@ -1,0 +1,161 @@
+// config → plan, with no I/O: what each image is built from, its Dockerfile, its context's sources, its
+// host commands and tags. `--dry-run` prints this value; the runner carries it out.
+import path from 'node:path';
+import { stepKinds } from '../../steps/index.ts';
+import type { StepKind, StepPlanContext } from '../../steps/step.ts';
+import type { ContextSource } from '../model/context-entries.ts';
+import { instruction, renderDockerfile } from './dockerfile.ts';
+import { didYouMean, UserError, type Problem } from '../model/errors.ts';
+import type { Graph } from './graph.ts';
+import type { HostCommand } from '../run/host-command.ts';
+import { labelInstructions, ociLabels } from './labels.ts';
+import type { ConfigPath, LoadedConfig } from '../config/load-config.ts';
+import { STATE_DIR } from '../model/state-dir.ts';
+
+export const DOCKERFILE_NAME = 'Dockerfile';
+
+export type Base = { kind: 'ref'; ref: string } | { kind: 'image'; image: string };
+
+export interface ImagePlan {
+  name: string;
+  base: Base;
+  /** What FROM names: the reference, or the first tag of the graph image it is built on. */
+  from: string;
+  dependsOn: readonly string[];
+  tags: readonly string[];
+  /** What deploy pushes: `deployTags` when the config has them, else the tags. */
+  pushTags: readonly string[];
+  /** The user's labels and the OCI labels known before the build (title, version, source). */
+  labels: Readonly<Record<string, string>>;
+  args: Readonly<Record<string, string>>;
+  dockerfile: string;
+  /** The Dockerfile and every step's entries. */
+  context: readonly ContextSource[];
+  hostCommands: readonly HostCommand[];
+}
+
+export interface Plan {
+  projectDir: string;
+  images: ReadonlyMap<string, ImagePlan>;
+}
+
+export function planBuild(loaded: LoadedConfig, graph: Graph): Plan {
+  const problems: Problem[] = [];
+  const images = new Map<string, ImagePlan>();
+  for (const name of graph.order) images.set(name, planImage(name, loaded, graph, problems));
+  if (problems.length > 0) throw new UserError(problems);
+  return { projectDir: loaded.projectDir, images };
+}
+
+function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: Problem[]): ImagePlan {
+  const images = loaded.config.images;
+  const spec = images[name]!;
+  const sources = loaded.config.sources;
+  const at = (...rest: ConfigPath) => loaded.locate(['images', name, ...rest]);
+  for (const field of ['tags', 'deployTags'] as const) {
+    spec[field]?.forEach((tag, i) => {
+      const wrong = referenceProblem(tag);
+      if (wrong) problems.push({ message: `tag '${tag}' is not a valid image reference: ${wrong}`, at: at(field, i), hint: 'a tag is [registry/]repository[:tag], the repository in lower case' });
+    });
+  }
+  const base: Base = typeof spec.base === 'string' ? { kind: 'ref', ref: spec.base } : { kind: 'image', image: spec.base.image };
+  if (base.kind === 'ref') {
+    const wrong = referenceProblem(base.ref);
+    if (wrong) problems.push({ message: `base '${base.ref}' is not a valid image reference: ${wrong}`, at: at('base') });
+  }
+  const from = base.kind === 'ref' ? base.ref : images[base.image]!.tags[0]!;
+
+  const instructions = Object.keys(spec.args).map((arg) => instruction('ARG', arg));
+  const context: ContextSource[] = [];
+  const hostCommands: HostCommand[] = [];
+  spec.steps.forEach((step, index) => {
+    const kind = stepKinds[step.kind] as StepKind;
+    const contextDir = `s${String(index).padStart(2, '0')}-${step.kind}`;
+    const ctx: StepPlanContext = {
+      index,
+      image: name,
+      contextDir,
+      projectPath: (written, field) => {
+        const fieldPath = ['steps', index, step.kind, ...field.split('.').map((f) => (/^\d+$/.test(f) ? Number(f) : f))];
+        return resolvePath(loaded.projectDir, sources, written, (problem) => problems.push({ ...problem, at: at(...fieldPath) }));
+      },
+      statePath: (file) => path.join(loaded.projectDir, STATE_DIR, file),
+    };
+    const planned = kind.plan(step.value, ctx);
+    instructions.push(...planned.instructions);
+    context.push(...planned.context);
+    hostCommands.push(...planned.hostCommands);
+  });
+
+  const version = spec.version ?? /:([^/:]+)$/.exec(spec.tags[0]!)?.[1] ?? 'latest';
+  const labels = { ...ociLabels(name, version, loaded.config.source), ...spec.labels };
+  const dockerfile = renderDockerfile(from, [...instructions, ...labelInstructions(labels)]);
+  return {
+    name,
+    base,
+    from,
+    dependsOn: graph.dependencies.get(name) ?? [],
+    tags: spec.tags,
+    pushTags: spec.deployTags ?? spec.tags,
+    labels,
+    args: spec.args,
+    dockerfile,
+    context: [{ kind: 'bytes', name: DOCKERFILE_NAME, data: dockerfile, mode: 0o644 }, ...context],
+    hostCommands,
+  };
+}
+
+/**
+ * A path as the config writes it, made absolute: relative to the project, or `NAME:path` relative to a
+ * named source. One that leaves its directory is reported, not followed.
+ */
+export function resolvePath(
+  projectDir: string,
+  sources: Readonly<Record<string, string>>,
+  written: string,
+  report: (problem: Omit<Problem, 'at'>) => void,
+): string {
+  const named = /^([a-z0-9][a-z0-9._/-]*):(.*)$/.exec(written);
+  let root = projectDir;
+  let relative = written;
+  if (named) {
+    const source = sources[named[1]!];
+    if (source === undefined) {
+      const near = didYouMean(named[1]!, Object.keys(sources));
+      report({ message: `no source named '${named[1]}'`, hint: near ? `did you mean '${near}'?` : 'declare it under `sources:`' });
+      return projectDir;
+    }
+    root = path.resolve(projectDir, source);
+    relative = named[2]!;
+  }
+  const absolute = path.resolve(root, relative);
+  const inside = path.relative(root, absolute);
+  if (path.isAbsolute(relative) || inside === '..' || inside.startsWith(`..${path.sep}`)) {
+    report({
+      message: `'${written}' leaves the ${named ? `source '${named[1]}'` : 'project directory'}`,
+      hint: named ? 'paths stay inside their source' : 'paths are relative to the project; for a directory outside it, declare it under `sources:` and write NAME:path',
+    });
+  }
+  return absolute;
+}
+
+/** Why a string is not an image reference the engine accepts, or undefined when it is one. */
+export function referenceProblem(ref: string): string | undefined {
+  const at = ref.indexOf('@');
+  const nameAndTag = at >= 0 ? ref.slice(0, at) : ref;
+  const lastSlash = nameAndTag.lastIndexOf('/');
+  const colon = nameAndTag.lastIndexOf(':');
+  const hasTag = colon > lastSlash;
+  const repo = hasTag ? nameAndTag.slice(0, colon) : nameAndTag;
+  const tag = hasTag ? nameAndTag.slice(colon + 1) : undefined;
+  if (tag !== undefined && !/^[\w][\w.-]{0,127}$/.test(tag)) return `the tag '${tag}' has characters a tag cannot have`;
+  const parts = repo.split('/');
+  const registry = parts.length > 1 && /[.:]|^localhost$/.test(parts[0]!) ? parts.shift() : undefined;
+  if (registry !== undefined && !/^[A-Za-z0-9.-]+(:\d+)?$/.test(registry)) return `'${registry}' is not a registry host`;
+  for (const part of parts) {
+    if (!/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/.test(part)) {
+      return part === '' ? 'it has an empty path component' : `'${part}' must be lower case letters, digits and separators`;
+    }
+  }
+  return undefined;
+}

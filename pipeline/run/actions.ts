@@ -1,0 +1,162 @@
+// The Makefile's non-build targets, applied to the images a command line selects.
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Engine, RegistryAuth } from '../engine/engine.ts';
+import { registryOf, splitReference } from '../engine/engine.ts';
+import { Interrupted, RunError } from '../model/errors.ts';
+import { registryLocation, remoteDigest } from '../registry/registry-client.ts';
+import type { RunEvent } from '../model/events.ts';
+import type { ImagePlan } from '../plan/plan.ts';
+
+export interface ActionSettings {
+  engine: Engine;
+  signal: AbortSignal;
+  emit(event: RunEvent): void;
+  projectDir: string;
+  auth(registry: string): Promise<RegistryAuth | undefined>;
+  /** Waits between push attempts; a test may shorten it. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Push the images that built although others failed (deploy is all or nothing without it). */
+  pushPartial: boolean;
+}
+
+const PUSH_ATTEMPTS = 4;
+// The registry's or the network's passing trouble, worth another try; a refusal (401, 403, 404) is not.
+const TRANSIENT = /\b5\d\d\b|internal server error|bad gateway|service unavailable|gateway timeout|ECONNRESET|connection reset|broken pipe|EOF|i\/o timeout/i;
+
+/** `rmi`: each tag, and `:latest` of each repository, removed; nothing to remove is not an error. */
+export async function removeImages(images: readonly ImagePlan[], settings: ActionSettings): Promise<void> {
+  for (const image of images) {
+    const refs = new Set([...image.tags, ...image.pushTags].flatMap((tag) => [tag, `${splitReference(tag).repo}:latest`]));
+    const removed: string[] = [];
+    for (const ref of refs) if (await settings.engine.untag(ref)) removed.push(ref);
+    settings.emit({
+      type: 'action',
+      action: 'rmi',
+      image: image.name,
+      ok: true,
+      message: removed.length ? `removed ${removed.join(', ')}` : 'no local tags to remove',
+    });
+  }
+}
+
+/** `clean`: the outputs of the images' host commands. */
+export async function cleanOutputs(images: readonly ImagePlan[], settings: ActionSettings): Promise<void> {
+  for (const image of images) {
+    const outputs = image.hostCommands.flatMap((c) => c.outputs);
+    if (outputs.length === 0) continue;
+    for (const output of outputs) await rm(output, { force: true, recursive: true });
+    for (const command of image.hostCommands) await rm(command.stamp, { force: true });
+    settings.emit({
+      type: 'action',
+      action: 'clean',
+      image: image.name,
+      ok: true,
+      message: `removed ${outputs.map((o) => path.relative(settings.projectDir, o)).join(', ')}`,
+    });
+  }
+}
+
+export interface PushOutcome {
+  pushed: string[];
+  failed: string[];
+  /** Tags the registry already had, with this very image: not pushed again. */
+  present: string[];
+}
+
+/** Pushes every given tag; a failed tag is reported and the others still go. */
+export async function pushTags(image: ImagePlan, tags: readonly string[], settings: ActionSettings): Promise<PushOutcome> {
+  const outcome: PushOutcome = { pushed: [], failed: [], present: [] };
+  for (const tag of tags) {
+    if (settings.signal.aborted) throw new Interrupted();
+    try {
+      if (await alreadyInRegistry(tag, settings)) {
+        outcome.present.push(tag);
+        settings.emit({ type: 'push', image: image.name, tag, status: 'present' });
+        continue;
+      }
+      const { digest } = await pushWithRetries(image, tag, settings);
+      outcome.pushed.push(tag);
+      settings.emit({ type: 'push', image: image.name, tag, status: 'pushed', digest });
+    } catch (err) {
+      if (!(err instanceof RunError)) throw err;
+      outcome.failed.push(tag);
+      settings.emit({ type: 'push', image: image.name, tag, status: 'failed', error: err.message });
+    }
+  }
+  return outcome;
+}
+
+/** Whether the registry's manifest for the tag is the one this image was last pushed as. */
+async function alreadyInRegistry(tag: string, settings: ActionSettings): Promise<boolean> {
+  const local = await settings.engine.inspectImage(tag);
+  const { repo } = splitReference(tag);
+  const { host, repository } = registryLocation(tag);
+  const known = new Set(
+    (local?.repoDigests ?? []).filter((d) => d.startsWith(`${repo}@`) || d.startsWith(`${host}/${repository}@`)).map((d) => d.slice(d.indexOf('@') + 1)),
+  );
+  if (known.size === 0) return false;
+  const remote = await remoteDigest(tag, await settings.auth(registryOf(tag)));
+  return remote !== undefined && known.has(remote);
+}
+
+async function pushWithRetries(image: ImagePlan, tag: string, settings: ActionSettings): Promise<{ digest?: string }> {
+  const sleep = settings.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const auth = await settings.auth(registryOf(tag));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await settings.engine.push(tag, auth, (line) => settings.emit({ type: 'log', image: image.name, line }), settings.signal);
+    } catch (err) {
+      if (!(err instanceof RunError) || attempt >= PUSH_ATTEMPTS || !TRANSIENT.test(err.message)) throw err;
+      const wait = 500 * 2 ** (attempt - 1);
+      settings.emit({ type: 'log', image: image.name, line: `push of ${tag} failed (${err.message}); retrying in ${wait / 1000}s` });
+      await sleep(wait);
+    }
+  }
+}
+
+/**
+ * `deploy` or `deploy_latest` of the images a run selected, once they are built. All or nothing: when one
+ * did not build, nothing is pushed (with pushPartial, the others are). `failed` lists what was not pushed.
+ */
+export async function deployImages(
+  action: 'deploy' | 'deploy_latest',
+  images: readonly ImagePlan[],
+  results: ReadonlyMap<string, { status: string; id?: string }>,
+  settings: ActionSettings,
+): Promise<Omit<PushOutcome, 'present'>> {
+  const tagsOf = (image: ImagePlan) => (action === 'deploy' ? image.pushTags : [`${splitReference(image.pushTags[0]!).repo}:latest`]);
+  const built = images.filter((image) => results.get(image.name)?.status !== 'failed');
+  const unbuilt = images.filter((image) => !built.includes(image));
+  const outcome = { pushed: [] as string[], failed: unbuilt.flatMap(tagsOf) };
+  if (unbuilt.length > 0 && !settings.pushPartial) {
+    const names = unbuilt.map((image) => image.name).join(', ');
+    settings.emit({ type: 'action', action, ok: false, message: `nothing pushed: ${names} did not build (--push-partial pushes what did)` });
+    return { pushed: [], failed: images.flatMap(tagsOf) };
+  }
+  for (const image of built) {
+    const id = results.get(image.name)!.id!;
+    const pushedNow = action === 'deploy' ? await deploy(image, id, settings) : await deployLatest(image, id, settings);
+    outcome.pushed.push(...pushedNow.pushed);
+    outcome.failed.push(...pushedNow.failed);
+  }
+  return outcome;
+}
+
+/** `deploy`: the image's push tags (tagging them first when they are not its build tags), pushed. */
+export async function deploy(image: ImagePlan, id: string, settings: ActionSettings): Promise<PushOutcome> {
+  for (const tag of image.pushTags) if (!image.tags.includes(tag)) await settings.engine.tag(id, tag);
+  return pushTags(image, image.pushTags, settings);
+}
+
+/** `deploy_latest`: the image's first tag retagged `:latest` and pushed, unless it already is `latest`. */
+export async function deployLatest(image: ImagePlan, id: string, settings: ActionSettings): Promise<PushOutcome> {
+  const { repo, tag } = splitReference(image.pushTags[0]!);
+  if (tag === 'latest') {
+    settings.emit({ type: 'action', action: 'deploy_latest', image: image.name, ok: true, message: `${image.pushTags[0]} is already latest: nothing more to push` });
+    return { pushed: [], failed: [], present: [] };
+  }
+  const latest = `${repo}:latest`;
+  await settings.engine.tag(id, latest);
+  return pushTags(image, [latest], settings);
+}

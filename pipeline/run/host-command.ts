@@ -1,0 +1,115 @@
+// A command run on the host before an image's context is packed (the Makefile's compile targets).
+// Like make, it is skipped when every output exists and is newer than every input.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { sortedEntries } from '../model/context-entries.ts';
+import { Interrupted, RunError } from '../model/errors.ts';
+
+export interface HostCommand {
+  /** A target name of its own, so that the command can be run alone (`px-oci-mon/px-oci-mon`). */
+  name?: string;
+  image: string;
+  /** A string runs under `/bin/sh -c`; a list runs as it is, with no shell. */
+  run: string | readonly string[];
+  cwd: string;
+  env: Readonly<Record<string, string>>;
+  inputs: readonly string[];
+  outputs: readonly string[];
+  /** Shown instead of a missing program's bare ENOENT: what to install or set. */
+  hint?: string;
+  /** Where the command's signature is kept after it ran (in the project's .build-images/). */
+  stamp: string;
+}
+
+/**
+ * What the command is: program, arguments, environment, directory. A changed flag (PXTAG in the ldflags)
+ * makes the outputs stale although no input changed, which mtimes alone cannot see.
+ */
+export function commandSignature(command: HostCommand): string {
+  return createHash('sha256').update(JSON.stringify([command.run, command.cwd, sortedEntries(command.env)])).digest('hex');
+}
+
+/** The command as a user reads it in output and errors. */
+export function describeCommand(command: HostCommand): string {
+  return typeof command.run === 'string' ? command.run : command.run.join(' ');
+}
+
+export async function recordSignature(command: HostCommand): Promise<void> {
+  await mkdir(path.dirname(command.stamp), { recursive: true });
+  await writeFile(command.stamp, `${commandSignature(command)}\n`);
+}
+
+export type Freshness = { fresh: true } | { fresh: false; reason: string };
+
+export async function checkFreshness(command: HostCommand): Promise<Freshness> {
+  if (command.outputs.length === 0) return { fresh: false, reason: 'it declares no outputs' };
+  const stamped = await readFile(command.stamp, 'utf8').then((t) => t.trim(), () => undefined);
+  if (stamped !== commandSignature(command)) return { fresh: false, reason: stamped ? 'the command changed' : 'no record of a run' };
+  let oldestOutput = Infinity;
+  for (const output of command.outputs) {
+    const stat = await lstat(output).catch(() => undefined);
+    if (!stat) return { fresh: false, reason: `${path.basename(output)} is missing` };
+    oldestOutput = Math.min(oldestOutput, stat.mtimeMs);
+  }
+  // A Go package directory holds its own binary: outputs do not count as inputs.
+  const outputs = new Set(command.outputs);
+  for (const input of command.inputs) {
+    const newest = await newestMtime(input, outputs);
+    if (newest === undefined) return { fresh: false, reason: `input ${input} is missing` };
+    if (newest > oldestOutput) return { fresh: false, reason: `${path.basename(input)} changed` };
+  }
+  return { fresh: true };
+}
+
+async function newestMtime(p: string, skip: ReadonlySet<string>): Promise<number | undefined> {
+  const stat = await lstat(p).catch(() => undefined);
+  if (!stat) return undefined;
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  // A directory's own mtime moves when an output is written into it, so only its entries count.
+  let newest = 0;
+  for (const name of await readdir(p)) {
+    const child = path.join(p, name);
+    if (!skip.has(child)) newest = Math.max(newest, (await newestMtime(child, skip)) ?? 0);
+  }
+  return newest;
+}
+
+export interface CommandOutput {
+  onLine(line: string): void;
+}
+
+export async function runHostCommand(command: HostCommand, out: CommandOutput, signal: AbortSignal): Promise<void> {
+  if (!(await lstat(command.cwd).catch(() => undefined))?.isDirectory()) {
+    throw new RunError(`the directory '${command.cwd}' does not exist`, command.hint);
+  }
+  const [file, args] =
+    typeof command.run === 'string' ? ['/bin/sh', ['-c', command.run]] : [command.run[0]!, command.run.slice(1)];
+  const child = spawn(file, args, {
+    cwd: command.cwd,
+    env: { ...process.env, ...command.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    signal,
+  });
+  // By line, not by chunk: a line that straddles two reads stays one line.
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => line && out.onLine(line));
+  }
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  }).catch((err: NodeJS.ErrnoException) => {
+    if (signal.aborted) throw new Interrupted();
+    if (err.code === 'ENOENT') {
+      const what = err.path ?? file;
+      throw new RunError(`cannot run '${what}' in ${command.cwd}: not found`, command.hint);
+    }
+    throw new RunError(`cannot run '${file}': ${err.message}`, command.hint);
+  });
+  if (signal.aborted) throw new Interrupted();
+  if (code !== 0) {
+    throw new RunError(`'${describeCommand(command)}' exited with code ${code}`, command.hint);
+  }
+}

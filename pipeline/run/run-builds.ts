@@ -1,0 +1,98 @@
+// Builds a selection of images: each starts once what it is built on is done, at most `concurrency` at a
+// time. A failure fails the images that depend on it and, unless keepGoing, starts nothing new (builds
+// already running finish, as make's do).
+import { buildImage, runCommands, type BuildSettings } from './build-image.ts';
+import { Interrupted, RunError } from '../model/errors.ts';
+import type { ImageStatus } from '../model/events.ts';
+import type { Selection } from '../plan/graph.ts';
+import type { Plan } from '../plan/plan.ts';
+
+export interface RunSettings extends BuildSettings {
+  concurrency: number;
+  keepGoing: boolean;
+}
+
+export interface ImageRun {
+  name: string;
+  status: ImageStatus;
+  id?: string;
+  reason?: string;
+  changed?: string[];
+  error?: string;
+  hint?: string;
+}
+
+export async function runBuilds(
+  plan: Plan,
+  selection: Selection,
+  settings: RunSettings,
+  done: Map<string, ImageRun> = new Map(),
+): Promise<Map<string, ImageRun>> {
+  const commands = selection.commands.map(({ image, name }) => plan.images.get(image)!.hostCommands.find((c) => c.name === name)!);
+  await runCommands(commands, settings);
+
+  const slots = semaphore(settings.concurrency);
+  let stoppedBy: string | undefined;
+  const jobs = new Map<string, Promise<ImageRun>>();
+
+  const job = async (name: string): Promise<ImageRun> => {
+    const previous = done.get(name);
+    if (previous) return previous;
+    const image = plan.images.get(name)!;
+    const deps = await Promise.all(image.dependsOn.filter((d) => jobs.has(d) || done.has(d)).map((d) => jobs.get(d) ?? done.get(d)!));
+    const notBuilt = (error: string, hint?: string): ImageRun => {
+      settings.emit({ type: 'finish', image: name, status: 'failed', tags: image.tags, error, hint, seconds: 0 });
+      return { name, status: 'failed', error, hint };
+    };
+    const failedDep = deps.find((d) => d.status === 'failed');
+    if (failedDep) return notBuilt(`not built: ${failedDep.name} failed`);
+
+    const release = await slots.acquire();
+    try {
+      if (settings.signal.aborted) return notBuilt('not built: interrupted');
+      if (stoppedBy) return notBuilt(`not built: the run stopped after ${stoppedBy} failed`, 'use --keep-going to build what does not depend on it');
+      settings.emit({ type: 'start', image: name });
+      const started = Date.now();
+      const bases = new Map(deps.filter((d) => d.id).map((d) => [d.name, d.id!]));
+      const finish = (run: ImageRun): ImageRun => {
+        settings.emit({ type: 'finish', image: name, status: run.status, id: run.id, tags: image.tags, reason: run.reason, changed: run.changed, error: run.error, hint: run.hint, seconds: (Date.now() - started) / 1000 });
+        return run;
+      };
+      try {
+        const result = await buildImage(image, bases, settings);
+        return finish({ name, ...result });
+      } catch (err) {
+        if (!(err instanceof RunError) && !(err instanceof Interrupted)) throw err;
+        if (!settings.keepGoing) stoppedBy ??= name;
+        return finish({ name, status: 'failed', error: err.message, hint: err instanceof RunError ? err.hint : undefined });
+      }
+    } finally {
+      release();
+    }
+  };
+
+  for (const name of selection.images) jobs.set(name, job(name));
+  const results = new Map(done);
+  for (const [name, run] of jobs) results.set(name, await run);
+  return results;
+}
+
+function semaphore(size: number) {
+  let free = Math.max(1, size);
+  const waiting: (() => void)[] = [];
+  const release = () => {
+    const next = waiting.shift();
+    if (next) next();
+    else free++;
+  };
+  return {
+    async acquire(): Promise<() => void> {
+      if (free > 0) {
+        free--;
+        return release;
+      }
+      await new Promise<void>((resolve) => waiting.push(resolve));
+      return release;
+    },
+  };
+}
