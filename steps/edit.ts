@@ -1,7 +1,7 @@
 import path from 'node:path/posix';
 import { z } from 'zod';
 import { instruction, jsonArgs } from '../pipeline/plan/dockerfile.ts';
-import type { FileEdit } from '../pipeline/context/file-edits.ts';
+import type { FileEdit } from '../pipeline/model/file-edit.ts';
 import { imagePathField } from './fields.ts';
 import { defineStep } from './step.ts';
 

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { ContextSource } from '../pipeline/model/context-entries.ts';
-import type { HostCommand } from '../pipeline/run/host-command.ts';
+import type { HostCommand } from '../pipeline/model/host-command.ts';
 
 /** What a step may ask of the planner: where it stands, and how to turn a config path into a real one. */
 export interface StepPlanContext {

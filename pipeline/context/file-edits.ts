@@ -2,10 +2,7 @@
 // broke whenever Cloudify changed a quote or an indent, and which added a rule again on every run.
 import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import { RunError } from '../model/errors.ts';
-
-export type FileEdit =
-  | { kind: 'prepend-to-list'; at: readonly string[]; items: readonly Readonly<Record<string, string>>[] }
-  | { kind: 'append-line'; line: string; executable: boolean };
+import type { FileEdit } from '../model/file-edit.ts';
 
 export interface EditedFile {
   text: string;

@@ -1,6 +1,7 @@
 // The narrow view of the Docker engine that the runner needs. docker-engine.ts implements it with dockerode;
 // the rest of the code talks to this interface.
 import type { Readable } from 'node:stream';
+import type { Credentials } from '../model/credentials.ts';
 
 export interface ImageInfo {
   id: string;
@@ -16,8 +17,6 @@ export interface ImageFile {
   gid: number;
 }
 
-/** What goes in the X-Registry-Auth header of one request. */
-export type RegistryAuth = { username: string; password: string; serveraddress: string } | { identitytoken: string; serveraddress: string };
 
 export interface BuildRequest {
   context: Readable;
@@ -32,7 +31,7 @@ export interface Engine {
   /** Fails with a RunError that says how to start the engine when it does not answer. */
   ping(): Promise<void>;
   inspectImage(ref: string): Promise<ImageInfo | undefined>;
-  pull(ref: string, auth: RegistryAuth | undefined, onLine: (line: string) => void, signal: AbortSignal): Promise<void>;
+  pull(ref: string, auth: Credentials | undefined, onLine: (line: string) => void, signal: AbortSignal): Promise<void>;
   /** Resolves with the new image's ID; an error in the progress stream rejects with the engine's words. */
   build(request: BuildRequest): Promise<string>;
   tag(id: string, ref: string): Promise<void>;
@@ -40,18 +39,5 @@ export interface Engine {
   untag(ref: string): Promise<boolean>;
   /** A file of an image, read from a container that is created, never started, and always removed. */
   readFile(image: string, path: string, labels: Readonly<Record<string, string>>): Promise<ImageFile>;
-  push(ref: string, auth: RegistryAuth | undefined, onLine: (line: string) => void, signal: AbortSignal): Promise<{ digest?: string }>;
-}
-
-/** `registry/repo:tag` → repository and tag, the tag `latest` when none is written. */
-export function splitReference(ref: string): { repo: string; tag: string } {
-  const slash = ref.lastIndexOf('/');
-  const colon = ref.lastIndexOf(':');
-  return colon > slash ? { repo: ref.slice(0, colon), tag: ref.slice(colon + 1) } : { repo: ref, tag: 'latest' };
-}
-
-/** The registry a reference names, as the docker CLI decides it: a first part with a dot, a colon or `localhost`. */
-export function registryOf(ref: string): string {
-  const first = ref.split('/')[0]!;
-  return ref.includes('/') && (/[.:]/.test(first) || first === 'localhost') ? first : 'docker.io';
+  push(ref: string, auth: Credentials | undefined, onLine: (line: string) => void, signal: AbortSignal): Promise<{ digest?: string }>;
 }

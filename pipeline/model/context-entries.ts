@@ -1,6 +1,6 @@
 // What a build context is made of, as plain data. The plan holds these; only packing touches the disk.
 
-import type { FileEdit } from '../context/file-edits.ts';
+import type { FileEdit } from './file-edit.ts';
 
 /** Sources whose bytes are known only at build time: they are resolved into plain ones before packing. */
 export type DeferredSource =

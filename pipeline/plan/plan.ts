@@ -1,13 +1,14 @@
 // config → plan, with no I/O: what each image is built from, its Dockerfile, its context's sources, its
 // host commands and tags. `--dry-run` prints this value; the runner carries it out.
 import path from 'node:path';
+import { imageRefProblem } from '../model/image-ref.ts';
 import { stepKinds } from '../../steps/index.ts';
 import type { StepKind, StepPlanContext } from '../../steps/step.ts';
 import type { ContextSource } from '../model/context-entries.ts';
 import { instruction, renderDockerfile } from './dockerfile.ts';
 import { didYouMean, UserError, type Problem } from '../model/errors.ts';
 import type { Graph } from './graph.ts';
-import type { HostCommand } from '../run/host-command.ts';
+import type { HostCommand } from '../model/host-command.ts';
 import { labelInstructions, ociLabels } from './labels.ts';
 import type { ConfigPath, LoadedConfig } from '../config/load-config.ts';
 import { STATE_DIR } from '../model/state-dir.ts';
@@ -54,13 +55,13 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
   const at = (...rest: ConfigPath) => loaded.locate(['images', name, ...rest]);
   for (const field of ['tags', 'deployTags'] as const) {
     spec[field]?.forEach((tag, i) => {
-      const wrong = referenceProblem(tag);
+      const wrong = imageRefProblem(tag) ?? (tag.includes('@') ? 'a tag cannot name a digest' : undefined);
       if (wrong) problems.push({ message: `tag '${tag}' is not a valid image reference: ${wrong}`, at: at(field, i), hint: 'a tag is [registry/]repository[:tag], the repository in lower case' });
     });
   }
   const base: Base = typeof spec.base === 'string' ? { kind: 'ref', ref: spec.base } : { kind: 'image', image: spec.base.image };
   if (base.kind === 'ref') {
-    const wrong = referenceProblem(base.ref);
+    const wrong = imageRefProblem(base.ref);
     if (wrong) problems.push({ message: `base '${base.ref}' is not a valid image reference: ${wrong}`, at: at('base') });
   }
   const from = base.kind === 'ref' ? base.ref : images[base.image]!.tags[0]!;
@@ -137,25 +138,4 @@ export function resolvePath(
     });
   }
   return absolute;
-}
-
-/** Why a string is not an image reference the engine accepts, or undefined when it is one. */
-export function referenceProblem(ref: string): string | undefined {
-  const at = ref.indexOf('@');
-  const nameAndTag = at >= 0 ? ref.slice(0, at) : ref;
-  const lastSlash = nameAndTag.lastIndexOf('/');
-  const colon = nameAndTag.lastIndexOf(':');
-  const hasTag = colon > lastSlash;
-  const repo = hasTag ? nameAndTag.slice(0, colon) : nameAndTag;
-  const tag = hasTag ? nameAndTag.slice(colon + 1) : undefined;
-  if (tag !== undefined && !/^[\w][\w.-]{0,127}$/.test(tag)) return `the tag '${tag}' has characters a tag cannot have`;
-  const parts = repo.split('/');
-  const registry = parts.length > 1 && /[.:]|^localhost$/.test(parts[0]!) ? parts.shift() : undefined;
-  if (registry !== undefined && !/^[A-Za-z0-9.-]+(:\d+)?$/.test(registry)) return `'${registry}' is not a registry host`;
-  for (const part of parts) {
-    if (!/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/.test(part)) {
-      return part === '' ? 'it has an empty path component' : `'${part}' must be lower case letters, digits and separators`;
-    }
-  }
-  return undefined;
 }

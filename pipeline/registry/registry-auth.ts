@@ -5,8 +5,9 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { RegistryAuth } from '../engine/engine.ts';
+import type { Credentials } from '../model/credentials.ts';
 import { RunError } from '../model/errors.ts';
+import { serverAddress } from '../model/image-ref.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -19,12 +20,7 @@ interface DockerConfig {
 /** One place credentials may come from; undefined when it has none for this registry. */
 export interface CredentialSource {
   readonly name: string;
-  find(registry: string): Promise<RegistryAuth | undefined>;
-}
-
-// Docker Hub is known to the engine, and to config.json, by its old index address.
-export function serverAddress(registry: string): string {
-  return registry === 'docker.io' ? 'https://index.docker.io/v1/' : registry;
+  find(registry: string): Promise<Credentials | undefined>;
 }
 
 export function environmentCredentials(env: Env): CredentialSource {
@@ -33,7 +29,7 @@ export function environmentCredentials(env: Env): CredentialSource {
     async find(registry) {
       const username = env['DOCKER_HUB_USER'];
       const password = env['DOCKER_HUB_PASSWD'];
-      return username && password ? { username, password, serveraddress: serverAddress(registry) } : undefined;
+      return username && password ? { registry, username, password } : undefined;
     },
   };
 }
@@ -48,8 +44,8 @@ export function credentialHelper(name: string, env: Env): CredentialSource {
       const parsed = JSON.parse(answer) as { Username?: string; Secret?: string };
       if (!parsed.Secret) return undefined;
       // A helper answers an identity token with the user name `<token>`.
-      if (parsed.Username === '<token>') return { identitytoken: parsed.Secret, serveraddress: server };
-      return { username: parsed.Username ?? '', password: parsed.Secret, serveraddress: server };
+      if (parsed.Username === '<token>') return { registry, identityToken: parsed.Secret };
+      return { registry, username: parsed.Username ?? '', password: parsed.Secret };
     },
   };
 }
@@ -61,14 +57,14 @@ function configAuths(config: DockerConfig): CredentialSource {
       const server = serverAddress(registry);
       const entry = config.auths?.[server] ?? config.auths?.[`https://${server}`] ?? config.auths?.[`http://${server}`];
       if (!entry) return undefined;
-      if (entry.identitytoken) return { identitytoken: entry.identitytoken, serveraddress: server };
+      if (entry.identitytoken) return { registry, identityToken: entry.identitytoken };
       if (entry.auth) {
         const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
         const colon = decoded.indexOf(':');
         if (colon < 0) throw new RunError(`the auths entry for ${server} in config.json is not user:password in base64`);
-        return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), serveraddress: server };
+        return { registry, username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
       }
-      if (entry.username && entry.password) return { username: entry.username, password: entry.password, serveraddress: server };
+      if (entry.username && entry.password) return { registry, username: entry.username, password: entry.password };
       return undefined;
     },
   };
@@ -98,7 +94,7 @@ export function credentialSources(config: DockerConfig, env: Env, registry: stri
 /** Credentials per registry for one run: looked up once (a helper is a process), then reused. */
 export function registryCredentials(env: Env = process.env, home = os.homedir()) {
   let config: Promise<DockerConfig> | undefined;
-  const found = new Map<string, Promise<RegistryAuth | undefined>>();
+  const found = new Map<string, Promise<Credentials | undefined>>();
   const lookUp = async (registry: string) => {
     config ??= readDockerConfig(env, home);
     for (const source of credentialSources(await config, env, registry)) {
@@ -107,7 +103,7 @@ export function registryCredentials(env: Env = process.env, home = os.homedir())
     }
     return undefined;
   };
-  return (registry: string): Promise<RegistryAuth | undefined> => {
+  return (registry: string): Promise<Credentials | undefined> => {
     if (!found.has(registry)) found.set(registry, lookUp(registry));
     return found.get(registry)!;
   };

@@ -1,10 +1,11 @@
 // The Makefile's non-build targets, applied to the images a command line selects.
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Engine, RegistryAuth } from '../engine/engine.ts';
-import { registryOf, splitReference } from '../engine/engine.ts';
+import type { Engine } from '../engine/engine.ts';
+import type { CredentialLookup } from '../model/credentials.ts';
+import { apiLocation, formatRef, imageRef, registryOf, repositoryOf, tagOf, withTag } from '../model/image-ref.ts';
 import { Interrupted, RunError } from '../model/errors.ts';
-import { registryLocation, remoteDigest } from '../registry/registry-client.ts';
+import { remoteDigest } from '../registry/registry-client.ts';
 import type { RunEvent } from '../model/events.ts';
 import type { ImagePlan } from '../plan/plan.ts';
 
@@ -13,7 +14,7 @@ export interface ActionSettings {
   signal: AbortSignal;
   emit(event: RunEvent): void;
   projectDir: string;
-  auth(registry: string): Promise<RegistryAuth | undefined>;
+  auth: CredentialLookup;
   /** Waits between push attempts; a test may shorten it. */
   sleep?: (ms: number) => Promise<void>;
   /** Push the images that built although others failed (deploy is all or nothing without it). */
@@ -27,7 +28,7 @@ const TRANSIENT = /\b5\d\d\b|internal server error|bad gateway|service unavailab
 /** `rmi`: each tag, and `:latest` of each repository, removed; nothing to remove is not an error. */
 export async function removeImages(images: readonly ImagePlan[], settings: ActionSettings): Promise<void> {
   for (const image of images) {
-    const refs = new Set([...image.tags, ...image.pushTags].flatMap((tag) => [tag, `${splitReference(tag).repo}:latest`]));
+    const refs = new Set([...image.tags, ...image.pushTags].flatMap((tag) => [tag, latestOf(tag)]));
     const removed: string[] = [];
     for (const ref of refs) if (await settings.engine.untag(ref)) removed.push(ref);
     settings.emit({
@@ -90,8 +91,9 @@ export async function pushTags(image: ImagePlan, tags: readonly string[], settin
 /** Whether the registry's manifest for the tag is the one this image was last pushed as. */
 async function alreadyInRegistry(tag: string, settings: ActionSettings): Promise<boolean> {
   const local = await settings.engine.inspectImage(tag);
-  const { repo } = splitReference(tag);
-  const { host, repository } = registryLocation(tag);
+  const ref = imageRef(tag);
+  const repo = repositoryOf(ref);
+  const { host, repository } = apiLocation(ref);
   const known = new Set(
     (local?.repoDigests ?? []).filter((d) => d.startsWith(`${repo}@`) || d.startsWith(`${host}/${repository}@`)).map((d) => d.slice(d.indexOf('@') + 1)),
   );
@@ -125,7 +127,7 @@ export async function deployImages(
   results: ReadonlyMap<string, { status: string; id?: string }>,
   settings: ActionSettings,
 ): Promise<Omit<PushOutcome, 'present'>> {
-  const tagsOf = (image: ImagePlan) => (action === 'deploy' ? image.pushTags : [`${splitReference(image.pushTags[0]!).repo}:latest`]);
+  const tagsOf = (image: ImagePlan) => (action === 'deploy' ? image.pushTags : [latestOf(image.pushTags[0]!)]);
   const built = images.filter((image) => results.get(image.name)?.status !== 'failed');
   const unbuilt = images.filter((image) => !built.includes(image));
   const outcome = { pushed: [] as string[], failed: unbuilt.flatMap(tagsOf) };
@@ -151,12 +153,16 @@ export async function deploy(image: ImagePlan, id: string, settings: ActionSetti
 
 /** `deploy_latest`: the image's first tag retagged `:latest` and pushed, unless it already is `latest`. */
 export async function deployLatest(image: ImagePlan, id: string, settings: ActionSettings): Promise<PushOutcome> {
-  const { repo, tag } = splitReference(image.pushTags[0]!);
-  if (tag === 'latest') {
+  if (tagOf(imageRef(image.pushTags[0]!)) === 'latest') {
     settings.emit({ type: 'action', action: 'deploy_latest', image: image.name, ok: true, message: `${image.pushTags[0]} is already latest: nothing more to push` });
     return { pushed: [], failed: [], present: [] };
   }
-  const latest = `${repo}:latest`;
+  const latest = latestOf(image.pushTags[0]!);
   await settings.engine.tag(id, latest);
   return pushTags(image, [latest], settings);
+}
+
+/** The same repository's `:latest`. */
+function latestOf(tag: string): string {
+  return formatRef(withTag(imageRef(tag), 'latest'));
 }

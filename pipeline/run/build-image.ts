@@ -2,10 +2,13 @@
 // contents, the base image ID, the build args) goes into a label, so that the next run can tell, from the
 // engine alone, that the image for every tag is already what these inputs make.
 import { createHash } from 'node:crypto';
-import { registryOf, type Engine, type RegistryAuth } from '../engine/engine.ts';
+import type { Engine } from '../engine/engine.ts';
+import type { CredentialLookup } from '../model/credentials.ts';
+import { registryOf } from '../model/image-ref.ts';
 import { Interrupted, RunError } from '../model/errors.ts';
 import type { RunEvent } from '../model/events.ts';
-import { checkFreshness, describeCommand, recordSignature, runHostCommand, type HostCommand } from './host-command.ts';
+import { describeCommand, type HostCommand } from '../model/host-command.ts';
+import { checkFreshness, recordSignature, runHostCommand } from './host-command.ts';
 import { sortedEntries } from '../model/context-entries.ts';
 import type { DigestCache } from '../context/digest-cache.ts';
 import type { Fetcher } from '../context/fetcher.ts';
@@ -23,7 +26,7 @@ export interface BuildSettings {
   emit(event: RunEvent): void;
   fetcher: Fetcher;
   /** Credentials for a registry, to pull a base from it. */
-  auth(registry: string): Promise<RegistryAuth | undefined>;
+  auth: CredentialLookup;
   /** Content digests of unchanged files, kept between runs. */
   digests?: DigestCache;
   /** What varies per run, kept out of the digest: the time and revision, and --label's extra labels. */

@@ -5,8 +5,10 @@ import path from 'node:path';
 import tar from 'tar-stream';
 import type { Readable } from 'node:stream';
 import { connectionOptions, describeConnection, type ConnectionOptions } from './connection.ts';
-import type { BuildRequest, Engine, ImageFile, ImageInfo, RegistryAuth } from '../engine.ts';
-import { splitReference } from '../engine.ts';
+import type { BuildRequest, Engine, ImageFile, ImageInfo } from '../engine.ts';
+import type { Credentials } from '../../model/credentials.ts';
+import { serverAddress } from '../../model/image-ref.ts';
+import { imageRef, repositoryOf, tagOf } from '../../model/image-ref.ts';
 import { Interrupted, RunError } from '../../model/errors.ts';
 import { readProgress } from './progress.ts';
 
@@ -73,7 +75,7 @@ export function connectEngine(options: ConnectionOptions = connectionOptions()):
     async pull(ref, auth, onLine, signal) {
       const hint = 'check the name and tag, that you can reach its registry, and its credentials';
       // The engine refuses some pulls at once (an unknown host) and others inside the stream (no such tag).
-      const result = await streamed(`pulling ${ref}`, () => docker.pull(ref, { authconfig: auth, abortSignal: signal }) as Promise<Readable>, onLine, signal).catch(
+      const result = await streamed(`pulling ${ref}`, () => docker.pull(ref, { authconfig: authConfig(auth), abortSignal: signal }) as Promise<Readable>, onLine, signal).catch(
         (err: unknown) => {
           throw err instanceof RunError && !err.hint ? new RunError(err.message, hint) : err;
         },
@@ -106,7 +108,8 @@ export function connectEngine(options: ConnectionOptions = connectionOptions()):
       return id;
     },
     async tag(id, ref) {
-      const { repo, tag } = splitReference(ref);
+      const parsed = imageRef(ref);
+      const [repo, tag] = [repositoryOf(parsed), tagOf(parsed)];
       try {
         await docker.getImage(id).tag({ repo, tag });
       } catch (err) {
@@ -142,11 +145,12 @@ export function connectEngine(options: ConnectionOptions = connectionOptions()):
         await container.remove({ force: true, v: true }).catch(() => {});
       }
     },
-    async push(ref, auth: RegistryAuth | undefined, onLine, signal) {
-      const { repo, tag } = splitReference(ref);
+    async push(ref, auth, onLine, signal) {
+      const parsed = imageRef(ref);
+      const [repo, tag] = [repositoryOf(parsed), tagOf(parsed)];
       const result = await streamed(
         `pushing ${ref}`,
-        () => docker.getImage(repo).push({ tag, authconfig: auth, abortSignal: signal } as never) as unknown as Promise<Readable>,
+        () => docker.getImage(repo).push({ tag, authconfig: authConfig(auth), abortSignal: signal } as never) as unknown as Promise<Readable>,
         onLine,
         signal,
       );
@@ -154,6 +158,15 @@ export function connectEngine(options: ConnectionOptions = connectionOptions()):
       return { digest: result.aux.map((a) => a.Digest).filter(Boolean).pop() };
     },
   };
+}
+
+/** Our credentials as the engine's X-Registry-Auth header wants them. */
+function authConfig(credentials: Credentials | undefined) {
+  if (!credentials) return undefined;
+  const serveraddress = serverAddress(credentials.registry);
+  return 'identityToken' in credentials
+    ? { identitytoken: credentials.identityToken, serveraddress }
+    : { username: credentials.username, password: credentials.password, serveraddress };
 }
 
 function shortRef(image: string): string {

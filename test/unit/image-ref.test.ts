@@ -1,0 +1,80 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { apiLocation, formatRef, imageRef, parseImageRef, registryOf, repositoryOf, serverAddress, tagOf } from '../../pipeline/model/image-ref.ts';
+
+const DIGEST = `sha256:${'a'.repeat(64)}`;
+
+// What the docker CLI accepts, and how it reads it: [domain, path, tag, digest].
+const ACCEPTED: [string, string, string, string | undefined, string | undefined][] = [
+  ['ubuntu', 'docker.io', 'ubuntu', undefined, undefined],
+  ['ubuntu:16.04', 'docker.io', 'ubuntu', '16.04', undefined],
+  ['alicepx/oci-monitor:1.2.12', 'docker.io', 'alicepx/oci-monitor', '1.2.12', undefined],
+  ['nexus3.onap.org:10003/onap/org.onap.dcaegen2.deployments.cm-container:1.5.0', 'nexus3.onap.org:10003', 'onap/org.onap.dcaegen2.deployments.cm-container', '1.5.0', undefined],
+  ['localhost/app', 'localhost', 'app', undefined, undefined],
+  ['localhost:5000/a/b/c:v1_x.y-z', 'localhost:5000', 'a/b/c', 'v1_x.y-z', undefined],
+  ['127.0.0.1:5000/app:1', '127.0.0.1:5000', 'app', '1', undefined],
+  [`ubuntu@${DIGEST}`, 'docker.io', 'ubuntu', undefined, DIGEST],
+  [`reg.io/app:1@${DIGEST}`, 'reg.io', 'app', '1', DIGEST],
+  ['a__b/c-d---e.f_g', 'docker.io', 'a__b/c-d---e.f_g', undefined, undefined],
+];
+
+const REJECTED: [string, RegExp][] = [
+  ['', /empty/],
+  ['Ubuntu', /lower-case/],
+  // The docker CLI would read `Alice` as a registry host; a capital in ${USER} is the likelier story.
+  ['Alice/app:1', /'Alice' must be lower-case/],
+  ['ubuntu:', /tag ''/],
+  ['ubuntu:-x', /tag '-x'/],
+  [`ubuntu:${'t'.repeat(129)}`, /at most 128/],
+  ['a//b', /empty path component/],
+  ['a/b/', /empty path component/],
+  ['app_/x', /'app_'/],
+  ['-app', /'-app'/],
+  ['ubuntu@sha256:abc', /not a digest|64/],
+  [`ubuntu@sha256:${'A'.repeat(64)}`, /64 lower-case/],
+  ['reg-.io/app', /not a registry host/],
+  ['ubuntu 16.04', /white space/],
+  ['app:1\nRUN x', /white space/],
+  [`${'a'.repeat(256)}`, /at most 255/],
+];
+
+for (const [text, domain, path, tag, digest] of ACCEPTED) {
+  test(`accepts ${text.length > 60 ? `${text.slice(0, 60)}…` : text}`, () => {
+    const parsed = parseImageRef(text);
+    assert.ok(parsed.ok, parsed.ok ? '' : parsed.problem);
+    if (!parsed.ok) return;
+    assert.equal([parsed.ref.domain, parsed.ref.path, parsed.ref.tag, parsed.ref.digest], [domain, path, tag, digest]);
+    assert.is(formatRef(parsed.ref), text);
+  });
+}
+
+for (const [text, problem] of REJECTED) {
+  test(`rejects ${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)}`, () => {
+    const parsed = parseImageRef(text);
+    assert.not.ok(parsed.ok);
+    if (!parsed.ok) assert.match(parsed.problem, problem);
+  });
+}
+
+test('the engine is given the repository as written and the tag, latest when none is written', () => {
+  assert.equal([repositoryOf(imageRef('ubuntu')), tagOf(imageRef('ubuntu'))], ['ubuntu', 'latest']);
+  assert.equal([repositoryOf(imageRef('127.0.0.1:5000/a/b:2')), tagOf(imageRef('127.0.0.1:5000/a/b:2'))], ['127.0.0.1:5000/a/b', '2']);
+  // The old splitter made the repository `name@sha256` of this one.
+  assert.is(repositoryOf(imageRef(`name@${DIGEST}`)), 'name');
+});
+
+test('the registry is the one the reference names, as the docker CLI decides it', () => {
+  assert.is(registryOf('alicepx/oci-monitor:1.0'), 'docker.io');
+  assert.is(registryOf('nexus3.onap.org:10003/onap/cm:1.6'), 'nexus3.onap.org:10003');
+  assert.is(registryOf('localhost/app:1'), 'localhost');
+  assert.is(serverAddress('docker.io'), 'https://index.docker.io/v1/');
+  assert.is(serverAddress('127.0.0.1:5000'), '127.0.0.1:5000');
+});
+
+test('a manifest is asked for where the engine would push it: https, or http on loopback', () => {
+  assert.equal(apiLocation(imageRef('ubuntu:16.04')), { host: 'registry-1.docker.io', repository: 'library/ubuntu', base: 'https://registry-1.docker.io' });
+  assert.equal(apiLocation(imageRef('alicepx/oci-monitor')), { host: 'registry-1.docker.io', repository: 'alicepx/oci-monitor', base: 'https://registry-1.docker.io' });
+  assert.equal(apiLocation(imageRef('127.0.0.1:5000/a/b:2')), { host: '127.0.0.1:5000', repository: 'a/b', base: 'http://127.0.0.1:5000' });
+});
+
+test.run();
