@@ -1,46 +1,58 @@
 // The build command: prepare the plan, pick the reporters, then either print the plan (--dry-run, no
-// Docker call at all) or carry it out against the engine.
+// Docker call at all) or carry it out. The engine is asked for only when the line builds an image or runs
+// an action: `all` compiles on a machine with no engine.
 import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { keyValues, type Options } from './options.ts';
 import { EXIT, UserError } from '../model/errors.ts';
-import type { PlannedImage, Reporter } from '../model/events.ts';
-import { planPhases } from '../plan/graph.ts';
+import type { Reporter } from '../run/events.ts';
+import { planPhases, type Phase, type Selection } from '../plan/phases.ts';
+import { planEvent } from '../plan/plan-event.ts';
 import type { Plan } from '../plan/plan.ts';
-import { STATE_DIR } from '../model/state-dir.ts';
+import type { BuilderName } from '../engine/engine.ts';
 import { prepare } from '../config/prepare.ts';
 import { fanOut, jsonReporter } from '../report/json.ts';
 import { plainReporter } from '../report/plain.ts';
+
+const BUILDER_NAMES: readonly BuilderName[] = ['buildkit', 'classic'];
 
 export async function command(options: Options, targets: string[]): Promise<number> {
   const concurrency = options.concurrency === undefined ? 2 : Number(options.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new UserError({ message: `--concurrency ${options.concurrency}: expected a whole number from 1 up` });
   }
+  const builder = options.builder as BuilderName | undefined;
+  if (builder !== undefined && !BUILDER_NAMES.includes(builder)) {
+    throw new UserError({ message: `--builder ${builder}: expected ${BUILDER_NAMES.join(' or ')}` });
+  }
   const prepared = await prepare({ file: options.file, sets: keyValues(options.set, '--set') });
   const { phases, selected } = planPhases(prepared.graph, targets);
 
   if (options['dry-run']) {
     const reporter = await makeReporter(options, selected.images, prepared.notices);
-    reporter.emit({ type: 'plan', images: selected.images.map((name) => planned(prepared.plan, name)) });
+    reporter.emit(planEvent(prepared.plan, phases, selected, await freshnessOf(prepared.plan, phases)));
     await reporter.close();
     return EXIT.ok;
   }
 
-  const [{ connectEngine }, { runPhases }, { registryCredentials }, { createFetcher, defaultCacheDir, LOCK_FILE }, { loadDigestCache }] = await Promise.all([
-    import('../engine/docker/docker-engine.ts'),
-    import('../run/run-phases.ts'),
-    import('../registry/registry-auth.ts'),
-    import('../context/fetcher.ts'),
-    import('../context/digest-cache.ts'),
-  ]);
-  const engine = connectEngine();
-  // Asked before anything is drawn: an engine that does not answer is one clear line, not a tree of failures.
-  await engine.ping();
-  const reporter = await makeReporter(options, selected.images, prepared.notices);
-
+  const [{ createServices }, { runPhases }] = await Promise.all([import('../run/create-services.ts'), import('../run/run-phases.ts')]);
   const controller = new AbortController();
+  const notices: string[] = [];
+  // Set once the engine has answered; the services' emit reads it then.
+  // eslint-disable-next-line prefer-const
+  let reporter: Reporter | undefined;
+  // The engine is asked before anything is drawn: one that does not answer is one clear line, not a tree of
+  // failures.
+  const services = await createServices({
+    projectDir: prepared.plan.projectDir,
+    offline: options.offline,
+    updateLock: options['update-lock'],
+    signal: controller.signal,
+    engine: needsEngine(phases) ? { builder, notice: (message) => notices.push(message) } : undefined,
+    emit: (event) => reporter?.emit(event),
+  });
+  reporter = await makeReporter(options, selected.images, [...prepared.notices, ...notices]);
+
   const onInterrupt = () => {
     if (controller.signal.aborted) process.exit(EXIT.interrupted);
     process.stderr.write('interrupting: cancelling builds (Ctrl-C again to quit at once)\n');
@@ -49,27 +61,15 @@ export async function command(options: Options, targets: string[]): Promise<numb
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onInterrupt);
   try {
-    const outcome = await runPhases(prepared.plan, phases, selected, {
-      engine,
-      signal: controller.signal,
-      emit: (event) => reporter.emit(event),
+    const outcome = await runPhases(prepared.plan, phases, selected, services, {
       concurrency,
       keepGoing: options['keep-going'],
       pushPartial: options['push-partial'],
       noCache: options['no-cache'],
       pull: options.pull,
-      fetcher: createFetcher({
-        cacheDir: defaultCacheDir(),
-        lockPath: path.join(prepared.plan.projectDir, LOCK_FILE),
-        offline: options.offline,
-        updateLock: options['update-lock'],
-        signal: controller.signal,
-      }),
-      digests: await loadDigestCache(path.join(prepared.plan.projectDir, STATE_DIR, 'digests.json')),
       stamp: { created: new Date().toISOString(), revision: await gitRevision(prepared.plan.projectDir) },
       extraLabels: keyValues(options.label, '--label'),
       projectDir: prepared.plan.projectDir,
-      auth: registryCredentials(),
     });
     return outcome.interrupted ? EXIT.interrupted : outcome.ok ? EXIT.ok : EXIT.failed;
   } finally {
@@ -80,15 +80,27 @@ export async function command(options: Options, targets: string[]): Promise<numb
   }
 }
 
-function planned(plan: Plan, name: string): PlannedImage {
-  const image = plan.images.get(name)!;
-  return {
-    name,
-    base: image.base.kind === 'ref' ? image.base.ref : image.from,
-    dependsOn: image.dependsOn,
-    tags: image.tags,
-    dockerfile: image.dockerfile,
+/** Whether any phase builds an image or acts on images; host commands alone need no engine. */
+function needsEngine(phases: readonly Phase[]): boolean {
+  return phases.some((phase) => phase.kind === 'action' ? phase.action !== 'clean' : phase.selection.images.length > 0);
+}
+
+/** Whether each host command of the plan would run: the dry run says so, as `make -n` does. */
+async function freshnessOf(plan: Plan, phases: readonly Phase[]) {
+  const { checkFreshness } = await import('../run/host-command.ts');
+  const commands = phases.flatMap((phase) => (phase.kind === 'build' ? commandsOf(plan, phase.selection) : []));
+  const results = new Map(await Promise.all(commands.map(async (c) => [c, await checkFreshness(c)] as const)));
+  return (command: Parameters<typeof checkFreshness>[0]) => {
+    const result = results.get(command);
+    return result && (result.fresh ? { upToDate: true } : { upToDate: false, reason: result.reason });
   };
+}
+
+function commandsOf(plan: Plan, selection: Selection) {
+  return [
+    ...selection.commands.map(({ image, name }) => plan.images.get(image)!.hostCommands.find((c) => c.name === name)!),
+    ...selection.images.flatMap((name) => plan.images.get(name)!.hostCommands),
+  ];
 }
 
 /** The run's reporters, the notices already given to them (they come before anything else). */

@@ -16,6 +16,7 @@ export const OPTIONS = {
   label: { type: 'string', multiple: true, default: [] as string[] },
   offline: { type: 'boolean', default: false },
   'update-lock': { type: 'boolean', default: false },
+  builder: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
   version: { type: 'boolean', short: 'V', default: false },
 } as const;
@@ -34,6 +35,7 @@ export const OPTION_HELP = `Options:
       --label KEY=VALUE  add a label to every image built (not part of its digest); repeatable
       --offline          fetch nothing: fetched files come from the cache only
       --update-lock      accept new digests of fetched files into build-images.lock.json
+      --builder NAME     buildkit (the default where the engine has it) or classic
   -h, --help             this text, with the targets of the config
   -V, --version          the version
 

@@ -15,6 +15,7 @@ import tar from 'tar-stream';
 import { sortedEntries } from '../model/context-entries.ts';
 import { Interrupted, RunError } from '../model/errors.ts';
 import { stateFileWriter } from './state-file.ts';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 
 export const LOCK_FILE = 'build-images.lock.json';
 
@@ -142,7 +143,7 @@ async function download(url: string, cacheDir: string, signal: AbortSignal): Pro
   let size = 0;
   try {
     await pipeline(
-      Readable.fromWeb(response.body as import('node:stream/web').ReadableStream),
+      Readable.fromWeb(response.body as WebReadableStream),
       new Transform({
         transform(chunk: Buffer, _encoding, callback) {
           hash.update(chunk);

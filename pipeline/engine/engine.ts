@@ -1,7 +1,10 @@
-// The narrow view of the Docker engine that the runner needs. docker-engine.ts implements it with dockerode;
-// the rest of the code talks to this interface.
+// The engine seam: what a run asks of wherever images live and are built. Two narrow interfaces, as buildx
+// keeps its drivers and testcontainers its runtime clients: an image store (inspect, pull, tag, remove,
+// push, read a file) and a builder (a context and build args in, an image ID out). `createEngine` picks the
+// backends (engine/create-engine.ts); the rest of the code talks only to these types, and only these
+// types and our own Credentials cross the seam: Docker's header shapes stay inside the backends.
 import type { Readable } from 'node:stream';
-import type { Credentials } from '../model/credentials.ts';
+import type { Credentials, CredentialLookup } from '../model/credentials.ts';
 
 export interface ImageInfo {
   id: string;
@@ -17,27 +20,62 @@ export interface ImageFile {
   gid: number;
 }
 
+export type OnLine = (line: string) => void;
+
+export interface ImageStore {
+  /** Fails with a RunError that says how to start the engine when it does not answer. */
+  ping(): Promise<void>;
+  inspectImage(ref: string): Promise<ImageInfo | undefined>;
+  pull(ref: string, credentials: Credentials | undefined, onLine: OnLine, signal: AbortSignal): Promise<void>;
+  tag(id: string, ref: string): Promise<void>;
+  /** Removes one tag; false when there was no such tag. */
+  untag(ref: string): Promise<boolean>;
+  push(ref: string, credentials: Credentials | undefined, onLine: OnLine, signal: AbortSignal): Promise<{ digest?: string }>;
+  /** A file of an image (a link is followed); `labels` go on anything the store makes to read it. */
+  readFile(image: string, path: string, labels: Readonly<Record<string, string>>): Promise<ImageFile>;
+}
+
+/** One instruction of the build (a BuildKit vertex, a classic `Step N/M`), sent again when its state changes. */
+export interface BuildStep {
+  id: string;
+  name: string;
+  cached: boolean;
+  /** Milliseconds since the epoch. */
+  started?: number;
+  completed?: number;
+  error?: string;
+}
+
+export type BuildProgress =
+  | { kind: 'step'; step: BuildStep }
+  /** Output of a step (a RUN's stdout and stderr), a line at a time. */
+  | { kind: 'log'; stepId?: string; line: string };
 
 export interface BuildRequest {
+  /** A tar stream: the generated `Dockerfile` and every file it copies. */
   context: Readable;
   buildargs: Readonly<Record<string, string>>;
   labels: Readonly<Record<string, string>>;
   noCache: boolean;
   signal: AbortSignal;
-  onLine(line: string): void;
+  onProgress(event: BuildProgress): void;
+  /** Asked by a builder that pulls inside the build (BuildKit's session). */
+  credentials: CredentialLookup;
+  /** What `RUN --mount=type=secret,id=ID` may read, by id. Never logged, never in the image. */
+  secrets: ReadonlyMap<string, () => Promise<Buffer>>;
+}
+
+export type BuilderName = 'classic' | 'buildkit';
+
+export interface Builder {
+  readonly name: BuilderName;
+  /** Resolves with the new image's ID; a failing step rejects with a RunError naming it. */
+  build(request: BuildRequest): Promise<string>;
+  /** Removes build cache beyond `keepBytes` (never an image); what it freed. */
+  pruneCache(keepBytes: number): Promise<{ reclaimed: number }>;
 }
 
 export interface Engine {
-  /** Fails with a RunError that says how to start the engine when it does not answer. */
-  ping(): Promise<void>;
-  inspectImage(ref: string): Promise<ImageInfo | undefined>;
-  pull(ref: string, auth: Credentials | undefined, onLine: (line: string) => void, signal: AbortSignal): Promise<void>;
-  /** Resolves with the new image's ID; an error in the progress stream rejects with the engine's words. */
-  build(request: BuildRequest): Promise<string>;
-  tag(id: string, ref: string): Promise<void>;
-  /** Removes one tag; false when there was no such tag. */
-  untag(ref: string): Promise<boolean>;
-  /** A file of an image, read from a container that is created, never started, and always removed. */
-  readFile(image: string, path: string, labels: Readonly<Record<string, string>>): Promise<ImageFile>;
-  push(ref: string, auth: Credentials | undefined, onLine: (line: string) => void, signal: AbortSignal): Promise<{ digest?: string }>;
+  images: ImageStore;
+  builder: Builder;
 }

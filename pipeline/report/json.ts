@@ -1,5 +1,5 @@
 // --json: one event per line on stdout. Build output lines are events too, with --verbose only.
-import type { Reporter } from '../model/events.ts';
+import type { Reporter } from '../run/events.ts';
 
 export function jsonReporter(out: NodeJS.WritableStream, verbose: boolean): Reporter {
   return {

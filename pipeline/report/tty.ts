@@ -3,8 +3,9 @@
 // whether or not listr2 has started the task yet, and close() settles what the run never reached. Events
 // that belong to no image (notices, pushes, actions, the summary) are written below the tree at the end.
 import { Listr, type ListrTaskWrapper } from 'listr2';
-import type { Reporter, RunEvent } from '../model/events.ts';
-import { describeEvent, shortId } from './plain.ts';
+import type { Reporter, RunEvent } from '../run/events.ts';
+import { formatEvent, shortId } from './format.ts';
+import { plainLine } from './plain.ts';
 
 type Finish = Extract<RunEvent, { type: 'finish' }>;
 type Task = ListrTaskWrapper<unknown, never, never>;
@@ -90,15 +91,15 @@ export function ttyReporter(images: readonly string[], out: NodeJS.WriteStream, 
         return;
       }
       if (event.type === 'finish') view.settle(event);
+      else if (event.type === 'step') show(view, `${image}: building`, event.step.name);
       else if (event.type === 'log' || event.type === 'start' || event.type === 'pull' || event.type === 'command') {
-        const line = describeEvent(event, true).join(' ').replace(`${image}: `, '').replace(`${image} | `, '');
-        show(view, `${image}: building`, line);
+        show(view, `${image}: building`, formatEvent(event, true).map((l) => l.text).join(' '));
       } else later.push(event);
     },
     async close() {
       for (const [name, view] of views) view.settle({ type: 'finish', image: name, status: 'failed', tags: [], error: 'not built', seconds: 0 });
       await drawing;
-      for (const event of later.splice(0)) for (const line of describeEvent(event, verbose)) out.write(`${line}\n`);
+      for (const event of later.splice(0)) for (const line of formatEvent(event, verbose)) out.write(`${plainLine(line)}\n`);
     },
   };
 }

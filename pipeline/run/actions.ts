@@ -1,36 +1,25 @@
 // The Makefile's non-build targets, applied to the images a command line selects.
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Engine } from '../engine/engine.ts';
-import type { CredentialLookup } from '../model/credentials.ts';
-import { apiLocation, formatRef, imageRef, registryOf, repositoryOf, tagOf, withTag } from '../model/image-ref.ts';
+import { apiLocation, imageRef, registryOf, repositoryOf } from '../model/image-ref.ts';
+import { pathsToClean, tagsToPush, tagsToRemove } from '../plan/action-targets.ts';
 import { Interrupted, RunError } from '../model/errors.ts';
-import { remoteDigest } from '../registry/registry-client.ts';
-import type { RunEvent } from '../model/events.ts';
 import type { ImagePlan } from '../plan/plan.ts';
+import type { RunOptions, RunServices } from './services.ts';
 
-export interface ActionSettings {
-  engine: Engine;
-  signal: AbortSignal;
-  emit(event: RunEvent): void;
-  projectDir: string;
-  auth: CredentialLookup;
-  /** Waits between push attempts; a test may shorten it. */
-  sleep?: (ms: number) => Promise<void>;
-  /** Push the images that built although others failed (deploy is all or nothing without it). */
-  pushPartial: boolean;
-}
+type Services<K extends keyof RunServices> = Pick<RunServices, K | 'emit' | 'signal'>;
+type PushServices = Services<'images' | 'credentials' | 'remoteDigest' | 'sleep'>;
 
 const PUSH_ATTEMPTS = 4;
 // The registry's or the network's passing trouble, worth another try; a refusal (401, 403, 404) is not.
 const TRANSIENT = /\b5\d\d\b|internal server error|bad gateway|service unavailable|gateway timeout|ECONNRESET|connection reset|broken pipe|EOF|i\/o timeout/i;
 
 /** `rmi`: each tag, and `:latest` of each repository, removed; nothing to remove is not an error. */
-export async function removeImages(images: readonly ImagePlan[], settings: ActionSettings): Promise<void> {
+export async function removeImages(images: readonly ImagePlan[], settings: Services<'images'>): Promise<void> {
   for (const image of images) {
-    const refs = new Set([...image.tags, ...image.pushTags].flatMap((tag) => [tag, latestOf(tag)]));
+    const refs = tagsToRemove(image);
     const removed: string[] = [];
-    for (const ref of refs) if (await settings.engine.untag(ref)) removed.push(ref);
+    for (const ref of refs) if (await settings.images.untag(ref)) removed.push(ref);
     settings.emit({
       type: 'action',
       action: 'rmi',
@@ -42,18 +31,18 @@ export async function removeImages(images: readonly ImagePlan[], settings: Actio
 }
 
 /** `clean`: the outputs of the images' host commands. */
-export async function cleanOutputs(images: readonly ImagePlan[], settings: ActionSettings): Promise<void> {
+export async function cleanOutputs(images: readonly ImagePlan[], settings: Services<never>, projectDir: string): Promise<void> {
   for (const image of images) {
-    const outputs = image.hostCommands.flatMap((c) => c.outputs);
+    const { outputs, stamps } = pathsToClean(image);
     if (outputs.length === 0) continue;
     for (const output of outputs) await rm(output, { force: true, recursive: true });
-    for (const command of image.hostCommands) await rm(command.stamp, { force: true });
+    for (const stamp of stamps) await rm(stamp, { force: true });
     settings.emit({
       type: 'action',
       action: 'clean',
       image: image.name,
       ok: true,
-      message: `removed ${outputs.map((o) => path.relative(settings.projectDir, o)).join(', ')}`,
+      message: `removed ${outputs.map((o) => path.relative(projectDir, o)).join(', ')}`,
     });
   }
 }
@@ -66,7 +55,7 @@ export interface PushOutcome {
 }
 
 /** Pushes every given tag; a failed tag is reported and the others still go. */
-export async function pushTags(image: ImagePlan, tags: readonly string[], settings: ActionSettings): Promise<PushOutcome> {
+export async function pushTags(image: ImagePlan, tags: readonly string[], settings: PushServices): Promise<PushOutcome> {
   const outcome: PushOutcome = { pushed: [], failed: [], present: [] };
   for (const tag of tags) {
     if (settings.signal.aborted) throw new Interrupted();
@@ -89,8 +78,8 @@ export async function pushTags(image: ImagePlan, tags: readonly string[], settin
 }
 
 /** Whether the registry's manifest for the tag is the one this image was last pushed as. */
-async function alreadyInRegistry(tag: string, settings: ActionSettings): Promise<boolean> {
-  const local = await settings.engine.inspectImage(tag);
+async function alreadyInRegistry(tag: string, settings: PushServices): Promise<boolean> {
+  const local = await settings.images.inspectImage(tag);
   const ref = imageRef(tag);
   const repo = repositoryOf(ref);
   const { host, repository } = apiLocation(ref);
@@ -98,21 +87,20 @@ async function alreadyInRegistry(tag: string, settings: ActionSettings): Promise
     (local?.repoDigests ?? []).filter((d) => d.startsWith(`${repo}@`) || d.startsWith(`${host}/${repository}@`)).map((d) => d.slice(d.indexOf('@') + 1)),
   );
   if (known.size === 0) return false;
-  const remote = await remoteDigest(tag, await settings.auth(registryOf(tag)));
+  const remote = await settings.remoteDigest(tag, await settings.credentials(registryOf(tag)));
   return remote !== undefined && known.has(remote);
 }
 
-async function pushWithRetries(image: ImagePlan, tag: string, settings: ActionSettings): Promise<{ digest?: string }> {
-  const sleep = settings.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const auth = await settings.auth(registryOf(tag));
+async function pushWithRetries(image: ImagePlan, tag: string, settings: PushServices): Promise<{ digest?: string }> {
+  const auth = await settings.credentials(registryOf(tag));
   for (let attempt = 1; ; attempt++) {
     try {
-      return await settings.engine.push(tag, auth, (line) => settings.emit({ type: 'log', image: image.name, line }), settings.signal);
+      return await settings.images.push(tag, auth, (line) => settings.emit({ type: 'log', image: image.name, line }), settings.signal);
     } catch (err) {
       if (!(err instanceof RunError) || attempt >= PUSH_ATTEMPTS || !TRANSIENT.test(err.message)) throw err;
       const wait = 500 * 2 ** (attempt - 1);
       settings.emit({ type: 'log', image: image.name, line: `push of ${tag} failed (${err.message}); retrying in ${wait / 1000}s` });
-      await sleep(wait);
+      await settings.sleep(wait);
     }
   }
 }
@@ -125,13 +113,14 @@ export async function deployImages(
   action: 'deploy' | 'deploy_latest',
   images: readonly ImagePlan[],
   results: ReadonlyMap<string, { status: string; id?: string }>,
-  settings: ActionSettings,
+  settings: PushServices,
+  options: Pick<RunOptions, 'pushPartial'>,
 ): Promise<Omit<PushOutcome, 'present'>> {
-  const tagsOf = (image: ImagePlan) => (action === 'deploy' ? image.pushTags : [latestOf(image.pushTags[0]!)]);
+  const tagsOf = (image: ImagePlan) => tagsToPush(action, image);
   const built = images.filter((image) => results.get(image.name)?.status !== 'failed');
   const unbuilt = images.filter((image) => !built.includes(image));
   const outcome = { pushed: [] as string[], failed: unbuilt.flatMap(tagsOf) };
-  if (unbuilt.length > 0 && !settings.pushPartial) {
+  if (unbuilt.length > 0 && !options.pushPartial) {
     const names = unbuilt.map((image) => image.name).join(', ');
     settings.emit({ type: 'action', action, ok: false, message: `nothing pushed: ${names} did not build (--push-partial pushes what did)` });
     return { pushed: [], failed: images.flatMap(tagsOf) };
@@ -146,23 +135,18 @@ export async function deployImages(
 }
 
 /** `deploy`: the image's push tags (tagging them first when they are not its build tags), pushed. */
-export async function deploy(image: ImagePlan, id: string, settings: ActionSettings): Promise<PushOutcome> {
-  for (const tag of image.pushTags) if (!image.tags.includes(tag)) await settings.engine.tag(id, tag);
+export async function deploy(image: ImagePlan, id: string, settings: PushServices): Promise<PushOutcome> {
+  for (const tag of image.pushTags) if (!image.tags.includes(tag)) await settings.images.tag(id, tag);
   return pushTags(image, image.pushTags, settings);
 }
 
 /** `deploy_latest`: the image's first tag retagged `:latest` and pushed, unless it already is `latest`. */
-export async function deployLatest(image: ImagePlan, id: string, settings: ActionSettings): Promise<PushOutcome> {
-  if (tagOf(imageRef(image.pushTags[0]!)) === 'latest') {
+export async function deployLatest(image: ImagePlan, id: string, settings: PushServices): Promise<PushOutcome> {
+  const tags = tagsToPush('deploy_latest', image);
+  if (tags.length === 0) {
     settings.emit({ type: 'action', action: 'deploy_latest', image: image.name, ok: true, message: `${image.pushTags[0]} is already latest: nothing more to push` });
     return { pushed: [], failed: [], present: [] };
   }
-  const latest = latestOf(image.pushTags[0]!);
-  await settings.engine.tag(id, latest);
-  return pushTags(image, [latest], settings);
-}
-
-/** The same repository's `:latest`. */
-function latestOf(tag: string): string {
-  return formatRef(withTag(imageRef(tag), 'latest'));
+  for (const tag of tags) await settings.images.tag(id, tag);
+  return pushTags(image, tags, settings);
 }

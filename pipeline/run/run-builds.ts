@@ -1,16 +1,14 @@
 // Builds a selection of images: each starts once what it is built on is done, at most `concurrency` at a
 // time. A failure fails the images that depend on it and, unless keepGoing, starts nothing new (builds
 // already running finish, as make's do).
-import { buildImage, runCommands, type BuildSettings } from './build-image.ts';
+import { buildImage, runCommands, type BuildOptions, type BuildServices } from './build-image.ts';
 import { Interrupted, RunError } from '../model/errors.ts';
-import type { ImageStatus } from '../model/events.ts';
-import type { Selection } from '../plan/graph.ts';
+import type { ImageStatus } from './events.ts';
+import type { Selection } from '../plan/phases.ts';
 import type { Plan } from '../plan/plan.ts';
+import type { RunOptions } from './services.ts';
 
-export interface RunSettings extends BuildSettings {
-  concurrency: number;
-  keepGoing: boolean;
-}
+export type SchedulerOptions = BuildOptions & Pick<RunOptions, 'concurrency' | 'keepGoing'>;
 
 export interface ImageRun {
   name: string;
@@ -25,13 +23,14 @@ export interface ImageRun {
 export async function runBuilds(
   plan: Plan,
   selection: Selection,
-  settings: RunSettings,
-  done: Map<string, ImageRun> = new Map(),
+  settings: BuildServices,
+  options: SchedulerOptions,
+  done: ReadonlyMap<string, ImageRun> = new Map(),
 ): Promise<Map<string, ImageRun>> {
   const commands = selection.commands.map(({ image, name }) => plan.images.get(image)!.hostCommands.find((c) => c.name === name)!);
   await runCommands(commands, settings);
 
-  const slots = semaphore(settings.concurrency);
+  const slots = semaphore(options.concurrency);
   let stoppedBy: string | undefined;
   const jobs = new Map<string, Promise<ImageRun>>();
 
@@ -59,11 +58,11 @@ export async function runBuilds(
         return run;
       };
       try {
-        const result = await buildImage(image, bases, settings);
+        const result = await buildImage(image, bases, settings, options);
         return finish({ name, ...result });
       } catch (err) {
         if (!(err instanceof RunError) && !(err instanceof Interrupted)) throw err;
-        if (!settings.keepGoing) stoppedBy ??= name;
+        if (!options.keepGoing) stoppedBy ??= name;
         return finish({ name, status: 'failed', error: err.message, hint: err instanceof RunError ? err.hint : undefined });
       }
     } finally {

@@ -1,19 +1,19 @@
-// Carries out a command line's phases in order, like make: builds, then each action at its place.
-import { cleanOutputs, deployImages, removeImages, type ActionSettings } from './actions.ts';
+// Carries out a command line's phases in order, like make: builds, then each action at its place. The
+// phases are the whole plan (plan/phases.ts puts deploy's builds in it); this only sequences them.
+import { cleanOutputs, deployImages, removeImages } from './actions.ts';
 import { Interrupted, RunError } from '../model/errors.ts';
-import type { RunEvent } from '../model/events.ts';
-import type { Phase, Selection } from '../plan/graph.ts';
+import type { RunEvent } from './events.ts';
+import type { Phase, Selection } from '../plan/phases.ts';
 import type { Plan } from '../plan/plan.ts';
-import { runBuilds, type ImageRun, type RunSettings } from './run-builds.ts';
+import { runBuilds, type ImageRun } from './run-builds.ts';
+import type { RunOptions, RunServices } from './services.ts';
 
 export interface RunOutcome {
   ok: boolean;
   interrupted: boolean;
 }
 
-export type PhaseSettings = RunSettings & ActionSettings;
-
-export async function runPhases(plan: Plan, phases: readonly Phase[], selected: Selection, settings: PhaseSettings): Promise<RunOutcome> {
+export async function runPhases(plan: Plan, phases: readonly Phase[], selected: Selection, services: RunServices, options: RunOptions): Promise<RunOutcome> {
   let results = new Map<string, ImageRun>();
   const pushed: string[] = [];
   const notPushed: string[] = [];
@@ -22,10 +22,10 @@ export async function runPhases(plan: Plan, phases: readonly Phase[], selected: 
   const images = selected.targets.map((name) => plan.images.get(name)!);
 
   for (const phase of phases) {
-    if (settings.signal.aborted) break;
+    if (services.signal.aborted) break;
     if (phase.kind === 'build') {
       try {
-        results = await runBuilds(plan, phase.selection, settings, results);
+        results = await runBuilds(plan, phase.selection, services, options, results);
       } catch (err) {
         // A host command asked for alone failed; its own event said why.
         if (!(err instanceof RunError) && !(err instanceof Interrupted)) throw err;
@@ -35,20 +35,18 @@ export async function runPhases(plan: Plan, phases: readonly Phase[], selected: 
     }
     switch (phase.action) {
       case 'rmi':
-        await removeImages(images, settings);
+        await removeImages(images, services);
         break;
       case 'clean':
-        await cleanOutputs(images, settings);
+        await cleanOutputs(images, services, options.projectDir);
         break;
       case 'distclean':
-        await removeImages(images, settings);
-        await cleanOutputs(images, settings);
+        await removeImages(images, services);
+        await cleanOutputs(images, services, options.projectDir);
         break;
       case 'deploy':
       case 'deploy_latest': {
-        // Deploy builds what it pushes first: an up-to-date image costs a local digest and an inspect.
-        results = await runBuilds(plan, { images: selected.images, targets: selected.targets, commands: [] }, settings, results);
-        const outcome = await deployImages(phase.action, images, results, settings);
+        const outcome = await deployImages(phase.action, images, results, services, options);
         pushed.push(...outcome.pushed);
         notPushed.push(...outcome.failed);
         break;
@@ -56,7 +54,7 @@ export async function runPhases(plan: Plan, phases: readonly Phase[], selected: 
     }
   }
 
-  const interrupted = settings.signal.aborted;
+  const interrupted = services.signal.aborted;
   const outcomes = [...results.values()];
   const ok = !interrupted && notPushed.length === 0 && !commandFailed && outcomes.every((r) => r.status !== 'failed');
   const summary: RunEvent = {
@@ -67,6 +65,6 @@ export async function runPhases(plan: Plan, phases: readonly Phase[], selected: 
     notPushed: [...new Set(notPushed)],
     ...(interrupted ? { interrupted } : {}),
   };
-  settings.emit(summary);
+  services.emit(summary);
   return { ok, interrupted };
 }

@@ -233,7 +233,8 @@ images:
   const result = await cli(['--json', '--verbose', 'slow'], {
     cwd: dir,
     onLine: (line, child) => {
-      if (line.includes('Running in')) setTimeout(() => child.kill('SIGINT'), 500);
+      // Once the RUN has started, whichever builder runs it.
+      if (line.includes('"type":"step"') && line.includes('RUN sleep 60') && line.includes('"started"')) setTimeout(() => child.kill('SIGINT'), 1000);
     },
   });
   assert.is(result.code, 130, result.stderr);

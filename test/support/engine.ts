@@ -16,7 +16,7 @@ export async function requireEngine(): Promise<void> {
   try {
     await docker.ping();
   } catch (err) {
-    throw new Error(`no Docker engine answers (${(err as Error).message}): start dockerd first (.ci/run does)`);
+    throw new Error(`no Docker engine answers (${(err as Error).message}): start dockerd first (.ci/run does)`, { cause: err });
   }
 }
 

@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { UserError } from '../../pipeline/model/errors.ts';
-import { planPhases } from '../../pipeline/plan/graph.ts';
+import { planPhases } from '../../pipeline/plan/phases.ts';
+import { planEvent } from '../../pipeline/plan/plan-event.ts';
 import { prepareText, yaml } from '../support/config.ts';
 
 const { graph } = prepareText(yaml`
@@ -52,13 +53,38 @@ test('no target builds every image', () => {
   assert.equal(phases, [{ kind: 'build', selection: { images: ['base', 'app', 'tool'], targets: ['base', 'app', 'tool'], commands: [] } }]);
 });
 
+test('deploy alone builds what it pushes first: the plan is the whole line', () => {
+  const { phases } = planPhases(graph, ['deploy']);
+  assert.equal(phases, [
+    { kind: 'build', selection: { images: ['base', 'app', 'tool'], targets: ['base', 'app', 'tool'], commands: [] }, forAction: 'deploy' },
+    { kind: 'action', action: 'deploy' },
+  ]);
+});
+
+test('the dry run names every push and its registry, and every host command with its directory', () => {
+  const prepared = prepareText(yaml`
+images:
+  app:
+    base: alpine
+    tags: ['127.0.0.1:5000/team/app:1']
+    steps: [{ command: { name: 'app/bin', run: [go, build, -o, 'my bin', .], cwd: src, env: { GOOS: linux }, outputs: [src/bin] } }]
+`);
+  const { phases, selected } = planPhases(prepared.graph, ['app', 'deploy', 'deploy_latest']);
+  const event = planEvent(prepared.plan, phases, selected, () => ({ upToDate: false, reason: 'no record of a run' }));
+  assert.equal(event.phases, [
+    { kind: 'build', images: ['app'], commands: [{ image: 'app', name: 'app/bin', cwd: '/project/src', env: { GOOS: 'linux' }, command: event.phases[0]!.kind === 'build' ? event.phases[0]!.commands[0]!.command : '', upToDate: false, reason: 'no record of a run' }] },
+    { kind: 'action', action: 'deploy', images: ['app'], pushes: [{ image: 'app', tag: '127.0.0.1:5000/team/app:1', registry: '127.0.0.1:5000' }] },
+    { kind: 'action', action: 'deploy_latest', images: ['app'], pushes: [{ image: 'app', tag: '127.0.0.1:5000/team/app:latest', registry: '127.0.0.1:5000' }] },
+  ]);
+});
+
 test('an unknown target is a user error with a did-you-mean', () => {
   try {
     planPhases(graph, ['px-containr']);
     assert.unreachable();
   } catch (err) {
     assert.instance(err, UserError);
-    assert.match((err as Error).message, /no target named 'px-containr'\n  hint: did you mean 'px-container'\?/);
+    assert.match((err as Error).message, /no target named 'px-containr'\n {2}hint: did you mean 'px-container'\?/);
   }
 });
 

@@ -1,11 +1,10 @@
-// The Engine interface carried out with dockerode. Loaded only when a command talks to the engine, so that
-// --help and --dry-run start without it.
-import Docker from 'dockerode';
+// The image store carried out with dockerode, and the engine's failures said as a user needs them. Loaded
+// only when a command talks to the engine, so that --help and --dry-run start without it.
+import type Docker from 'dockerode';
 import path from 'node:path';
 import tar from 'tar-stream';
 import type { Readable } from 'node:stream';
-import { connectionOptions, describeConnection, type ConnectionOptions } from './connection.ts';
-import type { BuildRequest, Engine, ImageFile, ImageInfo } from '../engine.ts';
+import type { ImageFile, ImageInfo, ImageStore } from '../engine.ts';
 import type { Credentials } from '../../model/credentials.ts';
 import { serverAddress } from '../../model/image-ref.ts';
 import { imageRef, repositoryOf, tagOf } from '../../model/image-ref.ts';
@@ -19,12 +18,11 @@ interface EngineFailure {
   json?: { message?: string } | null;
 }
 
-export function connectEngine(options: ConnectionOptions = connectionOptions()): Engine {
-  // No `timeout`: docker-modem applies it as a socket idle timeout, which kills a long quiet RUN.
-  const docker = new Docker(options);
-  const where = describeConnection(options);
+export type Failure = (doing: string, err: unknown, signal?: AbortSignal) => Error;
 
-  const failure = (doing: string, err: unknown, signal?: AbortSignal): Error => {
+/** Turns what dockerode throws into our errors: an unreachable engine says how to start one. */
+export function engineFailure(where: string): Failure {
+  return (doing, err, signal) => {
     if (signal?.aborted) return new Interrupted();
     const e = err as EngineFailure;
     if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'EACCES') {
@@ -38,7 +36,24 @@ export function connectEngine(options: ConnectionOptions = connectionOptions()):
     const detail = e.json?.message ?? e.message ?? String(err);
     return new RunError(`${doing}: ${detail.replace(/^\(HTTP code \d+\) [\w ]+ - /, '').trim()}`);
   };
+}
 
+/** Reads a progress stream to its end; a request refused before the stream is a failure too. */
+export async function streamed(failure: Failure, doing: string, start: () => Promise<Readable>, onLine: (l: string) => void, signal: AbortSignal) {
+  let stream: Readable;
+  try {
+    stream = await start();
+  } catch (err) {
+    throw failure(doing, err, signal);
+  }
+  const result = await readProgress(stream, onLine).catch((err: unknown) => {
+    throw failure(doing, err, signal);
+  });
+  if (signal.aborted) throw new Interrupted();
+  return result;
+}
+
+export function dockerImageStore(docker: Docker, failure: Failure): ImageStore {
   const inspectImage = async (ref: string): Promise<ImageInfo | undefined> => {
     try {
       const info = await docker.getImage(ref).inspect();
@@ -47,20 +62,6 @@ export function connectEngine(options: ConnectionOptions = connectionOptions()):
       if ((err as EngineFailure).statusCode === 404) return undefined;
       throw failure(`inspecting ${ref}`, err);
     }
-  };
-
-  const streamed = async (doing: string, start: () => Promise<Readable>, onLine: (l: string) => void, signal: AbortSignal) => {
-    let stream: Readable;
-    try {
-      stream = await start();
-    } catch (err) {
-      throw failure(doing, err, signal);
-    }
-    const result = await readProgress(stream, onLine).catch((err: unknown) => {
-      throw failure(doing, err, signal);
-    });
-    if (signal.aborted) throw new Interrupted();
-    return result;
   };
 
   return {
@@ -75,37 +76,12 @@ export function connectEngine(options: ConnectionOptions = connectionOptions()):
     async pull(ref, auth, onLine, signal) {
       const hint = 'check the name and tag, that you can reach its registry, and its credentials';
       // The engine refuses some pulls at once (an unknown host) and others inside the stream (no such tag).
-      const result = await streamed(`pulling ${ref}`, () => docker.pull(ref, { authconfig: authConfig(auth), abortSignal: signal }) as Promise<Readable>, onLine, signal).catch(
+      const result = await streamed(failure, `pulling ${ref}`, () => docker.pull(ref, { authconfig: authConfig(auth), abortSignal: signal }) as Promise<Readable>, onLine, signal).catch(
         (err: unknown) => {
           throw err instanceof RunError && !err.hint ? new RunError(err.message, hint) : err;
         },
       );
       if (result.error) throw new RunError(`pulling ${ref}: ${result.error}`, hint);
-    },
-    async build(request: BuildRequest) {
-      const result = await streamed(
-        'building',
-        () =>
-          docker.buildImage(request.context, {
-            dockerfile: 'Dockerfile',
-            buildargs: { ...request.buildargs },
-            labels: { ...request.labels },
-            nocache: request.noCache,
-            pull: false,
-            rm: true,
-            // Without forcerm a failed RUN leaves its exited container behind.
-            forcerm: true,
-            abortSignal: request.signal,
-          } as Docker.ImageBuildOptions) as Promise<Readable>,
-        request.onLine,
-        request.signal,
-      );
-      if (result.error) {
-        throw new RunError(result.lastStep ? `${result.lastStep}: ${result.error}` : result.error);
-      }
-      const id = result.aux.map((a) => a.ID).filter(Boolean).pop();
-      if (!id) throw new RunError('the engine finished the build without naming the image it made');
-      return id;
     },
     async tag(id, ref) {
       const parsed = imageRef(ref);
@@ -149,6 +125,7 @@ export function connectEngine(options: ConnectionOptions = connectionOptions()):
       const parsed = imageRef(ref);
       const [repo, tag] = [repositoryOf(parsed), tagOf(parsed)];
       const result = await streamed(
+        failure,
         `pushing ${ref}`,
         () => docker.getImage(repo).push({ tag, authconfig: authConfig(auth), abortSignal: signal } as never) as unknown as Promise<Readable>,
         onLine,

@@ -16,8 +16,6 @@ export interface ProgressMessage {
 
 export interface ProgressResult {
   error?: string;
-  /** The last build step the engine announced ("Step 3/5 : RUN make"), to name the failing instruction. */
-  lastStep?: string;
   aux: NonNullable<ProgressMessage['aux']>[];
 }
 
@@ -40,7 +38,6 @@ export async function readProgress(stream: Readable, onLine: (line: string) => v
     const text = message.stream ?? [message.id, message.status, message.progress].filter(Boolean).join(' ');
     for (const line of text.split('\n')) {
       if (!line.trim()) continue;
-      if (/^Step \d+\/\d+ : /.test(line)) result.lastStep = line;
       onLine(line.trimEnd());
     }
   }

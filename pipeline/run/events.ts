@@ -1,14 +1,9 @@
 // What a run reports, as data. The runner emits these; the TTY, plain and JSON renderers consume them.
+import type { BuildStep } from '../engine/engine.ts';
+import type { Action } from '../config/schema.ts';
+import type { PlanEvent } from '../plan/plan-event.ts';
 
 export type ImageStatus = 'built' | 'skipped' | 'failed';
-
-export interface PlannedImage {
-  name: string;
-  base: string;
-  dependsOn: readonly string[];
-  tags: readonly string[];
-  dockerfile: string;
-}
 
 export interface ImageOutcome {
   name: string;
@@ -18,10 +13,12 @@ export interface ImageOutcome {
 }
 
 export type RunEvent =
-  | { type: 'plan'; images: PlannedImage[] }
+  | PlanEvent
   | { type: 'notice'; message: string }
   | { type: 'start'; image: string }
   | { type: 'log'; image: string; line: string }
+  /** A Dockerfile instruction's state: started, cached, completed (milliseconds since the epoch), failed. */
+  | { type: 'step'; image: string; step: BuildStep }
   | { type: 'command'; image: string; name?: string; status: 'ran' | 'fresh' | 'failed'; command: string; reason?: string }
   | { type: 'pull'; image: string; ref: string }
   | {
@@ -38,7 +35,7 @@ export type RunEvent =
       hint?: string;
       seconds: number;
     }
-  | { type: 'action'; action: string; image?: string; message: string; ok: boolean }
+  | { type: 'action'; action: Action; image?: string; message: string; ok: boolean }
   /** `present`: the registry already had this tag for this very image, so it was not pushed again. */
   | { type: 'push'; image: string; tag: string; status: 'pushed' | 'present' | 'failed'; digest?: string; error?: string }
   | { type: 'summary'; ok: boolean; images: ImageOutcome[]; pushed: string[]; notPushed: string[]; interrupted?: boolean };

@@ -1,0 +1,102 @@
+// Events as text, once, for every human view: the plain renderer prefixes each line with its image, the
+// terminal view puts it on that image's line. Neither parses the other's output.
+import type { PlanEvent, PlannedPhase } from '../plan/plan-event.ts';
+import type { RunEvent } from '../run/events.ts';
+
+export interface Line {
+  /** The image the line is about; none for the run as a whole. */
+  image?: string;
+  text: string;
+  /** Output of a build or command, as opposed to what build-images says. */
+  output?: boolean;
+}
+
+export function formatEvent(event: RunEvent, verbose: boolean): Line[] {
+  switch (event.type) {
+    case 'plan':
+      return formatPlan(event).map((text) => ({ text }));
+    case 'notice':
+      return [{ text: `note: ${event.message}` }];
+    case 'start':
+      return [{ image: event.image, text: 'building' }];
+    case 'log':
+      return verbose ? [{ image: event.image, text: event.line, output: true }] : [];
+    case 'step': {
+      const { step } = event;
+      if (!verbose || step.completed === undefined) return [];
+      const took = step.cached ? 'cached' : step.started !== undefined ? `${((step.completed - step.started) / 1000).toFixed(1)}s` : 'done';
+      return [{ image: event.image, text: `${step.error ? 'FAILED' : 'done'} ${step.name} (${took})` }];
+    }
+    case 'command': {
+      const what = event.name ?? event.command;
+      if (event.status === 'fresh') return [{ image: event.image, text: `${what}: up to date` }];
+      if (event.status === 'failed') return [{ image: event.image, text: `${what}: FAILED: ${event.reason}` }];
+      return [{ image: event.image, text: `${what}: ran (${event.reason})` }];
+    }
+    case 'pull':
+      return [{ image: event.image, text: `pulling ${event.ref}` }];
+    case 'finish':
+      return formatFinish(event).map((text) => ({ image: event.image, text }));
+    case 'action':
+      return [{ text: `${event.action}${event.image ? ` ${event.image}` : ''}: ${event.ok ? '' : 'FAILED: '}${event.message}` }];
+    case 'push': {
+      const text =
+        event.status === 'present'
+          ? `${event.tag} is already in the registry`
+          : event.status === 'pushed'
+            ? `pushed ${event.tag}${event.digest ? ` (${event.digest})` : ''}`
+            : `push of ${event.tag} FAILED: ${event.error}`;
+      return [{ image: event.image, text }];
+    }
+    case 'summary': {
+      const count = (s: string) => event.images.filter((i) => i.status === s).length;
+      const parts = [`${count('built')} built`, `${count('skipped')} up to date`, `${count('failed')} failed`];
+      if (event.pushed.length) parts.push(`pushed ${event.pushed.join(', ')}`);
+      if (event.notPushed.length) parts.push(`NOT pushed ${event.notPushed.join(', ')}`);
+      const state = event.interrupted ? 'interrupted' : event.ok ? 'ok' : 'FAILED';
+      return [{ text: `summary: ${state}: ${parts.join(', ')}` }];
+    }
+  }
+}
+
+/** What a finished image's line says: its outcome, and the hint under a failure. */
+export function formatFinish(event: Extract<RunEvent, { type: 'finish' }>): string[] {
+  const seconds = event.seconds ? ` in ${event.seconds.toFixed(1)}s` : '';
+  if (event.status === 'failed') return [`FAILED${seconds}: ${event.error}`, ...(event.hint ? [`  hint: ${event.hint}`] : [])];
+  const id = event.id ? shortId(event.id) : '';
+  if (event.status === 'skipped') return [`up to date (${id}): ${event.tags.join(', ')}`];
+  return [`built ${id}${seconds} (${event.reason}): ${event.tags.join(', ')}`];
+}
+
+function formatPlan(event: PlanEvent): string[] {
+  const phases = event.phases.flatMap((phase, i) => formatPhase(phase, i + 1));
+  const images = event.images.flatMap((image) => [
+    `${image.name}`,
+    `  base:       ${image.base}`,
+    `  depends on: ${image.dependsOn.join(', ') || '-'}`,
+    `  tags:       ${image.tags.join(', ')}`,
+    '  Dockerfile:',
+    ...image.dockerfile.trimEnd().split('\n').map((line) => `    ${line}`),
+    '',
+  ]);
+  return [...(phases.length ? ['phases:', ...phases, ''] : []), ...images];
+}
+
+function formatPhase(phase: PlannedPhase, n: number): string[] {
+  if (phase.kind === 'build') {
+    const head = `  ${n}. build ${phase.images.join(', ') || '(host commands only)'}${phase.forAction ? ` (what ${phase.forAction} pushes)` : ''}`;
+    const commands = phase.commands.flatMap((c) => [
+      `     ${c.name ?? c.image}: ${c.upToDate === undefined ? '' : c.upToDate ? 'up to date, ' : `would run (${c.reason}), `}in ${c.cwd}`,
+      `       ${[...Object.entries(c.env).map(([k, v]) => `${k}=${v}`), c.command].join(' ')}`,
+    ]);
+    return [head, ...commands];
+  }
+  if ('pushes' in phase) {
+    return [`  ${n}. ${phase.action} ${phase.images.join(', ')}`, ...phase.pushes.map((p) => `     push ${p.tag} (registry ${p.registry})`)];
+  }
+  return [`  ${n}. ${phase.action} ${phase.images.join(', ')}`, ...phase.removes.map((r) => `     remove ${r}`)];
+}
+
+export function shortId(id: string): string {
+  return id.replace(/^sha256:/, '').slice(0, 12);
+}

@@ -1,0 +1,53 @@
+// The wiring of a real run, in one place: the engine's backends, the fetcher and its lock, the digest cache,
+// credentials as the docker CLI finds them, the registry client. Tests build their own RunServices.
+import path from 'node:path';
+import { loadDigestCache } from '../context/digest-cache.ts';
+import { createFetcher, defaultCacheDir, LOCK_FILE } from '../context/fetcher.ts';
+import { createEngine, type EngineOptions } from '../engine/create-engine.ts';
+import type { Engine } from '../engine/engine.ts';
+import { STATE_DIR } from '../model/state-dir.ts';
+import { registryCredentials } from '../registry/registry-auth.ts';
+import { remoteDigest } from '../registry/registry-client.ts';
+import type { RunEvent } from './events.ts';
+import { sleep, type RunServices } from './services.ts';
+
+export interface ServiceSettings {
+  projectDir: string;
+  offline: boolean;
+  updateLock: boolean;
+  signal: AbortSignal;
+  /** undefined when the line needs no engine (host commands alone). */
+  engine: EngineOptions | undefined;
+  emit(event: RunEvent): void;
+}
+
+export async function createServices(settings: ServiceSettings): Promise<RunServices> {
+  const engine = settings.engine ? await createEngine(settings.engine) : noEngine();
+  return {
+    ...engine,
+    emit: settings.emit,
+    signal: settings.signal,
+    fetcher: createFetcher({
+      cacheDir: defaultCacheDir(),
+      lockPath: path.join(settings.projectDir, LOCK_FILE),
+      offline: settings.offline,
+      updateLock: settings.updateLock,
+      signal: settings.signal,
+    }),
+    digests: await loadDigestCache(path.join(settings.projectDir, STATE_DIR, 'digests.json')),
+    credentials: registryCredentials(),
+    remoteDigest: (ref, credentials) => remoteDigest(ref, credentials),
+    sleep,
+  };
+}
+
+/** For a line that only runs host commands: the engine is never asked, so any use of it is a bug. */
+function noEngine(): Engine {
+  const unused = () => {
+    throw new Error('the engine was used by a line that was planned not to need it');
+  };
+  return {
+    images: { ping: unused, inspectImage: unused, pull: unused, tag: unused, untag: unused, push: unused, readFile: unused },
+    builder: { name: 'classic', build: unused, pruneCache: unused },
+  };
+}

@@ -1,0 +1,40 @@
+// What a run is given, in two parts: the services (the engine's two halves, the fetcher, credentials, the
+// registry, the clock: things with effects, which tests replace with in-memory ones) and the options the
+// command line chose. Each run function names the few it uses, so that a unit test builds only those;
+// cli/command.ts wires the real ones, in one place.
+import type { Builder, ImageStore } from '../engine/engine.ts';
+import type { Fetcher } from '../context/fetcher.ts';
+import type { DigestCache } from '../context/digest-cache.ts';
+import type { CredentialLookup, Credentials } from '../model/credentials.ts';
+import type { RunEvent } from './events.ts';
+
+export interface RunServices {
+  images: ImageStore;
+  builder: Builder;
+  emit(event: RunEvent): void;
+  signal: AbortSignal;
+  fetcher: Fetcher;
+  credentials: CredentialLookup;
+  /** Content digests of unchanged files, kept between runs. */
+  digests?: DigestCache;
+  /** The registry's digest for a tag, asked before a push; undefined when unknown. */
+  remoteDigest(ref: string, credentials: Credentials | undefined): Promise<string | undefined>;
+  /** Waits between push attempts. */
+  sleep(ms: number): Promise<void>;
+}
+
+export interface RunOptions {
+  concurrency: number;
+  keepGoing: boolean;
+  noCache: boolean;
+  /** Pull bases even when present. */
+  pull: boolean;
+  /** Push the images that built although others failed (deploy is all or nothing without it). */
+  pushPartial: boolean;
+  /** What varies per run, kept out of the digest: the time and revision, and --label's extra labels. */
+  stamp: { created: string; revision: string };
+  extraLabels: Readonly<Record<string, string>>;
+  projectDir: string;
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

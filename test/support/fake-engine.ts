@@ -1,0 +1,158 @@
+// An in-memory engine behind our own seam, for unit tests of scheduling and rules: what the runner asks of
+// the engine, in milliseconds. Never a stand-in for the integration tests, which use a real engine.
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { Builder, BuildRequest, ImageInfo, ImageStore } from '../../pipeline/engine/engine.ts';
+import { RunError } from '../../pipeline/model/errors.ts';
+import { LABEL_ARGS } from '../../pipeline/plan/labels.ts';
+import type { RunEvent } from '../../pipeline/run/events.ts';
+import type { RunOptions, RunServices } from '../../pipeline/run/services.ts';
+
+export interface FakeEngine {
+  images: ImageStore;
+  builder: Builder;
+  /** Every call, in order: `build <Dockerfile's first line>`, `push ref`, `tag id ref`, … */
+  calls: string[];
+  /** The most builds that ran at once. */
+  maxConcurrentBuilds: number;
+  /** The registry's tags: ref → digest. */
+  registry: Map<string, string>;
+  /** A build whose Dockerfile contains this text fails, as a failing RUN would. */
+  failBuildsWith?: string;
+  /** Push failures to give before a push succeeds, by ref; a number below 0 fails for ever. */
+  pushFailures: Map<string, { times: number; message: string }>;
+}
+
+export function fakeEngine(bases: readonly string[] = []): FakeEngine {
+  const tags = new Map<string, ImageInfo>();
+  for (const base of bases) tags.set(base, { id: digestOf(base), labels: {}, repoDigests: [] });
+  let running = 0;
+  const engine: FakeEngine = {
+    calls: [],
+    maxConcurrentBuilds: 0,
+    registry: new Map(),
+    pushFailures: new Map(),
+    images: {
+      ping: async () => {},
+      inspectImage: async (ref) => tags.get(ref) ?? [...tags.values()].find((i) => i.id === ref),
+      pull: async (ref) => {
+        engine.calls.push(`pull ${ref}`);
+        throw new RunError(`pulling ${ref}: not found`);
+      },
+      tag: async (id, ref) => {
+        engine.calls.push(`tag ${ref}`);
+        const info = [...tags.values()].find((i) => i.id === id);
+        if (!info) throw new RunError(`no image ${id}`);
+        tags.set(ref, info);
+      },
+      untag: async (ref) => {
+        engine.calls.push(`untag ${ref}`);
+        return tags.delete(ref);
+      },
+      push: async (ref) => {
+        engine.calls.push(`push ${ref}`);
+        const failure = engine.pushFailures.get(ref);
+        if (failure && failure.times !== 0) {
+          failure.times--;
+          throw new RunError(`pushing ${ref}: ${failure.message}`);
+        }
+        const digest = digestOf(`${tags.get(ref)?.id}`);
+        engine.registry.set(ref, digest);
+        const info = tags.get(ref)!;
+        tags.set(ref, { ...info, repoDigests: [...info.repoDigests, `${ref.slice(0, ref.lastIndexOf(':'))}@${digest}`] });
+        return { digest };
+      },
+      readFile: async () => {
+        throw new RunError('the fake engine has no files');
+      },
+    },
+    builder: {
+      name: 'classic',
+      async build(request: BuildRequest) {
+        running++;
+        engine.maxConcurrentBuilds = Math.max(engine.maxConcurrentBuilds, running);
+        try {
+          const dockerfile = await dockerfileOf(request.context);
+          engine.calls.push(`build ${dockerfile.split('\n')[0]}`);
+          // Long enough for builds that may overlap to do so.
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          if (engine.failBuildsWith && dockerfile.includes(engine.failBuildsWith)) {
+            request.onProgress({ kind: 'step', step: { id: 's', name: 'RUN fail', cached: false, error: 'exit code: 1' } });
+            throw new RunError('[2/2] RUN fail: exit code: 1');
+          }
+          const labels = Object.fromEntries(Object.entries(LABEL_ARGS).map(([label, arg]) => [label, request.buildargs[arg] ?? '']));
+          const info = { id: digestOf(dockerfile + JSON.stringify(request.buildargs)), labels: { ...labels, ...request.labels }, repoDigests: [] };
+          tags.set(info.id, info);
+          return info.id;
+        } finally {
+          running--;
+        }
+      },
+      pruneCache: async () => ({ reclaimed: 0 }),
+    },
+  };
+  return engine;
+}
+
+function digestOf(text: string): string {
+  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+}
+
+/** Reads the whole context (as the engine would) and returns the Dockerfile in it. */
+async function dockerfileOf(context: Readable): Promise<string> {
+  const tar = await import('tar-stream');
+  const extract = tar.extract();
+  let dockerfile = '';
+  extract.on('entry', (header, stream, next) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: unknown) => chunks.push(c as Buffer));
+    stream.on('end', () => {
+      if (header.name === 'Dockerfile') dockerfile = Buffer.concat(chunks).toString();
+      next();
+    });
+  });
+  await new Promise<void>((resolve, reject) => context.pipe(extract).on('finish', resolve).on('error', reject));
+  return dockerfile;
+}
+
+/** A run's services around the fake engine, collecting the events. */
+export function fakeServices(engine: FakeEngine, overrides: Partial<RunServices> = {}): RunServices & { events: RunEvent[]; slept: number[] } {
+  const events: RunEvent[] = [];
+  const slept: number[] = [];
+  return {
+    images: engine.images,
+    builder: engine.builder,
+    events,
+    slept,
+    emit: (event) => events.push(event),
+    signal: new AbortController().signal,
+    fetcher: {
+      fetch: async () => {
+        throw new RunError('the fake run fetches nothing');
+      },
+      extract: async () => {
+        throw new RunError('the fake run fetches nothing');
+      },
+    },
+    credentials: async () => undefined,
+    remoteDigest: async (ref) => engine.registry.get(ref),
+    sleep: async (ms) => {
+      slept.push(ms);
+    },
+    ...overrides,
+  };
+}
+
+export function runOptions(overrides: Partial<RunOptions> = {}): RunOptions {
+  return {
+    concurrency: 2,
+    keepGoing: false,
+    noCache: false,
+    pull: false,
+    pushPartial: false,
+    stamp: { created: '2026-01-01T00:00:00Z', revision: '' },
+    extraLabels: {},
+    projectDir: '/nonexistent',
+    ...overrides,
+  };
+}

@@ -1,0 +1,117 @@
+// The runner against an in-memory engine: scheduling, phases, deploy's rules, push retries.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { planPhases } from '../../pipeline/plan/phases.ts';
+import { runPhases } from '../../pipeline/run/run-phases.ts';
+import type { RunEvent } from '../../pipeline/run/events.ts';
+import type { RunOptions } from '../../pipeline/run/services.ts';
+import { prepareText, yaml } from '../support/config.ts';
+import { fakeEngine, fakeServices, runOptions, type FakeEngine } from '../support/fake-engine.ts';
+
+const CONFIG = yaml`
+images:
+  base: { base: 'alpine:latest', tags: ['reg.test/base:1'], steps: [{ run: 'echo base' }] }
+  app: { base: { image: base }, tags: ['reg.test/app:1'], steps: [{ run: 'echo app' }] }
+  tool: { base: 'alpine:latest', tags: ['reg.test/tool:1'], steps: [{ run: 'echo tool' }] }
+  extra: { base: 'alpine:latest', tags: ['reg.test/extra:1'], steps: [{ run: 'echo extra' }] }
+`;
+
+async function run(targets: string[], engine: FakeEngine, options: Partial<RunOptions> = {}, config = CONFIG) {
+  const prepared = prepareText(config);
+  const { phases, selected } = planPhases(prepared.graph, targets);
+  const services = fakeServices(engine);
+  const outcome = await runPhases(prepared.plan, phases, selected, services, runOptions(options));
+  const finish = (image: string) => services.events.find((e): e is Extract<RunEvent, { type: 'finish' }> => e.type === 'finish' && e.image === image);
+  return { outcome, events: services.events, slept: services.slept, finish };
+}
+
+const pushes = (engine: FakeEngine) => engine.calls.filter((c) => c.startsWith('push '));
+
+test('an image whose base failed is not built, and says which', async () => {
+  const engine = fakeEngine(['alpine:latest']);
+  engine.failBuildsWith = 'echo base';
+  const { outcome, finish } = await run(['app'], engine);
+  assert.is(outcome.ok, false);
+  assert.is(finish('base')!.status, 'failed');
+  assert.is(finish('app')!.error, 'not built: base failed');
+  assert.not.ok(engine.calls.some((c) => c.includes('FROM reg.test/base:1')), 'app was never sent to the builder');
+});
+
+test('after a failure nothing new starts, unless --keep-going', async () => {
+  const stopped = fakeEngine(['alpine:latest']);
+  stopped.failBuildsWith = 'echo tool';
+  const first = await run(['tool', 'extra'], stopped, { concurrency: 1 });
+  assert.match(first.finish('extra')!.error!, /the run stopped after tool failed/);
+  assert.is(first.finish('extra')!.hint, 'use --keep-going to build what does not depend on it');
+
+  const going = fakeEngine(['alpine:latest']);
+  going.failBuildsWith = 'echo tool';
+  const second = await run(['tool', 'extra'], going, { concurrency: 1, keepGoing: true });
+  assert.is(second.finish('extra')!.status, 'built');
+  assert.is(second.outcome.ok, false, 'a run with a failure is not ok, kept going or not');
+});
+
+test('at most --concurrency builds run at once', async () => {
+  for (const concurrency of [1, 2, 3]) {
+    const engine = fakeEngine(['alpine:latest']);
+    await run(['base', 'tool', 'extra'], engine, { concurrency });
+    assert.is(engine.maxConcurrentBuilds, concurrency, `with --concurrency ${concurrency}`);
+  }
+});
+
+test('an image built again with the same inputs is up to date, and the engine builds nothing', async () => {
+  const engine = fakeEngine(['alpine:latest']);
+  await run(['app'], engine);
+  const builds = engine.calls.length;
+  const again = await run(['app'], engine);
+  assert.is(again.finish('app')!.status, 'skipped');
+  assert.is(engine.calls.length, builds);
+});
+
+test('phases run in the line’s order: deploy builds what it pushes first, rmi comes last', async () => {
+  const engine = fakeEngine(['alpine:latest']);
+  await run(['deploy', 'rmi'], engine, {}, yaml`
+images:
+  tool: { base: 'alpine:latest', tags: ['reg.test/tool:1'], steps: [{ run: 'echo tool' }] }
+`);
+  assert.equal(engine.calls, ['build FROM alpine:latest', 'tag reg.test/tool:1', 'push reg.test/tool:1', 'untag reg.test/tool:1', 'untag reg.test/tool:latest']);
+});
+
+test('deploy is all or nothing: one image failed, nothing is pushed; --push-partial pushes the rest', async () => {
+  const engine = fakeEngine(['alpine:latest']);
+  engine.failBuildsWith = 'echo tool';
+  const none = await run(['tool', 'extra', 'deploy'], engine, { keepGoing: true });
+  assert.equal(pushes(engine), []);
+  const summary = none.events.find((e) => e.type === 'summary') as Extract<RunEvent, { type: 'summary' }>;
+  assert.equal(summary.notPushed.sort(), ['reg.test/extra:1', 'reg.test/tool:1']);
+
+  const partial = fakeEngine(['alpine:latest']);
+  partial.failBuildsWith = 'echo tool';
+  await run(['tool', 'extra', 'deploy'], partial, { keepGoing: true, pushPartial: true });
+  assert.equal(pushes(partial), ['push reg.test/extra:1']);
+});
+
+test('a tag the registry already has for this very image is not pushed again', async () => {
+  const engine = fakeEngine(['alpine:latest']);
+  await run(['tool', 'deploy'], engine);
+  const again = await run(['tool', 'deploy'], engine);
+  assert.equal(pushes(engine), ['push reg.test/tool:1']);
+  assert.ok(again.events.some((e) => e.type === 'push' && e.status === 'present' && e.tag === 'reg.test/tool:1'));
+});
+
+test('a push that fails with a passing server error is retried, with growing waits; a refusal is not', async () => {
+  const engine = fakeEngine(['alpine:latest']);
+  engine.pushFailures.set('reg.test/tool:1', { times: 2, message: 'received unexpected HTTP status: 500 Internal Server Error' });
+  const retried = await run(['tool', 'deploy'], engine);
+  assert.is(retried.outcome.ok, true);
+  assert.equal(pushes(engine).length, 3);
+  assert.equal(retried.slept, [500, 1000]);
+
+  const refused = fakeEngine(['alpine:latest']);
+  refused.pushFailures.set('reg.test/tool:1', { times: -1, message: 'unauthorized: authentication required' });
+  const once = await run(['tool', 'deploy'], refused);
+  assert.is(once.outcome.ok, false);
+  assert.equal(pushes(refused).length, 1);
+});
+
+test.run();
