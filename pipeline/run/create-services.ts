@@ -5,6 +5,7 @@ import { loadDigestCache } from '../context/digest-cache.ts';
 import { createFetcher, defaultCacheDir, LOCK_FILE } from '../context/fetcher.ts';
 import { createEngine, type EngineOptions } from '../engine/create-engine.ts';
 import type { Engine } from '../engine/engine.ts';
+import { cachingImageFiles, rememberingInspections } from '../engine/cached-store.ts';
 import { STATE_DIR } from '../model/state-dir.ts';
 import { registryCredentials } from '../registry/registry-auth.ts';
 import { remoteDigest } from '../registry/registry-client.ts';
@@ -23,12 +24,14 @@ export interface ServiceSettings {
 
 export async function createServices(settings: ServiceSettings): Promise<RunServices> {
   const engine = settings.engine ? await createEngine(settings.engine) : noEngine();
+  const cacheDir = defaultCacheDir();
   return {
-    ...engine,
+    images: cachingImageFiles(rememberingInspections(engine.images), path.join(cacheDir, 'image-files')),
+    builder: engine.builder,
     emit: settings.emit,
     signal: settings.signal,
     fetcher: createFetcher({
-      cacheDir: defaultCacheDir(),
+      cacheDir,
       lockPath: path.join(settings.projectDir, LOCK_FILE),
       offline: settings.offline,
       updateLock: settings.updateLock,

@@ -220,6 +220,30 @@ test('independent images build at the same time', async () => {
   assert.equal(order, ['start', 'start', 'finish', 'finish'], 'both started before either finished');
 });
 
+test('a run that changed nothing creates no container and asks for no base file again', async () => {
+  const tag = testTag('edited');
+  const dir = await project({
+    'build.config.yaml': `
+images:
+  edited: { base: ubuntu:16.04, tags: ['${tag}'], steps: [{ edit: { file: /etc/group, appendLine: 'onap:x:1002:' } }] }
+`,
+  });
+  const env = { BUILD_IMAGES_CACHE: path.join(dir, 'cache') };
+  const first = await cli(['--json', 'edited'], { cwd: dir, env });
+  assert.is(first.code, 0, first.stderr);
+  // The engine's events are filtered by whole seconds: start past the first run's last one.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const since = Math.floor(Date.now() / 1000);
+  const second = await cli(['--json', 'edited'], { cwd: dir, env });
+  assert.is(second.code, 0, second.stderr);
+  assert.is(finishOf(second, 'edited')!.status, 'skipped');
+  const until = Math.ceil(Date.now() / 1000) + 1;
+  const events = (await docker.getEvents({ since, until, filters: { type: ['container'], event: ['create'] } } as never)) as unknown as NodeJS.ReadableStream;
+  let created = '';
+  for await (const chunk of events) created += chunk;
+  assert.is(created.trim(), '', `the second run created containers:\n${created}`);
+});
+
 test('Ctrl-C cancels the build, tags nothing, leaves no container and exits 130', async () => {
   const tag = testTag('slow');
   const dir = await project({

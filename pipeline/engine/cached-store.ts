@@ -1,0 +1,91 @@
+// Asking the engine nothing twice. Within a run, an image's inspection is remembered until the run itself
+// changes what the reference names (tag, untag, pull). Across runs, a file read from an image is kept by
+// image ID: an ID names immutable content, so a run that changed nothing reads the Cloudify base's files
+// without creating a container.
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ImageFile, ImageInfo, ImageStore } from './engine.ts';
+
+export function rememberingInspections(store: ImageStore): ImageStore {
+  const known = new Map<string, Promise<ImageInfo | undefined>>();
+  const forget = (ref: string) => known.delete(ref);
+  return {
+    ...store,
+    inspectImage(ref) {
+      let info = known.get(ref);
+      if (!info) {
+        info = store.inspectImage(ref);
+        known.set(ref, info);
+        // A failed inspection is not remembered: the next ask tries again.
+        info.catch(() => forget(ref));
+      }
+      return info;
+    },
+    async pull(ref, credentials, onLine, signal) {
+      forget(ref);
+      await store.pull(ref, credentials, onLine, signal);
+      forget(ref);
+    },
+    async tag(id, ref) {
+      forget(ref);
+      await store.tag(id, ref);
+      forget(ref);
+    },
+    async untag(ref) {
+      forget(ref);
+      const removed = await store.untag(ref);
+      forget(ref);
+      return removed;
+    },
+    async push(ref, credentials, onLine, signal) {
+      // A push adds a repo digest to the image.
+      const pushed = await store.push(ref, credentials, onLine, signal);
+      forget(ref);
+      return pushed;
+    },
+  };
+}
+
+interface CachedFile {
+  mode: number;
+  uid: number;
+  gid: number;
+  content: string;
+}
+
+/** Files of images named by ID, kept in `dir` (the user's cache, mode 0600: a base's files may be private). */
+export function cachingImageFiles(store: ImageStore, dir: string): ImageStore {
+  return {
+    ...store,
+    async readFile(image, file, labels) {
+      if (!/^sha256:[a-f0-9]{64}$/.test(image)) return store.readFile(image, file, labels);
+      const key = path.join(dir, image.slice(7), `${createHash('sha256').update(file).digest('hex')}.json`);
+      const cached = await readFile(key, 'utf8').then(parseCached, () => undefined);
+      if (cached) return cached;
+      const read = await store.readFile(image, file, labels);
+      await saveCached(key, read).catch(() => {
+        // A cache that cannot be written only costs the next run a container.
+      });
+      return read;
+    },
+  };
+}
+
+function parseCached(text: string): ImageFile | undefined {
+  try {
+    const entry = JSON.parse(text) as CachedFile;
+    if (typeof entry.content !== 'string' || typeof entry.mode !== 'number') return undefined;
+    return { content: Buffer.from(entry.content, 'base64'), mode: entry.mode, uid: entry.uid, gid: entry.gid };
+  } catch {
+    return undefined;
+  }
+}
+
+async function saveCached(key: string, file: ImageFile): Promise<void> {
+  await mkdir(path.dirname(key), { recursive: true, mode: 0o700 });
+  const entry: CachedFile = { mode: file.mode, uid: file.uid, gid: file.gid, content: file.content.toString('base64') };
+  const temporary = `${key}.${process.pid}.tmp`;
+  await writeFile(temporary, JSON.stringify(entry), { mode: 0o600 });
+  await rename(temporary, key);
+}
