@@ -1,7 +1,7 @@
 import path from 'node:path/posix';
 import { z } from 'zod';
 import { instruction, jsonArgs } from '../pipeline/plan/dockerfile.ts';
-import { STATE_DIR } from '../pipeline/model/state-dir.ts';
+import { STATE_DIR } from '../pipeline/model/project-files.ts';
 import { chownFlag, imagePathField, modeField, ownerField } from './fields.ts';
 import { defineStep } from './step.ts';
 

@@ -1,9 +1,10 @@
 // The command line's options, as a table, and the texts --help prints about them.
 import { parseArgs } from 'node:util';
+import { DEFAULT_CONFIG_FILE } from '../model/project-files.ts';
 import { UserError } from '../model/errors.ts';
 
 export const OPTIONS = {
-  file: { type: 'string', short: 'f', default: 'build.config.yaml' },
+  file: { type: 'string', short: 'f', default: DEFAULT_CONFIG_FILE },
   set: { type: 'string', multiple: true, default: [] as string[] },
   'dry-run': { type: 'boolean', short: 'n', default: false },
   json: { type: 'boolean', default: false },

@@ -5,10 +5,9 @@ import path from 'node:path';
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { didYouMean, UserError, type Problem, type SourcePosition } from '../model/errors.ts';
+import { DEFAULT_CONFIG_FILE } from '../model/project-files.ts';
 import { configSchema, type Config } from './schema.ts';
 import { stepKindNames } from '../../steps/index.ts';
-
-export const DEFAULT_CONFIG_FILE = 'build.config.yaml';
 
 export type ConfigPath = readonly (string | number)[];
 

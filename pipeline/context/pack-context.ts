@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar, { type Header } from 'tar-stream';
 import { RunError } from '../model/errors.ts';
-import { compareNames, type PackEntry, type PlainSource } from '../model/context-entries.ts';
+import { compareNames, DOCKERFILE, type PackEntry, type PlainSource } from '../model/context-entries.ts';
 import type { DigestCache } from './digest-cache.ts';
 import { compileIgnore, isIgnored, parseIgnoreFile } from './dockerignore.ts';
 
@@ -162,7 +162,7 @@ export async function digestContext(entries: readonly PackEntry[], cache?: Diges
     const own = createHash('sha256').update(`${entry.type} ${entry.mode.toString(8)} ${entry.linkname ?? ''} ${content[i]}`).digest('hex');
     hash.update(`${entry.name}\0${entry.size}\0${own}\n`);
     if (entry.origin) manifest[entry.origin] = own;
-    if (entry.name === 'Dockerfile') dockerfile = own;
+    if (entry.name === DOCKERFILE) dockerfile = own;
   });
   return { sha256: hash.digest('hex'), manifest, dockerfile };
 }

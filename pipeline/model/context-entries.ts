@@ -2,6 +2,9 @@
 
 import type { FileEdit } from './file-edit.ts';
 
+/** The generated Dockerfile's name in every context we send: the builders are told this name. */
+export const DOCKERFILE = 'Dockerfile';
+
 /** Sources whose bytes are known only at build time: they are resolved into plain ones before packing. */
 export type DeferredSource =
   /** A file fetched over HTTP (or one member of a fetched .tar.gz), from the cache when it is there. */

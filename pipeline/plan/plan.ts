@@ -4,16 +4,14 @@ import path from 'node:path';
 import { imageRefProblem } from '../model/image-ref.ts';
 import { stepKinds } from '../../steps/index.ts';
 import type { StepKind, StepPlanContext } from '../../steps/step.ts';
-import type { ContextSource } from '../model/context-entries.ts';
+import { DOCKERFILE, type ContextSource } from '../model/context-entries.ts';
 import { instruction, renderDockerfile } from './dockerfile.ts';
 import { didYouMean, UserError, type Problem } from '../model/errors.ts';
 import type { Graph } from './graph.ts';
 import type { HostCommand } from '../model/host-command.ts';
 import { labelInstructions, ociLabels } from './labels.ts';
 import type { ConfigPath, LoadedConfig } from '../config/load-config.ts';
-import { STATE_DIR } from '../model/state-dir.ts';
-
-export const DOCKERFILE_NAME = 'Dockerfile';
+import { STATE_DIR } from '../model/project-files.ts';
 
 export type Base = { kind: 'ref'; ref: string } | { kind: 'image'; image: string };
 
@@ -101,7 +99,7 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
     labels,
     args: spec.args,
     dockerfile,
-    context: [{ kind: 'bytes', name: DOCKERFILE_NAME, data: dockerfile, mode: 0o644 }, ...context],
+    context: [{ kind: 'bytes', name: DOCKERFILE, data: dockerfile, mode: 0o644 }, ...context],
     hostCommands,
   };
 }

@@ -6,7 +6,7 @@ import { createFetcher, defaultCacheDir, LOCK_FILE } from '../context/fetcher.ts
 import { createEngine, type EngineOptions } from '../engine/create-engine.ts';
 import type { Engine } from '../engine/engine.ts';
 import { cachingImageFiles, rememberingInspections } from '../engine/cached-store.ts';
-import { STATE_DIR } from '../model/state-dir.ts';
+import { STATE_DIR } from '../model/project-files.ts';
 import { registryCredentials } from '../registry/registry-auth.ts';
 import { remoteDigest } from '../registry/registry-client.ts';
 import type { RunEvent } from './events.ts';

@@ -3,6 +3,7 @@
 // secrets cannot be mounted.
 import type Docker from 'dockerode';
 import type { Readable } from 'node:stream';
+import { DOCKERFILE } from '../../model/context-entries.ts';
 import { RunError } from '../../model/errors.ts';
 import { streamed, type Failure } from '../docker/docker-engine.ts';
 import type { Builder, BuildRequest } from '../engine.ts';
@@ -21,7 +22,7 @@ export function createClassicBuilder(docker: Docker, failure: Failure): Builder 
         'building',
         () =>
           docker.buildImage(request.context, {
-            dockerfile: 'Dockerfile',
+            dockerfile: DOCKERFILE,
             buildargs: { ...request.buildargs },
             labels: { ...request.labels },
             nocache: request.noCache,
