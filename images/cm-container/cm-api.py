@@ -139,7 +139,8 @@ def config_rules(lines):
         here = len(line) - len(line.lstrip(' '))
         if not stripped.startswith('- ') or here < indent:
             break
-        rules.append(dict(_flow_map(stripped[2:], '%s line %d' % (CONFIG, n + 1))))
+        item = re.sub(r'\}\s+#.*$', '}', stripped[2:])  # a comment after the map
+        rules.append(dict(_flow_map(item, '%s line %d' % (CONFIG, n + 1))))
     return rules
 
 

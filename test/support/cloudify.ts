@@ -85,7 +85,9 @@ export interface TypeFile {
 }
 
 /** cm-container's fetched type files and the resolver rules its build puts first, as build.config.yaml declares them. */
-export function cmDeclaration(steps: readonly Record<string, unknown>[]): { typeFiles: TypeFile[]; rules: Record<string, string>[] } {
+export function cmDeclaration(given: readonly Record<string, unknown>[]): { typeFiles: TypeFile[]; rules: Record<string, string>[] } {
+  // As written in the file ({fetch: {...}}), or as the tool's schema gives them ({kind: 'fetch', value: {...}}).
+  const steps = given.map((step) => (typeof step['kind'] === 'string' && 'value' in step ? { [step['kind']]: step['value'] } : step));
   const typeFiles = steps.flatMap((step) => ('fetch' in step ? [step['fetch'] as TypeFile] : [])).map(({ url, to }) => ({ url, to }));
   const edit = steps.map((step) => step['edit'] as { prependToList?: { at: string; items: Record<string, string>[] } } | undefined).find((e) => e?.prependToList);
   if (!edit?.prependToList) throw new Error('cm-container has no prependToList edit');
