@@ -3,10 +3,13 @@
 // reads back from the edited config.yaml exactly the rules the build wrote, under Python 3 and 2.7.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { prependToList } from '../../pipeline/file-edits.ts';
 import { parseConfig } from '../../pipeline/load-config.ts';
@@ -92,6 +95,57 @@ test('cm-api.py reads quoted keys and values as YAML does', () => {
 test('the image’s scripts hold no copy of the repositories’ URLs: config.yaml is the one declaration', () => {
   const dir = path.join(ROOT, 'images/cm-container');
   for (const name of readdirSync(dir)) assert.not.match(readFileSync(path.join(dir, name), 'utf8'), /nexus|onap\.org|file:\/\/\/opt\/manager\/resources\/onapspec/, name);
+});
+
+/** A loopback stand-in of the manager's API, checking the credentials as the manager does. */
+async function manager(context: unknown) {
+  const seen: string[] = [];
+  const state = { context };
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      seen.push(`${req.method} ${req.url}`);
+      const json = (code: number, value: unknown) => res.writeHead(code, { 'Content-Type': 'application/json' }).end(JSON.stringify(value));
+      if (req.headers.authorization !== `Basic ${Buffer.from('admin:admin').toString('base64')}` || req.headers.tenant !== 'default_tenant') json(401, {});
+      else if (req.method === 'GET' && req.url === '/api/v3.1/provider/context') json(200, state.context);
+      else if (req.method === 'POST' && req.url === '/api/v3.1/provider/context?update=true') json(200, (state.context = JSON.parse(body)));
+      else if (req.method === 'GET' && req.url === '/api/v3.1/deployments?_include=id') json(200, { items: [{ id: 'a' }, { id: 'b' }] });
+      else json(404, {});
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, state, close: () => new Promise((r) => { server.close(r); server.closeAllConnections(); }) };
+}
+
+test('apply-rules, check and deployments speak to the API as the manager expects, under each Python; a second apply changes nothing', async () => {
+  const { rules } = declared();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bi-cm-api-'));
+  writeFileSync(path.join(dir, 'config.yaml'), prependToList('/etc/cloudify/config.yaml', fixture('config.yaml'), RULES_AT, rules));
+  writeFileSync(path.join(dir, 'systemctl'), `#!/bin/sh\necho "$*" >> ${dir}/systemctl.log\n`);
+  chmodSync(path.join(dir, 'systemctl'), 0o755);
+  const initial = JSON.parse(fixture('provider-context.json'));
+  for (const python of pythons()) {
+    const api = await manager(structuredClone(initial));
+    const env = { ...process.env, CM_CONFIG: path.join(dir, 'config.yaml'), CM_API: api.url, PATH: `${dir}:${process.env['PATH']}` };
+    const run = (command: string) => promisify(execFile)(python, [CM_API, command], { env }).catch((err: { code: number; stdout: string }) => ({ stdout: err.stdout, code: err.code }));
+    writeFileSync(path.join(dir, 'systemctl.log'), '');
+    try {
+      assert.match((await run('check')).stdout, /not in force/, python);
+      assert.match((await run('apply-rules')).stdout, /provider context updated: 3 rules, 2 added first/, python);
+      const context = api.state.context as { name: string; context: { cloudify: { import_resolver: { parameters: { rules: unknown[]; fallback: boolean } } } } };
+      assert.is(context.name, 'provider');
+      assert.equal(context.context.cloudify.import_resolver.parameters.rules, [...rules, ...cloudifyRules()]);
+      assert.is(context.context.cloudify.import_resolver.parameters.fallback, true);
+      assert.match((await run('apply-rules')).stdout, /already in force/, python);
+      assert.is(api.seen.filter((r) => r.startsWith('POST')).length, 1, python);
+      assert.is(readFileSync(path.join(dir, 'systemctl.log'), 'utf8'), 'restart cloudify-restservice\n', python);
+      assert.is((await run('check')).stdout, '', python);
+      assert.is((await run('deployments')).stdout, 'a\nb\n', python);
+    } finally {
+      await api.close();
+    }
+  }
 });
 
 test.run();
