@@ -3,7 +3,7 @@
 // run for real: first boot against the stand-in REST API, restarts, stores, upgrades, dcae-cleanup.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cp, lstat, mkdir, mkdtemp, readFile, readlink, writeFile } from 'node:fs/promises';
+import { cp, lstat, mkdir, mkdtemp as makeTemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -25,6 +25,13 @@ const CLOUDIFY_RULE = { 'http://www.getcloudify.org/spec': 'file:///opt/manager/
 const API_LOG = '/var/lib/pgsql/9.5/data/api-requests.log';
 
 let server: http.Server;
+/** Every scratch directory the test makes (project, cache, stores, secrets), removed at the end. */
+const scratch: string[] = [];
+const mkdtemp = async (prefix: string) => {
+  const dir = await makeTemp(prefix);
+  scratch.push(dir);
+  return dir;
+};
 let served = '';
 let projectDir = '';
 let cacheDir = '';
@@ -49,6 +56,7 @@ test.before(async () => {
 test.after(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await cleanup();
+  for (const dir of scratch) await rm(dir, { recursive: true, force: true });
 });
 
 const SETS = () => ['--set', `TYPE_REPO=${served}/plugins`, '--set', `CCSDK_REPO=${served}/ccsdk`, '--set', `CM_REPOSITORY=${IMAGE}`];
@@ -341,7 +349,7 @@ test('with /secret mounted, rc.local links the service account to it; a second r
   const secret = await mkdtemp(path.join(os.tmpdir(), 'bi-secret-'));
   await writeFile(path.join(secret, 'token'), 'kube-token');
   const sa = '/var/run/secrets/kubernetes.io/serviceaccount';
-  const { code, logs } = await runOnce({ secret, check: `readlink ${sa}; cat ${sa}/token; echo; /scripts/setup-secret.sh; echo again=$?; readlink ${sa}` });
+  const { code, logs } = await runOnce({ secret, check: `readlink ${sa}; echo "$(cat ${sa}/token)"; /scripts/setup-secret.sh; echo again=$?; readlink ${sa}` });
   assert.is(code, 0, logs);
   assert.match(logs, /linked \/var\/run\/secrets\/kubernetes.io\/serviceaccount to \/secret/);
   assert.match(logs, /\/secret\nkube-token\nagain=0\n\/secret/, logs);
