@@ -5,13 +5,22 @@
 # running; /scripts/readiness-check.sh keeps failing, so an orchestrator sees it.
 DONE=/var/run/onap-import-rules.done
 rm -f "$DONE"
-# rc.local's output goes to the journal under systemd: PID 1's stdout is what `docker logs` shows.
-if [ -w /proc/1/fd/1 ]; then exec >>/proc/1/fd/1 2>&1; fi
 . /scripts/cm-python.sh
-echo "set-import-rules: started"
-if cm_api apply-rules; then
-  touch "$DONE"
-  echo "set-import-rules: done"
+
+run() {
+  echo "set-import-rules: started"
+  if cm_api apply-rules; then
+    touch "$DONE"
+    echo "set-import-rules: done"
+  else
+    echo "set-import-rules: FAILED: the manager resolves imports with its old rules (the type files are fetched from the network)"
+  fi
+}
+
+# Under systemd, rc.local's output goes to the journal; `docker logs` shows PID 1's stdout. Write to both,
+# once when they are the same (an init that is a plain process).
+if [ -w /proc/1/fd/1 ] && ! [ /proc/self/fd/1 -ef /proc/1/fd/1 ]; then
+  run 2>&1 | tee -a /proc/1/fd/1
 else
-  echo "set-import-rules: FAILED: the manager resolves imports with its old rules (the type files are fetched from the network)"
+  run 2>&1
 fi

@@ -211,6 +211,7 @@ test('first boot: readiness fails, then the rules go first into the provider con
   assert.match(logs, /waiting for the manager/);
   assert.match(logs, /provider context updated: 3 rules, 2 added first/);
   assert.match(logs, /restarted cloudify-restservice[\s\S]*set-import-rules: done/);
+  assert.is(logs.match(/set-import-rules: done/g)?.length, 1, 'each line once in docker logs');
   assert.not.match(logs, /YWRtaW46YWRtaW4=|admin:admin|admin_password/, 'the password is not logged');
 });
 

@@ -59,6 +59,7 @@ export async function cloudifyStandIn(options: StandInOptions = {}): Promise<voi
     'etc/group': { content: 'root:x:0:\npostgres:x:26:\ncfyuser:x:1001:\n' },
     'etc/cloudify/config.yaml': { content: options.config ?? fixture('config.yaml'), mode: 0o640, ...cfyuser },
     'etc/rc.d/rc.local': { content: '#!/bin/bash\n# CentOS 7: runs once at the end of start-up, when executable\ntouch /var/lock/subsys/local\n', mode: 0o644 },
+    'bin/tee': { linkname: 'busybox' },
     'bin/bash': { content: '#!/bin/sh\nexec /bin/sh "$@"\n', mode: 0o755 }, // busybox has no bash applet
     'var/lock/subsys/.keep': { content: '' },
     'var/run/.keep': { content: '' },
