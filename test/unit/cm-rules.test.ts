@@ -11,9 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import { prependToList } from '../../pipeline/file-edits.ts';
-import { parseConfig } from '../../pipeline/load-config.ts';
-import { prepareLoaded } from '../../pipeline/prepare.ts';
+import { prependToList } from '../../pipeline/context/file-edits.ts';
+import { parseConfig } from '../../pipeline/config/load-config.ts';
+import { prepareLoaded } from '../../pipeline/config/prepare.ts';
 import { cmDeclaration, fixture, resolveImport } from '../support/cloudify.ts';
 
 const test = suite('cm-rules');

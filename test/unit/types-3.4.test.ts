@@ -8,6 +8,7 @@ import { parseDocument } from 'yaml';
 const test = suite('types-3.4');
 const doc = parseDocument(readFileSync(new URL('../../types-3.4/types.yaml', import.meta.url), 'utf8'));
 // The document is checked field by field below; `any` keeps those paths readable.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a parsed YAML tree, read by its known paths
 const types = doc.toJS() as any;
 const compute = types.node_types['cloudify.nodes.Compute'];
 const agentOps = compute.interfaces['cloudify.interfaces.cloudify_agent'];
