@@ -1,0 +1,5 @@
+// BuildKit through the Engine API (POST /build?version=2 with a session of our own). What the rest of the
+// tool uses from this folder.
+export { createBuildkitBuilder, type BuildkitOptions } from './builder.ts';
+export { hasBuildkit, supportsBuildkit } from './detect.ts';
+export type { Builder, BuildProgress, BuildRequest, BuildStep, Credentials } from './types.ts';

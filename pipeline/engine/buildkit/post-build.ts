@@ -1,0 +1,36 @@
+// POST /build?version=2 with the context as the streamed body. Under version=2 the daemon hands the body to
+// BuildKit as the context (moby builder/builder-next/reqbodyhandler.go); `t` is not sent: the caller tags.
+import type Docker from 'dockerode';
+import type { IncomingMessage } from 'node:http';
+import { streamRequest } from './engine-request.ts';
+import type { BuildRequest } from './types.ts';
+
+export type BuildQuery = Pick<BuildRequest, 'buildargs' | 'labels' | 'noCache'> & { session: string };
+
+export function buildQuery(request: BuildQuery): Record<string, string | number | boolean> {
+  return {
+    version: '2',
+    session: request.session,
+    dockerfile: 'Dockerfile',
+    buildargs: JSON.stringify(request.buildargs),
+    labels: JSON.stringify(request.labels),
+    nocache: request.noCache,
+    // The engines we drive run with --bridge=none, and 20.10 refuses networkmode=bridge there; RUN steps
+    // get no network either way.
+    networkmode: 'none',
+    // Only the classic builder leaves containers; kept so that a daemon falling back to it cleans up too.
+    rm: true,
+    forcerm: true,
+  };
+}
+
+export function postBuild(docker: Docker, request: Pick<BuildRequest, 'context' | 'signal'> & BuildQuery): Promise<IncomingMessage> {
+  return streamRequest(docker, {
+    method: 'POST',
+    path: '/build?',
+    query: buildQuery(request),
+    headers: { 'Content-Type': 'application/x-tar' },
+    body: request.context,
+    signal: request.signal,
+  });
+}
