@@ -1,0 +1,238 @@
+// The BuildKit builder against the real engine: files, owners, modes and labels; the failing step named;
+// RUN output as log lines; a secret that reaches the RUN and nothing else; a private base pulled inside the
+// build through the session's Auth; abort; the cache prune that leaves images alone.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readdir, readFile } from 'node:fs/promises';
+import { buffer } from 'node:stream/consumers';
+import type { Readable } from 'node:stream';
+import tar from 'tar-stream';
+import { Interrupted, RunError } from '../../pipeline/errors.ts';
+import { createBuildkitBuilder, hasBuildkit, type BuildProgress, type BuildRequest } from '../../pipeline/engine/buildkit/index.ts';
+import { cleanup, containerCount, docker, importImage, requireEngine, rootfs, RUN_ID, RUN_LABEL, runIn, testTag } from '../support/engine.ts';
+import { PASSWORD, startRegistry, USER, type Registry } from '../support/registry.ts';
+
+const test = suite('BuildKit builder');
+const BASE = testTag('bk-base', '1');
+const builder = createBuildkitBuilder(docker);
+let registry: Registry | undefined;
+
+test.before(async () => {
+  await requireEngine();
+  await importImage(BASE, await rootfs(), { [RUN_LABEL]: RUN_ID });
+});
+test.after(async () => {
+  await registry?.stop();
+  await cleanup();
+});
+
+interface ContextFile {
+  content: string;
+  mode?: number;
+}
+
+function context(dockerfile: string[], files: Record<string, ContextFile> = {}): Readable {
+  const pack = tar.pack();
+  const all: Record<string, ContextFile> = { Dockerfile: { content: dockerfile.join('\n') + '\n' }, ...files };
+  for (const name of Object.keys(all).sort()) {
+    const file = all[name]!;
+    pack.entry({ name, mode: file.mode ?? 0o644, mtime: new Date(0), uid: 0, gid: 0 }, file.content);
+  }
+  pack.finalize();
+  return pack as unknown as Readable;
+}
+
+function request(ctx: Readable, overrides: Partial<BuildRequest> = {}) {
+  const events: BuildProgress[] = [];
+  const req: BuildRequest = {
+    context: ctx,
+    buildargs: {},
+    labels: { [RUN_LABEL]: RUN_ID },
+    noCache: false,
+    signal: new AbortController().signal,
+    onProgress: (e) => events.push(e),
+    credentials: async () => undefined,
+    secrets: new Map(),
+    ...overrides,
+  };
+  return { req, events };
+}
+
+const logLines = (events: BuildProgress[]) => events.flatMap((e) => (e.kind === 'log' ? [`${e.stepName} | ${e.line}`] : []));
+
+test('this engine has BuildKit', async () => {
+  assert.ok(await hasBuildkit(docker));
+});
+
+test('COPY and RUN give an image with the files, owners, modes and labels; RUN output arrives as log lines', async () => {
+  const containersBefore = await containerCount();
+  const { req, events } = request(
+    context(
+      [
+        `FROM ${BASE}`,
+        'ARG WHO',
+        'COPY --chown=1001:1001 app/ /opt/app/',
+        'COPY run.sh /usr/bin/run',
+        'RUN echo "built by $WHO" > /opt/who && chmod 0640 /opt/who && echo to-stdout && echo to-stderr >&2',
+      ],
+      { 'app/conf.yaml': { content: 'a: 1\n', mode: 0o600 }, 'run.sh': { content: '#!/bin/sh\necho run\n', mode: 0o755 } },
+    ),
+    { buildargs: { WHO: 'tests' }, labels: { [RUN_LABEL]: RUN_ID, team: 'infra', cost: '$5' } },
+  );
+  const id = await builder.build(req);
+  assert.match(id, /^sha256:[0-9a-f]{64}$/);
+  const info = await docker.getImage(id).inspect();
+  assert.is(info.Config.Labels?.['team'], 'infra');
+  assert.is(info.Config.Labels?.['cost'], '$5');
+  const { output } = await runIn(id, ['sh', '-c', 'stat -c "%u:%g %a %n" /opt/app/conf.yaml /usr/bin/run /opt/who && cat /opt/who']);
+  assert.equal(output.trim().split('\n'), ['1001:1001 600 /opt/app/conf.yaml', '0:0 755 /usr/bin/run', '0:0 640 /opt/who', 'built by tests']);
+
+  // 20.10 names the step with the build args expanded: a build arg is no place for a secret.
+  const run = '[4/4] RUN echo "built by tests" > /opt/who && chmod 0640 /opt/who && echo to-stdout && echo to-stderr >&2';
+  const logs = logLines(events);
+  assert.ok(logs.includes(`${run} | to-stdout`), logs.join('\n'));
+  assert.ok(logs.includes(`${run} | to-stderr`), logs.join('\n'));
+  const steps = events.flatMap((e) => (e.kind === 'step' ? [e.step] : []));
+  const done = steps.find((s) => s.name === run && s.completed !== undefined);
+  assert.ok(done && done.started! <= done.completed! && !done.cached);
+  assert.is(await containerCount(), containersBefore, 'BuildKit leaves no container');
+
+  // The same build again comes from the cache, and says so per step.
+  const again = request(context([`FROM ${BASE}`, 'RUN echo cached-step > /x']));
+  await builder.build(again.req);
+  const second = request(context([`FROM ${BASE}`, 'RUN echo cached-step > /x']));
+  await builder.build(second.req);
+  assert.ok(second.events.some((e) => e.kind === 'step' && e.step.name.includes('RUN echo cached-step') && e.step.cached));
+});
+
+test('a failing RUN rejects naming its step and the engine message', async () => {
+  const { req, events } = request(context([`FROM ${BASE}`, 'RUN echo before', 'RUN echo failing-now && false', 'RUN echo never']));
+  const err = await builder.build(req).then(() => undefined, (e: unknown) => e);
+  assert.instance(err, RunError);
+  assert.is((err as Error).message, '[3/4] RUN echo failing-now && false: executor failed running [/bin/sh -c echo failing-now && false]: exit code: 1');
+  assert.ok(logLines(events).includes('[3/4] RUN echo failing-now && false | failing-now'));
+});
+
+test('a bad Dockerfile rejects with the engine message', async () => {
+  const { req } = request(context([`FROM ${BASE}`, 'NOTANINSTRUCTION x']));
+  const err = await builder.build(req).then(() => undefined, (e: unknown) => e);
+  assert.instance(err, RunError);
+  assert.match((err as Error).message, /unknown instruction: NOTANINSTRUCTION/i);
+});
+
+test('a secret reaches its RUN and no layer, history line or progress event; no # syntax needed', async () => {
+  const value = `bk-secret-${RUN_ID}-value`;
+  let asked = 0;
+  const { req, events } = request(
+    context([`FROM ${BASE}`, 'RUN --mount=type=secret,id=tok cat /run/secrets/tok > /dev/null && wc -c < /run/secrets/tok && ls /run/secrets', 'RUN --mount=type=secret,id=absent ls /run/secrets/absent || echo absent-is-absent']),
+    {
+      noCache: true,
+      secrets: new Map([['tok', async () => (asked++, Buffer.from(value))]]),
+    },
+  );
+  const id = await builder.build(req);
+  assert.ok(asked >= 1, 'the secret was asked through the session');
+  const logs = logLines(events);
+  assert.ok(logs.some((l) => l.endsWith(`| ${value.length}`)), logs.join('\n'));
+  assert.ok(logs.some((l) => l.endsWith('| absent-is-absent')), 'an unknown secret id is absent, not an error');
+  assert.not.ok(JSON.stringify(events).includes(value), 'no progress event carries the secret');
+  const history = await docker.getImage(id).history();
+  assert.not.ok(JSON.stringify(history).includes(value), 'no history line carries the secret');
+  const saved = await buffer((await docker.getImage(id).get()) as unknown as Readable);
+  assert.ok(saved.length > 100_000, 'the saved image holds its layers');
+  assert.is(saved.indexOf(value), -1, 'no layer carries the secret');
+  const { output } = await runIn(id, ['sh', '-c', 'ls -A /run/secrets 2>/dev/null | wc -l']);
+  assert.is(output.trim(), '0', 'the mount point holds nothing in the image');
+});
+
+test('a private base is pulled inside the build with the credentials the session hands out', async () => {
+  registry = await startRegistry();
+  const remote = `${registry.address}/bi-${RUN_ID}/private-base:1`;
+  await docker.getImage(BASE).tag({ repo: remote.slice(0, remote.lastIndexOf(':')), tag: '1' });
+  const push = await docker.getImage(remote).push({ authconfig: { username: USER, password: PASSWORD, serveraddress: registry.address } } as never);
+  const pushed = (await buffer(push as unknown as Readable)).toString();
+  assert.not.match(pushed, /"error"/, pushed);
+  await docker.getImage(remote).remove();
+
+  const dockerfile = [`FROM ${remote}`, 'RUN echo on-private-base > /marker'];
+  const refused = request(context(dockerfile));
+  const err = await builder.build(refused.req).then(() => undefined, (e: unknown) => e);
+  assert.instance(err, RunError, 'without credentials the registry refuses');
+  assert.match((err as Error).message, /401|unauthorized|authorization/i);
+
+  const asked: string[] = [];
+  const { req } = request(context(dockerfile), {
+    credentials: async (host) => {
+      asked.push(host);
+      return host === registry!.address ? { registry: host, username: USER, password: PASSWORD } : undefined;
+    },
+  });
+  const id = await builder.build(req);
+  assert.ok(asked.includes(registry.address), `asked: ${asked.join(', ')}`);
+  const { output } = await runIn(id, ['cat', '/marker']);
+  assert.is(output.trim(), 'on-private-base');
+});
+
+async function processesRunning(marker: string): Promise<number> {
+  let count = 0;
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.split('\0').join(' ').includes(marker)) count++;
+  }
+  return count;
+}
+
+test('abort cancels the build: the call rejects at once and the engine stops the RUN', async () => {
+  const seconds = 3000 + Math.floor(Math.random() * 900);
+  const controller = new AbortController();
+  const { req } = request(context([`FROM ${BASE}`, `RUN echo started && sleep ${seconds}`]), {
+    noCache: true,
+    signal: controller.signal,
+    onProgress: (e) => {
+      if (e.kind === 'log' && e.line === 'started') setTimeout(() => controller.abort(), 300);
+    },
+  });
+  const started = Date.now();
+  const err = await builder.build(req).then(() => undefined, (e: unknown) => e);
+  assert.instance(err, Interrupted);
+  assert.ok(Date.now() - started < 20_000);
+  let running = 1;
+  for (let i = 0; i < 50 && running > 0; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    running = await processesRunning(`sleep ${seconds}`);
+  }
+  assert.is(running, 0, 'the RUN process is gone');
+});
+
+test('an aborted signal rejects before anything is sent', async () => {
+  const controller = new AbortController();
+  controller.abort();
+  const { req } = request(context([`FROM ${BASE}`]), { signal: controller.signal });
+  const err = await builder.build(req).then(() => undefined, (e: unknown) => e);
+  assert.instance(err, Interrupted);
+});
+
+async function buildCacheBytes(): Promise<number> {
+  const df = (await docker.df()) as { BuildCache?: { Size: number }[] };
+  return (df.BuildCache ?? []).reduce((sum, r) => sum + r.Size, 0);
+}
+
+test('prune reclaims build cache above the limit and leaves every image', async () => {
+  const { req } = request(context([`FROM ${BASE}`, 'RUN head -c 3000000 /bin/busybox > /blob'], {}), { noCache: true });
+  const id = await builder.build(req);
+  const images = (await docker.listImages({ all: true })).map((i) => i.Id).sort();
+  const before = await buildCacheBytes();
+  assert.ok(before > 0, 'the build left cache');
+  const { reclaimed } = await builder.pruneCache(0);
+  assert.ok(reclaimed > 0, `reclaimed ${reclaimed}`);
+  assert.ok((await buildCacheBytes()) < before);
+  assert.equal((await docker.listImages({ all: true })).map((i) => i.Id).sort(), images, 'no image removed');
+  assert.ok(await docker.getImage(id).inspect());
+  const { output } = await runIn(id, ['sh', '-c', 'wc -c < /blob']);
+  assert.ok(Number(output.trim()) > 0);
+  const { reclaimed: none } = await builder.pruneCache(Number.MAX_SAFE_INTEGER);
+  assert.is(none, 0, 'nothing above a limit the cache is under');
+});
+
+test.run();
