@@ -145,6 +145,15 @@ test('a secret reaches its RUN and no layer, history line or progress event; no 
   assert.is(output.trim(), '0', 'the mount point holds nothing in the image');
 });
 
+test('the session stays up through a long build: a secret is still served after several health checks', async () => {
+  const { req, events } = request(context([`FROM ${BASE}`, 'RUN sleep 4', 'RUN --mount=type=secret,id=late wc -c < /run/secrets/late']), {
+    noCache: true,
+    secrets: new Map([['late', async () => Buffer.from('12345')]]),
+  });
+  await builder.build(req);
+  assert.ok(logLines(events).some((l) => l.endsWith('| 5')), logLines(events).join('\n'));
+});
+
 test('a private base is pulled inside the build with the credentials the session hands out', async () => {
   registry = await startRegistry();
   const remote = `${registry.address}/bi-${RUN_ID}/private-base:1`;
