@@ -182,6 +182,18 @@ test('a private base is pulled inside the build with the credentials the session
   assert.is(output.trim(), 'on-private-base');
 });
 
+test('a context stream that fails rejects the build and closes the session', async () => {
+  const pack = tar.pack();
+  pack.entry({ name: 'Dockerfile', mtime: new Date(0) }, `FROM ${BASE}\nCOPY big /big\n`);
+  const big = pack.entry({ name: 'big', size: 1 << 20, mtime: new Date(0) });
+  big.on('error', () => {});
+  big.write(Buffer.alloc(4096));
+  setTimeout(() => pack.destroy(new Error('disk went away')), 100);
+  const { req } = request(pack as unknown as Readable);
+  const err = await builder.build(req).then(() => undefined, (e: unknown) => e);
+  assert.instance(err, RunError);
+});
+
 async function processesRunning(marker: string): Promise<number> {
   let count = 0;
   for (const pid of await readdir('/proc')) {
