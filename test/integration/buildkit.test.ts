@@ -22,8 +22,11 @@ test.before(async () => {
   await importImage(BASE, await rootfs(), { [RUN_LABEL]: RUN_ID });
 });
 test.after(async () => {
-  await registry?.stop();
-  await cleanup();
+  try {
+    await registry?.stop();
+  } finally {
+    await cleanup();
+  }
 });
 
 interface ContextFile {
