@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { supportsBuildkit } from '../../pipeline/engine/buildkit/detect.ts';
 import { buildQuery } from '../../pipeline/engine/buildkit/post-build.ts';
-import { authService, healthService, secretsService, servedMethods } from '../../pipeline/engine/buildkit/session-services.ts';
+import { authService, healthService, methodsOf, secretsService } from '../../pipeline/engine/buildkit/session-services.ts';
 import { registryOf } from '../../pipeline/engine/buildkit/session.ts';
 
 test('BuildKit is there on Linux from API 1.39, or wherever the engine says Builder-Version 2', () => {
@@ -28,6 +28,8 @@ test('the build query: version 2, our session, no tag, no network, args and labe
     forcerm: true,
   });
   assert.not.ok('t' in query);
+  assert.not.ok('remote' in query);
+  assert.is(buildQuery({ session: 'abc', buildargs: {}, labels: {}, noCache: false, contextInSession: true })['remote'], 'client-session');
 });
 
 test('Docker Hub is asked for as registry-1.docker.io and known to us as docker.io', () => {
@@ -36,7 +38,7 @@ test('Docker Hub is asked for as registry-1.docker.io and known to us as docker.
 });
 
 test('the session serves Health, Auth/Credentials and Secrets/GetSecret, and says so', () => {
-  assert.equal(servedMethods, ['/grpc.health.v1.Health/Check', '/moby.filesync.v1.Auth/Credentials', '/moby.buildkit.secrets.v1.Secrets/GetSecret']);
+  assert.equal(methodsOf(healthService, authService, secretsService), ['/grpc.health.v1.Health/Check', '/moby.filesync.v1.Auth/Credentials', '/moby.buildkit.secrets.v1.Secrets/GetSecret']);
 });
 
 test('session messages keep the upstream field numbers', () => {

@@ -9,32 +9,49 @@ import { postBuild } from './post-build.ts';
 import { pruneBuildCache } from './prune.ts';
 import { openSession } from './session.ts';
 import { createTraceReader, failureMessage } from './trace.ts';
+import type { SessionFile } from './file-sync.ts';
 import type { Builder, BuildRequest } from './types.ts';
+
+/** A build whose context (the `Dockerfile` among the files) goes through the session: only changed files cross. */
+export type SessionContextRequest = Omit<BuildRequest, 'context'> & { files: readonly SessionFile[] };
+
+export interface BuildkitBuilder extends Builder {
+  readonly name: 'buildkit';
+  /** The optional path of issue 11: the context by FileSync/DiffCopy instead of a tar body. */
+  buildWithSessionContext(request: SessionContextRequest): Promise<string>;
+}
 
 export interface BuildkitOptions {
   /** Shown by the daemon as the session's name. */
   sessionName?: string;
 }
 
-export function createBuildkitBuilder(docker: Docker, options: BuildkitOptions = {}): Builder {
+export function createBuildkitBuilder(docker: Docker, options: BuildkitOptions = {}): BuildkitBuilder {
   return {
     name: 'buildkit',
     build: (request) => build(docker, request, options),
+    buildWithSessionContext: (request) => build(docker, request, options),
     pruneCache: (keepBytes) => pruneBuildCache(docker, keepBytes),
   };
 }
 
-async function build(docker: Docker, request: BuildRequest, options: BuildkitOptions): Promise<string> {
+async function build(docker: Docker, request: BuildRequest | SessionContextRequest, options: BuildkitOptions): Promise<string> {
+  const files = 'files' in request ? request.files : undefined;
   const { signal } = request;
   if (signal.aborted) throw new Interrupted();
-  const session = await openSession(docker, request, options.sessionName).catch((err: unknown) => {
+  const session = await openSession(docker, { credentials: request.credentials, secrets: request.secrets, ...(files ? { files } : {}) }, options.sessionName).catch((err: unknown) => {
     throw new RunError(`opening a build session: ${engineMessage(err)}`);
   });
   const reader = createTraceReader(request.onProgress);
   try {
     let answer: Readable;
     try {
-      answer = await postBuild(docker, { ...request, session: session.id });
+      answer = await postBuild(docker, {
+        ...request,
+        ...('context' in request ? { context: request.context } : {}),
+        session: session.id,
+        contextInSession: files !== undefined,
+      });
     } catch (err) {
       if (signal.aborted) throw new Interrupted();
       throw new RunError(`building: ${engineMessage(err)}`);

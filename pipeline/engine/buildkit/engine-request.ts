@@ -34,7 +34,8 @@ export function streamRequest(docker: Docker, options: DialOptions): Promise<Inc
       {
         method: options.method,
         path: options.path,
-        options: options.query ? { ...options.query } : undefined,
+        // _query/_body: docker-modem otherwise also sends the query as a JSON body on a POST without a file.
+        options: { _query: { ...options.query }, _body: {} },
         headers: { ...options.headers },
         file: options.body,
         abortSignal: options.signal,

@@ -5,7 +5,11 @@ import type { IncomingMessage } from 'node:http';
 import { streamRequest } from './engine-request.ts';
 import type { BuildRequest } from './types.ts';
 
-export type BuildQuery = Pick<BuildRequest, 'buildargs' | 'labels' | 'noCache'> & { session: string };
+export type BuildQuery = Pick<BuildRequest, 'buildargs' | 'labels' | 'noCache'> & {
+  session: string;
+  /** The context is served by the session's FileSync, not sent as the body. */
+  contextInSession?: boolean;
+};
 
 export function buildQuery(request: BuildQuery): Record<string, string | number | boolean> {
   return {
@@ -21,16 +25,18 @@ export function buildQuery(request: BuildQuery): Record<string, string | number 
     // Only the classic builder leaves containers; kept so that a daemon falling back to it cleans up too.
     rm: true,
     forcerm: true,
+    // The frontend then reads the Dockerfile and the context as the session's "dockerfile" and "context".
+    ...(request.contextInSession ? { remote: 'client-session' } : {}),
   };
 }
 
-export function postBuild(docker: Docker, request: Pick<BuildRequest, 'context' | 'signal'> & BuildQuery): Promise<IncomingMessage> {
+export function postBuild(docker: Docker, request: Partial<Pick<BuildRequest, 'context'>> & Pick<BuildRequest, 'signal'> & BuildQuery): Promise<IncomingMessage> {
   return streamRequest(docker, {
     method: 'POST',
     path: '/build?',
     query: buildQuery(request),
-    headers: { 'Content-Type': 'application/x-tar' },
-    body: request.context,
+    headers: request.context ? { 'Content-Type': 'application/x-tar' } : {},
+    ...(request.context ? { body: request.context } : {}),
     signal: request.signal,
   });
 }

@@ -6,7 +6,8 @@ import * as grpc from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import type Docker from 'dockerode';
 import { hijack } from './engine-request.ts';
-import { authService, healthService, secretsService, servedMethods, SERVING } from './session-services.ts';
+import { serveDiffCopy, type SessionFile } from './file-sync.ts';
+import { authService, fileSyncService, healthService, methodsOf, secretsService, SERVING, type Packet } from './session-services.ts';
 import type { BuildRequest, Credentials } from './types.ts';
 
 export interface Session {
@@ -15,10 +16,14 @@ export interface Session {
   close(): void;
 }
 
-export type SessionSources = Pick<BuildRequest, 'credentials' | 'secrets'>;
+export type SessionSources = Pick<BuildRequest, 'credentials' | 'secrets'> & {
+  /** The context, when it goes through the session instead of the request body. */
+  files?: readonly SessionFile[];
+};
 
 export async function openSession(docker: Docker, sources: SessionSources, name = 'build-images'): Promise<Session> {
   const id = randomUUID();
+  const services = sources.files ? [healthService, authService, secretsService, fileSyncService] : [healthService, authService, secretsService];
   const socket = await hijack(docker, {
     method: 'POST',
     path: '/session',
@@ -29,7 +34,7 @@ export async function openSession(docker: Docker, sources: SessionSources, name 
       // The CLI puts a hash of the context directory here, for its cache of synced contexts; any stable
       // string will do while the context is the request body.
       'X-Docker-Expose-Session-Sharedkey': name,
-      'X-Docker-Expose-Session-Grpc-Method': servedMethods,
+      'X-Docker-Expose-Session-Grpc-Method': methodsOf(...services),
     },
   });
   // The daemon closes its end when the build is over; a reset then is expected, not an error to raise.
@@ -61,6 +66,12 @@ export async function openSession(docker: Docker, sources: SessionSources, name 
       );
     },
   });
+  const files = sources.files;
+  if (files) {
+    server.addService(fileSyncService, {
+      DiffCopy: (call: grpc.ServerDuplexStream<Packet, Packet>) => serveDiffCopy(call, files),
+    });
+  }
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   injector.injectConnection(socket);
 
