@@ -3,12 +3,22 @@
 // build through the session's Auth; abort; the cache prune that leaves images alone.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdir, readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { Interrupted, RunError } from '../../pipeline/errors.ts';
-import { createBuildkitBuilder, hasBuildkit, type BuildProgress, type BuildRequest } from '../../pipeline/engine/buildkit/index.ts';
+import {
+  createBuildkitBuilder,
+  hasBuildkit,
+  type BuildProgress,
+  type BuildRequest,
+  type SessionContextRequest,
+  type SessionFile,
+} from '../../pipeline/engine/buildkit/index.ts';
 import { cleanup, containerCount, docker, importImage, requireEngine, rootfs, RUN_ID, RUN_LABEL, runIn, testTag } from '../support/engine.ts';
 import { PASSWORD, startRegistry, USER, type Registry } from '../support/registry.ts';
 
@@ -235,6 +245,91 @@ test('an aborted signal rejects before anything is sent', async () => {
   const { req } = request(context([`FROM ${BASE}`]), { signal: controller.signal });
   const err = await builder.build(req).then(() => undefined, (e: unknown) => e);
   assert.instance(err, Interrupted);
+});
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** A file's bytes from an image, through a container that is never started. */
+async function fileOf(image: string, file: string): Promise<Buffer> {
+  const container = await docker.createContainer({ Image: image, Entrypoint: [], Cmd: ['/nonexistent'], NetworkDisabled: true, Labels: { [RUN_LABEL]: RUN_ID } });
+  try {
+    const archive = (await container.getArchive({ path: file })) as unknown as Readable;
+    const extract = tar.extract();
+    let content = Buffer.alloc(0);
+    extract.on('entry', (_header, stream, next) => {
+      buffer(stream).then((b) => {
+        content = b;
+        next();
+      }, next);
+    });
+    await new Promise<void>((resolve, reject) => archive.pipe(extract).on('finish', resolve).on('error', reject));
+    return content;
+  } finally {
+    await container.remove({ force: true });
+  }
+}
+
+/** Session-context entries whose content reads are counted, to see which files the daemon asked for. */
+function counted(files: Record<string, { content: string | Buffer; mode?: number; mtimeMs?: number }>, reads: string[]): SessionFile[] {
+  return Object.entries(files).map(([name, f]) => {
+    const bytes = Buffer.from(f.content);
+    return {
+      name,
+      type: 'file' as const,
+      mode: f.mode ?? 0o644,
+      size: bytes.length,
+      mtimeMs: f.mtimeMs ?? 0,
+      get data() {
+        reads.push(name);
+        return bytes;
+      },
+    };
+  });
+}
+
+function sessionRequest(files: SessionFile[], overrides: Partial<SessionContextRequest> = {}) {
+  const { req, events } = request(context([]));
+  const { context: _unused, ...rest } = req;
+  return { req: { ...rest, files, ...overrides } as SessionContextRequest, events };
+}
+
+test('context through the session: files, modes and owners as with a tar body; only changed files cross again', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bk-ctx-'));
+  try {
+    const big = Buffer.alloc(300_000);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7919) % 251;
+    await writeFile(path.join(dir, 'big.bin'), big);
+    const dockerfile = [`FROM ${BASE}`, 'COPY conf/ /etc/app/', 'COPY big.bin run.sh /opt/', 'RUN wc -c /opt/big.bin'].join('\n');
+    const files = (reads: string[], conf: string): SessionFile[] => [
+      ...counted({ Dockerfile: { content: dockerfile }, 'conf/app.yaml': { content: conf, mode: 0o600, mtimeMs: conf.length * 1000 }, 'run.sh': { content: '#!/bin/sh\n', mode: 0o755 }, 'unused.txt': { content: 'not copied' } }, reads),
+      { name: 'big.bin', type: 'file', mode: 0o644, size: big.length, path: path.join(dir, 'big.bin'), mtimeMs: 5000 },
+    ];
+    const firstReads: string[] = [];
+    const first = sessionRequest(files(firstReads, 'a: 1\n'));
+    const id = await builder.buildWithSessionContext(first.req);
+    const { output } = await runIn(id, ['sh', '-c', 'stat -c "%u:%g %a %s %n" /etc/app/app.yaml /opt/run.sh /opt/big.bin && cat /etc/app/app.yaml && ls /opt']);
+    assert.equal(output.trim().split('\n'), ['0:0 600 5 /etc/app/app.yaml', '0:0 755 10 /opt/run.sh', `0:0 644 ${big.length} /opt/big.bin`, 'a: 1', 'big.bin', 'run.sh']);
+    assert.is(sha256(await fileOf(id, '/opt/big.bin')), sha256(big), 'a file sent in many DATA chunks arrives whole');
+    assert.ok(firstReads.includes('Dockerfile') && firstReads.includes('conf/app.yaml') && firstReads.includes('run.sh'), firstReads.join(', '));
+    assert.not.ok(firstReads.includes('unused.txt'), 'a file no COPY names is not sent');
+
+    const secondReads: string[] = [];
+    const second = sessionRequest(files(secondReads, 'a: 22\n'));
+    const id2 = await builder.buildWithSessionContext(second.req);
+    assert.equal(secondReads, ['conf/app.yaml'], 'only the changed file crossed');
+    const { output: changed } = await runIn(id2, ['cat', '/etc/app/app.yaml']);
+    assert.is(changed.trim(), 'a: 22');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('context through the session: a failing RUN is named as with a tar body', async () => {
+  const reads: string[] = [];
+  const { req } = sessionRequest(counted({ Dockerfile: { content: `FROM ${BASE}\nRUN exit 3\n` } }, reads));
+  const err = await builder.buildWithSessionContext(req).then(() => undefined, (e: unknown) => e);
+  assert.instance(err, RunError);
+  assert.is((err as Error).message, '[2/2] RUN exit 3: executor failed running [/bin/sh -c exit 3]: exit code: 3');
 });
 
 async function buildCacheBytes(): Promise<number> {
