@@ -3,7 +3,8 @@
 // builds version=2 all the same. BuildKit came into the Linux daemon in 18.09 (API 1.39); a Windows daemon
 // has none.
 import type Docker from 'dockerode';
-import { streamRequest } from './engine-request.ts';
+import { RunError } from '../../errors.ts';
+import { engineMessage, streamRequest } from './engine-request.ts';
 
 export interface PingHeaders {
   apiVersion?: string;
@@ -19,7 +20,9 @@ export function supportsBuildkit(ping: PingHeaders): boolean {
 }
 
 export async function hasBuildkit(docker: Docker): Promise<boolean> {
-  const answer = await streamRequest(docker, { method: 'GET', path: '/_ping' });
+  const answer = await streamRequest(docker, { method: 'GET', path: '/_ping' }).catch((err: unknown) => {
+    throw new RunError(`asking the engine whether it has BuildKit: ${engineMessage(err)}`);
+  });
   answer.resume();
   const header = (name: string) => {
     const value = answer.headers[name];

@@ -1,6 +1,5 @@
 // The builder seam as issue 10 draws it. A copy for now: these types move into pipeline/engine/engine.ts when
 // the seam lands, and this file then re-exports them from there.
-import type Docker from 'dockerode';
 import type { Readable } from 'node:stream';
 
 export type Credentials =
@@ -39,5 +38,3 @@ export interface Builder {
   /** Prunes build cache above keepBytes; returns bytes reclaimed. Never removes images. */
   pruneCache(keepBytes: number): Promise<{ reclaimed: number }>;
 }
-
-export type { Docker };
