@@ -1,5 +1,6 @@
 // The BuildKit backend of the builder seam: a session (Health, Auth, Secrets) opened for each build, the
-// context posted as the request body, BuildKit's progress decoded into steps and log lines.
+// context posted as the request body (or, on the optional path, served by the session's FileSync), BuildKit's
+// progress decoded into steps and log lines.
 import type Docker from 'dockerode';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -47,10 +48,12 @@ async function build(docker: Docker, request: BuildRequest | SessionContextReque
     let answer: Readable;
     try {
       answer = await postBuild(docker, {
-        ...request,
-        ...('context' in request ? { context: request.context } : {}),
+        buildargs: request.buildargs,
+        labels: request.labels,
+        noCache: request.noCache,
+        signal,
         session: session.id,
-        contextInSession: files !== undefined,
+        ...('context' in request ? { context: request.context } : { contextInSession: true }),
       });
     } catch (err) {
       if (signal.aborted) throw new Interrupted();
