@@ -324,6 +324,20 @@ test('context through the session: files, modes and owners as with a tar body; o
   }
 });
 
+test('context through the session: a same-size change with no time given still reaches the image', async () => {
+  const build = async (conf: string) => {
+    const dockerfile = Buffer.from(`FROM ${BASE}\nCOPY conf /conf\n`);
+    const files: SessionFile[] = [
+      { name: 'Dockerfile', type: 'file', mode: 0o644, size: dockerfile.length, data: dockerfile },
+      { name: 'conf', type: 'file', mode: 0o644, size: conf.length, data: Buffer.from(conf) },
+    ];
+    const id = await builder.buildWithSessionContext(sessionRequest(files).req);
+    return (await runIn(id, ['cat', '/conf'])).output;
+  };
+  assert.is(await build('one'), 'one');
+  assert.is(await build('two'), 'two');
+});
+
 test('context through the session: a failing RUN is named as with a tar body', async () => {
   const reads: string[] = [];
   const { req } = sessionRequest(counted({ Dockerfile: { content: `FROM ${BASE}\nRUN exit 3\n` } }, reads));

@@ -4,7 +4,9 @@
 // in the listing) for each file it needs; we answer with DATA chunks and an empty DATA per file; its FIN is
 // answered with FIN. Only changed files cross, which is what makes a rebuild with few changes fast.
 import type * as grpc from '@grpc/grpc-js';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { PACKET, type Packet, type Stat } from './session-services.ts';
 
@@ -19,7 +21,13 @@ export interface SessionFile {
   path?: string;
   data?: Uint8Array;
   linkname?: string;
+  /**
+   * The daemon asks again only for files whose stat changed, so a change must show in size or time. Given as
+   * `mtimeMs` or as the context room's `stat.mtimeMs`; absent, bytes in hand get a time derived from their
+   * hash and a file on disk its own mtime.
+   */
   mtimeMs?: number;
+  stat?: { mtimeMs: number };
 }
 
 const GO_MODE = { dir: 2 ** 31, symlink: 2 ** 27, setuid: 2 ** 23, setgid: 2 ** 22, sticky: 2 ** 20 };
@@ -104,14 +112,24 @@ export function followed(files: readonly SessionFile[], paths: readonly string[]
   return [...out];
 }
 
-export function statOf(f: SessionFile): Stat {
+/** The modification time that goes in the STAT, in ns. */
+export async function modTimeNs(f: SessionFile): Promise<number> {
+  const ms = f.mtimeMs ?? f.stat?.mtimeMs;
+  if (ms !== undefined) return Math.round(ms * 1e6);
+  if (f.type !== 'file') return 0;
+  const data = f.data;
+  if (data) return createHash('sha256').update(data).digest().readUInt32BE(0) * 1e6;
+  return f.path ? Math.round((await lstat(f.path)).mtimeMs * 1e6) : 0;
+}
+
+export function statOf(f: SessionFile, modTime: number): Stat {
   return {
     path: f.name,
     mode: goFileMode(f.type, f.mode),
     uid: 0,
     gid: 0,
     size: f.type === 'file' ? f.size : 0,
-    modTime: Math.round((f.mtimeMs ?? 0) * 1e6),
+    modTime,
     linkname: f.type === 'symlink' ? (f.linkname ?? '') : '',
   };
 }
@@ -179,7 +197,7 @@ export function serveDiffCopy(call: DiffCopyCall, files: readonly SessionFile[])
   });
 
   queue = (async () => {
-    for (const f of entries) await write({ type: PACKET.STAT, ID: 0, stat: statOf(f) });
+    for (const f of entries) await write({ type: PACKET.STAT, ID: 0, stat: statOf(f, await modTimeNs(f)) });
     await write({ type: PACKET.STAT, ID: 0 });
   })().catch((err: unknown) => fail((err as Error).message));
 }
