@@ -338,6 +338,19 @@ test('context through the session: a same-size change with no time given still r
   assert.is(await build('two'), 'two');
 });
 
+test('context through the session: symbolic links and directories keep their kind and mode', async () => {
+  const dockerfile = Buffer.from(`FROM ${BASE}\nCOPY tree/ /tree/\n`);
+  const files: SessionFile[] = [
+    { name: 'Dockerfile', type: 'file', mode: 0o644, size: dockerfile.length, data: dockerfile },
+    { name: 'tree/spool', type: 'directory', mode: 0o1777, size: 0 },
+    { name: 'tree/bin/tool', type: 'file', mode: 0o4755, size: 3, data: Buffer.from('abc') },
+    { name: 'tree/link', type: 'symlink', mode: 0o777, size: 0, linkname: 'bin/tool' },
+  ];
+  const id = await builder.buildWithSessionContext(sessionRequest(files).req);
+  const { output } = await runIn(id, ['sh', '-c', 'stat -c "%a %F %n" /tree/spool /tree/bin /tree/bin/tool && readlink /tree/link && cat /tree/link']);
+  assert.equal(output.trim().split('\n'), ['1777 directory /tree/spool', '755 directory /tree/bin', '4755 regular file /tree/bin/tool', 'bin/tool', 'abc']);
+});
+
 test('context through the session: a failing RUN is named as with a tar body', async () => {
   const reads: string[] = [];
   const { req } = sessionRequest(counted({ Dockerfile: { content: `FROM ${BASE}\nRUN exit 3\n` } }, reads));
