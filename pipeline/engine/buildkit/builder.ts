@@ -1,0 +1,76 @@
+// The BuildKit backend of the builder seam: a session (Health, Auth, Secrets) opened for each build, the
+// context posted as the request body (or, on the optional path, served by the session's FileSync), BuildKit's
+// progress decoded into steps and log lines.
+import type Docker from 'dockerode';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { Interrupted, RunError } from '../../errors.ts';
+import { engineMessage } from './engine-request.ts';
+import { postBuild } from './post-build.ts';
+import { pruneBuildCache } from './prune.ts';
+import { openSession } from './session.ts';
+import { createTraceReader, failureMessage } from './trace.ts';
+import type { SessionFile } from './file-sync.ts';
+import type { Builder, BuildRequest } from './types.ts';
+
+/** A build whose context (the `Dockerfile` among the files) goes through the session: only changed files cross. */
+export type SessionContextRequest = Omit<BuildRequest, 'context'> & { files: readonly SessionFile[] };
+
+export interface BuildkitBuilder extends Builder {
+  readonly name: 'buildkit';
+  /** The optional path of issue 11: the context by FileSync/DiffCopy instead of a tar body. */
+  buildWithSessionContext(request: SessionContextRequest): Promise<string>;
+}
+
+export interface BuildkitOptions {
+  /** Shown by the daemon as the session's name. */
+  sessionName?: string;
+}
+
+export function createBuildkitBuilder(docker: Docker, options: BuildkitOptions = {}): BuildkitBuilder {
+  return {
+    name: 'buildkit',
+    build: (request) => build(docker, request, options),
+    buildWithSessionContext: (request) => build(docker, request, options),
+    pruneCache: (keepBytes) => pruneBuildCache(docker, keepBytes),
+  };
+}
+
+async function build(docker: Docker, request: BuildRequest | SessionContextRequest, options: BuildkitOptions): Promise<string> {
+  const files = 'files' in request ? request.files : undefined;
+  const { signal } = request;
+  if (signal.aborted) throw new Interrupted();
+  const session = await openSession(docker, { credentials: request.credentials, secrets: request.secrets, ...(files ? { files } : {}) }, options.sessionName).catch((err: unknown) => {
+    throw new RunError(`opening a build session: ${engineMessage(err)}`);
+  });
+  const reader = createTraceReader(request.onProgress);
+  try {
+    let answer: Readable;
+    try {
+      answer = await postBuild(docker, {
+        buildargs: request.buildargs,
+        labels: request.labels,
+        noCache: request.noCache,
+        signal,
+        session: session.id,
+        ...('context' in request ? { context: request.context } : { contextInSession: true }),
+      });
+    } catch (err) {
+      if (signal.aborted) throw new Interrupted();
+      throw new RunError(`building: ${engineMessage(err)}`);
+    }
+    try {
+      for await (const line of createInterface({ input: answer, crlfDelay: Infinity })) reader.line(line);
+    } catch (err) {
+      if (signal.aborted) throw new Interrupted();
+      throw new RunError(`building: the engine's answer broke off (${engineMessage(err)})`);
+    }
+  } finally {
+    session.close();
+  }
+  if (signal.aborted) throw new Interrupted();
+  const outcome = reader.end();
+  if (outcome.error !== undefined || outcome.failedStep) throw new RunError(failureMessage(outcome));
+  if (!outcome.imageId) throw new RunError('the engine finished the build without naming the image it made');
+  return outcome.imageId;
+}

@@ -1,0 +1,203 @@
+// The context through the session: the sending side of tonistiigi/fsutil's DiffCopy protocol, which the
+// daemon drives as the receiver. We send a STAT for every entry in walk order and an empty STAT to end the
+// listing; the daemon compares the listing with what it holds from earlier builds and sends a REQ (by index
+// in the listing) for each file it needs; we answer with DATA chunks and an empty DATA per file; its FIN is
+// answered with FIN. Only changed files cross, which is what makes a rebuild with few changes fast.
+import type * as grpc from '@grpc/grpc-js';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat } from 'node:fs/promises';
+import path from 'node:path';
+import { PACKET, type Packet, type Stat } from './session-services.ts';
+
+/** One entry of a context sent through the session: a file on disk or bytes in hand, a directory, a link. */
+export interface SessionFile {
+  /** Relative, `/`-separated; no leading `./`. */
+  name: string;
+  type: 'file' | 'directory' | 'symlink';
+  /** Permission bits, `0o7777` at most. */
+  mode: number;
+  size: number;
+  path?: string;
+  data?: Uint8Array;
+  linkname?: string;
+  /**
+   * The daemon asks again only for files whose stat changed, so a change must show in size or time. Given as
+   * `mtimeMs` or as the context room's `stat.mtimeMs`; absent, bytes in hand get a time derived from their
+   * hash and a file on disk its own mtime.
+   */
+  mtimeMs?: number;
+  stat?: { mtimeMs: number };
+}
+
+const GO_MODE = { dir: 2 ** 31, symlink: 2 ** 27, setuid: 2 ** 23, setgid: 2 ** 22, sticky: 2 ** 20 };
+const CHUNK = 32 * 1024;
+
+/** Unix permission bits and a type, as Go's os.FileMode that fsutil carries. */
+export function goFileMode(type: SessionFile['type'], mode: number): number {
+  let m = mode & 0o777;
+  if (mode & 0o4000) m += GO_MODE.setuid;
+  if (mode & 0o2000) m += GO_MODE.setgid;
+  if (mode & 0o1000) m += GO_MODE.sticky;
+  if (type === 'directory') m += GO_MODE.dir;
+  if (type === 'symlink') m += GO_MODE.symlink;
+  return m;
+}
+
+/** filepath.Walk's order: names compared component by component, so `a/b` comes before `a.txt`. */
+export function compareWalkOrder(a: string, b: string): number {
+  const pa = a.split('/');
+  const pb = b.split('/');
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const c = Buffer.compare(Buffer.from(pa[i]!), Buffer.from(pb[i]!));
+    if (c !== 0) return c;
+  }
+  return pa.length - pb.length;
+}
+
+function globToRegExp(pattern: string): RegExp {
+  const body = pattern
+    .replace(/^\.?\/+/, '')
+    .replace(/\/+$/, '')
+    .split('')
+    .map((ch) => (ch === '*' ? '[^/]*' : ch === '?' ? '[^/]' : ch.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${body}$`);
+}
+
+/**
+ * The entries the daemon asked for, every parent directory added, in walk order. `include`: the frontend
+ * asks for the Dockerfile alone this way; a matched directory brings its contents. `exclude` patterns
+ * starting with `!` are not supported (we never send a .dockerignore: the caller filtered already).
+ */
+export function listing(files: readonly SessionFile[], include: readonly string[] = [], exclude: readonly string[] = []): SessionFile[] {
+  const byName = new Map<string, SessionFile>();
+  for (const f of files) {
+    // The entry itself is kept (not copied) unless its name needs cleaning: its content is read only when asked.
+    const name = f.name.replace(/^\.\/+/, '').replace(/\/+$/, '');
+    byName.set(name, name === f.name ? f : { ...f, name });
+  }
+  const includes = include.map(globToRegExp);
+  const excludes = exclude.filter((p) => !p.startsWith('!')).map(globToRegExp);
+  const matches = (name: string, patterns: RegExp[]) => {
+    const parts = name.split('/');
+    return parts.some((_, i) => patterns.some((re) => re.test(parts.slice(0, i + 1).join('/'))));
+  };
+  const chosen = new Map<string, SessionFile>();
+  for (const [name, f] of byName) {
+    if (includes.length > 0 && !matches(name, includes)) continue;
+    if (excludes.length > 0 && matches(name, excludes)) continue;
+    chosen.set(name, f);
+    const parts = name.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      if (!chosen.has(dir)) chosen.set(dir, byName.get(dir) ?? { name: dir, type: 'directory', mode: 0o755, size: 0 });
+    }
+  }
+  return [...chosen.values()].sort((a, b) => compareWalkOrder(a.name, b.name));
+}
+
+/** Followed paths, and the targets of those that are symbolic links, as fsutil's FollowLinks gives them. */
+export function followed(files: readonly SessionFile[], paths: readonly string[]): string[] {
+  if (paths.length === 0) return [];
+  const links = new Map(files.filter((f) => f.type === 'symlink').map((f) => [f.name, f.linkname ?? '']));
+  const out = new Set<string>();
+  const add = (p: string, hops: number) => {
+    const name = path.posix.normalize(p).replace(/^\.?\/+/, '');
+    out.add(name);
+    const target = links.get(name);
+    if (target !== undefined && hops < 10) add(target.startsWith('/') ? target : path.posix.join(path.posix.dirname(name), target), hops + 1);
+  };
+  for (const p of paths) add(p, 0);
+  return [...out];
+}
+
+/** The modification time that goes in the STAT, in ns. */
+export async function modTimeNs(f: SessionFile): Promise<number> {
+  const ms = f.mtimeMs ?? f.stat?.mtimeMs;
+  if (ms !== undefined) return Math.round(ms * 1e6);
+  if (f.type !== 'file') return 0;
+  const data = f.data;
+  if (data) return createHash('sha256').update(data).digest().readUInt32BE(0) * 1e6;
+  return f.path ? Math.round((await lstat(f.path)).mtimeMs * 1e6) : 0;
+}
+
+export function statOf(f: SessionFile, modTime: number): Stat {
+  return {
+    path: f.name,
+    mode: goFileMode(f.type, f.mode),
+    uid: 0,
+    gid: 0,
+    size: f.type === 'file' ? f.size : 0,
+    modTime,
+    linkname: f.type === 'symlink' ? (f.linkname ?? '') : '',
+  };
+}
+
+type DiffCopyCall = grpc.ServerDuplexStream<Packet, Packet>;
+
+/** Serves one DiffCopy call: the daemon names the wanted part in the call's metadata. */
+export function serveDiffCopy(call: DiffCopyCall, files: readonly SessionFile[]): void {
+  // grpc-go sends a list as repeated headers, which reach us joined with ", " (names holding ", " are not
+  // supported). followpaths are what fsutil adds to the include patterns: the daemon names the COPY
+  // sources, or the Dockerfile, this way, so only those are listed.
+  const values = (key: string) => call.metadata.get(key).flatMap((v) => String(v).split(', ')).filter(Boolean);
+  const include = [...values('include-patterns'), ...followed(files, values('followpaths'))];
+  const entries = listing(files, include, values('exclude-patterns'));
+
+  let queue = Promise.resolve();
+  let done = false;
+  const write = (packet: Packet) =>
+    new Promise<void>((resolve) => {
+      if (done || call.write(packet)) resolve();
+      else call.once('drain', () => resolve());
+    });
+  const fail = (message: string) => {
+    if (done) return;
+    call.write({ type: PACKET.ERR, ID: 0, data: Buffer.from(message) });
+    done = true;
+    call.end();
+  };
+
+  const sendFile = async (id: number) => {
+    const f = entries[id];
+    if (!f || f.type !== 'file') throw new Error(`invalid file id ${id}`);
+    const data = f.data;
+    if (data) {
+      for (let at = 0; at < data.length; at += CHUNK) await write({ type: PACKET.DATA, ID: id, data: data.subarray(at, at + CHUNK) });
+    } else if (f.path) {
+      for await (const chunk of createReadStream(f.path, { highWaterMark: CHUNK })) {
+        if (done) return;
+        await write({ type: PACKET.DATA, ID: id, data: chunk as Buffer });
+      }
+    }
+    await write({ type: PACKET.DATA, ID: id });
+  };
+
+  call.on('data', (p: Packet) => {
+    if (p.type === PACKET.REQ) {
+      queue = queue.then(() => sendFile(p.ID)).catch((err: unknown) => fail(`sending a context file: ${(err as Error).message}`));
+    } else if (p.type === PACKET.FIN) {
+      queue = queue.then(() => {
+        if (done) return;
+        call.write({ type: PACKET.FIN, ID: 0 });
+        done = true;
+        call.end();
+      });
+    } else if (p.type === PACKET.ERR) {
+      done = true;
+      call.end();
+    }
+  });
+  call.on('error', () => {
+    done = true;
+  });
+  call.on('cancelled', () => {
+    done = true;
+  });
+
+  queue = (async () => {
+    for (const f of entries) await write({ type: PACKET.STAT, ID: 0, stat: statOf(f, await modTimeNs(f)) });
+    await write({ type: PACKET.STAT, ID: 0 });
+  })().catch((err: unknown) => fail((err as Error).message));
+}

@@ -1,0 +1,42 @@
+// POST /build?version=2 with the context as the streamed body. Under version=2 the daemon hands the body to
+// BuildKit as the context (moby builder/builder-next/reqbodyhandler.go); `t` is not sent: the caller tags.
+import type Docker from 'dockerode';
+import type { IncomingMessage } from 'node:http';
+import { streamRequest } from './engine-request.ts';
+import type { BuildRequest } from './types.ts';
+
+export type BuildQuery = Pick<BuildRequest, 'buildargs' | 'labels' | 'noCache'> & {
+  session: string;
+  /** The context is served by the session's FileSync, not sent as the body. */
+  contextInSession?: boolean;
+};
+
+export function buildQuery(request: BuildQuery): Record<string, string | number | boolean> {
+  return {
+    version: '2',
+    session: request.session,
+    dockerfile: 'Dockerfile',
+    buildargs: JSON.stringify(request.buildargs),
+    labels: JSON.stringify(request.labels),
+    nocache: request.noCache,
+    // The engines we drive run with --bridge=none, and 20.10 refuses networkmode=bridge there; RUN steps
+    // get no network either way.
+    networkmode: 'none',
+    // Only the classic builder leaves containers; kept so that a daemon falling back to it cleans up too.
+    rm: true,
+    forcerm: true,
+    // The frontend then reads the Dockerfile and the context as the session's "dockerfile" and "context".
+    ...(request.contextInSession ? { remote: 'client-session' } : {}),
+  };
+}
+
+export function postBuild(docker: Docker, request: Partial<Pick<BuildRequest, 'context'>> & Pick<BuildRequest, 'signal'> & BuildQuery): Promise<IncomingMessage> {
+  return streamRequest(docker, {
+    method: 'POST',
+    path: '/build?',
+    query: buildQuery(request),
+    headers: request.context ? { 'Content-Type': 'application/x-tar' } : {},
+    ...(request.context ? { body: request.context } : {}),
+    signal: request.signal,
+  });
+}

@@ -1,0 +1,100 @@
+// A BuildKit session: POST /session upgraded to h2c, on which the daemon is the HTTP/2 client and we serve
+// gRPC. 20.10 checks grpc.health.v1.Health/Check about every second and drops a session that fails it
+// (dockerode 5.0.1's own session serves no Health, which is why we open our own). The daemon waits up to
+// 5 s for a session named in a build, so the session is open before the build is posted.
+import * as grpc from '@grpc/grpc-js';
+import { randomUUID } from 'node:crypto';
+import type Docker from 'dockerode';
+import { hijack } from './engine-request.ts';
+import { serveDiffCopy, type SessionFile } from './file-sync.ts';
+import { authService, fileSyncService, healthService, methodsOf, secretsService, SERVING, type Packet } from './session-services.ts';
+import type { BuildRequest, Credentials } from './types.ts';
+
+export interface Session {
+  /** Passed as the build's `session=`. */
+  readonly id: string;
+  close(): void;
+}
+
+export type SessionSources = Pick<BuildRequest, 'credentials' | 'secrets'> & {
+  /** The context, when it goes through the session instead of the request body. */
+  files?: readonly SessionFile[];
+};
+
+export async function openSession(docker: Docker, sources: SessionSources, name = 'build-images'): Promise<Session> {
+  const id = randomUUID();
+  const services = sources.files ? [healthService, authService, secretsService, fileSyncService] : [healthService, authService, secretsService];
+  const socket = await hijack(docker, {
+    method: 'POST',
+    path: '/session',
+    headers: {
+      Upgrade: 'h2c',
+      'X-Docker-Expose-Session-Uuid': id,
+      'X-Docker-Expose-Session-Name': name,
+      // The CLI puts a hash of the context directory here, for its cache of synced contexts; any stable
+      // string will do while the context is the request body.
+      'X-Docker-Expose-Session-Sharedkey': name,
+      'X-Docker-Expose-Session-Grpc-Method': methodsOf(...services),
+    },
+  });
+  // The daemon closes its end when the build is over; a reset then is expected, not an error to raise.
+  socket.on('error', () => {});
+
+  const server = new grpc.Server();
+  server.addService(healthService, {
+    Check: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<{ status: number }>) => callback(null, { status: SERVING }),
+  });
+  server.addService(authService, {
+    Credentials: (call: grpc.ServerUnaryCall<{ Host: string }, unknown>, callback: grpc.sendUnaryData<{ Username: string; Secret: string }>) => {
+      sources.credentials(registryOf(call.request.Host)).then(
+        (found) => callback(null, answer(found)),
+        // The reason may name a credential helper's output: keep it out of the daemon's logs.
+        () => callback({ code: grpc.status.UNAVAILABLE, details: `no credentials could be read for ${call.request.Host}` }),
+      );
+    },
+  });
+  server.addService(secretsService, {
+    GetSecret: (call: grpc.ServerUnaryCall<{ ID: string }, unknown>, callback: grpc.sendUnaryData<{ data: Buffer }>) => {
+      const read = sources.secrets.get(call.request.ID);
+      if (!read) {
+        callback({ code: grpc.status.NOT_FOUND, details: `secret ${call.request.ID} not found` });
+        return;
+      }
+      read().then(
+        (data) => callback(null, { data }),
+        () => callback({ code: grpc.status.UNAVAILABLE, details: `secret ${call.request.ID} could not be read` }),
+      );
+    },
+  });
+  const files = sources.files;
+  if (files) {
+    server.addService(fileSyncService, {
+      DiffCopy: (call: grpc.ServerDuplexStream<Packet, Packet>) => serveDiffCopy(call, files),
+    });
+  }
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  injector.injectConnection(socket);
+
+  let closed = false;
+  return {
+    id,
+    close() {
+      if (closed) return;
+      closed = true;
+      injector.destroy();
+      server.forceShutdown();
+      socket.destroy();
+    },
+  };
+}
+
+/** BuildKit asks for Docker Hub as registry-1.docker.io; our credential sources know it as docker.io. */
+export function registryOf(host: string): string {
+  return host === 'registry-1.docker.io' || host === 'index.docker.io' ? 'docker.io' : host;
+}
+
+/** An identity token goes as the secret with no user name, as the docker CLI answers. */
+function answer(found: Credentials | undefined): { Username: string; Secret: string } {
+  if (!found) return { Username: '', Secret: '' };
+  return 'identityToken' in found ? { Username: '', Secret: found.identityToken } : { Username: found.username, Secret: found.password };
+}

@@ -1,0 +1,58 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { compareWalkOrder, followed, goFileMode, listing, modTimeNs, statOf, type SessionFile } from '../../pipeline/engine/buildkit/file-sync.ts';
+
+const file = (name: string, extra: Partial<SessionFile> = {}): SessionFile => ({ name, type: 'file', mode: 0o644, size: 1, data: Buffer.from('x'), ...extra });
+
+test('entries go in filepath.Walk order, component by component', () => {
+  const names = ['a.txt', 'a/b', 'a', 'B', 'a/b/c', 'a-b'].sort(compareWalkOrder);
+  assert.equal(names, ['B', 'a', 'a/b', 'a/b/c', 'a-b', 'a.txt']);
+});
+
+test('every parent directory is listed before its children', () => {
+  const names = listing([file('x/y/z.txt'), file('w.txt')]).map((f) => `${f.type} ${f.name}`);
+  assert.equal(names, ['file w.txt', 'directory x', 'directory x/y', 'file x/y/z.txt']);
+});
+
+test('include patterns and followed paths choose entries; a chosen directory brings its contents', () => {
+  const files = [file('Dockerfile'), file('src/a.go'), file('src/b.go'), file('docs/x.md'), file('main.go')];
+  assert.equal(listing(files, ['Dockerfile']).map((f) => f.name), ['Dockerfile']);
+  assert.equal(listing(files, ['src', 'main.go']).map((f) => f.name), ['main.go', 'src', 'src/a.go', 'src/b.go']);
+  assert.equal(listing(files, ['src/*.go']).map((f) => f.name), ['src', 'src/a.go', 'src/b.go']);
+  assert.equal(listing(files, [], ['docs']).map((f) => f.name), ['Dockerfile', 'main.go', 'src', 'src/a.go', 'src/b.go']);
+  assert.equal(listing(files, ['.dockerignore']), []);
+});
+
+test('a followed symbolic link brings its target', () => {
+  const files = [file('real/conf'), { name: 'conf', type: 'symlink' as const, mode: 0o777, size: 0, linkname: 'real/conf' }];
+  assert.equal(followed(files, ['conf']), ['conf', 'real/conf']);
+  assert.equal(followed(files, []), []);
+});
+
+test('modes travel as Go os.FileMode; times as ns; owners as root', () => {
+  assert.is(goFileMode('file', 0o644), 0o644);
+  assert.is(goFileMode('directory', 0o755), 2 ** 31 + 0o755);
+  assert.is(goFileMode('symlink', 0o777), 2 ** 27 + 0o777);
+  assert.is(goFileMode('file', 0o4755), 2 ** 23 + 0o755);
+  assert.is(goFileMode('directory', 0o1777), 2 ** 31 + 2 ** 20 + 0o777);
+  assert.equal(statOf(file('a', { size: 9 }), 1_500_000_000), { path: 'a', mode: 0o644, uid: 0, gid: 0, size: 9, modTime: 1_500_000_000, linkname: '' });
+  assert.is(statOf({ name: 'l', type: 'symlink', mode: 0o777, size: 3, linkname: 'a' }, 0).size, 0);
+});
+
+test('a change of content shows in the stat even at the same size and without a time', async () => {
+  assert.is(await modTimeNs(file('a', { mtimeMs: 1500 })), 1_500_000_000);
+  assert.is(await modTimeNs(file('a', { stat: { mtimeMs: 2 } })), 2_000_000, "the context room's PackEntry.stat");
+  const one = await modTimeNs(file('a', { data: Buffer.from('abc') }));
+  const two = await modTimeNs(file('a', { data: Buffer.from('abd') }));
+  assert.ok(one > 0 && two > 0 && one !== two);
+  assert.is(await modTimeNs(file('a', { data: Buffer.from('abc') })), one, 'and stays put while the content does');
+});
+
+test('content is not touched while listing', () => {
+  let reads = 0;
+  const lazy = { name: 'big', type: 'file' as const, mode: 0o644, size: 3, get data() { reads++; return Buffer.from('abc'); } };
+  listing([lazy], ['big']).map((f) => statOf(f, 0));
+  assert.is(reads, 0);
+});
+
+test.run();
