@@ -3,7 +3,7 @@
 // an action: `all` compiles on a machine with no engine.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { keyValues, type Options } from './options.ts';
+import { keyValues, parseSize, type Options } from './options.ts';
 import { EXIT, UserError } from '../model/errors.ts';
 import type { Reporter } from '../run/events.ts';
 import { planPhases, type Phase, type Selection } from '../plan/phases.ts';
@@ -25,6 +25,7 @@ export async function command(options: Options, targets: string[]): Promise<numb
   if (builder !== undefined && !BUILDER_NAMES.includes(builder)) {
     throw new UserError({ message: `--builder ${builder}: expected ${BUILDER_NAMES.join(' or ')}` });
   }
+  const cacheLimit = parseSize(options['cache-limit'], '--cache-limit');
   const prepared = await prepare({ file: options.file, sets: keyValues(options.set, '--set') });
   const { phases, selected } = planPhases(prepared.graph, targets);
 
@@ -70,6 +71,7 @@ export async function command(options: Options, targets: string[]): Promise<numb
       stamp: { created: new Date().toISOString(), revision: await gitRevision(prepared.plan.projectDir) },
       extraLabels: keyValues(options.label, '--label'),
       projectDir: prepared.plan.projectDir,
+      cacheLimit,
     });
     return outcome.interrupted ? EXIT.interrupted : outcome.ok ? EXIT.ok : EXIT.failed;
   } finally {

@@ -18,6 +18,7 @@ export const OPTIONS = {
   offline: { type: 'boolean', default: false },
   'update-lock': { type: 'boolean', default: false },
   builder: { type: 'string' },
+  'cache-limit': { type: 'string', default: '4g' },
   help: { type: 'boolean', short: 'h', default: false },
   version: { type: 'boolean', short: 'V', default: false },
 } as const;
@@ -37,6 +38,7 @@ export const OPTION_HELP = `Options:
       --offline          fetch nothing: fetched files come from the cache only
       --update-lock      accept new digests of fetched files into build-images.lock.json
       --builder NAME     buildkit (the default where the engine has it) or classic
+      --cache-limit SIZE BuildKit's build cache is pruned down to this after a build (default 4g; off: never)
   -h, --help             this text, with the targets of the config
   -V, --version          the version
 
@@ -56,6 +58,15 @@ export function parseOptions(argv: string[]) {
   } catch (err) {
     throw new UserError({ message: (err as Error).message.split('\n')[0]!, hint: 'build-images --help lists the options' });
   }
+}
+
+/** `4g`, `500m`, `1024` (bytes) or `off`, as bytes; undefined for off. */
+export function parseSize(text: string, option: string): number | undefined {
+  if (text === 'off') return undefined;
+  const match = /^(\d+(?:\.\d+)?)([kmgt]?)i?b?$/i.exec(text.trim());
+  if (!match) throw new UserError({ message: `${option} ${text}: expected a size like 4g, 500m or 1024, or off` });
+  const power = ' kmgt'.indexOf(match[2]!.toLowerCase() || ' ');
+  return Math.round(Number(match[1]) * 1024 ** power);
 }
 
 export function keyValues(items: readonly string[], option: string): Record<string, string> {

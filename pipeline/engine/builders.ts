@@ -1,5 +1,6 @@
 // The builders an engine can have, by name. Adding one is a folder under engine/ and a line here.
 import type Docker from 'dockerode';
+import { createBuildkitBuilder, hasBuildkit } from './buildkit/index.ts';
 import { createClassicBuilder } from './docker-classic/classic-builder.ts';
 import type { Failure } from './docker/docker-engine.ts';
 import type { Builder, BuilderName } from './engine.ts';
@@ -11,8 +12,8 @@ export interface BuilderBackend {
 }
 
 export const BUILDERS: Record<BuilderName, BuilderBackend> = {
+  buildkit: { available: hasBuildkit, create: (docker) => createBuildkitBuilder(docker) },
   classic: { available: async () => true, create: createClassicBuilder },
-  buildkit: { available: async () => false, create: () => { throw new Error('BuildKit is not wired in yet'); } },
 };
 
 /** Tried in this order when the user names no builder. */

@@ -4,6 +4,7 @@
 // backends (engine/create-engine.ts); the rest of the code talks only to these types, and only these
 // types and our own Credentials cross the seam: Docker's header shapes stay inside the backends.
 import type { Readable } from 'node:stream';
+import type { PackEntry } from '../model/context-entries.ts';
 import type { Credentials, CredentialLookup } from '../model/credentials.ts';
 
 export interface ImageInfo {
@@ -51,9 +52,14 @@ export type BuildProgress =
   /** Output of a step (a RUN's stdout and stderr), a line at a time. */
   | { kind: 'log'; stepId?: string; line: string };
 
+/** The generated `Dockerfile` and every file it copies: as entries, or packed as a tar stream on demand. */
+export interface BuildContext {
+  readonly entries: readonly PackEntry[];
+  tar(): Readable;
+}
+
 export interface BuildRequest {
-  /** A tar stream: the generated `Dockerfile` and every file it copies. */
-  context: Readable;
+  context: BuildContext;
   buildargs: Readonly<Record<string, string>>;
   labels: Readonly<Record<string, string>>;
   noCache: boolean;

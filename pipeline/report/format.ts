@@ -48,6 +48,8 @@ export function formatEvent(event: RunEvent, verbose: boolean): Line[] {
             : `push of ${event.tag} FAILED: ${event.error}`;
       return [{ image: event.image, text }];
     }
+    case 'cache':
+      return [{ text: `build cache pruned: ${mebibytes(event.reclaimed)} freed, down to ${mebibytes(event.limit)} at most` }];
     case 'summary': {
       const count = (s: string) => event.images.filter((i) => i.status === s).length;
       const parts = [`${count('built')} built`, `${count('skipped')} up to date`, `${count('failed')} failed`];
@@ -96,6 +98,8 @@ function formatPhase(phase: PlannedPhase, n: number): string[] {
   }
   return [`  ${n}. ${phase.action} ${phase.images.join(', ')}`, ...phase.removes.map((r) => `     remove ${r}`)];
 }
+
+const mebibytes = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(0)} MiB`;
 
 export function shortId(id: string): string {
   return id.replace(/^sha256:/, '').slice(0, 12);

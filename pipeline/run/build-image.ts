@@ -91,7 +91,7 @@ export async function buildImage(
 
   if (settings.signal.aborted) throw new Interrupted();
   const id = await settings.builder.build({
-    context: packEntries(entries),
+    context: { entries, tar: () => packEntries(entries) },
     buildargs: {
       ...args,
       ...labelArgs({

@@ -38,6 +38,8 @@ export type RunEvent =
   | { type: 'action'; action: Action; image?: string; message: string; ok: boolean }
   /** `present`: the registry already had this tag for this very image, so it was not pushed again. */
   | { type: 'push'; image: string; tag: string; status: 'pushed' | 'present' | 'failed'; digest?: string; error?: string }
+  /** The builder's cache was pruned down to its limit. */
+  | { type: 'cache'; reclaimed: number; limit: number }
   | { type: 'summary'; ok: boolean; images: ImageOutcome[]; pushed: string[]; notPushed: string[]; interrupted?: boolean };
 
 export interface Reporter {

@@ -56,6 +56,7 @@ export async function runPhases(plan: Plan, phases: readonly Phase[], selected: 
 
   const interrupted = services.signal.aborted;
   const outcomes = [...results.values()];
+  if (!interrupted && options.cacheLimit !== undefined && outcomes.some((r) => r.status === 'built')) await pruneCache(services, options.cacheLimit);
   const ok = !interrupted && notPushed.length === 0 && !commandFailed && outcomes.every((r) => r.status !== 'failed');
   const summary: RunEvent = {
     type: 'summary',
@@ -67,4 +68,16 @@ export async function runPhases(plan: Plan, phases: readonly Phase[], selected: 
   };
   services.emit(summary);
   return { ok, interrupted };
+}
+
+/** BuildKit on Engine 20.10 collects no garbage unless its daemon is told to: keep its cache in bounds. */
+async function pruneCache(services: Pick<RunServices, 'builder' | 'emit'>, limit: number): Promise<void> {
+  try {
+    const { reclaimed } = await services.builder.pruneCache(limit);
+    if (reclaimed > 0) services.emit({ type: 'cache', reclaimed, limit });
+  } catch (err) {
+    // The images are built and tagged: a cache that could not be pruned is worth a notice, not a failure.
+    if (!(err instanceof RunError)) throw err;
+    services.emit({ type: 'notice', message: `the build cache could not be pruned: ${err.message}` });
+  }
 }

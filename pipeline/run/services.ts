@@ -35,6 +35,8 @@ export interface RunOptions {
   stamp: { created: string; revision: string };
   extraLabels: Readonly<Record<string, string>>;
   projectDir: string;
+  /** The builder's cache is pruned down to this after a run that built; undefined: never. */
+  cacheLimit?: number;
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -10,13 +10,13 @@ import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
-import { Interrupted, RunError } from '../../pipeline/errors.ts';
+import { Interrupted, RunError } from '../../pipeline/model/errors.ts';
+import type { BuildProgress } from '../../pipeline/engine/engine.ts';
 import {
   createBuildkitBuilder,
   hasBuildkit,
-  type BuildProgress,
-  type BuildRequest,
   type SessionContextRequest,
+  type TarBodyRequest,
   type SessionFile,
 } from '../../pipeline/engine/buildkit/index.ts';
 import { cleanup, containerCount, docker, importImage, requireEngine, rootfs, RUN_ID, RUN_LABEL, runIn, testTag } from '../support/engine.ts';
@@ -55,10 +55,10 @@ function context(dockerfile: string[], files: Record<string, ContextFile> = {}):
   return pack as unknown as Readable;
 }
 
-function request(ctx: Readable, overrides: Partial<BuildRequest> = {}) {
+function request(ctx: Readable, overrides: Partial<TarBodyRequest> = {}) {
   const events: BuildProgress[] = [];
-  const req: BuildRequest = {
-    context: ctx,
+  const req: TarBodyRequest = {
+    body: ctx,
     buildargs: {},
     labels: { [RUN_LABEL]: RUN_ID },
     noCache: false,
@@ -71,7 +71,11 @@ function request(ctx: Readable, overrides: Partial<BuildRequest> = {}) {
   return { req, events };
 }
 
-const logLines = (events: BuildProgress[]) => events.flatMap((e) => (e.kind === 'log' ? [`${e.stepName} | ${e.line}`] : []));
+/** Each output line after the name of its step, as the views show it. */
+function logLines(events: BuildProgress[]): string[] {
+  const names = new Map(events.flatMap((e) => (e.kind === 'step' ? [[e.step.id, e.step.name] as const] : [])));
+  return events.flatMap((e) => (e.kind === 'log' && e.stepId !== undefined ? [`${names.get(e.stepId) ?? e.stepId} | ${e.line}`] : []));
+}
 
 test('this engine has BuildKit', async () => {
   assert.ok(await hasBuildkit(docker));
@@ -92,7 +96,7 @@ test('COPY and RUN give an image with the files, owners, modes and labels; RUN o
     ),
     { buildargs: { WHO: 'tests' }, labels: { [RUN_LABEL]: RUN_ID, team: 'infra', cost: '$5' } },
   );
-  const id = await builder.build(req);
+  const id = await builder.buildWithTarBody(req);
   assert.match(id, /^sha256:[0-9a-f]{64}$/);
   const info = await docker.getImage(id).inspect();
   assert.is(info.Config.Labels?.['team'], 'infra');
@@ -112,15 +116,15 @@ test('COPY and RUN give an image with the files, owners, modes and labels; RUN o
 
   // The same build again comes from the cache, and says so per step.
   const again = request(context([`FROM ${BASE}`, 'RUN echo cached-step > /x']));
-  await builder.build(again.req);
+  await builder.buildWithTarBody(again.req);
   const second = request(context([`FROM ${BASE}`, 'RUN echo cached-step > /x']));
-  await builder.build(second.req);
+  await builder.buildWithTarBody(second.req);
   assert.ok(second.events.some((e) => e.kind === 'step' && e.step.name.includes('RUN echo cached-step') && e.step.cached));
 });
 
 test('a failing RUN rejects naming its step and the engine message', async () => {
   const { req, events } = request(context([`FROM ${BASE}`, 'RUN echo before', 'RUN echo failing-now && false', 'RUN echo never']));
-  const err = await builder.build(req).then(() => undefined, (e: unknown) => e);
+  const err = await builder.buildWithTarBody(req).then(() => undefined, (e: unknown) => e);
   assert.instance(err, RunError);
   assert.is((err as Error).message, '[3/4] RUN echo failing-now && false: executor failed running [/bin/sh -c echo failing-now && false]: exit code: 1');
   assert.ok(logLines(events).includes('[3/4] RUN echo failing-now && false | failing-now'));
@@ -128,7 +132,7 @@ test('a failing RUN rejects naming its step and the engine message', async () =>
 
 test('a bad Dockerfile rejects with the engine message', async () => {
   const { req } = request(context([`FROM ${BASE}`, 'NOTANINSTRUCTION x']));
-  const err = await builder.build(req).then(() => undefined, (e: unknown) => e);
+  const err = await builder.buildWithTarBody(req).then(() => undefined, (e: unknown) => e);
   assert.instance(err, RunError);
   assert.match((err as Error).message, /unknown instruction: NOTANINSTRUCTION/i);
 });
@@ -143,7 +147,7 @@ test('a secret reaches its RUN and no layer, history line or progress event; no 
       secrets: new Map([['tok', async () => (asked++, Buffer.from(value))]]),
     },
   );
-  const id = await builder.build(req);
+  const id = await builder.buildWithTarBody(req);
   assert.ok(asked >= 1, 'the secret was asked through the session');
   const logs = logLines(events);
   assert.ok(logs.some((l) => l.endsWith(`| ${value.length}`)), logs.join('\n'));
@@ -163,7 +167,7 @@ test('the session stays up through a long build: a secret is still served after 
     noCache: true,
     secrets: new Map([['late', async () => Buffer.from('12345')]]),
   });
-  await builder.build(req);
+  await builder.buildWithTarBody(req);
   assert.ok(logLines(events).some((l) => l.endsWith('| 5')), logLines(events).join('\n'));
 });
 
@@ -178,7 +182,7 @@ test('a private base is pulled inside the build with the credentials the session
 
   const dockerfile = [`FROM ${remote}`, 'RUN echo on-private-base > /marker'];
   const refused = request(context(dockerfile));
-  const err = await builder.build(refused.req).then(() => undefined, (e: unknown) => e);
+  const err = await builder.buildWithTarBody(refused.req).then(() => undefined, (e: unknown) => e);
   assert.instance(err, RunError, 'without credentials the registry refuses');
   assert.match((err as Error).message, /401|unauthorized|authorization/i);
 
@@ -189,7 +193,7 @@ test('a private base is pulled inside the build with the credentials the session
       return host === registry!.address ? { registry: host, username: USER, password: PASSWORD } : undefined;
     },
   });
-  const id = await builder.build(req);
+  const id = await builder.buildWithTarBody(req);
   assert.ok(asked.includes(registry.address), `asked: ${asked.join(', ')}`);
   const { output } = await runIn(id, ['cat', '/marker']);
   assert.is(output.trim(), 'on-private-base');
@@ -203,7 +207,7 @@ test('a context stream that fails rejects the build and closes the session', asy
   big.write(Buffer.alloc(4096));
   setTimeout(() => pack.destroy(new Error('disk went away')), 100);
   const { req } = request(pack as unknown as Readable);
-  const err = await builder.build(req).then(() => undefined, (e: unknown) => e);
+  const err = await builder.buildWithTarBody(req).then(() => undefined, (e: unknown) => e);
   assert.instance(err, RunError);
 });
 
@@ -228,7 +232,7 @@ test('abort cancels the build: the call rejects at once and the engine stops the
     },
   });
   const started = Date.now();
-  const err = await builder.build(req).then(() => undefined, (e: unknown) => e);
+  const err = await builder.buildWithTarBody(req).then(() => undefined, (e: unknown) => e);
   assert.instance(err, Interrupted);
   assert.ok(Date.now() - started < 20_000);
   let running = 1;
@@ -243,7 +247,7 @@ test('an aborted signal rejects before anything is sent', async () => {
   const controller = new AbortController();
   controller.abort();
   const { req } = request(context([`FROM ${BASE}`]), { signal: controller.signal });
-  const err = await builder.build(req).then(() => undefined, (e: unknown) => e);
+  const err = await builder.buildWithTarBody(req).then(() => undefined, (e: unknown) => e);
   assert.instance(err, Interrupted);
 });
 
@@ -289,7 +293,7 @@ function counted(files: Record<string, { content: string | Buffer; mode?: number
 
 function sessionRequest(files: SessionFile[], overrides: Partial<SessionContextRequest> = {}) {
   const { req, events } = request(context([]));
-  const { context: _unused, ...rest } = req;
+  const { body: _unused, ...rest } = req;
   return { req: { ...rest, files, ...overrides } as SessionContextRequest, events };
 }
 
@@ -366,7 +370,7 @@ async function buildCacheBytes(): Promise<number> {
 
 test('prune reclaims build cache above the limit and leaves every image', async () => {
   const { req } = request(context([`FROM ${BASE}`, 'RUN head -c 3000000 /bin/busybox > /blob'], {}), { noCache: true });
-  const id = await builder.build(req);
+  const id = await builder.buildWithTarBody(req);
   const images = (await docker.listImages({ all: true })).map((i) => i.Id).sort();
   const before = await buildCacheBytes();
   assert.ok(before > 0, 'the build left cache');

@@ -72,7 +72,7 @@ export function fakeEngine(bases: readonly string[] = []): FakeEngine {
         running++;
         engine.maxConcurrentBuilds = Math.max(engine.maxConcurrentBuilds, running);
         try {
-          const dockerfile = await dockerfileOf(request.context);
+          const dockerfile = await dockerfileOf(request.context.tar());
           engine.calls.push(`build ${dockerfile.split('\n')[0]}`);
           // Long enough for builds that may overlap to do so.
           await new Promise((resolve) => setTimeout(resolve, 5));
@@ -88,7 +88,10 @@ export function fakeEngine(bases: readonly string[] = []): FakeEngine {
           running--;
         }
       },
-      pruneCache: async () => ({ reclaimed: 0 }),
+      pruneCache: async (keep) => {
+        engine.calls.push(`prune ${keep}`);
+        return { reclaimed: 1024 };
+      },
     },
   };
   return engine;

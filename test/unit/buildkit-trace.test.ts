@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createTraceReader, failureMessage } from '../../pipeline/engine/buildkit/trace.ts';
-import type { BuildProgress, BuildStep } from '../../pipeline/engine/buildkit/types.ts';
+import type { BuildProgress, BuildStep } from '../../pipeline/engine/engine.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/buildkit/${name}`, import.meta.url), 'utf8').split('\n');
 
@@ -13,7 +13,8 @@ function read(lines: string[]) {
   const outcome = reader.end();
   const steps = new Map<string, BuildStep>();
   for (const e of events) if (e.kind === 'step') steps.set(e.step.id, e.step);
-  const logs = events.flatMap((e) => (e.kind === 'log' ? [`${e.stepName} | ${e.line}`] : []));
+  const names = new Map(events.flatMap((e) => (e.kind === 'step' ? [[e.step.id, e.step.name] as const] : [])));
+  const logs = events.flatMap((e) => (e.kind === 'log' && e.stepId !== undefined ? [`${names.get(e.stepId) ?? e.stepId} | ${e.line}`] : []));
   return { events, outcome, steps: [...steps.values()], logs };
 }
 
@@ -78,7 +79,7 @@ test('output split across chunks is joined into whole lines; a last line without
 
 test('lines that are not JSON or not BuildKit are shown, not dropped', () => {
   const { events, outcome } = read(['not json', '{"stream":"plain text\\n"}', '{"id":"moby.buildkit.trace","aux":"!!!"}', '{"error":"bare error"}']);
-  assert.equal(events.slice(0, 2), [{ kind: 'line', line: 'not json' }, { kind: 'line', line: 'plain text' }]);
+  assert.equal(events.slice(0, 2), [{ kind: 'log', line: 'not json' }, { kind: 'log', line: 'plain text' }]);
   assert.is(failureMessage(outcome), 'bare error');
 });
 

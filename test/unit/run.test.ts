@@ -114,4 +114,14 @@ test('a push that fails with a passing server error is retried, with growing wai
   assert.equal(pushes(refused).length, 1);
 });
 
+test('the build cache is pruned to its limit after a run that built, and not after one that built nothing', async () => {
+  const engine = fakeEngine(['alpine:latest']);
+  const built = await run(['tool'], engine, { cacheLimit: 4096 });
+  assert.ok(engine.calls.includes('prune 4096'));
+  assert.ok(built.events.some((e) => e.type === 'cache' && e.reclaimed === 1024 && e.limit === 4096));
+  engine.calls.length = 0;
+  await run(['tool'], engine, { cacheLimit: 4096 });
+  assert.equal(engine.calls, [], 'an up-to-date image asks for no prune');
+});
+
 test.run();

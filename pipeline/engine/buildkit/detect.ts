@@ -3,7 +3,7 @@
 // builds version=2 all the same. BuildKit came into the Linux daemon in 18.09 (API 1.39); a Windows daemon
 // has none.
 import type Docker from 'dockerode';
-import { RunError } from '../../errors.ts';
+import { RunError } from '../../model/errors.ts';
 import { engineMessage, streamRequest } from './engine-request.ts';
 
 export interface PingHeaders {

@@ -1,6 +1,5 @@
 // BuildKit through the Engine API (POST /build?version=2 with a session of our own). What the rest of the
 // tool uses from this folder.
-export { createBuildkitBuilder, type BuildkitBuilder, type BuildkitOptions, type SessionContextRequest } from './builder.ts';
+export { createBuildkitBuilder, type BuildkitBuilder, type BuildkitOptions, type SessionContextRequest, type TarBodyRequest } from './builder.ts';
 export type { SessionFile } from './file-sync.ts';
 export { hasBuildkit, supportsBuildkit } from './detect.ts';
-export type { Builder, BuildProgress, BuildRequest, BuildStep, Credentials } from './types.ts';

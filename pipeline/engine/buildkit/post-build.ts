@@ -2,8 +2,9 @@
 // BuildKit as the context (moby builder/builder-next/reqbodyhandler.go); `t` is not sent: the caller tags.
 import type Docker from 'dockerode';
 import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import { streamRequest } from './engine-request.ts';
-import type { BuildRequest } from './types.ts';
+import type { BuildRequest } from '../engine.ts';
 
 export type BuildQuery = Pick<BuildRequest, 'buildargs' | 'labels' | 'noCache'> & {
   session: string;
@@ -30,13 +31,13 @@ export function buildQuery(request: BuildQuery): Record<string, string | number 
   };
 }
 
-export function postBuild(docker: Docker, request: Partial<Pick<BuildRequest, 'context'>> & Pick<BuildRequest, 'signal'> & BuildQuery): Promise<IncomingMessage> {
+export function postBuild(docker: Docker, request: { body?: Readable } & Pick<BuildRequest, 'signal'> & BuildQuery): Promise<IncomingMessage> {
   return streamRequest(docker, {
     method: 'POST',
     path: '/build?',
     query: buildQuery(request),
-    headers: request.context ? { 'Content-Type': 'application/x-tar' } : {},
-    ...(request.context ? { body: request.context } : {}),
+    headers: request.body ? { 'Content-Type': 'application/x-tar' } : {},
+    ...(request.body ? { body: request.body } : {}),
     signal: request.signal,
   });
 }

@@ -2,7 +2,7 @@
 // unless daemon.json says so, so we prune past a size ourselves. Build cache only: images are never touched.
 import type Docker from 'dockerode';
 import { text } from 'node:stream/consumers';
-import { RunError } from '../../errors.ts';
+import { RunError } from '../../model/errors.ts';
 import { engineMessage, streamRequest } from './engine-request.ts';
 
 export async function pruneBuildCache(docker: Docker, keepBytes: number): Promise<{ reclaimed: number }> {

@@ -8,7 +8,8 @@ import type Docker from 'dockerode';
 import { hijack } from './engine-request.ts';
 import { serveDiffCopy, type SessionFile } from './file-sync.ts';
 import { authService, fileSyncService, healthService, methodsOf, secretsService, SERVING, type Packet } from './session-services.ts';
-import type { BuildRequest, Credentials } from './types.ts';
+import type { Credentials } from '../../model/credentials.ts';
+import type { BuildRequest } from '../engine.ts';
 
 export interface Session {
   /** Passed as the build's `session=`. */

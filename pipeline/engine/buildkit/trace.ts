@@ -2,7 +2,7 @@
 // each a base64 protobuf StatusResponse; the image ID as `moby.image.id`; a failure as the usual
 // {"errorDetail"} line, after the failing vertex has been sent with its `error`. There are no "Step N/M"
 // lines: the vertex names ("[3/5] RUN make") are the steps.
-import type { BuildProgress, BuildStep } from './types.ts';
+import type { BuildProgress, BuildStep } from '../engine.ts';
 import { decodeStatus, timestampMs, type StatusResponse } from './status-proto.ts';
 
 export interface TraceOutcome {
@@ -41,7 +41,7 @@ export function createTraceReader(onProgress: (event: BuildProgress) => void): T
   const emitLines = (stepId: string, text: string) => {
     for (const line of text.split('\n')) {
       const clean = line.replace(/\r$/, '');
-      if (clean.trim()) onProgress({ kind: 'log', stepId, stepName: stepName(stepId), line: clean });
+      if (clean.trim()) onProgress({ kind: 'log', stepId, line: clean });
     }
   };
 
@@ -80,10 +80,10 @@ export function createTraceReader(onProgress: (event: BuildProgress) => void): T
     }
     for (const st of s.statuses) {
       // Sub-progress of a vertex (layers pulled, exported): shown once, when it is done.
-      if (st.completed) onProgress({ kind: 'line', line: `${stepName(st.vertex)}: ${st.name || st.ID} done` });
+      if (st.completed) onProgress({ kind: 'log', line: `${stepName(st.vertex)}: ${st.name || st.ID} done` });
     }
     for (const w of s.warnings) {
-      onProgress({ kind: 'line', line: `warning: ${stepName(w.vertex)}: ${Buffer.from(w.short).toString('utf8')}` });
+      onProgress({ kind: 'log', line: `warning: ${stepName(w.vertex)}: ${Buffer.from(w.short).toString('utf8')}` });
     }
   };
 
@@ -94,7 +94,7 @@ export function createTraceReader(onProgress: (event: BuildProgress) => void): T
       try {
         message = JSON.parse(raw) as Message;
       } catch {
-        onProgress({ kind: 'line', line: raw });
+        onProgress({ kind: 'log', line: raw });
         return;
       }
       if (message.errorDetail || message.error) {
@@ -106,7 +106,7 @@ export function createTraceReader(onProgress: (event: BuildProgress) => void): T
         try {
           decoded = decodeStatus(Buffer.from(message.aux, 'base64'));
         } catch (err) {
-          onProgress({ kind: 'line', line: `unreadable BuildKit progress: ${(err as Error).message}` });
+          onProgress({ kind: 'log', line: `unreadable BuildKit progress: ${(err as Error).message}` });
           return;
         }
         status(decoded);
@@ -118,7 +118,7 @@ export function createTraceReader(onProgress: (event: BuildProgress) => void): T
         return;
       }
       const text = message.stream ?? message.status;
-      if (text) for (const line of text.split('\n')) if (line.trim()) onProgress({ kind: 'line', line: line.trimEnd() });
+      if (text) for (const line of text.split('\n')) if (line.trim()) onProgress({ kind: 'log', line: line.trimEnd() });
     },
     end() {
       flush();

@@ -21,7 +21,7 @@ export function createClassicBuilder(docker: Docker, failure: Failure): Builder 
         failure,
         'building',
         () =>
-          docker.buildImage(request.context, {
+          docker.buildImage(request.context.tar(), {
             dockerfile: DOCKERFILE,
             buildargs: { ...request.buildargs },
             labels: { ...request.labels },
