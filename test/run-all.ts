@@ -7,7 +7,7 @@
 // unit tests run, and stopped afterwards, also on failure or Ctrl-C; otherwise BUILD_IMAGES_TEST_DOCKER_HOST
 // must name a disposable engine.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { startPrivateEngine, type PrivateEngine } from './support/private-engine.ts';
+import { NO_TEST_ENGINE, startPrivateEngine, type PrivateEngine } from './support/private-engine.ts';
 
 const ANSI = /\x1b\[[0-9;]*m/g;
 let running: ChildProcess | undefined;
@@ -38,10 +38,7 @@ async function integrationEnv(): Promise<{ env: NodeJS.ProcessEnv; note: string 
   const named = process.env['BUILD_IMAGES_TEST_DOCKER_HOST'];
   if (named) return { env: { ...process.env, BUILD_IMAGES_TEST_ENGINE: 'named' }, note: `the engine BUILD_IMAGES_TEST_DOCKER_HOST names, ${named}` };
   if (process.getuid?.() !== 0) {
-    throw new Error(
-      'the integration tests run on an engine of their own, never on your default one: run `npm test` as root ' +
-        '(it starts a private dockerd), or set BUILD_IMAGES_TEST_DOCKER_HOST to a disposable engine',
-    );
+    throw new Error(NO_TEST_ENGINE);
   }
   const started = Date.now();
   engine = await startPrivateEngine();

@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { buffer } from 'node:stream/consumers';
 import tar from 'tar-stream';
 import { connectionOptions } from '../../pipeline/docker-connection.ts';
+import { NO_TEST_ENGINE } from './private-engine.ts';
 
 export const TEST_HOST = process.env['BUILD_IMAGES_TEST_DOCKER_HOST'] ?? '';
 if (TEST_HOST) process.env['DOCKER_HOST'] = TEST_HOST;
@@ -23,17 +24,14 @@ export const STAND_IN_LABEL = 'build-images.stand-in';
 const BUSYBOX = '/bin/busybox';
 const APPLETS = ['sync', 'dirname', 'basename', 'sh', 'cat', 'ls', 'stat', 'sleep', 'echo', 'ln', 'cp', 'mkdir', 'id', 'true', 'false', 'chmod', 'test', 'env', 'rm', 'mv', 'grep', 'sed', 'touch', 'readlink', 'find', 'head', 'tail', 'wc', 'printf', 'kill'];
 
-export const NO_TEST_ENGINE =
-  'the integration tests run on an engine of their own, never on your default one: run `npm test` as root ' +
-  '(it starts a private dockerd), or set BUILD_IMAGES_TEST_DOCKER_HOST to a disposable engine (unix:///... or tcp://...)';
-
 export async function requireEngine(): Promise<void> {
-  if (!TEST_HOST) throw new Error(NO_TEST_ENGINE);
-  try {
-    await docker.ping();
-  } catch (err) {
-    throw new Error(`the test engine ${TEST_HOST} does not answer (${(err as Error).message})`);
-  }
+  const problem = !TEST_HOST
+    ? NO_TEST_ENGINE
+    : await docker.ping().then(() => '', (err: Error) => `the test engine ${TEST_HOST} does not answer (${err.message})`);
+  if (!problem) return;
+  // uvu counts a suite whose `before` throws as failed, but loses the message: say it here.
+  process.stderr.write(`\n${problem}\n`);
+  throw new Error(problem);
 }
 
 export interface RootFile {
@@ -88,6 +86,7 @@ export async function ensureStandIns(refs: string[] = ['ubuntu:16.04', 'alpine:l
  * refused, loudly: a real ubuntu:16.04 lacks what the tests expect (cfyuser), and it is not ours to replace.
  */
 async function standInOrAbsent(ref: string) {
+  if (!TEST_HOST) throw new Error(NO_TEST_ENGINE);
   const present = await imageInfo(ref);
   if (present && present.Config?.Labels?.[STAND_IN_LABEL] !== 'true') {
     throw new Error(
@@ -149,6 +148,7 @@ export async function containerCount(): Promise<number> {
 
 /** Removes every image and container this run labelled. */
 export async function cleanup(): Promise<void> {
+  if (!TEST_HOST) return; // no engine, nothing made; requireEngine has said why
   const filters = JSON.stringify({ label: [`${RUN_LABEL}=${RUN_ID}`] });
   for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
   for (const image of await docker.listImages({ filters })) {

@@ -23,6 +23,10 @@ export interface PrivateEngine {
   stop(): Promise<void>;
 }
 
+export const NO_TEST_ENGINE =
+  'the integration tests run on an engine of their own, never on your default one: run `npm test` as root ' +
+  '(it starts a private dockerd), or set BUILD_IMAGES_TEST_DOCKER_HOST to a disposable engine (unix:///... or tcp://...)';
+
 // Under /tmp, not os.tmpdir(): the exec root holds containerd's sockets, and a unix socket path may not
 // exceed 107 bytes. The prefix keeps clear of other engines' directories (/tmp/bi-<name>).
 const PARENT = '/tmp';
