@@ -7,7 +7,7 @@
 // carries a killed run's leftovers and an older rootfs() into the next run, and two suites at once would
 // share it. A fresh one makes every run start from the same empty engine.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
@@ -34,6 +34,8 @@ const PREFIX = 'bi-test-';
 
 export async function startPrivateEngine({ timeoutMs = 60_000 } = {}): Promise<PrivateEngine> {
   if (process.getuid?.() !== 0) throw new Error('a private dockerd needs root');
+  const dockerd = (process.env['PATH'] ?? '').split(':').map((d) => path.join(d, 'dockerd')).find((f) => existsSync(f));
+  if (!dockerd) throw new Error("dockerd is missing: install Debian's docker.io (.ci/run does)");
   await sweepLeftovers();
   const dir = await mkdtemp(path.join(PARENT, PREFIX));
   const socket = path.join(dir, 'docker.sock');
@@ -55,12 +57,15 @@ export async function startPrivateEngine({ timeoutMs = 60_000 } = {}): Promise<P
   ];
   // Its own process group, so that the terminal's Ctrl-C reaches the tests and not the engine under them
   // (we stop it after them); setpriv's death signal stops it even when this process is killed outright.
-  const command = existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', '--pdeathsig', 'TERM', 'dockerd', ...args] : ['dockerd', ...args];
+  const command = existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', '--pdeathsig', 'TERM', dockerd, ...args] : [dockerd, ...args];
   const out = openSync(log, 'a');
   const child = spawn(command[0]!, command.slice(1), { detached: true, stdio: ['ignore', out, out] });
+  closeSync(out);
   let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
-  child.once('error', () => {});
+  const exit = new Promise<void>((resolve) => {
+    child.once('exit', () => ((exited = true), resolve()));
+    child.once('error', (err) => (writeFileSync(log, `${err.message}\n`, { flag: 'a' }), (exited = true), resolve()));
+  });
   const engine: PrivateEngine = { host: `unix://${socket}`, dir, dataRoot, pidFile, log, stop: once(() => stopEngine(child, exit, () => exited, dir)) };
   const started = Date.now();
   while (!(await ping(socket))) {
