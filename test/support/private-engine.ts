@@ -2,10 +2,10 @@
 // config file, so that the stand-ins the tests import under public names (ubuntu:16.04, alpine:latest,
 // cloudifyplatform/community:18.7.23) never meet, replace or get replaced by a user's images.
 //
-// The data root is fresh on every run and removed afterwards. A kept one was measured too (README,
-// "Tests"): it starts no faster (the stand-ins it would keep take a fraction of a second to import), but it
-// carries a killed run's leftovers and an older rootfs() into the next run, and two suites at once would
-// share it. A fresh one makes every run start from the same empty engine.
+// The data root is fresh on every run and removed afterwards. A kept one was measured too (README, "The
+// tests' engine is never yours"): it starts no faster, and the stand-ins it would keep take a fraction of a
+// second to import; but it carries a killed run's leftovers and an older rootfs() into the next run, and two
+// suites at once would share it. A fresh one makes every run start from the same empty engine.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
