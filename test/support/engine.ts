@@ -28,8 +28,11 @@ export async function requireEngine(): Promise<void> {
   const problem = !TEST_HOST
     ? NO_TEST_ENGINE
     : await docker.ping().then(() => '', (err: Error) => `the test engine ${TEST_HOST} does not answer (${err.message})`);
-  if (!problem) return;
-  // uvu counts a suite whose `before` throws as failed, but loses the message: say it here.
+  if (problem) loudly(problem);
+}
+
+/** Throws, having said it first: uvu counts a suite whose `before` hook throws as failed, but loses the message. */
+function loudly(problem: string): never {
   process.stderr.write(`\n${problem}\n`);
   throw new Error(problem);
 }
@@ -86,10 +89,10 @@ export async function ensureStandIns(refs: string[] = ['ubuntu:16.04', 'alpine:l
  * refused, loudly: a real ubuntu:16.04 lacks what the tests expect (cfyuser), and it is not ours to replace.
  */
 async function standInOrAbsent(ref: string) {
-  if (!TEST_HOST) throw new Error(NO_TEST_ENGINE);
+  if (!TEST_HOST) loudly(NO_TEST_ENGINE);
   const present = await imageInfo(ref);
   if (present && present.Config?.Labels?.[STAND_IN_LABEL] !== 'true') {
-    throw new Error(
+    loudly(
       `${ref} (${present.Id}) on the test engine ${TEST_HOST} is not a build-images stand-in (it has no ${STAND_IN_LABEL}=true ` +
         'label): the tests neither use nor replace it. Run them on an engine of their own (`npm test` as root starts one), ' +
         'or remove that image from the disposable engine BUILD_IMAGES_TEST_DOCKER_HOST names',
