@@ -59,13 +59,21 @@ test('an image that is not a stand-in is neither used nor replaced', async () =>
   const stream = await docker.importImage((await rootfs()) as never, { repo, tag, changes: [`LABEL ${RUN_LABEL}=${RUN_ID}`] } as never);
   await buffer(stream as unknown as NodeJS.ReadableStream);
   const before = (await docker.getImage(ref).inspect()).Id;
+  const refusal = `${ref} (${before}) on the test engine ${TEST_HOST} is not a build-images stand-in`;
   for (const attempt of [() => ensureStandIns([ref]), () => importImage(ref, Buffer.alloc(1024))]) {
+    // Said on stderr as well as thrown (uvu drops the message of a failing `before` hook): caught here.
+    const write = process.stderr.write;
+    let said = '';
+    process.stderr.write = ((chunk: string) => ((said += chunk), true)) as typeof write;
     try {
       await attempt();
       assert.unreachable('refused');
     } catch (err) {
-      assert.match((err as Error).message, `${ref} (${before}) on the test engine ${TEST_HOST} is not a build-images stand-in`);
+      assert.match((err as Error).message, refusal);
+    } finally {
+      process.stderr.write = write;
     }
+    assert.match(said, refusal);
   }
   assert.is((await docker.getImage(ref).inspect()).Id, before);
 });
