@@ -10,10 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { cli, project, summaryOf } from '../support/cli.ts';
-import { cleanup, ensureStandIns, requireEngine, testTag } from '../support/engine.ts';
+import { cleanup, ensureStandIns, requireEngine, TEST_SOCKET as SOCKET, testTag } from '../support/engine.ts';
 
 const test = suite('engine over tcp');
-const SOCKET = '/var/run/docker.sock';
 let certs = '';
 const servers: net.Server[] = [];
 

@@ -1,23 +1,40 @@
 // The test bed: a real engine, stand-ins for public base images, and a label on everything a test makes
 // so that leftovers can be found and removed. No engine is a failure here, never a skip.
+//
+// The engine is the one BUILD_IMAGES_TEST_DOCKER_HOST names, never DOCKER_HOST or the default socket: the
+// stand-ins carry public names, and a user's engine holds the real images. test/run-all.ts starts an engine
+// of the tests' own and sets it (test/support/private-engine.ts); DOCKER_HOST is set to the same engine here,
+// so that the commands the tests run use it too.
 import Docker from 'dockerode';
 import { existsSync, readFileSync } from 'node:fs';
 import { buffer } from 'node:stream/consumers';
 import tar from 'tar-stream';
+import { connectionOptions } from '../../pipeline/engine/docker/connection.ts';
+import { NO_TEST_ENGINE } from './private-engine.ts';
 
-export const docker = new Docker({ socketPath: process.env['DOCKER_HOST']?.replace(/^unix:\/\//, '') || '/var/run/docker.sock' });
+export const TEST_HOST = process.env['BUILD_IMAGES_TEST_DOCKER_HOST'] ?? '';
+if (TEST_HOST) process.env['DOCKER_HOST'] = TEST_HOST;
+const connection = TEST_HOST ? connectionOptions(process.env) : { socketPath: '/nonexistent/no-test-engine.sock' };
+/** The test engine's unix socket ('' for an engine over tcp). */
+export const TEST_SOCKET = 'socketPath' in connection ? connection.socketPath : '';
+export const docker = new Docker(connection);
 export const RUN_LABEL = 'build-images.test-run';
 export const RUN_ID = `r${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
-const STAND_IN_LABEL = 'build-images.stand-in';
+export const STAND_IN_LABEL = 'build-images.stand-in';
 const BUSYBOX = '/bin/busybox';
 const APPLETS = ['sync', 'dirname', 'basename', 'sh', 'cat', 'ls', 'stat', 'sleep', 'echo', 'ln', 'cp', 'mkdir', 'id', 'true', 'false', 'chmod', 'test', 'env', 'rm', 'mv', 'grep', 'sed', 'touch', 'readlink', 'find', 'head', 'tail', 'wc', 'printf', 'kill'];
 
 export async function requireEngine(): Promise<void> {
-  try {
-    await docker.ping();
-  } catch (err) {
-    throw new Error(`no Docker engine answers (${(err as Error).message}): start dockerd first (.ci/run does)`, { cause: err });
-  }
+  const problem = !TEST_HOST
+    ? NO_TEST_ENGINE
+    : await docker.ping().then(() => '', (err: Error) => `the test engine ${TEST_HOST} does not answer (${err.message})`);
+  if (problem) loudly(problem);
+}
+
+/** Throws, having said it first: uvu counts a suite whose `before` hook throws as failed, but loses the message. */
+function loudly(problem: string): never {
+  process.stderr.write(`\n${problem}\n`);
+  throw new Error(problem);
 }
 
 export interface RootFile {
@@ -51,8 +68,9 @@ export async function rootfs(extra: Record<string, RootFile> = {}): Promise<Buff
   return buffer(pack);
 }
 
-/** Imports a root file system as an image, as `docker import` does. */
+/** Imports a root file system as an image, as `docker import` does; never over an image that is not a stand-in. */
 export async function importImage(ref: string, fs: Buffer, labels: Record<string, string> = {}): Promise<string> {
+  await standInOrAbsent(ref);
   const [repo, tag] = splitRef(ref);
   const changes = Object.entries({ [STAND_IN_LABEL]: 'true', ...labels }).map(([k, v]) => `LABEL ${k}=${v}`);
   const stream = await docker.importImage(fs as never, { repo, tag, changes } as never);
@@ -63,10 +81,24 @@ export async function importImage(ref: string, fs: Buffer, labels: Record<string
 
 /** The public bases the configs name, made locally under their real names when they are absent. */
 export async function ensureStandIns(refs: string[] = ['ubuntu:16.04', 'alpine:latest']): Promise<void> {
-  for (const ref of refs) {
-    const present = await docker.getImage(ref).inspect().catch(() => undefined);
-    if (!present) await importImage(ref, await rootfs());
+  for (const ref of refs) if (!(await standInOrAbsent(ref))) await importImage(ref, await rootfs());
+}
+
+/**
+ * The image under `ref` when it is one of our stand-ins, undefined when there is none; any other image is
+ * refused, loudly: a real ubuntu:16.04 lacks what the tests expect (cfyuser), and it is not ours to replace.
+ */
+async function standInOrAbsent(ref: string) {
+  if (!TEST_HOST) loudly(NO_TEST_ENGINE);
+  const present = await imageInfo(ref);
+  if (present && present.Config?.Labels?.[STAND_IN_LABEL] !== 'true') {
+    loudly(
+      `${ref} (${present.Id}) on the test engine ${TEST_HOST} is not a build-images stand-in (it has no ${STAND_IN_LABEL}=true ` +
+        'label): the tests neither use nor replace it. Run them on an engine of their own (`npm test` as root starts one), ' +
+        'or remove that image from the disposable engine BUILD_IMAGES_TEST_DOCKER_HOST names',
+    );
   }
+  return present;
 }
 
 function splitRef(ref: string): [string, string] {
@@ -119,6 +151,7 @@ export async function containerCount(): Promise<number> {
 
 /** Removes every image and container this run labelled. */
 export async function cleanup(): Promise<void> {
+  if (!TEST_HOST) return; // no engine, nothing made; requireEngine has said why
   const filters = JSON.stringify({ label: [`${RUN_LABEL}=${RUN_ID}`] });
   for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
   for (const image of await docker.listImages({ filters })) {
