@@ -10,11 +10,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { NO_TEST_ENGINE, startPrivateEngine, type PrivateEngine } from './support/private-engine.ts';
 
 const ANSI = /\x1b\[[0-9;]*m/g;
+// The files whose tests build images through the command line.
+const CLASSIC_AGAIN = '^(build|deploy|cm-container|px)\\.test';
 let running: ChildProcess | undefined;
 let engine: PrivateEngine | undefined;
 
-async function runSuite(dir: string, env: NodeJS.ProcessEnv = process.env): Promise<{ passed: number; failed: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'node_modules/uvu/bin.js', dir], { stdio: ['ignore', 'pipe', 'inherit'], env });
+async function runSuite(dir: string, env: NodeJS.ProcessEnv = process.env, pattern?: string): Promise<{ passed: number; failed: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'node_modules/uvu/bin.js', dir, ...(pattern ? [pattern] : [])], { stdio: ['ignore', 'pipe', 'inherit'], env });
   running = child;
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => {
@@ -84,6 +86,9 @@ try {
   } else {
     process.stdout.write(`\ntest/integration on ${ready.value.note}\n`);
     count(await runSuite('test/integration', ready.value.env));
+    // BuildKit is the default builder; the classic one, which every engine has, must build the same images.
+    process.stdout.write('\ntest/integration again, with the classic builder (BUILD_IMAGES_BUILDER=classic)\n');
+    count(await runSuite('test/integration', { ...ready.value.env, BUILD_IMAGES_BUILDER: 'classic' }, CLASSIC_AGAIN));
   }
 } finally {
   await env;
