@@ -27,6 +27,8 @@ export interface ImageStore {
   /** Fails with a RunError that says how to start the engine when it does not answer. */
   ping(): Promise<void>;
   inspectImage(ref: string): Promise<ImageInfo | undefined>;
+  /** An image carrying this label with this value, if the engine has one. */
+  findImage(label: string, value: string): Promise<ImageInfo | undefined>;
   pull(ref: string, credentials: Credentials | undefined, onLine: OnLine, signal: AbortSignal): Promise<void>;
   tag(id: string, ref: string): Promise<void>;
   /** Removes one tag; false when there was no such tag. */

@@ -81,9 +81,13 @@ export async function buildImage(
   const digest = inputsDigest({ context: context.sha256, baseId, args });
 
   const current = await Promise.all(image.tags.map((tag) => settings.images.inspectImage(tag)));
-  const upToDate = current.every((info) => info?.labels[DIGEST_LABEL] === digest);
-  if (upToDate && !options.noCache) {
-    return { status: 'skipped', id: current[0]!.id, reason: 'up to date' };
+  if (!options.noCache) {
+    const made = current.find((info) => info?.labels[DIGEST_LABEL] === digest) ?? (await settings.images.findImage(DIGEST_LABEL, digest));
+    if (made) {
+      // A tag that is new (ONAP's timestamped one) goes on the image these inputs already made.
+      for (const [i, tag] of image.tags.entries()) if (current[i]?.id !== made.id) await settings.images.tag(made.id, tag);
+      return { status: 'skipped', id: made.id, reason: 'up to date' };
+    }
   }
   const record = { baseId, args, manifest: { ...context.manifest, [DOCKERFILE_KEY]: context.dockerfile } };
   const previous = current.find((info) => info)?.labels;

@@ -50,7 +50,7 @@ function noEngine(): Engine {
     throw new Error('the engine was used by a line that was planned not to need it');
   };
   return {
-    images: { ping: unused, inspectImage: unused, pull: unused, tag: unused, untag: unused, push: unused, readFile: unused },
+    images: { ping: unused, inspectImage: unused, findImage: unused, pull: unused, tag: unused, untag: unused, push: unused, readFile: unused },
     builder: { name: 'classic', build: unused, pruneCache: unused },
   };
 }

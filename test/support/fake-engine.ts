@@ -35,6 +35,7 @@ export function fakeEngine(bases: readonly string[] = []): FakeEngine {
     images: {
       ping: async () => {},
       inspectImage: async (ref) => tags.get(ref) ?? [...tags.values()].find((i) => i.id === ref),
+      findImage: async (label, value) => [...tags.values()].find((i) => i.labels[label] === value),
       pull: async (ref) => {
         engine.calls.push(`pull ${ref}`);
         throw new RunError(`pulling ${ref}: not found`);

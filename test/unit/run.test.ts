@@ -68,6 +68,19 @@ test('an image built again with the same inputs is up to date, and the engine bu
   assert.is(engine.calls.length, builds);
 });
 
+test('a new tag on unchanged inputs (ONAP’s timestamped tag) goes on the image they made: no build', async () => {
+  const engine = fakeEngine(['alpine:latest']);
+  const config = (tag: string) => yaml`
+images:
+  tool: { base: 'alpine:latest', tags: ['${tag}'], steps: [{ run: 'echo tool' }] }
+`;
+  await run(['tool'], engine, {}, config('reg.test/tool:1.5.0-20190101T000000Z'));
+  engine.calls.length = 0;
+  const again = await run(['tool'], engine, {}, config('reg.test/tool:1.5.0-20190102T000000Z'));
+  assert.is(again.finish('tool')!.status, 'skipped');
+  assert.equal(engine.calls, ['tag reg.test/tool:1.5.0-20190102T000000Z']);
+});
+
 test('phases run in the line’s order: deploy builds what it pushes first, rmi comes last', async () => {
   const engine = fakeEngine(['alpine:latest']);
   await run(['deploy', 'rmi'], engine, {}, yaml`

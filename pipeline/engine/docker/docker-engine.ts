@@ -65,6 +65,14 @@ export function dockerImageStore(docker: Docker, failure: Failure): ImageStore {
   };
 
   return {
+    async findImage(label, value) {
+      try {
+        const [found] = (await docker.listImages({ filters: { label: [`${label}=${value}`] } })) as Docker.ImageInfo[];
+        return found ? inspectImage(found.Id) : undefined;
+      } catch (err) {
+        throw failure(`looking for an image labelled ${label}`, err);
+      }
+    },
     async ping() {
       try {
         await docker.ping();
