@@ -40,6 +40,11 @@ export async function openSession(docker: Docker, sources: SessionSources, name 
   });
   // The daemon closes its end when the build is over; a reset then is expected, not an error to raise.
   socket.on('error', () => {});
+  // Over TLS (DOCKER_TLS_VERIFY) the upgraded socket is a TLSSocket that negotiated no ALPN, and Node's HTTP/2
+  // server drops such a connection as HTTP/1.1. What it carries after the upgrade is HTTP/2: say so.
+  if ('alpnProtocol' in socket && (socket as { alpnProtocol?: string | false }).alpnProtocol === false) {
+    (socket as { alpnProtocol?: string | false }).alpnProtocol = 'h2';
+  }
 
   const server = new grpc.Server();
   server.addService(healthService, {
