@@ -65,7 +65,7 @@ export async function command(options: Options, targets: string[]): Promise<numb
         updateLock: options['update-lock'],
         signal: controller.signal,
       }),
-      digests: await loadDigestCache(path.join(prepared.plan.projectDir, STATE_DIR, 'digests.json')),
+      digests: await loadDigestCache(path.join(prepared.plan.projectDir, STATE_DIR, 'digests.json'), { notice: (message) => reporter.emit({ type: 'notice', message }) }),
       stamp: { created: new Date().toISOString(), revision: await gitRevision(prepared.plan.projectDir) },
       extraLabels: keyValues(options.label, '--label'),
       projectDir: prepared.plan.projectDir,
