@@ -44,7 +44,7 @@ export function stateFileWriter(file: string): (text: string) => Promise<void> {
  * is written then.
  */
 export async function updateStateFile(file: string, change: (current: string | undefined) => string, options: LockOptions = {}): Promise<void> {
-  const release = await acquireLock(`${file}.lock`, options);
+  const release = await acquireLock(file, options);
   try {
     const current = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return undefined;
@@ -71,19 +71,26 @@ const processAlive = (pid: number) => {
   }
 };
 
-/** An exclusive lock file holding its owner's PID; one left by a dead process, or held too long, is taken over. */
-async function acquireLock(lockFile: string, { staleMs = 10_000, isAlive = processAlive }: LockOptions): Promise<() => Promise<void>> {
+/**
+ * `<file>.lock`, created exclusively and holding its owner's PID; one left by a dead process, or held too
+ * long, is taken over. A failure is reported as one of writing `file` itself.
+ */
+async function acquireLock(file: string, { staleMs = 10_000, isAlive = processAlive }: LockOptions): Promise<() => Promise<void>> {
+  const lockFile = `${file}.lock`;
   await mkdir(path.dirname(lockFile), { recursive: true }).catch((err: unknown) => {
-    throw writeFailure(lockFile, err);
+    throw writeFailure(file, err);
   });
   const started = Date.now();
   for (let attempt = 0; ; attempt++) {
+    let created = false;
     try {
       const handle = await open(lockFile, 'wx');
+      created = true;
       await handle.writeFile(String(process.pid)).finally(() => handle.close());
       return () => rm(lockFile, { force: true });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw writeFailure(lockFile, err);
+      if (created) await rm(lockFile, { force: true });
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw writeFailure(file, err);
     }
     const owner = Number(await readFile(lockFile, 'utf8').catch(() => ''));
     const age = await stat(lockFile).then((s) => Date.now() - s.mtimeMs, () => 0);
