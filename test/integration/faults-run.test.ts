@@ -10,7 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { mkdtemp } from 'node:fs/promises';
-import { cli, finishOf, project, type CliResult } from '../support/cli.ts';
+import { cli, project, type CliResult } from '../support/cli.ts';
 import { cleanup, docker, importImage, imageInfo, requireEngine, rootfs, RUN_ID, RUN_LABEL, testTag } from '../support/engine.ts';
 import { answer, loopback, routes, status, type Loopback } from '../support/loopback.ts';
 import { connectEngine } from '../../pipeline/engine/docker/docker-engine.ts';
@@ -234,8 +234,7 @@ test('an engine that hangs up during a build is said to have closed the connecti
     const failed = await engine
       .build({ context: packEntries(entries), buildargs: {}, labels: {}, noCache: false, signal: new AbortController().signal, onLine: () => {} })
       .then(() => 'built', (err: Error) => err.message);
-    assert.match(failed, /the Docker engine at .* closed the connection|the build ended without the engine naming the image it made/);
-    assert.is.not(failed, 'aborted');
+    assert.is(failed, `building: the Docker engine at unix://${socketPath} closed the connection (ECONNRESET)`);
   } finally {
     await new Promise<void>((resolve) => fake.close(() => resolve()));
   }
@@ -258,7 +257,6 @@ test('a registry answering 500 to everything fails a tag in the engine\'s own re
   assert.not.match(result.stdout, /retrying in/, 'the engine already retried: we did not');
   await registry.close();
   await docker.getImage(tag).remove({ force: true }).catch(() => {});
-  void finishOf;
 });
 
 test.run();
