@@ -46,7 +46,9 @@ async function expandSource(source: PlainSource): Promise<PackEntry[]> {
 }
 
 async function expandPath(source: Extract<PlainSource, { kind: 'path' }>): Promise<PackEntry[]> {
-  const stat = await lstat(source.path).catch(() => undefined);
+  // The project or a source named whole (`from: .`, `from: px:`) is followed even when it is a link.
+  const isRoot = source.root !== undefined && path.resolve(source.path) === path.resolve(source.root);
+  const stat = await (isRoot ? statOf : lstat)(source.path).catch(() => undefined);
   if (!stat) {
     throw new RunError(`'${source.origin}' does not exist`, 'check the path, or the step that should produce it');
   }
@@ -91,6 +93,8 @@ async function expandPath(source: Extract<PlainSource, { kind: 'path' }>): Promi
  * last part may be a link: it is packed as one.
  */
 async function checkInsideRoot(absolute: string, root: string, origin: string): Promise<void> {
+  // The root itself (`from: .`, `from: px:`) may be reached through a link: it is what the user named.
+  if (path.resolve(absolute) === path.resolve(root)) return;
   const [realRoot, realParent] = await Promise.all([realpath(root), realpath(path.dirname(absolute))]).catch((err: unknown) => {
     throw readFailure(origin, err);
   });

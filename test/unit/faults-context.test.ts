@@ -57,6 +57,15 @@ test('a link inside a copied directory is packed as a link, never followed', asy
   assert.not.match(tar.toString('latin1'), 'root:x:0:0', "the host's /etc/passwd is not in the context");
 });
 
+test('a project reached through a link copies as usual, the whole of it included', async () => {
+  const dir = await project();
+  const linked = `${dir}-link`;
+  await symlink(dir, linked);
+  const entries = await listEntries([copy(linked, 'conf'), { ...copy(linked, '.'), name: 's01-copy/content' }]);
+  assert.ok(entries.some((e) => e.name === 's00-copy/x/a.yaml'));
+  assert.ok(entries.some((e) => e.name === 's01-copy/content/conf/a.yaml'));
+});
+
 test('the copied path itself may be a link: it is packed as one', async () => {
   const dir = await project();
   await symlink('/etc/passwd', path.join(dir, 'passwd'));
