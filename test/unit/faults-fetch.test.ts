@@ -10,6 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { RunError, UserError } from '../../pipeline/model/errors.ts';
 import { createFetcher, LOCK_FILE, memberName, type FetchSettings } from '../../pipeline/context/fetcher.ts';
 import { answer, drip, loopback, routes, silent, type Loopback } from '../support/loopback.ts';
+import { problemsOf, yaml } from '../support/config.ts';
 
 const test = suite('faults: fetching');
 let server: Loopback;
@@ -162,6 +163,49 @@ test('five runs pinning at once keep every pin', async () => {
   const lock = JSON.parse(await readFile(s.lockPath, 'utf8')) as { fetched: Record<string, unknown> };
   assert.equal(Object.keys(lock.fetched).sort(), [1, 2, 3, 4, 5].map((n) => `${server.url}/f${n}.bin`).sort());
   assert.equal((await readdir(path.dirname(s.lockPath))).filter((f) => f !== 'cache').sort(), [LOCK_FILE], 'no lock or temporary file is left');
+});
+
+// --- what the config refuses before any run
+
+test('a fetch URL with a user and password is refused at its line, without echoing the password', () => {
+  const problems = problemsOf(yaml`
+variables: { URL: 'http://deploy:hunter2@nexus.example.test/types.yaml' }
+images:
+  app:
+    base: alpine:3
+    tags: [app:1]
+    steps:
+      - fetch: { url: '\${URL}', to: /types/ }
+      - fetch: { url: 'https://token@nexus.example.test/b.yaml', to: /types/ }
+`);
+  assert.is(problems.length, 2, problems.join('\n'));
+  for (const problem of problems) assert.match(problem, /a fetch URL may not carry a user or password/);
+  assert.not.match(problems.join('\n'), 'hunter2');
+});
+
+test('an archive member that climbs out is a config error at its line', () => {
+  const problems = problemsOf(yaml`
+images:
+  app:
+    base: alpine:3
+    tags: [app:1]
+    steps:
+      - fetch: { url: 'https://example.test/c.tgz', extract: ../../etc/shadow, to: /x }
+`);
+  assert.is(problems.length, 1);
+  assert.match(problems[0]!, /^6:\d+ extract names a file inside the archive: a relative path without \.\./);
+});
+
+test('an image name that would put a command stamp outside .build-images/ is a config error at the image', () => {
+  const problems = problemsOf(yaml`
+images:
+  a/../../../../tmp/x:
+    base: alpine:3
+    tags: [app:1]
+    steps:
+      - command: { run: 'true', outputs: [out] }
+`);
+  assert.equal(problems, ["3:5 'commands/a/../../../../tmp/x-0' would be written outside .build-images/ (an image's name is used in file names: no '.' or '..' between its slashes)"]);
 });
 
 test.run();
