@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { RunError } from '../model/errors.ts';
 import { writeFailure } from './disk-errors.ts';
 
 /** Writes `text` to `file` atomically; a failure names the file and the disk, and leaves nothing behind. */
@@ -48,7 +49,7 @@ export async function updateStateFile(file: string, change: (current: string | u
   try {
     const current = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return undefined;
-      throw err;
+      throw new RunError(`cannot read ${file}: ${err.code === 'EISDIR' ? 'it is a directory' : err.message}`, 'remove it: the tool writes it again');
     });
     await writeStateFile(file, change(current));
   } finally {

@@ -162,6 +162,17 @@ test('a truncated digest cache is set aside with a notice, and rewritten whole',
   assert.is(Object.keys(JSON.parse(await readFile(file, 'utf8'))).length, 1);
 });
 
+test('a digest cache that is a directory is set aside with a notice, and saving says what is in the way', async () => {
+  const dir = await project();
+  const file = path.join(dir, '.build-images/digests.json');
+  await mkdir(file, { recursive: true });
+  const notices: string[] = [];
+  const cache = await loadDigestCache(file, { notice: (m) => notices.push(m) });
+  assert.match(notices[0]!, '.build-images/digests.json cannot be read (EISDIR)');
+  const err = await rejection(cache.save());
+  assert.is(err.message, `cannot read ${file}: it is a directory`);
+});
+
 test('digest caches saved at once by several runs keep every digest', async () => {
   const dir = await project();
   const file = path.join(dir, '.build-images/digests.json');
