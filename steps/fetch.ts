@@ -40,7 +40,7 @@ export const fetchStep = defineStep({
       .optional()
       .describe('what the body must be (default: archive with extract, yaml for .yaml/.yml, else binary); never empty or an HTML page'),
     connectTimeout: seconds.optional().describe(`seconds to wait for the server's answer (default ${DEFAULT_FETCH_TIMEOUTS.connect})`),
-    idleTimeout: seconds.optional().describe(`seconds the download may pause (default ${DEFAULT_FETCH_TIMEOUTS.idle})`),
+    idleTimeout: seconds.optional().describe(`seconds in which the download must bring at least 1 KiB (default ${DEFAULT_FETCH_TIMEOUTS.idle})`),
     owner: ownerField.optional(),
     mode: modeField.optional(),
   }),

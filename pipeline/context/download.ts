@@ -1,6 +1,8 @@
 // One HTTP download into a temporary file of the cache, hashed as it streams. Bounded in time: a server
-// that does not answer within the connect timeout, or that stops sending for the idle timeout, fails the
-// fetch (Node's fetch alone would wait 300 s for headers and for ever for a dripping body).
+// that does not answer within the connect timeout, or that sends less than 1 KiB in an idle timeout, fails
+// the fetch (Node's fetch alone would wait 300 s for headers and for ever for a body dripping a byte every
+// few seconds). The second rule is curl's --speed-limit 1024 --speed-time N: a byte now and then is no
+// progress.
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
@@ -15,10 +17,12 @@ import { isWriteProblem, writeFailure } from './disk-errors.ts';
 export interface Timeouts {
   /** Seconds until the answer's headers have come. */
   connect: number;
-  /** Seconds the body may pause between two chunks. */
+  /** Seconds in which the body must bring at least PROGRESS_BYTES. */
   idle: number;
 }
 
+
+const PROGRESS_BYTES = 1024;
 
 export interface Downloaded {
   path: string;
@@ -57,7 +61,11 @@ export async function download(url: string, cacheDir: string, signal: AbortSigna
       await response.body?.cancel().catch(() => {});
       throw new RunError(`fetching ${shown} failed: HTTP ${response.status} ${response.statusText}`.trimEnd(), 'check the URL: nothing is embedded from an answer that is not a success');
     }
-    const idle = () => arm(timeouts.idle, `no data for ${timeouts.idle} s`, 'the server stopped sending; a slow one may be given more with idleTimeout on the step');
+    let progress = 0;
+    const idle = () => {
+      progress = 0;
+      arm(timeouts.idle, `less than 1 KiB came in ${timeouts.idle} s`, 'the server stalled; a slow one may be given more with idleTimeout on the step');
+    };
     idle();
     await mkdir(path.dirname(tmp), { recursive: true }).catch((err: unknown) => {
       throw writeFailure(path.dirname(tmp), err);
@@ -69,7 +77,8 @@ export async function download(url: string, cacheDir: string, signal: AbortSigna
         Readable.fromWeb(response.body as import('node:stream/web').ReadableStream),
         new Transform({
           transform(chunk: Buffer, _encoding, callback) {
-            idle();
+            progress += chunk.length;
+            if (progress >= PROGRESS_BYTES) idle();
             hash.update(chunk);
             size += chunk.length;
             callback(null, chunk);
