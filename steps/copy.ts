@@ -30,7 +30,15 @@ export const copyStep = defineStep({
       instructions: [instruction('COPY', ...chownFlag(step.owner), jsonArgs([entry, step.to]))],
       context: [
         // The tool's own state changes every run; copied, it would make every image out of date.
-        { kind: 'path', name: entry, path: source, origin: path.normalize(step.from), mode: step.mode, excludes: [...(step.exclude ?? []), STATE_DIR] },
+        {
+          kind: 'path',
+          name: entry,
+          path: source,
+          root: ctx.projectRoot(step.from),
+          origin: path.normalize(step.from),
+          mode: step.mode,
+          excludes: [...(step.exclude ?? []), STATE_DIR],
+        },
       ],
       hostCommands: [],
     };

@@ -11,6 +11,8 @@ export interface StepPlanContext {
   readonly contextDir: string;
   /** A project-relative path from the config, made absolute; a path leaving the project is a user error. */
   projectPath(relative: string, field: string): string;
+  /** The directory that path must stay in once links are resolved: the project, or its named source. */
+  projectRoot(relative: string): string;
   /** A file of the tool's own under the project's .build-images/, for state such as command stamps. */
   statePath(name: string): string;
 }

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { keyValues, parseSize, type Options } from './options.ts';
 import { EXIT, UserError } from '../model/errors.ts';
-import type { Reporter } from '../run/events.ts';
+import type { Reporter, RunEvent } from '../run/events.ts';
 import { planPhases, type Phase, type Selection } from '../plan/phases.ts';
 import { planEvent } from '../plan/plan-event.ts';
 import type { Plan } from '../plan/plan.ts';
@@ -40,7 +40,8 @@ export async function command(options: Options, targets: string[]): Promise<numb
   const [{ createServices }, { runPhases }] = await Promise.all([import('../run/create-services.ts'), import('../run/run-phases.ts')]);
   const controller = new AbortController();
   const notices: string[] = [];
-  // Set once the engine has answered; the services' emit reads it then.
+  // The reporter is made once the engine has answered; what is said before (a damaged digest cache) waits.
+  const early: RunEvent[] = [];
   // eslint-disable-next-line prefer-const
   let reporter: Reporter | undefined;
   // The engine is asked before anything is drawn: one that does not answer is one clear line, not a tree of
@@ -51,9 +52,10 @@ export async function command(options: Options, targets: string[]): Promise<numb
     updateLock: options['update-lock'],
     signal: controller.signal,
     engine: needsEngine(phases) ? { builder, notice: (message) => notices.push(message) } : undefined,
-    emit: (event) => reporter?.emit(event),
+    emit: (event) => (reporter ? reporter.emit(event) : early.push(event)),
   });
   reporter = await makeReporter(options, selected.images, [...prepared.notices, ...notices]);
+  for (const event of early) reporter.emit(event);
 
   const onInterrupt = () => {
     if (controller.signal.aborted) process.exit(EXIT.interrupted);

@@ -3,21 +3,24 @@
 // content-addressed cache, and a lock file beside the config pins the digest of every URL once seen, as
 // npm's lock does: a rebuild needs no network, and a file that changed upstream fails until the user
 // accepts it with --update-lock.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
-import { sortedEntries } from '../model/context-entries.ts';
-import { Interrupted, RunError } from '../model/errors.ts';
-import { stateFileWriter } from './state-file.ts';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { DEFAULT_FETCH_TIMEOUTS, type FetchExpect } from '../model/context-entries.ts';
+import { RunError, UserError } from '../model/errors.ts';
+import { redactUrl } from '../model/url.ts';
+import { isWriteProblem, writeFailure } from './disk-errors.ts';
+import { download, type Timeouts } from './download.ts';
+import { checkFetchedBody } from './fetched-body.ts';
+import { emptyLock, LOCK_FILE, parseLock, serializeLock, SHA256, type LockFile } from './lock-file.ts';
+import { updateStateFile } from './state-file.ts';
 
-export const LOCK_FILE = 'build-images.lock.json';
+export { LOCK_FILE };
 
 export interface FetchSettings {
   cacheDir: string;
@@ -32,9 +35,12 @@ export interface Fetched {
   sha256: string;
 }
 
-interface LockFile {
-  lockfileVersion: 1;
-  fetched: Record<string, { sha256: string; size: number }>;
+export interface FetchOptions {
+  /** The digest the config expects; without it the lock pins the first one seen. */
+  sha256?: string;
+  /** What the body must be; a body that is not fails and is never pinned. */
+  expect?: FetchExpect;
+  timeouts?: Timeouts;
 }
 
 export function defaultCacheDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
@@ -43,67 +49,107 @@ export function defaultCacheDir(env: Readonly<Record<string, string | undefined>
 }
 
 export interface Fetcher {
-  fetch(url: string, expected?: string): Promise<Fetched>;
+  fetch(url: string, options?: FetchOptions): Promise<Fetched>;
   /** One file out of a fetched .tar.gz (the static docker client), kept in the cache beside it. */
   extract(archive: Fetched, member: string, url: string): Promise<string>;
 }
 
 export function createFetcher(settings: FetchSettings): Fetcher {
+  const lockName = path.basename(settings.lockPath);
   let lock: Promise<LockFile> | undefined;
   const loadLock = () =>
     (lock ??= readFile(settings.lockPath, 'utf8').then(
-      (text) => JSON.parse(text) as LockFile,
-      () => ({ lockfileVersion: 1, fetched: {} }) as LockFile,
+      (text) => parseLock(lockName, text),
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return emptyLock();
+        if (err.code === 'EISDIR') throw lockIsNotAFile(lockName);
+        throw new RunError(`cannot read ${lockName}: ${err.message}`);
+      },
     ));
-  const writeLock = stateFileWriter(settings.lockPath);
+  // Read again under the lock and merged: a concurrent run may have pinned other URLs since we read it.
   const record = async (url: string, sha256: string, size: number) => {
-    const current = await loadLock();
-    current.fetched[url] = { sha256, size };
-    await writeLock(`${JSON.stringify({ lockfileVersion: 1, fetched: Object.fromEntries(sortedEntries(current.fetched)) }, null, 2)}\n`);
+    (await loadLock()).fetched[url] = { sha256, size };
+    await updateStateFile(settings.lockPath, (text) => {
+      const current = text === undefined ? emptyLock() : parseLock(lockName, text);
+      current.fetched[url] = { sha256, size };
+      return serializeLock(current);
+    });
   };
-  const blob = (sha256: string) => path.join(settings.cacheDir, 'sha256', sha256);
+  const blob = (sha256: string) => {
+    // Every digest has been checked by the schema or the lock's parser; this is the last line before a path.
+    if (!SHA256.test(sha256)) throw new RunError(`'${sha256}' is not a sha256 digest`);
+    return path.join(settings.cacheDir, 'sha256', sha256);
+  };
 
   return {
-    async fetch(url, expected) {
+    async fetch(url, options = {}) {
+      const { sha256: expected, expect = 'binary' } = options;
+      const shown = redactUrl(url);
       const pinned = (await loadLock()).fetched[url]?.sha256;
       const wanted = expected ?? (settings.updateLock ? undefined : pinned);
       if (wanted && (await exists(blob(wanted)))) {
+        await checkFetchedBody(blob(wanted), url, expect).catch((err: RunError) => {
+          throw new RunError(`${err.message}, in the cache as ${wanted}`, 'run again with --update-lock to fetch it anew');
+        });
         if (pinned !== wanted) await record(url, wanted, (await stat(blob(wanted))).size);
         return { path: blob(wanted), sha256: wanted };
       }
       if (settings.offline) {
-        throw new RunError(`${url} is not in the cache and --offline forbids fetching it`, 'run once without --offline to fill the cache');
+        throw new RunError(`${shown} is not in the cache and --offline forbids fetching it`, 'run once without --offline to fill the cache');
       }
-      const got = await download(url, settings.cacheDir, settings.signal);
-      if (expected && got.sha256 !== expected) {
+      const got = await download(url, settings.cacheDir, settings.signal, options.timeouts ?? DEFAULT_FETCH_TIMEOUTS);
+      try {
+        await checkFetchedBody(got.path, url, expect, got.contentType);
+        if (expected && got.sha256 !== expected) {
+          throw new RunError(`${shown}: sha256 is ${got.sha256}, but the config expects ${expected}`, 'if the new file is right, update its sha256 in the config');
+        }
+        if (!expected && pinned && got.sha256 !== pinned && !settings.updateLock) {
+          throw new RunError(`${shown} changed: sha256 ${got.sha256}, but ${LOCK_FILE} pins ${pinned}`, 'if the change is expected, run again with --update-lock');
+        }
+        await mkdir(path.dirname(blob(got.sha256)), { recursive: true });
+        await rename(got.path, blob(got.sha256));
+      } catch (err) {
         await rm(got.path, { force: true });
-        throw new RunError(`${url}: sha256 is ${got.sha256}, but the config expects ${expected}`, 'if the new file is right, update its sha256 in the config');
+        throw isWriteProblem(err) ? writeFailure(blob(got.sha256), err) : err;
       }
-      if (!expected && pinned && got.sha256 !== pinned && !settings.updateLock) {
-        await rm(got.path, { force: true });
-        throw new RunError(`${url} changed: sha256 ${got.sha256}, but ${LOCK_FILE} pins ${pinned}`, 'if the change is expected, run again with --update-lock');
-      }
-      await mkdir(path.dirname(blob(got.sha256)), { recursive: true });
-      await rename(got.path, blob(got.sha256));
       if (pinned !== got.sha256) await record(url, got.sha256, got.size);
       return { path: blob(got.sha256), sha256: got.sha256 };
     },
     async extract(archive, member, url) {
-      const wanted = path.posix.normalize(member).replace(/^\.?\//, '');
+      const wanted = memberName(member);
+      if (wanted === undefined) {
+        throw new RunError(`extract: '${member}' is not a file inside the archive`, 'name a relative path inside it, without .. (tar tzf lists them)');
+      }
       // Keyed by the archive's digest: a rebuild finds the member there and reads no archive.
-      const target = path.join(settings.cacheDir, 'extracted', archive.sha256, ...wanted.split('/'));
+      const target = path.join(settings.cacheDir, 'extracted', path.basename(blob(archive.sha256)), ...wanted.split('/'));
       if (await exists(target)) return target;
-      await mkdir(path.dirname(target), { recursive: true });
       const tmp = `${target}.${randomUUID()}`;
-      const found = await extractMember(archive.path, wanted, tmp).catch(async (err: Error) => {
+      const found = await (async () => {
+        await mkdir(path.dirname(target), { recursive: true });
+        return extractMember(archive.path, wanted, tmp);
+      })().catch(async (err: Error) => {
         await rm(tmp, { force: true });
-        throw new RunError(`${url} is not a readable .tar.gz: ${err.message}`);
+        // A full disk is the disk's fault, not the archive's.
+        if (isWriteProblem(err)) throw writeFailure(target, err);
+        throw new RunError(`${redactUrl(url)} is not a readable .tar.gz: ${err.message}`);
       });
-      if (!found) throw new RunError(`${url} has no file ${member}`, 'check the path inside the archive (tar tzf lists it)');
+      if (!found) throw new RunError(`${redactUrl(url)} has no file ${member}`, 'check the path inside the archive (tar tzf lists it)');
       await rename(tmp, target);
       return target;
     },
   };
+}
+
+function lockIsNotAFile(name: string): Error {
+  return new UserError({ message: `${name} is a directory, not a lock file`, hint: 'remove it: the next run writes the lock file again' });
+}
+
+/** A member name as tar writes it (`./a/b` is `a/b`); undefined for one that is absolute or climbs out. */
+export function memberName(member: string): string | undefined {
+  if (member.startsWith('/') || member.includes('\0')) return undefined;
+  const normal = path.posix.normalize(member).replace(/^(\.\/)+/, '');
+  if (normal === '.' || normal === '' || normal.endsWith('/') || normal.split('/').includes('..')) return undefined;
+  return normal;
 }
 
 /** Streams one member of a .tar.gz to `to`; false when the archive has no such file. */
@@ -122,43 +168,6 @@ async function extractMember(archive: string, wanted: string, to: string): Promi
   });
   await pipeline(createReadStream(archive), createGunzip(), extract);
   return found;
-}
-
-async function download(url: string, cacheDir: string, signal: AbortSignal): Promise<Fetched & { size: number }> {
-  let response: Response;
-  try {
-    response = await fetch(url, { redirect: 'follow', signal });
-  } catch (err) {
-    if (signal.aborted) throw new Interrupted();
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new RunError(`fetching ${url} failed: ${cause?.code ?? cause?.message ?? (err as Error).message}`, 'check the URL and the network');
-  }
-  if (!response.ok || !response.body) {
-    await response.body?.cancel();
-    throw new RunError(`fetching ${url} failed: HTTP ${response.status} ${response.statusText}`.trimEnd(), 'check the URL: nothing is embedded from an answer that is not a success');
-  }
-  const tmp = path.join(cacheDir, 'tmp', randomUUID());
-  await mkdir(path.dirname(tmp), { recursive: true });
-  const hash = createHash('sha256');
-  let size = 0;
-  try {
-    await pipeline(
-      Readable.fromWeb(response.body as WebReadableStream),
-      new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          hash.update(chunk);
-          size += chunk.length;
-          callback(null, chunk);
-        },
-      }),
-      createWriteStream(tmp),
-    );
-  } catch (err) {
-    await rm(tmp, { force: true });
-    if (signal.aborted) throw new Interrupted();
-    throw new RunError(`fetching ${url} failed while reading: ${(err as Error).message}`);
-  }
-  return { path: tmp, sha256: hash.digest('hex'), size };
 }
 
 async function exists(p: string): Promise<boolean> {

@@ -4,12 +4,12 @@
 // and the stream's buffers, never by the context.
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
-import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink, realpath, stat as statOf } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar, { type Header } from 'tar-stream';
-import { RunError } from '../model/errors.ts';
+import { RunError, UserError } from '../model/errors.ts';
 import { compareNames, DOCKERFILE, type PackEntry, type PlainSource } from '../model/context-entries.ts';
 import type { DigestCache } from './digest-cache.ts';
 import { compileIgnore, isIgnored, parseIgnoreFile } from './dockerignore.ts';
@@ -46,24 +46,34 @@ async function expandSource(source: PlainSource): Promise<PackEntry[]> {
 }
 
 async function expandPath(source: Extract<PlainSource, { kind: 'path' }>): Promise<PackEntry[]> {
-  const stat = await lstat(source.path).catch(() => undefined);
+  // The project or a source named whole (`from: .`, `from: px:`) is followed even when it is a link.
+  const isRoot = source.root !== undefined && path.resolve(source.path) === path.resolve(source.root);
+  const stat = await (isRoot ? statOf : lstat)(source.path).catch(() => undefined);
   if (!stat) {
     throw new RunError(`'${source.origin}' does not exist`, 'check the path, or the step that should produce it');
   }
+  if (source.root) await checkInsideRoot(source.path, source.root, source.origin);
   if (!stat.isDirectory()) return [await fileEntry(source.name, source.path, source.origin, source.mode)];
 
-  const ignoreFile = await readFile(path.join(source.path, '.dockerignore'), 'utf8').catch(() => '');
+  const ignoreFile = await readIgnoreFile(path.join(source.path, '.dockerignore'), `${source.origin}/.dockerignore`);
   const rules = compileIgnore([...parseIgnoreFile(ignoreFile), ...source.excludes]);
   const entries: PackEntry[] = [{ name: `${source.name}/`, type: 'directory', mode: stat.mode & 0o7777, size: 0 }];
+  // A symbolic link met on the way is packed as a link and never followed (lstat, not stat): a link to
+  // /etc in the project puts a harmless link in the image, not the host's files.
   const walk = async (relativeDir: string): Promise<void> => {
-    const names = (await readdir(path.join(source.path, relativeDir))).map((name) => (relativeDir ? `${relativeDir}/${name}` : name));
+    const where = relativeDir ? `${source.origin}/${relativeDir}` : source.origin;
+    const names = (await readdir(path.join(source.path, relativeDir)).catch((err: unknown) => {
+      throw readFailure(where, err, 'directory');
+    })).map((name) => (relativeDir ? `${relativeDir}/${name}` : name));
     // The entries of a directory are looked at together; their order is settled by the sort at the end.
     await Promise.all(
       names
         .filter((relative) => !isIgnored(relative, rules))
         .map(async (relative) => {
           const absolute = path.join(source.path, relative);
-          const childStat = await lstat(absolute);
+          const childStat = await lstat(absolute).catch((err: unknown) => {
+            throw readFailure(`${source.origin}/${relative}`, err);
+          });
           if (childStat.isDirectory()) {
             entries.push({ name: `${source.name}/${relative}/`, type: 'directory', mode: childStat.mode & 0o7777, size: 0 });
             await walk(relative);
@@ -77,10 +87,52 @@ async function expandPath(source: Extract<PlainSource, { kind: 'path' }>): Promi
   return entries;
 }
 
+/**
+ * The config's check that a path stays in the project is lexical; this one is made on the disk: a link
+ * among the path's directories (`escape -> /etc`, then `from: escape/shadow`) must not lead outside. The
+ * last part may be a link: it is packed as one.
+ */
+async function checkInsideRoot(absolute: string, root: string, origin: string): Promise<void> {
+  // The root itself (`from: .`, `from: px:`) may be reached through a link: it is what the user named.
+  if (path.resolve(absolute) === path.resolve(root)) return;
+  const [realRoot, realParent] = await Promise.all([realpath(root), realpath(path.dirname(absolute))]).catch((err: unknown) => {
+    throw readFailure(origin, err);
+  });
+  const inside = path.relative(realRoot, path.join(realParent, path.basename(absolute)));
+  if (inside === '..' || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside)) {
+    throw new UserError({
+      message: `copy: '${origin}' leads outside ${path.basename(root)} through a symbolic link (it is ${path.join(realParent, path.basename(absolute))})`,
+      hint: 'copy only what lies in the project or a declared source; to copy a directory from elsewhere, declare it under `sources:`',
+    });
+  }
+}
+
+async function readIgnoreFile(file: string, origin: string): Promise<string> {
+  const stat = await lstat(file).catch(() => undefined);
+  if (!stat?.isFile()) return '';
+  return readFile(file, 'utf8').catch((err: unknown) => {
+    throw readFailure(origin, err);
+  });
+}
+
+/** A read error, said in the user's terms: what could not be read, and why. */
+function readFailure(origin: string, err: unknown, what = 'file'): Error {
+  if (err instanceof RunError || err instanceof UserError) return err;
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'EACCES' || code === 'EPERM') return new RunError(`cannot read the ${what} '${origin}': permission denied`, 'make it readable, or leave it out with exclude');
+  if (code === 'ENOENT') return new RunError(`'${origin}' disappeared while the context was being packed`, 'is something else writing to the project while it builds?');
+  return new RunError(`cannot read '${origin}': ${(err as Error)?.message ?? String(err)}`);
+}
+
 async function fileEntry(name: string, absolute: string, origin: string, mode?: number, known?: Awaited<ReturnType<typeof lstat>>): Promise<PackEntry> {
-  const stat = known ?? (await lstat(absolute));
+  const stat = known ?? (await lstat(absolute).catch((err: unknown) => {
+      throw readFailure(origin, err);
+    }));
   if (stat.isSymbolicLink()) {
-    return { name, type: 'symlink', mode: 0o777, size: 0, linkname: await readlink(absolute), origin };
+    const linkname = await readlink(absolute).catch((err: unknown) => {
+      throw readFailure(origin, err);
+    });
+    return { name, type: 'symlink', mode: 0o777, size: 0, linkname, origin };
   }
   if (!stat.isFile()) throw new RunError(`'${origin}' is neither a file, a directory nor a link`);
   return {
@@ -119,8 +171,8 @@ export function packEntries(entries: readonly PackEntry[]): Readable {
       };
       if (entry.type !== 'file') await add(header);
       else if (entry.data) await add(header, Buffer.from(entry.data));
-      else if (entry.size <= SMALL_FILE) await add(header, readSmall(entry));
-      else await pipeline(createReadStream(entry.path!), pack.entry(header));
+      else if (entry.size <= SMALL_FILE) await add(header, checked(entry, readSmall(entry)));
+      else await streamFile(entry, pack.entry(header));
     }
     pack.finalize();
   };
@@ -129,13 +181,61 @@ export function packEntries(entries: readonly PackEntry[]): Readable {
 }
 
 /**
+ * A large file into its tar entry: no more bytes than the header announced, and the bytes must be those
+ * that were digested (the image's label records that digest). A file written to while it is packed fails
+ * the build, naming it, rather than shifting every entry after it.
+ */
+async function streamFile(entry: PackEntry, into: NodeJS.WritableStream): Promise<void> {
+  const hash = createHash('sha256');
+  let read = 0;
+  const source = createReadStream(entry.path!, { start: 0, end: Math.max(0, entry.size - 1) });
+  source.on('data', (chunk) => {
+    hash.update(chunk as Buffer);
+    read += (chunk as Buffer).length;
+  });
+  try {
+    await pipeline(source, into);
+  } catch (err) {
+    throw read < entry.size && !(err as NodeJS.ErrnoException).code ? changedWhilePacked(entry) : readFailure(entry.origin ?? entry.path!, err);
+  }
+  const now = await statOf(entry.path!).catch((err: unknown) => {
+    throw readFailure(entry.origin ?? entry.path!, err);
+  });
+  if (read !== entry.size || now.size !== entry.size || (entry.stat && now.mtimeMs !== entry.stat.mtimeMs)) throw changedWhilePacked(entry);
+  checkDigest(entry, hash.digest('hex'));
+}
+
+/** A small file's bytes, checked against the digest the context's label records. */
+function checked(entry: PackEntry, data: Buffer): Buffer {
+  checkDigest(entry, createHash('sha256').update(data).digest('hex'));
+  return data;
+}
+
+function checkDigest(entry: PackEntry, digest: string): void {
+  const expected = contentDigests.get(entry);
+  if (expected !== undefined && expected !== digest) throw changedWhilePacked(entry);
+}
+
+function changedWhilePacked(entry: PackEntry): RunError {
+  return new RunError(`'${entry.origin ?? entry.path}' changed while the context was being packed`, 'let whatever writes it finish, then build again');
+}
+
+/** The content digest each file entry was given by digestContext, to check the packed bytes against. */
+const contentDigests = new WeakMap<PackEntry, string>();
+
+/**
  * A small file's bytes, read synchronously: a page-cached 4 KiB file takes ~16 µs this way against ~200 µs
  * of thread-pool round trips through fs.promises, and the loop still turns between entries. One that
  * changed size since it was listed fails, as tar-stream would.
  */
 function readSmall(entry: PackEntry): Buffer {
-  const data = readFileSync(entry.path!);
-  if (data.length !== entry.size) throw new RunError(`'${entry.origin}' changed while the context was being packed`);
+  let data: Buffer;
+  try {
+    data = readFileSync(entry.path!);
+  } catch (err) {
+    throw readFailure(entry.origin ?? entry.path!, err);
+  }
+  if (data.length !== entry.size) throw changedWhilePacked(entry);
   return data;
 }
 
@@ -171,11 +271,26 @@ async function contentDigest(entry: PackEntry, cache?: DigestCache): Promise<str
   if (entry.type !== 'file') return '';
   if (entry.data) return createHash('sha256').update(entry.data).digest('hex');
   const cached = cache?.get(entry);
-  if (cached) return cached;
+  if (cached) {
+    contentDigests.set(entry, cached);
+    return cached;
+  }
   const hash = createHash('sha256');
   if (entry.size <= SMALL_FILE) hash.update(readSmall(entry));
-  else for await (const chunk of createReadStream(entry.path!)) hash.update(chunk as Buffer);
+  else {
+    let read = 0;
+    try {
+      for await (const chunk of createReadStream(entry.path!, { start: 0, end: Math.max(0, entry.size - 1) })) {
+        hash.update(chunk as Buffer);
+        read += (chunk as Buffer).length;
+      }
+    } catch (err) {
+      throw readFailure(entry.origin ?? entry.path!, err);
+    }
+    if (read !== entry.size) throw changedWhilePacked(entry);
+  }
   const digest = hash.digest('hex');
+  contentDigests.set(entry, digest);
   cache?.set(entry, digest);
   return digest;
 }

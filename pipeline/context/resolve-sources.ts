@@ -21,7 +21,7 @@ export async function resolveSources(sources: readonly ContextSource[], resolver
   const args: Record<string, string> = {};
   for (const source of sources) {
     if (source.kind === 'fetch') {
-      const fetched = await resolvers.fetcher.fetch(source.url, source.sha256);
+      const fetched = await resolvers.fetcher.fetch(source.url, { sha256: source.sha256, expect: source.expect, timeouts: source.timeouts });
       const file = source.extract ? await resolvers.fetcher.extract(fetched, source.extract, source.url) : fetched.path;
       const origin = source.extract ? `${source.url}#${source.extract}` : source.url;
       resolved.push({ kind: 'path', name: source.name, path: file, origin, mode: source.mode, excludes: [] });

@@ -5,10 +5,26 @@ import type { FileEdit } from './file-edit.ts';
 /** The generated Dockerfile's name in every context we send: the builders are told this name. */
 export const DOCKERFILE = 'Dockerfile';
 
+/** What a fetched body must be: YAML that parses, UTF-8 text, any file, or a .tar.gz; never empty or an HTML page. */
+export type FetchExpect = 'yaml' | 'text' | 'binary' | 'archive';
+
+/** Seconds a fetch waits for the server's answer, and for the next bytes of the body, unless a step says otherwise. */
+export const DEFAULT_FETCH_TIMEOUTS = { connect: 30, idle: 60 } as const;
+
 /** Sources whose bytes are known only at build time: they are resolved into plain ones before packing. */
 export type DeferredSource =
   /** A file fetched over HTTP (or one member of a fetched .tar.gz), from the cache when it is there. */
-  | { kind: 'fetch'; name: string; url: string; sha256?: string; extract?: string; mode: number }
+  | {
+      kind: 'fetch';
+      name: string;
+      url: string;
+      sha256?: string;
+      extract?: string;
+      mode: number;
+      expect: FetchExpect;
+      /** Seconds: until the answer, and between two chunks of the body. */
+      timeouts: { connect: number; idle: number };
+    }
   /** A file of the base image, read through the engine and edited; its owner goes in a build arg. */
   | { kind: 'image-file'; name: string; imagePath: string; edit: FileEdit; ownerArg: string };
 
@@ -16,7 +32,16 @@ export type ContextSource = PlainSource | DeferredSource;
 
 export type PlainSource =
   /** A project file or directory, told apart only when packed; a directory honours `excludes`. */
-  | { kind: 'path'; name: string; path: string; origin: string; mode?: number; excludes: readonly string[] }
+  | {
+      kind: 'path';
+      name: string;
+      path: string;
+      origin: string;
+      mode?: number;
+      excludes: readonly string[];
+      /** The directory it must stay in once symbolic links are resolved (the project, or a named source). */
+      root?: string;
+    }
   /** Content made by the tool itself: the Dockerfile, an edited file. */
   | { kind: 'bytes'; name: string; data: string | Uint8Array; mode: number; origin?: string }
   /** An empty directory, for a mount point that must exist with a given mode. */

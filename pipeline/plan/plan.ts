@@ -78,7 +78,8 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
         const fieldPath = ['steps', index, step.kind, ...field.split('.').map((f) => (/^\d+$/.test(f) ? Number(f) : f))];
         return resolvePath(loaded.projectDir, sources, written, (problem) => problems.push({ ...problem, at: at(...fieldPath) }));
       },
-      statePath: (file) => path.join(loaded.projectDir, STATE_DIR, file),
+      projectRoot: (written) => rootOf(loaded.projectDir, sources, written),
+      statePath: (file) => statePath(loaded.projectDir, file, (problem) => problems.push({ ...problem, at: at() })),
     };
     const planned = kind.plan(step.value, ctx);
     instructions.push(...planned.instructions);
@@ -114,7 +115,7 @@ export function resolvePath(
   written: string,
   report: (problem: Omit<Problem, 'at'>) => void,
 ): string {
-  const named = /^([a-z0-9][a-z0-9._/-]*):(.*)$/.exec(written);
+  const named = NAMED_PATH.exec(written);
   let root = projectDir;
   let relative = written;
   if (named) {
@@ -134,6 +135,25 @@ export function resolvePath(
       message: `'${written}' leaves the ${named ? `source '${named[1]}'` : 'project directory'}`,
       hint: named ? 'paths stay inside their source' : 'paths are relative to the project; for a directory outside it, declare it under `sources:` and write NAME:path',
     });
+  }
+  return absolute;
+}
+
+const NAMED_PATH = /^([a-z0-9][a-z0-9._/-]*):(.*)$/;
+
+/** The directory a config path is relative to, and must stay in: the project or the named source. */
+export function rootOf(projectDir: string, sources: Readonly<Record<string, string>>, written: string): string {
+  const source = sources[NAMED_PATH.exec(written)?.[1] ?? ''];
+  return source === undefined ? projectDir : path.resolve(projectDir, source);
+}
+
+/** A file of the tool's own under .build-images/; a name (an image's, say) that would take it out is reported. */
+function statePath(projectDir: string, file: string, report: (problem: Omit<Problem, 'at'>) => void): string {
+  const dir = path.join(projectDir, STATE_DIR);
+  const absolute = path.resolve(dir, file);
+  const inside = path.relative(dir, absolute);
+  if (inside === '' || inside.startsWith('..') || path.isAbsolute(inside)) {
+    report({ message: `'${file}' would be written outside ${STATE_DIR}/`, hint: "an image's name is used in file names: no '.' or '..' between its slashes" });
   }
   return absolute;
 }

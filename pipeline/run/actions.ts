@@ -91,13 +91,23 @@ async function alreadyInRegistry(tag: string, settings: PushServices): Promise<b
   return remote !== undefined && known.has(remote);
 }
 
+// The engine retries a layer upload itself, five times over 50 s, saying "Retrying in N seconds"; it does not
+// retry the manifest. Ours are for what it did not retry: both together took 200 s per tag on a registry
+// that answers 500 to everything.
+const ENGINE_RETRIED = /Retrying in \d+ seconds?/;
+
 async function pushWithRetries(image: ImagePlan, tag: string, settings: PushServices): Promise<{ digest?: string }> {
   const auth = await settings.credentials(registryOf(tag));
   for (let attempt = 1; ; attempt++) {
+    let engineRetried = false;
+    const onLine = (line: string) => {
+      if (ENGINE_RETRIED.test(line)) engineRetried = true;
+      settings.emit({ type: 'log', image: image.name, line });
+    };
     try {
-      return await settings.images.push(tag, auth, (line) => settings.emit({ type: 'log', image: image.name, line }), settings.signal);
+      return await settings.images.push(tag, auth, onLine, settings.signal);
     } catch (err) {
-      if (!(err instanceof RunError) || attempt >= PUSH_ATTEMPTS || !TRANSIENT.test(err.message)) throw err;
+      if (!(err instanceof RunError) || engineRetried || attempt >= PUSH_ATTEMPTS || !TRANSIENT.test(err.message)) throw err;
       const wait = 500 * 2 ** (attempt - 1);
       settings.emit({ type: 'log', image: image.name, line: `push of ${tag} failed (${err.message}); retrying in ${wait / 1000}s` });
       await settings.sleep(wait);

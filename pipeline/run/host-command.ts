@@ -1,15 +1,16 @@
 // A command run on the host before an image's context is packed (the Makefile's compile targets).
 // Like make, it is skipped when every output exists and is newer than every input.
 import { spawn } from 'node:child_process';
-import { lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile } from 'node:fs/promises';
+import { writeStateFile } from '../context/state-file.ts';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Interrupted, RunError } from '../model/errors.ts';
 import { commandSignature, describeCommand, type HostCommand } from '../model/host-command.ts';
 
 export async function recordSignature(command: HostCommand): Promise<void> {
-  await mkdir(path.dirname(command.stamp), { recursive: true });
-  await writeFile(command.stamp, `${commandSignature(command)}\n`);
+  // Written whole or not at all: a full disk names the disk and leaves no empty stamp behind.
+  await writeStateFile(command.stamp, `${commandSignature(command)}\n`);
 }
 
 export type Freshness = { fresh: true } | { fresh: false; reason: string };

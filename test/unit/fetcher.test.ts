@@ -85,7 +85,7 @@ test('a refused connection fails naming the URL', async () => {
 });
 
 test('a sha256 given in the config is checked', async () => {
-  const message = await failure(createFetcher(await settings()).fetch(`${base}/types.yaml`, sha('something else')));
+  const message = await failure(createFetcher(await settings()).fetch(`${base}/types.yaml`, { sha256: sha('something else') }));
   assert.match(message, /sha256 is [0-9a-f]{64}, but the config expects/);
 });
 

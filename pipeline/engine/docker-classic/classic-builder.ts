@@ -41,7 +41,9 @@ export function createClassicBuilder(docker: Docker, failure: Failure): Builder 
       }
       steps.finish();
       const id = result.aux.map((a) => a.ID).filter(Boolean).pop();
-      if (!id) throw new RunError('the engine finished the build without naming the image it made');
+      if (!id) {
+        throw new RunError('the build ended without the engine naming the image it made', 'the engine may have stopped or restarted during the build: its log (journalctl -u docker) says why');
+      }
       return id;
     },
     async pruneCache() {

@@ -8,13 +8,14 @@ import type { ImageFile, ImageInfo, ImageStore } from '../engine.ts';
 import type { Credentials } from '../../model/credentials.ts';
 import { serverAddress } from '../../model/image-ref.ts';
 import { imageRef, repositoryOf, tagOf } from '../../model/image-ref.ts';
-import { Interrupted, RunError } from '../../model/errors.ts';
+import { Interrupted, RunError, UserError } from '../../model/errors.ts';
 import { readProgress } from './progress.ts';
 
 interface EngineFailure {
   statusCode?: number;
   message?: string;
   code?: string;
+  syscall?: string;
   json?: { message?: string } | null;
 }
 
@@ -24,14 +25,22 @@ export type Failure = (doing: string, err: unknown, signal?: AbortSignal) => Err
 export function engineFailure(where: string): Failure {
   return (doing, err, signal) => {
     if (signal?.aborted) return new Interrupted();
+    // Our own errors, such as the context's (a file that changed or vanished while packed), pass through:
+    // an ENOENT of the context is not the engine's socket.
+    const own = [err, (err as { cause?: unknown })?.cause].find((e) => e instanceof RunError || e instanceof UserError);
+    if (own) return own as Error;
     const e = err as EngineFailure;
-    if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'EACCES') {
+    if (e.syscall === 'connect' && (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'EACCES')) {
       return new RunError(
         `cannot reach the Docker engine at ${where} (${e.code})`,
         e.code === 'EACCES'
           ? 'the socket is not yours to use: run as root or join the docker group'
           : 'start it (dockerd, or systemctl start docker), or point DOCKER_HOST at a running engine',
       );
+    }
+    // The answer cut off half-way: the engine stopped or restarted (dockerd killed, out of memory).
+    if (e.code === 'ECONNRESET' || e.code === 'EPIPE' || e.message === 'aborted' || e.code === 'ERR_STREAM_PREMATURE_CLOSE') {
+      return new RunError(`${doing}: the Docker engine at ${where} closed the connection (${e.code ?? e.message})`, 'did dockerd stop or restart? its log (journalctl -u docker) says why');
     }
     const detail = e.json?.message ?? e.message ?? String(err);
     return new RunError(`${doing}: ${detail.replace(/^\(HTTP code \d+\) [\w ]+ - /, '').trim()}`);

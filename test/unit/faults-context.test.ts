@@ -1,0 +1,205 @@
+// Fault tests of the build context and the tool's state files: links that lead out of the project, files
+// that change, vanish or cannot be read while the context is packed, a damaged digest cache, concurrent
+// writers. Each says what the user sees.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFile } from 'node:child_process';
+import { appendFile, chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { buffer } from 'node:stream/consumers';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { RunError, UserError } from '../../pipeline/model/errors.ts';
+import type { PlainSource } from '../../pipeline/model/context-entries.ts';
+import { loadDigestCache } from '../../pipeline/context/digest-cache.ts';
+import { digestContext, listEntries, packEntries } from '../../pipeline/context/pack-context.ts';
+import { updateStateFile, writeStateFile } from '../../pipeline/context/state-file.ts';
+
+const test = suite('faults: context and state files');
+
+async function project(): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-faults-ctx-'));
+  await mkdir(path.join(dir, 'conf'), { recursive: true });
+  await writeFile(path.join(dir, 'conf/a.yaml'), 'a: 1\n');
+  return dir;
+}
+
+const copy = (root: string, from: string): PlainSource => ({ kind: 'path', name: 's00-copy/x', path: path.join(root, from), root, origin: from, excludes: [] });
+
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  const outcome = await p.then(() => undefined, (e: unknown) => e);
+  assert.ok(outcome instanceof RunError || outcome instanceof UserError, `expected a RunError or UserError, got ${String(outcome)}`);
+  return outcome as Error;
+}
+
+/** Packs the entries to the end, as the engine would read them. */
+const packAll = async (entries: Awaited<ReturnType<typeof listEntries>>) => buffer(packEntries(entries));
+
+test('copy through a link out of the project (escape -> /etc, from: escape/passwd) is refused, naming the path', async () => {
+  const dir = await project();
+  await symlink('/etc', path.join(dir, 'escape'));
+  const err = await rejection(listEntries([copy(dir, 'escape/passwd')]));
+  assert.instance(err, UserError);
+  assert.match(err.message, "copy: 'escape/passwd' leads outside");
+  assert.match(err.message, '/etc/passwd');
+});
+
+test('a link inside a copied directory is packed as a link, never followed', async () => {
+  const dir = await project();
+  await symlink('/etc', path.join(dir, 'conf/escape'));
+  await symlink('/etc/passwd', path.join(dir, 'conf/passwd'));
+  const entries = await listEntries([copy(dir, 'conf')]);
+  const links = entries.filter((e) => e.type === 'symlink').map((e) => [e.name, e.linkname, e.size]);
+  assert.equal(links, [['s00-copy/x/escape', '/etc', 0], ['s00-copy/x/passwd', '/etc/passwd', 0]]);
+  assert.ok(!entries.some((e) => e.name.startsWith('s00-copy/x/escape/')), 'nothing below the link is listed');
+  const tar = await packAll(entries);
+  assert.not.match(tar.toString('latin1'), 'root:x:0:0', "the host's /etc/passwd is not in the context");
+});
+
+test('a project reached through a link copies as usual, the whole of it included', async () => {
+  const dir = await project();
+  const linked = `${dir}-link`;
+  await symlink(dir, linked);
+  const entries = await listEntries([copy(linked, 'conf'), { ...copy(linked, '.'), name: 's01-copy/content' }]);
+  assert.ok(entries.some((e) => e.name === 's00-copy/x/a.yaml'));
+  assert.ok(entries.some((e) => e.name === 's01-copy/content/conf/a.yaml'));
+});
+
+test('the copied path itself may be a link: it is packed as one', async () => {
+  const dir = await project();
+  await symlink('/etc/passwd', path.join(dir, 'passwd'));
+  const entries = await listEntries([copy(dir, 'passwd')]);
+  assert.equal(entries.map((e) => [e.type, e.linkname]), [['symlink', '/etc/passwd']]);
+});
+
+for (const size of [100, 2 * 1024 * 1024]) {
+  const kind = size > 1024 * 1024 ? 'large (streamed)' : 'small';
+  test(`a ${kind} file rewritten between digest and packing fails the build, naming it`, async () => {
+    const dir = await project();
+    const file = path.join(dir, 'conf/data.bin');
+    await writeFile(file, Buffer.alloc(size, 'a'));
+    const entries = await listEntries([copy(dir, 'conf')]);
+    await digestContext(entries);
+    await writeFile(file, Buffer.alloc(size, 'b'));
+    const err = await rejection(packAll(entries));
+    assert.match(err.message, "'conf/data.bin' changed while the context was being packed");
+  });
+
+  test(`a ${kind} file that grows while packed fails, and the tar never holds more than its header says`, async () => {
+    const dir = await project();
+    const file = path.join(dir, 'conf/data.bin');
+    await writeFile(file, Buffer.alloc(size, 'a'));
+    const entries = await listEntries([copy(dir, 'conf')]);
+    await digestContext(entries);
+    await appendFile(file, Buffer.alloc(4096));
+    const err = await rejection(packAll(entries));
+    assert.match(err.message, "'conf/data.bin' changed while the context was being packed");
+  });
+}
+
+test('a file deleted between listing and packing is named as such, not as an engine problem', async () => {
+  const dir = await project();
+  const entries = await listEntries([copy(dir, 'conf')]);
+  await digestContext(entries);
+  await rm(path.join(dir, 'conf/a.yaml'));
+  const err = await rejection(packAll(entries));
+  assert.match(err.message, "'conf/a.yaml' disappeared while the context was being packed");
+});
+
+test('an unreadable file or directory in a copied folder is a clear error naming it', async () => {
+  for (const [make, named] of [
+    [async (dir: string) => { await writeFile(path.join(dir, 'conf/secret'), 's'); await chmod(path.join(dir, 'conf/secret'), 0); }, "cannot read the file 'conf/secret': permission denied"],
+    [async (dir: string) => { await mkdir(path.join(dir, 'conf/private')); await chmod(path.join(dir, 'conf/private'), 0); }, "cannot read the directory 'conf/private': permission denied"],
+  ] as const) {
+    const dir = await project();
+    await make(dir);
+    // Root reads everything: the check then runs as nobody, in a child process.
+    const outcome = process.getuid?.() === 0 ? await packAsNobody(dir) : await packHere(dir);
+    assert.equal(outcome, { ok: false, name: 'RunError', message: named });
+  }
+});
+
+async function packHere(dir: string) {
+  try {
+    const entries = await listEntries([copy(dir, 'conf')]);
+    await digestContext(entries);
+    await packAll(entries);
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, name: (err as Error).name, message: (err as Error).message };
+  }
+}
+
+async function packAsNobody(dir: string) {
+  const NOBODY = 65534;
+  for (const p of [dir, path.join(dir, 'conf'), path.join(dir, 'conf/a.yaml')]) await chown(p, NOBODY, NOBODY);
+  const script = fileURLToPath(new URL('../support/pack-as-user.ts', import.meta.url));
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, path.join(dir, 'conf'), 'conf'], {
+    uid: NOBODY,
+    gid: NOBODY,
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    env: { ...process.env, HOME: os.tmpdir() },
+  });
+  return JSON.parse(stdout) as unknown;
+}
+
+test('a truncated digest cache is set aside with a notice, and rewritten whole', async () => {
+  const dir = await project();
+  const file = path.join(dir, '.build-images/digests.json');
+  await mkdir(path.dirname(file));
+  await writeFile(file, '{"/p/a\\u00002\\u00001\\u00001": "abc');
+  const notices: string[] = [];
+  const cache = await loadDigestCache(file, { notice: (m) => notices.push(m) });
+  assert.equal(notices, ['.build-images/digests.json is not a digest cache (cut short or damaged?): it is set aside, and the files it covered are digested again']);
+  const entries = await listEntries([copy(dir, 'conf')]);
+  const old = Date.now() / 1000 - 60;
+  await utimes(path.join(dir, 'conf/a.yaml'), old, old);
+  const fresh = await listEntries([copy(dir, 'conf')]);
+  await digestContext(entries);
+  await digestContext(fresh, cache);
+  await cache.save();
+  assert.is(Object.keys(JSON.parse(await readFile(file, 'utf8'))).length, 1);
+});
+
+test('a digest cache that is a directory is set aside with a notice, and saving says what is in the way', async () => {
+  const dir = await project();
+  const file = path.join(dir, '.build-images/digests.json');
+  await mkdir(file, { recursive: true });
+  const notices: string[] = [];
+  const cache = await loadDigestCache(file, { notice: (m) => notices.push(m) });
+  assert.match(notices[0]!, '.build-images/digests.json cannot be read (EISDIR)');
+  const err = await rejection(cache.save());
+  assert.is(err.message, `cannot read ${file}: it is a directory`);
+});
+
+test('digest caches saved at once by several runs keep every digest', async () => {
+  const dir = await project();
+  const file = path.join(dir, '.build-images/digests.json');
+  const old = Date.now() / 1000 - 60;
+  const caches = await Promise.all([1, 2, 3, 4, 5].map(() => loadDigestCache(file)));
+  await Promise.all(
+    caches.map(async (cache, i) => {
+      await writeFile(path.join(dir, `conf/f${i}`), `${i}`);
+      await utimes(path.join(dir, `conf/f${i}`), old, old);
+      const entries = await listEntries([{ kind: 'path', name: 'x', path: path.join(dir, `conf/f${i}`), origin: `f${i}`, excludes: [] }]);
+      await digestContext(entries, cache);
+      await cache.save();
+    }),
+  );
+  assert.is(Object.keys(JSON.parse(await readFile(file, 'utf8'))).length, 5);
+});
+
+test("a lock file left by a run that died is taken over; a write that fails leaves no temporary file", async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-faults-state-'));
+  const file = path.join(dir, 'state.json');
+  await writeFile(`${file}.lock`, '999999999');
+  await updateStateFile(file, (current) => `${current ?? ''}x`, { isAlive: () => false });
+  assert.is(await readFile(file, 'utf8'), 'x');
+  await mkdir(path.join(dir, 'taken.json'));
+  const err = await rejection(writeStateFile(path.join(dir, 'taken.json'), 'y'));
+  assert.match(err.message, `cannot write ${path.join(dir, 'taken.json')}`);
+  assert.equal((await readdir(dir)).sort(), ['state.json', 'taken.json']);
+});
+
+test.run();
