@@ -1,6 +1,6 @@
 import path from 'node:path/posix';
 import { z } from 'zod';
-import { instruction, jsonArgs } from '../pipeline/plan/dockerfile.ts';
+import { copyArgs, instruction } from '../pipeline/plan/dockerfile.ts';
 import { chownFlag, imagePathField, modeField, ownerField } from './fields.ts';
 import { defineStep } from './step.ts';
 
@@ -25,7 +25,7 @@ export const fetchStep = defineStep({
     const source = step.extract ?? new URL(step.url).pathname;
     const name = `${ctx.contextDir}/${step.to.endsWith('/') ? path.basename(source) : path.basename(step.to)}`;
     return {
-      instructions: [instruction('COPY', ...chownFlag(step.owner), jsonArgs([name, step.to]))],
+      instructions: [instruction('COPY', ...chownFlag(step.owner), copyArgs([name], step.to))],
       context: [{ kind: 'fetch', name, url: step.url, sha256: step.sha256, extract: step.extract, mode: step.mode ?? 0o644 }],
       hostCommands: [],
     };
