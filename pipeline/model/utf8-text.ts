@@ -11,16 +11,19 @@ const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 export function decodeUtf8(bytes: Uint8Array): DecodedText {
   const other = otherEncoding(bytes);
   if (other) return { ok: false, reason: `it is ${other}`, line: 1, col: 1 };
-  let text: string;
-  try {
-    text = decoder.decode(bytes);
-  } catch {
-    const lenient = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
-    return { ok: false, reason: 'it has bytes that are not UTF-8', ...lineCol(lenient, lenient.indexOf('\uFFFD')) };
+  const lenient = () => new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
+  // A NUL first: a binary is better named as one than by its first byte that is not UTF-8.
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) {
+    const text = lenient();
+    return { ok: false, reason: 'it holds NUL bytes, as binary files do', ...lineCol(text, text.indexOf('\0')) };
   }
-  const nul = text.indexOf('\0');
-  if (nul >= 0) return { ok: false, reason: 'it holds NUL bytes, as binary files do', ...lineCol(text, nul) };
-  return { ok: true, text };
+  try {
+    return { ok: true, text: decoder.decode(bytes) };
+  } catch {
+    const text = lenient();
+    return { ok: false, reason: 'it has bytes that are not UTF-8', ...lineCol(text, text.indexOf('\uFFFD')) };
+  }
 }
 
 function otherEncoding(b: Uint8Array): string | undefined {
