@@ -96,7 +96,7 @@ interface NodeIndex {
   offset(at: ConfigPath): number;
   /** The offset of a key in the map at `mapPath`, so that an unknown key is pointed at, not its map. */
   keyOffset(mapPath: ConfigPath, key: string): number | undefined;
-  /** The value at a path when it is written as a scalar. */
+  /** The value at a path when it is written as a scalar; null also for a key written with no value. */
   scalar(at: ConfigPath): unknown;
 }
 
@@ -112,13 +112,15 @@ function nodeIndex(doc: Document): NodeIndex {
     return pairs;
   };
   /** The nodes along a path as far as it is written; a key with no value stands for its value. */
-  const walk = (at: ConfigPath): Node[] => {
+  const walk = (at: ConfigPath): { nodes: Node[]; empty: boolean } => {
     const nodes: Node[] = [];
     let node: unknown = doc.contents;
+    let empty = false;
     for (const segment of [undefined, ...at]) {
       if (segment !== undefined) {
         if (isMap(node)) {
           const pair = pairsOf(node).get(String(segment));
+          empty = pair !== undefined && pair.value === null;
           node = pair?.value ?? pair?.key;
         } else if (isSeq(node) && typeof segment === 'number') node = node.items[segment];
         else node = undefined;
@@ -126,18 +128,19 @@ function nodeIndex(doc: Document): NodeIndex {
       if (!node || !(node as Node).range) break;
       nodes.push(node as Node);
     }
-    return nodes;
+    return { nodes, empty };
   };
   return {
-    offset: (at) => walk(at).pop()?.range?.[0] ?? 0,
+    offset: (at) => walk(at).nodes.pop()?.range?.[0] ?? 0,
     keyOffset(mapPath, key) {
-      const map = walk(mapPath)[mapPath.length];
+      const map = walk(mapPath).nodes[mapPath.length];
       const keyNode = isMap(map) ? (pairsOf(map).get(key)?.key as Node | undefined) : undefined;
       return keyNode?.range?.[0];
     },
     scalar(at) {
-      const node = walk(at)[at.length];
-      return isScalar(node) ? node.value : undefined;
+      const { nodes, empty } = walk(at);
+      const node = nodes[at.length];
+      return empty ? null : isScalar(node) ? node.value : undefined;
     },
   };
 }
@@ -197,6 +200,9 @@ function describeIssue(
     return { message: `'${at[at.length - 1]}' is missing${at.length > 1 ? ` at ${at.slice(0, -1).join('.')}` : ''}`, at: locate(at), hint: `expected ${'expected' in issue ? issue.expected : 'a value'}` };
   }
   const value = index.scalar(at);
+  if (value === null && (issue.code === 'invalid_type' || issue.code === 'invalid_union')) {
+    return { message: `'${at[at.length - 1]}' has no value${at.length > 1 ? ` at ${at.slice(0, -1).join('.')}` : ''}`, at: locate(at), hint: 'write its value after the colon, or remove the key' };
+  }
   const scalarWhereString =
     (issue.code === 'invalid_type' && issue.expected === 'string') || (issue.code === 'invalid_union' && (typeof value === 'number' || typeof value === 'boolean'));
   if (scalarWhereString && (typeof value === 'number' || typeof value === 'boolean')) {

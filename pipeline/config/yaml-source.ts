@@ -134,7 +134,7 @@ export function yamlValue({ doc, position }: YamlSource): { value: unknown; prob
       }
       added += target.size;
       if (added > MAX_ALIAS_VALUES) {
-        problems.push({ message: `aliases expand the file to more than ${MAX_ALIAS_VALUES} values`, at: at(node), hint: 'write the repeated part out, or share less of it: aliases of aliases multiply' });
+        problems.push({ message: `aliases expand the file to more than ${MAX_ALIAS_VALUES.toLocaleString('en-US')} values`, at: at(node), hint: 'write the repeated part out, or share less of it: aliases of aliases multiply' });
         throw new Stop();
       }
       if (level + target.height > MAX_DEPTH) {
