@@ -152,6 +152,10 @@ function nodeIndex(doc: Document): NodeIndex {
 function flattenUnions(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
   return issues.flatMap((issue) => {
     if (issue.code !== 'invalid_union' || !('errors' in issue)) return [issue];
+    // Absent: every branch says so; one of them says it well enough.
+    if (issue.errors.length > 0 && issue.errors.every((branch) => branch.length === 1 && branch[0]!.path.length === 0 && isMissing(branch[0]!))) {
+      return [{ ...issue.errors[0]![0]!, path: issue.path } as z.core.$ZodIssue];
+    }
     const typeMatched = issue.errors.filter((branch) => !branch.some((i) => i.code === 'invalid_type' && i.path.length === 0));
     if (typeMatched.length !== 1) return [issue];
     return flattenUnions(typeMatched[0]!.map((i) => ({ ...i, path: [...issue.path, ...i.path] }) as z.core.$ZodIssue));
@@ -192,7 +196,12 @@ function describeIssue(
       return {
         message: isStep ? `unknown step kind '${key}'` : `unknown key '${key}'${where}`,
         at: offset === undefined ? locate(at) : position(offset),
-        hint: near ? `did you mean '${near}'?` : `expected one of: ${known.join(', ')}`,
+        hint:
+          key === '<<'
+            ? 'YAML merge keys (<<) are not read: write the keys out, or alias the whole map'
+            : near
+              ? `did you mean '${near}'?`
+              : `expected one of: ${known.join(', ')}`,
       };
     });
   }

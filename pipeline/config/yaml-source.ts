@@ -155,9 +155,13 @@ export function yamlValue({ doc, position }: YamlSource): { value: unknown; prob
           problems.push({ message: 'a key must be a plain value, not a list, a map or an alias', at: at((pair.key as Node | null) ?? node) });
           continue;
         }
+        if (key === '__proto__') {
+          // Every later copy (zod's records among them) would set a prototype instead: an image of that name vanished.
+          problems.push({ message: "'__proto__' cannot be a key here", at: at(pair.key as Node), hint: 'choose another name' });
+          continue;
+        }
         const item = convert(pair.value, level + 1);
-        // defineProperty: a key named __proto__ is data here, as it is in JSON.
-        Object.defineProperty(object, key, { value: item.value, enumerable: true, writable: true, configurable: true });
+        object[key] = item.value;
         result.size += item.size;
         result.height = Math.max(result.height, item.height + 1);
       }
