@@ -37,7 +37,7 @@ export function parseYaml(text: string, file: string): { source: YamlSource; pro
   const position = (offset: number): SourcePosition => ({ file, ...lineCounter.linePos(offset) });
   const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(text));
   const tooDeep = firstTooDeep(tokens);
-  const composer = new Composer({ keepSourceTokens: true, uniqueKeys: false });
+  const composer = new Composer({ uniqueKeys: false });
   const docs = tooDeep === undefined ? Array.from(composer.compose(tokens, true, text.length)) : [];
   const doc = docs[0] ?? new Composer().compose([], true, 0).next().value!;
   const problems: Problem[] = [];
