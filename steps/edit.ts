@@ -2,7 +2,10 @@ import path from 'node:path/posix';
 import { z } from 'zod';
 import { copyArgs, entryName, instruction } from '../pipeline/plan/dockerfile.ts';
 import type { FileEdit } from '../pipeline/model/file-edit.ts';
-import { imagePathField, lineField } from './fields.ts';
+import { imagePathField, singleLine } from './fields.ts';
+
+// A rule is written as one flow map on one line, and appendLine adds one line: a line break would fold or split it.
+const editedLine = singleLine('it is written into one line of the edited file');
 import { defineStep } from './step.ts';
 
 // A file of the base image, edited in TypeScript instead of with sed in a RUN: the file is read through the
@@ -17,10 +20,10 @@ export const editStep = defineStep({
       prependToList: z
         .strictObject({
           at: z.string().min(1).describe('dotted path of a YAML sequence: provider_context.import_resolver.parameters.rules'),
-          items: z.array(z.record(lineField, lineField)).min(1).describe('one-entry maps, put first in this order; ones already there are not added again'),
+          items: z.array(z.record(editedLine, editedLine)).min(1).describe('one-entry maps, put first in this order; ones already there are not added again'),
         })
         .optional(),
-      appendLine: lineField.min(1).optional().describe('a line added at the end unless the file has it'),
+      appendLine: editedLine.min(1).optional().describe('a line added at the end unless the file has it'),
       executable: z.boolean().default(false).describe('make the file executable'),
     })
     .refine((s) => (s.prependToList ? 1 : 0) + (s.appendLine ? 1 : 0) === 1, {

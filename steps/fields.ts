@@ -19,7 +19,8 @@ export const ownerField = z
  * line-based and no escape carries a line break, so one is refused here, where the config names the field,
  * rather than turning the rest of the value into an instruction of its own.
  */
-export const lineField = z.string().regex(/^[^\n\r]*$/, 'a line break cannot go here: the value is written into one line of the Dockerfile');
+export const singleLine = (why: string) => z.string().regex(/^[^\n\r]*$/, `a line break cannot go here: ${why}`);
+export const lineField = singleLine('the value is written into one line of the Dockerfile');
 
 /** An absolute path inside the image. */
 export const imagePathField = lineField.regex(/^\//, 'a path in the image is absolute: it starts with /');
