@@ -1,6 +1,6 @@
 import path from 'node:path/posix';
 import { z } from 'zod';
-import { instruction, jsonArgs } from '../pipeline/plan/dockerfile.ts';
+import { copyArgs, instruction } from '../pipeline/plan/dockerfile.ts';
 import { STATE_DIR } from '../pipeline/model/project-files.ts';
 import { chownFlag, imagePathField, modeField, ownerField } from './fields.ts';
 import { defineStep } from './step.ts';
@@ -27,7 +27,7 @@ export const copyStep = defineStep({
     const entry = `${ctx.contextDir}/${name}`;
     const source = ctx.projectPath(step.from, 'from');
     return {
-      instructions: [instruction('COPY', ...chownFlag(step.owner), jsonArgs([entry, step.to]))],
+      instructions: [instruction('COPY', ...chownFlag(step.owner), copyArgs([entry], step.to))],
       context: [
         // The tool's own state changes every run; copied, it would make every image out of date.
         {

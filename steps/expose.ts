@@ -8,5 +8,5 @@ export const exposeStep = defineStep({
   kind: 'expose',
   description: 'ports the container listens on',
   schema: z.union([port, z.array(port).min(1)]),
-  plan: (ports) => instructionsOnly(instruction('EXPOSE', ...[ports].flat().map(String))),
+  plan: (ports) => instructionsOnly(instruction('EXPOSE', [ports].flat().map(String))),
 });

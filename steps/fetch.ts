@@ -1,6 +1,6 @@
 import path from 'node:path/posix';
 import { z } from 'zod';
-import { instruction, jsonArgs } from '../pipeline/plan/dockerfile.ts';
+import { copyArgs, instruction } from '../pipeline/plan/dockerfile.ts';
 import { chownFlag, imagePathField, modeField, ownerField } from './fields.ts';
 import { defineStep } from './step.ts';
 import { DEFAULT_FETCH_TIMEOUTS, type FetchExpect } from '../pipeline/model/context-entries.ts';
@@ -48,7 +48,7 @@ export const fetchStep = defineStep({
     const source = step.extract ?? new URL(step.url).pathname;
     const name = `${ctx.contextDir}/${step.to.endsWith('/') ? path.basename(source) : path.basename(step.to)}`;
     return {
-      instructions: [instruction('COPY', ...chownFlag(step.owner), jsonArgs([name, step.to]))],
+      instructions: [instruction('COPY', ...chownFlag(step.owner), copyArgs([name], step.to))],
       context: [
         {
           kind: 'fetch',

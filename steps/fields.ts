@@ -14,8 +14,16 @@ export const ownerField = z
   .regex(/^[A-Za-z0-9_.][A-Za-z0-9_.-]*(:[A-Za-z0-9_.][A-Za-z0-9_.-]*)?$/, 'an owner is user or user:group')
   .describe('owner of what is copied: user or user:group (names are looked up in the image)');
 
+/**
+ * A value that is written into a Dockerfile line (or a line of an edited file). The Dockerfile parser is
+ * line-based and no escape carries a line break, so one is refused here, where the config names the field,
+ * rather than turning the rest of the value into an instruction of its own.
+ */
+export const singleLine = (why: string) => z.string().regex(/^[^\n\r]*$/, `a line break cannot go here: ${why}`);
+export const lineField = singleLine('the value is written into one line of the Dockerfile');
+
 /** An absolute path inside the image. */
-export const imagePathField = z.string().regex(/^\//, 'a path in the image is absolute: it starts with /');
+export const imagePathField = lineField.regex(/^\//, 'a path in the image is absolute: it starts with /');
 
 export const commandField = z.union([z.string().min(1), z.array(z.string()).min(1)]);
 

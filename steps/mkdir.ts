@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { instruction, jsonArgs } from '../pipeline/plan/dockerfile.ts';
+import { copyArgs, instruction } from '../pipeline/plan/dockerfile.ts';
 import { chownFlag, imagePathField, modeField, ownerField } from './fields.ts';
 import { defineStep } from './step.ts';
 
@@ -16,7 +16,7 @@ export const mkdirStep = defineStep({
   plan(step, ctx) {
     const entry = `${ctx.contextDir}/dir`;
     return {
-      instructions: [instruction('COPY', ...chownFlag(step.owner), jsonArgs([`${entry}/`, `${step.path.replace(/\/+$/, '')}/`]))],
+      instructions: [instruction('COPY', ...chownFlag(step.owner), copyArgs([`${entry}/`], `${step.path.replace(/\/+$/, '')}/`))],
       context: [{ kind: 'dir', name: entry, mode: step.mode ?? 0o755 }],
       hostCommands: [],
     };

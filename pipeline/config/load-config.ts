@@ -2,11 +2,13 @@
 // schema (every issue at once), each placed at file:line:col. The cross-field rules come later, in resolve.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import type { z } from 'zod';
+import { isMap, isScalar, isSeq, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
+import { z } from 'zod';
 import { didYouMean, UserError, type Problem, type SourcePosition } from '../model/errors.ts';
 import { DEFAULT_CONFIG_FILE } from '../model/project-files.ts';
 import { configSchema, type Config } from './schema.ts';
+import { parseYaml, yamlValue } from './yaml-source.ts';
+import { decodeUtf8 } from '../model/utf8-text.ts';
 import { stepKindNames } from '../../steps/index.ts';
 
 export type ConfigPath = readonly (string | number)[];
@@ -28,43 +30,31 @@ export interface LoadedConfig extends Omit<ParsedConfig, 'raw' | 'describe'> {
   config: Config;
 }
 
-const YAML_HINTS: Record<string, string> = {
-  TAB_AS_INDENT: 'YAML indents with spaces only: replace the tab with spaces',
-  DUPLICATE_KEY: 'a key may appear once in a map: remove or rename one of them',
-  BAD_INDENT: 'check that this line is indented like its siblings',
-  MISSING_CHAR: 'a quote or bracket is not closed',
-  BLOCK_AS_IMPLICIT_KEY: 'a key is probably missing its colon, or the line above is indented wrongly',
-  MULTILINE_IMPLICIT_KEY: 'a key is probably missing its colon, or a quote is not closed',
-  UNEXPECTED_TOKEN: 'check the punctuation on this line',
-};
-
 export async function loadConfig(file: string, cwd = process.cwd()): Promise<ParsedConfig> {
   const absolute = path.resolve(cwd, file);
-  const text = await readFile(absolute, 'utf8').catch((err: NodeJS.ErrnoException) => {
+  const bytes = await readFile(absolute).catch((err: NodeJS.ErrnoException) => {
     const reason = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'it is a directory' : err.message;
     throw new UserError({
       message: `cannot read ${file}: ${reason}`,
       hint: `run build-images where ${DEFAULT_CONFIG_FILE} is, or name the file with --file`,
     });
   });
-  return parseConfig(text, file, path.dirname(absolute));
+  const decoded = decodeUtf8(bytes);
+  if (!decoded.ok) {
+    throw new UserError({
+      message: `${file} is not UTF-8 text: ${decoded.reason}`,
+      at: { file, line: decoded.line, col: decoded.col },
+      hint: 'save the file as UTF-8 (in most editors: "Save with encoding", UTF-8)',
+    });
+  }
+  return parseConfig(decoded.text, file, path.dirname(absolute));
 }
 
 /** Pure: the text of a config file to its parsed value, or a UserError listing every YAML problem. */
 export function parseConfig(text: string, file: string, projectDir: string): ParsedConfig {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, keepSourceTokens: true, uniqueKeys: true, prettyErrors: false });
-  const position = (offset: number): SourcePosition => ({ file, ...lineCounter.linePos(offset) });
-
-  if (doc.errors.length > 0) {
-    throw new UserError(
-      doc.errors.map((e) => ({
-        message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''),
-        at: position(e.pos[0]),
-        hint: YAML_HINTS[e.code],
-      })),
-    );
-  }
+  const { source, problems } = parseYaml(text, file);
+  if (problems.length > 0) throw new UserError(problems);
+  const { doc, position } = source;
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
     throw new UserError({
       message: `${file} is empty`,
@@ -73,12 +63,16 @@ export function parseConfig(text: string, file: string, projectDir: string): Par
     });
   }
 
-  const locate = (at: ConfigPath): SourcePosition => position(nodeOffset(doc, at));
-  const raw = doc.toJS() as unknown;
+  const index = nodeIndex(doc);
+  const locate = (at: ConfigPath): SourcePosition => position(index.offset(at));
+  const converted = yamlValue(source);
+  if (converted.problems.length > 0) throw new UserError(converted.problems);
+  const raw = converted.value;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new UserError({ message: `${file} must be a map of settings (images:, variables:, ...)`, at: locate([]) });
   }
-  const describe = (issues: readonly z.core.$ZodIssue[]) => dedupe(issues).flatMap((issue) => describeIssue(issue, doc, locate, position));
+  const describe = (issues: readonly z.core.$ZodIssue[]) =>
+    dedupe(flattenUnions(issues)).flatMap((issue) => describeIssue(issue, index, locate, position));
   return { file, projectDir, raw: raw as Record<string, unknown>, locate, describe };
 }
 
@@ -95,32 +89,98 @@ export function validateConfig(parsed: ParsedConfig, interpolated: Record<string
   return { file: parsed.file, projectDir: parsed.projectDir, locate: parsed.locate, config: result.data };
 }
 
-function nodeOffset(doc: Document, at: ConfigPath): number {
-  for (let length = at.length; length >= 0; length--) {
-    const node = doc.getIn(at.slice(0, length), true) as Node | undefined;
-    if (node && typeof node === 'object' && 'range' in node && node.range) return node.range[0];
-  }
-  return 0;
+/** Finds the YAML node of a config path in time proportional to the path: each map's keys indexed once. */
+interface NodeIndex {
+  /** The offset of the value at a path, or of the nearest enclosing one that is written down. */
+  offset(at: ConfigPath): number;
+  /** The offset of a key in the map at `mapPath`, so that an unknown key is pointed at, not its map. */
+  keyOffset(mapPath: ConfigPath, key: string): number | undefined;
+  /** The value at a path when it is written as a scalar; null also for a key written with no value. */
+  scalar(at: ConfigPath): unknown;
 }
 
-/** The offset of a key in a map, so that an unknown key is pointed at, not the map that holds it. */
-function keyOffset(doc: Document, mapPath: ConfigPath, key: string): number | undefined {
-  const map = mapPath.length === 0 ? doc.contents : doc.getIn(mapPath, true);
-  if (!isMap(map)) return undefined;
-  const pair = map.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key);
-  const keyNode = pair?.key as Node | undefined;
-  return keyNode?.range?.[0];
+function nodeIndex(doc: Document): NodeIndex {
+  const keys = new WeakMap<YAMLMap, Map<string, Pair>>();
+  const pairsOf = (map: YAMLMap): Map<string, Pair> => {
+    let pairs = keys.get(map);
+    if (!pairs) {
+      pairs = new Map();
+      for (const pair of map.items) if (isScalar(pair.key)) pairs.set(String(pair.key.value ?? ''), pair as Pair);
+      keys.set(map, pairs);
+    }
+    return pairs;
+  };
+  /** The nodes along a path as far as it is written; a key with no value stands for its value. */
+  const walk = (at: ConfigPath): { nodes: Node[]; empty: boolean } => {
+    const nodes: Node[] = [];
+    let node: unknown = doc.contents;
+    let empty = false;
+    for (const segment of [undefined, ...at]) {
+      if (segment !== undefined) {
+        if (isMap(node)) {
+          const pair = pairsOf(node).get(String(segment));
+          empty = pair !== undefined && pair.value === null;
+          node = pair?.value ?? pair?.key;
+        } else if (isSeq(node) && typeof segment === 'number') node = node.items[segment];
+        else node = undefined;
+      }
+      if (!node || !(node as Node).range) break;
+      nodes.push(node as Node);
+    }
+    return { nodes, empty };
+  };
+  return {
+    offset: (at) => walk(at).nodes.pop()?.range?.[0] ?? 0,
+    keyOffset(mapPath, key) {
+      const map = walk(mapPath).nodes[mapPath.length];
+      const keyNode = isMap(map) ? (pairsOf(map).get(key)?.key as Node | undefined) : undefined;
+      return keyNode?.range?.[0];
+    },
+    scalar(at) {
+      const { nodes, empty } = walk(at);
+      const node = nodes[at.length];
+      return empty ? null : isScalar(node) ? node.value : undefined;
+    },
+  };
+}
+
+/**
+ * A union's issues, when the value's type chose one of its branches, are that branch's: `{defualt: x}`
+ * for a variable is a map, so it is the map form that is wrong, and zod's "Invalid input" says nothing.
+ */
+function flattenUnions(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  return issues.flatMap((issue) => {
+    if (issue.code !== 'invalid_union' || !('errors' in issue)) return [issue];
+    // Absent: every branch says so; one of them says it well enough.
+    if (issue.errors.length > 0 && issue.errors.every((branch) => branch.length === 1 && branch[0]!.path.length === 0 && isMissing(branch[0]!))) {
+      return [{ ...issue.errors[0]![0]!, path: issue.path } as z.core.$ZodIssue];
+    }
+    const typeMatched = issue.errors.filter((branch) => !branch.some((i) => i.code === 'invalid_type' && i.path.length === 0));
+    if (typeMatched.length !== 1) return [issue];
+    return flattenUnions(typeMatched[0]!.map((i) => ({ ...i, path: [...issue.path, ...i.path] }) as z.core.$ZodIssue));
+  });
 }
 
 function dedupe(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
-  // An unknown step kind also fails the one-kind rule; the unknown key is the useful message.
-  const unknownAt = new Set(issues.filter((i) => i.code === 'unrecognized_keys').map((i) => i.path.join('.')));
-  return issues.filter((i) => !(i.code === 'custom' && unknownAt.has(i.path.join('.'))));
+  // An unknown step kind also fails the one-kind rule; the unknown key is the useful message. A misspelt
+  // key also leaves the key it meant missing: the did-you-mean says that already.
+  const unknownAt = new Map<string, string[]>();
+  for (const i of issues) if (i.code === 'unrecognized_keys') unknownAt.set(i.path.join('.'), [...(unknownAt.get(i.path.join('.')) ?? []), ...i.keys]);
+  const misspelt = (i: z.core.$ZodIssue) => {
+    if (!isMissing(i) || i.path.length === 0) return false;
+    const wanted = String(i.path[i.path.length - 1]);
+    return (unknownAt.get(i.path.slice(0, -1).join('.')) ?? []).some((key) => didYouMean(key, [wanted]) === wanted);
+  };
+  return issues.filter((i) => !(i.code === 'custom' && unknownAt.has(i.path.join('.'))) && !misspelt(i));
+}
+
+function isMissing(issue: z.core.$ZodIssue): boolean {
+  return issue.code === 'invalid_type' && issue.message.endsWith('received undefined');
 }
 
 function describeIssue(
   issue: z.core.$ZodIssue,
-  doc: Document,
+  index: NodeIndex,
   locate: (at: ConfigPath) => SourcePosition,
   position: (offset: number) => SourcePosition,
 ): Problem | Problem[] {
@@ -131,18 +191,26 @@ function describeIssue(
     const known = isStep ? stepKindNames : knownKeys(at);
     return issue.keys.map((key) => {
       const near = didYouMean(key, known);
-      const offset = keyOffset(doc, at, key);
+      const offset = index.keyOffset(at, key);
       return {
         message: isStep ? `unknown step kind '${key}'` : `unknown key '${key}'${where}`,
         at: offset === undefined ? locate(at) : position(offset),
-        hint: near ? `did you mean '${near}'?` : `expected one of: ${known.join(', ')}`,
+        hint:
+          key === '<<'
+            ? 'YAML merge keys (<<) are not read: write the keys out, or alias the whole map'
+            : near
+              ? `did you mean '${near}'?`
+              : `expected one of: ${known.join(', ')}`,
       };
     });
   }
-  if (issue.code === 'invalid_type' && issue.message.endsWith('received undefined')) {
-    return { message: `'${at[at.length - 1]}' is missing${at.length > 1 ? ` at ${at.slice(0, -1).join('.')}` : ''}`, at: locate(at), hint: `expected ${issue.expected}` };
+  if (isMissing(issue)) {
+    return { message: `'${at[at.length - 1]}' is missing${at.length > 1 ? ` at ${at.slice(0, -1).join('.')}` : ''}`, at: locate(at), hint: `expected ${'expected' in issue ? issue.expected : 'a value'}` };
   }
-  const value = doc.getIn(at);
+  const value = index.scalar(at);
+  if (value === null && (issue.code === 'invalid_type' || issue.code === 'invalid_union')) {
+    return { message: `'${at[at.length - 1]}' has no value${at.length > 1 ? ` at ${at.slice(0, -1).join('.')}` : ''}`, at: locate(at), hint: 'write its value after the colon, or remove the key' };
+  }
   const scalarWhereString =
     (issue.code === 'invalid_type' && issue.expected === 'string') || (issue.code === 'invalid_union' && (typeof value === 'number' || typeof value === 'boolean'));
   if (scalarWhereString && (typeof value === 'number' || typeof value === 'boolean')) {
@@ -151,32 +219,22 @@ function describeIssue(
   return { message: `${issue.message.replace(/^Invalid input: /, '')}${where}`, at: locate(at) };
 }
 
-/** The keys the schema allows at a path, for a did-you-mean. */
+/** The keys the schema allows at a path, for a did-you-mean; found through zod's public classes. */
 function knownKeys(at: ConfigPath): string[] {
-  let schema: z.ZodType | undefined = configSchema;
+  let schema = unwrap(configSchema);
   for (const segment of at) {
-    schema = unwrap(schema);
-    const def = (schema as unknown as { def: Record<string, unknown> } | undefined)?.def;
-    if (!def) return [];
-    if (def['type'] === 'object') schema = (def['shape'] as Record<string, z.ZodType>)[String(segment)];
-    else if (def['type'] === 'record') schema = def['valueType'] as z.ZodType;
-    else if (def['type'] === 'array') schema = def['element'] as z.ZodType;
+    if (schema instanceof z.ZodObject) schema = unwrap((schema.shape as Record<string, z.ZodType>)[String(segment)]);
+    else if (schema instanceof z.ZodRecord) schema = unwrap(schema.valueType as z.ZodType);
+    else if (schema instanceof z.ZodArray) schema = unwrap(schema.element as z.ZodType);
     else return [];
   }
-  const def = (unwrap(schema) as unknown as { def: Record<string, unknown> } | undefined)?.def;
-  return def?.['type'] === 'object' ? Object.keys(def['shape'] as object) : [];
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
 }
 
+/** The schema under optional, default and transform wrappers; of a union, its map form. */
 function unwrap(schema: z.ZodType | undefined): z.ZodType | undefined {
-  let current = schema;
-  for (;;) {
-    const def = (current as unknown as { def: Record<string, unknown> } | undefined)?.def;
-    if (!def) return current;
-    if (def['type'] === 'optional' || def['type'] === 'default') current = def['innerType'] as z.ZodType;
-    else if (def['type'] === 'pipe') current = def['in'] as z.ZodType;
-    else if (def['type'] === 'union') {
-      current = (def['options'] as z.ZodType[]).find((o) => (o as unknown as { def: { type: string } }).def.type === 'object');
-      if (!current) return undefined;
-    } else return current;
-  }
+  if (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault || schema instanceof z.ZodNullable) return unwrap(schema.unwrap() as z.ZodType);
+  if (schema instanceof z.ZodPipe) return unwrap(schema.in as z.ZodType);
+  if (schema instanceof z.ZodUnion) return (schema.options as z.ZodType[]).map(unwrap).find((o) => o instanceof z.ZodObject);
+  return schema;
 }

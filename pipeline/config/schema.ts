@@ -1,6 +1,7 @@
 // The config's schema: the single source of its TypeScript types and of build-images.schema.json.
 import { z } from 'zod';
 import { stepKinds, stepKindNames, type StepKindName } from '../../steps/index.ts';
+import { lineField } from '../../steps/fields.ts';
 
 export const ACTIONS = ['deploy', 'deploy_latest', 'rmi', 'clean', 'distclean'] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -64,14 +65,14 @@ export const imageSchema = z.strictObject({
     .describe('what deploy tags and pushes instead of `tags`, such as ONAP\'s ${TIMESTAMP} tags'),
   aliases: z.array(name('target')).default([]).describe('more target names for this image'),
   dependsOn: z.array(z.string()).default([]).describe('images that must build first'),
-  version: z.string().optional().describe('org.opencontainers.image.version (default: the first tag)'),
-  labels: z.record(z.string(), z.string()).default({}),
+  version: lineField.optional().describe('org.opencontainers.image.version (default: the first tag)'),
+  labels: z.record(lineField, lineField).default({}),
   args: z.record(variableName, z.string()).default({}).describe('build args (ARG in the Dockerfile)'),
   steps: z.array(stepSchema).default([]),
 });
 
 export const configSchema = z.strictObject({
-  source: z.string().optional().describe('org.opencontainers.image.source of every image'),
+  source: lineField.optional().describe('org.opencontainers.image.source of every image'),
   variables: z.record(variableName, variableSchema).default({}),
   sources: z
     .record(name('source'), z.string())

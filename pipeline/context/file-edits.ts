@@ -3,13 +3,26 @@
 import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import { RunError } from '../model/errors.ts';
 import type { FileEdit } from '../model/file-edit.ts';
+import { decodeUtf8 } from '../model/utf8-text.ts';
 
 export interface EditedFile {
   text: string;
   mode: number;
 }
 
-export function applyEdit(file: string, text: string, mode: number, edit: FileEdit): EditedFile {
+/**
+ * The edit applied to a file's bytes. They must be UTF-8 text: decoding anything else with replacement
+ * characters and writing it back destroyed it (an edited busybox no longer ran). A byte-order mark is kept.
+ */
+export function applyEdit(file: string, content: Uint8Array, mode: number, edit: FileEdit): EditedFile {
+  const decoded = decodeUtf8(content);
+  if (!decoded.ok) {
+    throw new RunError(
+      `${file} in the base image is not UTF-8 text (${decoded.reason}, line ${decoded.line}), so edit cannot change it`,
+      'edit changes text files such as YAML configs and start-up scripts; for anything else, copy a file of your own',
+    );
+  }
+  const text = decoded.text;
   switch (edit.kind) {
     case 'prepend-to-list':
       return { text: prependToList(file, text, edit.at, edit.items), mode };

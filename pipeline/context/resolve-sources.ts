@@ -27,7 +27,7 @@ export async function resolveSources(sources: readonly ContextSource[], resolver
       resolved.push({ kind: 'path', name: source.name, path: file, origin, mode: source.mode, excludes: [] });
     } else if (source.kind === 'image-file') {
       const file = await resolvers.readBaseFile(source.imagePath);
-      const edited = applyEdit(source.imagePath, file.content.toString('utf8'), file.mode, source.edit);
+      const edited = applyEdit(source.imagePath, file.content, file.mode, source.edit);
       resolved.push({ kind: 'bytes', name: source.name, data: edited.text, mode: edited.mode, origin: source.imagePath });
       args[source.ownerArg] = `${file.uid}:${file.gid}`;
     } else {

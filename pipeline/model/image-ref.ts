@@ -41,8 +41,6 @@ export function parseImageRef(text: string): ParsedRef {
   const tag = colon > slash ? nameAndTag.slice(colon + 1) : undefined;
   const name = tag === undefined ? nameAndTag : nameAndTag.slice(0, colon);
   if (tag !== undefined && !TAG.test(tag)) return fail(`the tag '${tag}' has characters a tag cannot have (letters, digits, '_', '.', '-'; at most 128)`);
-  if (name.length > NAME_MAX) return fail(`the name is ${name.length} characters long; the engine takes at most ${NAME_MAX}`);
-
   const parts = name.split('/');
   const first = parts[0]!;
   // The docker CLI's rule: a first part is a registry when it has a dot or a colon or is `localhost`. The CLI
@@ -54,6 +52,11 @@ export function parseImageRef(text: string): ParsedRef {
   for (const part of parts) {
     if (part === '') return fail('it has an empty path component');
     if (!PATH_COMPONENT.test(part)) return fail(`'${part}' must be lower-case letters, digits and separators (. _ __ -)`);
+  }
+  // The engine counts the name as it normalises it: `ubuntu` is `docker.io/library/ubuntu`, 18 more.
+  const counted = hasDomain ? name : `${DOCKER_HUB}/${parts.length === 1 ? 'library/' : ''}${name}`;
+  if (counted.length > NAME_MAX) {
+    return fail(`the name is ${counted.length} characters long as the engine counts it${hasDomain ? '' : ` (${counted.slice(0, counted.length - name.length)}…)`}; it takes at most ${NAME_MAX}`);
   }
   return { ok: true, ref: { domain, path: parts.join('/'), ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) } };
 }

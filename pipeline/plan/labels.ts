@@ -2,7 +2,7 @@
 // Those known when planning are written in the Dockerfile; those known only at build time (the inputs'
 // digest and records, which the Dockerfile, being an input, cannot hold; the time; the revision) reach
 // the same LABEL instruction through build args.
-import { instruction } from './dockerfile.ts';
+import { instruction, quoted } from './dockerfile.ts';
 
 export const DIGEST_LABEL = 'build-images.digest';
 export const BASE_LABEL = 'build-images.base';
@@ -34,16 +34,16 @@ export function labelArgs(labels: BuildTimeLabels): Record<string, string> {
 /**
  * All labels in one LABEL instruction, last: the classic builder commits a layer per label when they come
  * through the API's `labels` parameter (a second for eight labels, measured), and a build arg declared
- * before a RUN enters its cache key, so these must come after every RUN. A `$` in a value stays a `$`.
+ * before a RUN enters its cache key, so these must come after every RUN. A value is written as it is: a
+ * `$` stays a `$`, a tab a tab (JSON's escapes, used here before, came out as `\t` in the label).
  */
 export function labelInstructions(labels: Readonly<Record<string, string>>): string[] {
-  const literal = (s: string) => JSON.stringify(s).replaceAll('$', '\\$');
   return [
-    instruction('ARG', ...Object.values(LABEL_ARGS)),
+    instruction('ARG', Object.values(LABEL_ARGS)),
     instruction(
       'LABEL',
-      ...Object.entries(labels).map(([key, value]) => `${literal(key)}=${literal(value)}`),
-      ...Object.entries(LABEL_ARGS).map(([key, arg]) => `${literal(key)}="\${${arg}}"`),
+      Object.entries(labels).map(([key, value]) => `${quoted(key)}=${quoted(value)}`),
+      Object.entries(LABEL_ARGS).map(([key, arg]) => `${quoted(key)}="\${${arg}}"`),
     ),
   ];
 }

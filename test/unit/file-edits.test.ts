@@ -51,7 +51,19 @@ test('a line is appended once, after a final newline if the file lacks one; the 
   const once = appendLine(rcLocal, '/scripts/setup-secret.sh');
   assert.is(once, `${rcLocal}\n/scripts/setup-secret.sh\n`);
   assert.is(appendLine(once, '/scripts/setup-secret.sh'), once);
-  assert.is(applyEdit('rc.local', rcLocal, 0o644, { kind: 'append-line', line: 'x', executable: true }).mode, 0o755);
+  assert.is(applyEdit('rc.local', Buffer.from(rcLocal), 0o644, { kind: 'append-line', line: 'x', executable: true }).mode, 0o755);
+});
+
+test('a file that is not UTF-8 text is refused, not rewritten', () => {
+  const edit = { kind: 'append-line', line: '/x', executable: false } as const;
+  const binary = Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00, 0xff, 0xfe, 0x80]);
+  assert.throws(() => applyEdit('/bin/busybox', binary, 0o755, edit), /\/bin\/busybox in the base image is not UTF-8 text \(it holds NUL bytes, as binary files do, line 1\)/);
+  const latin1 = Buffer.from('# caf\xe9\n', 'latin1');
+  assert.throws(() => applyEdit('/etc/motd', latin1, 0o644, edit), /not UTF-8 text \(it has bytes that are not UTF-8, line 1\)/);
+  const utf16 = Buffer.from('\ufeffa: 1\n', 'utf16le');
+  assert.throws(() => applyEdit('/etc/a.yaml', utf16, 0o644, edit), /it is UTF-16 \(little-endian, with a byte-order mark\)/);
+  // A UTF-8 byte-order mark is text, and is kept.
+  assert.is(applyEdit('/etc/a', Buffer.from('\ufeffa\n'), 0o644, edit).text, '\ufeffa\n/x\n');
 });
 
 test.run();

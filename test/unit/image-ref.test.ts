@@ -16,6 +16,10 @@ const ACCEPTED: [string, string, string, string | undefined, string | undefined]
   [`ubuntu@${DIGEST}`, 'docker.io', 'ubuntu', undefined, DIGEST],
   [`reg.io/app:1@${DIGEST}`, 'reg.io', 'app', '1', DIGEST],
   ['a__b/c-d---e.f_g', 'docker.io', 'a__b/c-d---e.f_g', undefined, undefined],
+  // The longest names Engine 20.10 tags (POST /images/{id}/tag), as it counts them: docker.io/library/… is 255.
+  [`${'a'.repeat(237)}:t`, 'docker.io', 'a'.repeat(237), 't', undefined],
+  [`u/${'a'.repeat(243)}:t`, 'docker.io', `u/${'a'.repeat(243)}`, 't', undefined],
+  [`localhost:5000/${'a'.repeat(240)}:t`, 'localhost:5000', 'a'.repeat(240), 't', undefined],
 ];
 
 const REJECTED: [string, RegExp][] = [
@@ -35,7 +39,11 @@ const REJECTED: [string, RegExp][] = [
   ['reg-.io/app', /not a registry host/],
   ['ubuntu 16.04', /white space/],
   ['app:1\nRUN x', /white space/],
-  [`${'a'.repeat(256)}`, /at most 255/],
+  // One character more than each of the longest accepted: the engine answers 500, "repository name must
+  // not be more than 255 characters".
+  [`${'a'.repeat(238)}:t`, /256 characters long as the engine counts it \(docker.io\/library\/…\); it takes at most 255/],
+  [`u/${'a'.repeat(244)}:t`, /256 characters long .*\(docker.io\/…\)/],
+  [`localhost:5000/${'a'.repeat(241)}:t`, /256 characters long as the engine counts it; it takes at most 255/],
 ];
 
 for (const [text, domain, path, tag, digest] of ACCEPTED) {

@@ -9,6 +9,7 @@ import type { Credentials } from '../../model/credentials.ts';
 import { serverAddress } from '../../model/image-ref.ts';
 import { imageRef, repositoryOf, tagOf } from '../../model/image-ref.ts';
 import { Interrupted, RunError, UserError } from '../../model/errors.ts';
+import { EDITABLE_FILE_MAX } from '../../model/file-edit.ts';
 import { readProgress } from './progress.ts';
 
 interface EngineFailure {
@@ -167,6 +168,21 @@ function shortRef(image: string): string {
   return image.startsWith('sha256:') ? image.slice(7, 19) : image;
 }
 
+/** Why an archive entry is not a file edit can read: a directory (it made /etc/etc), a device, a huge file. */
+function unreadable(file: string, header: tar.Header): RunError | undefined {
+  if (header.type !== 'file' && header.type !== 'symlink' && header.type !== 'contiguous-file') {
+    return new RunError(`${file} is a ${header.type === 'directory' ? 'directory' : header.type} in the base image: edit changes one file`, 'name a file, such as /etc/app/config.yaml');
+  }
+  if ((header.size ?? 0) > EDITABLE_FILE_MAX) {
+    const mib = (n: number) => `${Math.round(n / 1024 / 1024)} MiB`;
+    return new RunError(
+      `${file} in the base image is ${mib(header.size!)}: edit reads files of up to ${mib(EDITABLE_FILE_MAX)}`,
+      'edit is for config files and scripts, which are small; for a large file, copy one of your own',
+    );
+  }
+  return undefined;
+}
+
 /** The single entry of GET /containers/{id}/archive: a file's bytes and header, or a link's target. */
 async function readEntry(container: Docker.Container, file: string): Promise<{ file: ImageFile; linkname?: string } | undefined> {
   let archive: NodeJS.ReadableStream;
@@ -178,20 +194,29 @@ async function readEntry(container: Docker.Container, file: string): Promise<{ f
   }
   const extract = tar.extract();
   let result: { file: ImageFile; linkname?: string } | undefined;
-  extract.on('entry', (header, stream, next) => {
-    const chunks: Buffer[] = [];
-    stream.on("data", (c: unknown) => chunks.push(c as Buffer));
-    stream.on('end', () => {
-      if (!result) {
-        const meta = { mode: (header.mode ?? 0o644) & 0o7777, uid: header.uid ?? 0, gid: header.gid ?? 0 };
-        result = header.type === 'symlink'
-          ? { file: { content: Buffer.alloc(0), ...meta }, linkname: header.linkname ?? '' }
-          : { file: { content: Buffer.concat(chunks), ...meta } };
-      }
-      next();
-    });
-  });
   await new Promise<void>((resolve, reject) => {
+    extract.on('entry', (header, stream, next) => {
+      // Refused from the header, before a byte is buffered; the rest of the archive is not even downloaded.
+      const refused = result ? undefined : unreadable(file, header);
+      if (refused) {
+        stream.on('error', () => {});
+        reject(refused);
+        (archive as Readable).destroy();
+        extract.destroy();
+        return;
+      }
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
+      stream.on('end', () => {
+        if (!result) {
+          const meta = { mode: (header.mode ?? 0o644) & 0o7777, uid: header.uid ?? 0, gid: header.gid ?? 0 };
+          result = header.type === 'symlink'
+            ? { file: { content: Buffer.alloc(0), ...meta }, linkname: header.linkname ?? '' }
+            : { file: { content: Buffer.concat(chunks), ...meta } };
+        }
+        next();
+      });
+    });
     archive.pipe(extract).on('finish', resolve).on('error', reject);
   });
   return result;
