@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
 import { lstat, readdir, readFile, readlink, realpath, stat as statOf } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar, { type Header } from 'tar-stream';
 import { RunError, UserError } from '../model/errors.ts';
@@ -181,28 +181,46 @@ export function packEntries(entries: readonly PackEntry[]): Readable {
 }
 
 /**
- * A large file into its tar entry: no more bytes than the header announced, and the bytes must be those
- * that were digested (the image's label records that digest). A file written to while it is packed fails
- * the build, naming it, rather than shifting every entry after it.
+ * A file entry's bytes as they go to the builder: no more than were listed, and those that were digested
+ * (the image's label records that digest). A file written to while it is sent fails the build, naming it,
+ * rather than shifting every entry after it in a tar or reaching the image changed. Both ways of sending a
+ * context (a tar body, BuildKit's file sync) read through here.
  */
-async function streamFile(entry: PackEntry, into: NodeJS.WritableStream): Promise<void> {
+export async function* fileChunks(entry: PackEntry): AsyncGenerator<Buffer> {
+  if (entry.data) {
+    yield Buffer.from(entry.data);
+    return;
+  }
+  if (entry.size <= SMALL_FILE) {
+    yield checked(entry, readSmall(entry));
+    return;
+  }
   const hash = createHash('sha256');
   let read = 0;
-  const source = createReadStream(entry.path!, { start: 0, end: Math.max(0, entry.size - 1) });
-  source.on('data', (chunk) => {
-    hash.update(chunk as Buffer);
-    read += (chunk as Buffer).length;
-  });
   try {
-    await pipeline(source, into);
+    for await (const chunk of createReadStream(entry.path!, { start: 0, end: Math.max(0, entry.size - 1) })) {
+      hash.update(chunk as Buffer);
+      read += (chunk as Buffer).length;
+      yield chunk as Buffer;
+    }
   } catch (err) {
-    throw read < entry.size && !(err as NodeJS.ErrnoException).code ? changedWhilePacked(entry) : readFailure(entry.origin ?? entry.path!, err);
+    throw readFailure(entry.origin ?? entry.path!, err);
   }
   const now = await statOf(entry.path!).catch((err: unknown) => {
     throw readFailure(entry.origin ?? entry.path!, err);
   });
   if (read !== entry.size || now.size !== entry.size || (entry.stat && now.mtimeMs !== entry.stat.mtimeMs)) throw changedWhilePacked(entry);
   checkDigest(entry, hash.digest('hex'));
+}
+
+/** A large file into its tar entry, through fileChunks. */
+async function streamFile(entry: PackEntry, into: NodeJS.WritableStream): Promise<void> {
+  try {
+    await pipeline(Readable.from(fileChunks(entry)), into);
+  } catch (err) {
+    // tar-stream's own complaint about a short entry is the file having shrunk.
+    throw err instanceof RunError || err instanceof UserError ? err : changedWhilePacked(entry);
+  }
 }
 
 /** A small file's bytes, checked against the digest the context's label records. */

@@ -58,6 +58,8 @@ export type BuildProgress =
 export interface BuildContext {
   readonly entries: readonly PackEntry[];
   tar(): Readable;
+  /** A file entry's bytes, checked against what was listed and digested; throws a RunError naming a file that changed. */
+  read(entry: PackEntry): AsyncIterable<Uint8Array>;
 }
 
 export interface BuildRequest {

@@ -7,7 +7,7 @@ import { Interrupted, RunError } from '../model/errors.ts';
 import { describeCommand, type HostCommand } from '../model/host-command.ts';
 import { checkFreshness, recordSignature, runHostCommand } from './host-command.ts';
 import { sortedEntries } from '../model/context-entries.ts';
-import { digestContext, listEntries, packEntries } from '../context/pack-context.ts';
+import { digestContext, fileChunks, listEntries, packEntries } from '../context/pack-context.ts';
 import { DIGEST_LABEL, labelArgs } from '../plan/labels.ts';
 import type { ImagePlan } from '../plan/plan.ts';
 import { DOCKERFILE_KEY, rebuildReason, recordLabels } from '../plan/rebuild-reason.ts';
@@ -95,7 +95,7 @@ export async function buildImage(
 
   if (settings.signal.aborted) throw new Interrupted();
   const id = await settings.builder.build({
-    context: { entries, tar: () => packEntries(entries) },
+    context: { entries, tar: () => packEntries(entries), read: fileChunks },
     buildargs: {
       ...args,
       ...labelArgs({

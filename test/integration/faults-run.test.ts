@@ -14,7 +14,8 @@ import { cli, project, type CliResult } from '../support/cli.ts';
 import { cleanup, docker, importImage, imageInfo, requireEngine, rootfs, RUN_ID, RUN_LABEL, testTag } from '../support/engine.ts';
 import { answer, loopback, routes, status, type Loopback } from '../support/loopback.ts';
 import Docker from 'dockerode';
-import { digestContext, listEntries, packEntries } from '../../pipeline/context/pack-context.ts';
+import { digestContext, fileChunks, listEntries, packEntries } from '../../pipeline/context/pack-context.ts';
+import { createBuildkitBuilder } from '../../pipeline/engine/buildkit/index.ts';
 import { createClassicBuilder } from '../../pipeline/engine/docker-classic/classic-builder.ts';
 import { connectionOptions, describeConnection, type ConnectionOptions } from '../../pipeline/engine/docker/connection.ts';
 import { engineFailure } from '../../pipeline/engine/docker/docker-engine.ts';
@@ -27,7 +28,7 @@ function classicBuilder(options: ConnectionOptions = connectionOptions()) {
 
 function buildRequest(entries: readonly PackEntry[], labels: Record<string, string> = {}) {
   return {
-    context: { entries, tar: () => packEntries(entries) },
+    context: { entries, tar: () => packEntries(entries), read: fileChunks },
     buildargs: {},
     labels,
     noCache: false,
@@ -223,18 +224,37 @@ test('a full disk while extracting names the cache, not the archive', async () =
 
 // --- the engine's messages
 
-test('a context file deleted while packed is named, not reported as an unreachable engine', async () => {
+for (const [name, builder] of [
+  ['classic', () => classicBuilder()],
+  ['BuildKit', () => createBuildkitBuilder(new Docker(connectionOptions()))],
+] as const) {
+  test(`a context file deleted while sent is named, not reported as an unreachable engine (${name})`, async () => {
+    const dir = await project({ 'conf/a.yaml': 'a: 1\n' });
+    const entries = await listEntries([
+      { kind: 'bytes', name: 'Dockerfile', data: `FROM ${BASE}\nCOPY conf /conf\n`, mode: 0o644 },
+      { kind: 'path', name: 'conf', path: path.join(dir, 'conf'), origin: 'conf', excludes: [] },
+    ]);
+    await digestContext(entries);
+    await rm(path.join(dir, 'conf/a.yaml'));
+    const failed = await builder()
+      .build(buildRequest(entries, { [RUN_LABEL]: RUN_ID }))
+      .then(() => 'built', (err: Error) => err.message);
+    assert.is(failed, "'conf/a.yaml' disappeared while the context was being packed");
+  });
+}
+
+test('a context file changed after it was digested is named, whichever builder sends it', async () => {
   const dir = await project({ 'conf/a.yaml': 'a: 1\n' });
   const entries = await listEntries([
     { kind: 'bytes', name: 'Dockerfile', data: `FROM ${BASE}\nCOPY conf /conf\n`, mode: 0o644 },
     { kind: 'path', name: 'conf', path: path.join(dir, 'conf'), origin: 'conf', excludes: [] },
   ]);
   await digestContext(entries);
-  await rm(path.join(dir, 'conf/a.yaml'));
-  const failed = await classicBuilder()
-    .build(buildRequest(entries, { [RUN_LABEL]: RUN_ID }))
-    .then(() => 'built', (err: Error) => err.message);
-  assert.is(failed, "'conf/a.yaml' disappeared while the context was being packed");
+  await writeFile(path.join(dir, 'conf/a.yaml'), 'a: 2\n');
+  for (const builder of [classicBuilder(), createBuildkitBuilder(new Docker(connectionOptions()))]) {
+    const failed = await builder.build(buildRequest(entries, { [RUN_LABEL]: RUN_ID })).then(() => 'built', (err: Error) => err.message);
+    assert.is(failed, "'conf/a.yaml' changed while the context was being packed", builder.name);
+  }
 });
 
 test('an engine that hangs up during a build is said to have closed the connection, not only "aborted"', async () => {

@@ -4,7 +4,8 @@
 import type Docker from 'dockerode';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { Interrupted, RunError } from '../../model/errors.ts';
+import { Interrupted, RunError, UserError } from '../../model/errors.ts';
+import type { PackEntry } from '../../model/context-entries.ts';
 import { engineMessage } from './engine-request.ts';
 import { postBuild } from './post-build.ts';
 import { pruneBuildCache } from './prune.ts';
@@ -14,7 +15,7 @@ import type { SessionFile } from './file-sync.ts';
 import type { Builder, BuildRequest } from '../engine.ts';
 
 /** A build whose context (the `Dockerfile` among the files) goes through the session: only changed files cross. */
-export type SessionContextRequest = Omit<BuildRequest, 'context'> & { files: readonly SessionFile[] };
+export type SessionContextRequest = Omit<BuildRequest, 'context'> & { files: readonly SessionFile[]; read?: (file: SessionFile) => AsyncIterable<Uint8Array> };
 /** A build whose context is the request's body, a tar stream, as `docker build` without a session sends it. */
 export type TarBodyRequest = Omit<BuildRequest, 'context'> & { body: Readable };
 
@@ -35,7 +36,7 @@ export function createBuildkitBuilder(docker: Docker, options: BuildkitOptions =
     // The context goes through the session: a rebuild sends only the files whose size or time changed,
     // where a tar body sends everything again (measured: 2.1 s against 13.7 s with one small file changed
     // in a 72 MiB context).
-    build: ({ context, ...request }) => build(docker, { ...request, files: context.entries }, options),
+    build: ({ context, ...request }) => build(docker, { ...request, files: context.entries, read: (file) => context.read(file as PackEntry) }, options),
     buildWithSessionContext: (request) => build(docker, request, options),
     buildWithTarBody: (request) => build(docker, request, options),
     pruneCache: (keepBytes) => pruneBuildCache(docker, keepBytes),
@@ -46,7 +47,14 @@ async function build(docker: Docker, request: TarBodyRequest | SessionContextReq
   const files = 'files' in request ? request.files : undefined;
   const { signal } = request;
   if (signal.aborted) throw new Interrupted();
-  const session = await openSession(docker, { credentials: request.credentials, secrets: request.secrets, ...(files ? { files } : {}) }, options.sessionName).catch((err: unknown) => {
+  // A file that changed while it was sent fails the build in our words, naming it, not the daemon's.
+  let contextError: Error | undefined;
+  const sources = {
+    credentials: request.credentials,
+    secrets: request.secrets,
+    ...(files ? { files, read: 'read' in request ? request.read : undefined, onContextError: (err: Error) => (contextError ??= err) } : {}),
+  };
+  const session = await openSession(docker, sources, options.sessionName).catch((err: unknown) => {
     throw new RunError(`opening a build session: ${engineMessage(err)}`);
   });
   const reader = createTraceReader(request.onProgress);
@@ -75,6 +83,7 @@ async function build(docker: Docker, request: TarBodyRequest | SessionContextReq
     session.close();
   }
   if (signal.aborted) throw new Interrupted();
+  if (contextError instanceof RunError || contextError instanceof UserError) throw contextError;
   const outcome = reader.end();
   if (outcome.error !== undefined || outcome.failedStep) throw new RunError(failureMessage(outcome));
   if (!outcome.imageId) throw new RunError('the engine finished the build without naming the image it made');

@@ -137,7 +137,12 @@ export function statOf(f: SessionFile, modTime: number): Stat {
 type DiffCopyCall = grpc.ServerDuplexStream<Packet, Packet>;
 
 /** Serves one DiffCopy call: the daemon names the wanted part in the call's metadata. */
-export function serveDiffCopy(call: DiffCopyCall, files: readonly SessionFile[]): void {
+export interface DiffCopyOptions {
+  read?: (file: SessionFile) => AsyncIterable<Uint8Array>;
+  onError?: (err: Error) => void;
+}
+
+export function serveDiffCopy(call: DiffCopyCall, files: readonly SessionFile[], options: DiffCopyOptions = {}): void {
   // grpc-go sends a list as repeated headers, which reach us joined with ", " (names holding ", " are not
   // supported). followpaths are what fsutil adds to the include patterns: the daemon names the COPY
   // sources, or the Dockerfile, this way, so only those are listed.
@@ -152,8 +157,9 @@ export function serveDiffCopy(call: DiffCopyCall, files: readonly SessionFile[])
       if (done || call.write(packet)) resolve();
       else call.once('drain', () => resolve());
     });
-  const fail = (message: string) => {
+  const fail = (message: string, err?: Error) => {
     if (done) return;
+    if (err) options.onError?.(err);
     call.write({ type: PACKET.ERR, ID: 0, data: Buffer.from(message) });
     done = true;
     call.end();
@@ -166,9 +172,10 @@ export function serveDiffCopy(call: DiffCopyCall, files: readonly SessionFile[])
     if (data) {
       for (let at = 0; at < data.length; at += CHUNK) await write({ type: PACKET.DATA, ID: id, data: data.subarray(at, at + CHUNK) });
     } else if (f.path) {
-      for await (const chunk of createReadStream(f.path, { highWaterMark: CHUNK })) {
+      for await (const chunk of options.read ? options.read(f) : createReadStream(f.path, { highWaterMark: CHUNK })) {
         if (done) return;
-        await write({ type: PACKET.DATA, ID: id, data: chunk as Buffer });
+        const bytes = chunk as Buffer;
+        for (let at = 0; at < bytes.length; at += CHUNK) await write({ type: PACKET.DATA, ID: id, data: bytes.subarray(at, at + CHUNK) });
       }
     }
     await write({ type: PACKET.DATA, ID: id });
@@ -176,7 +183,7 @@ export function serveDiffCopy(call: DiffCopyCall, files: readonly SessionFile[])
 
   call.on('data', (p: Packet) => {
     if (p.type === PACKET.REQ) {
-      queue = queue.then(() => sendFile(p.ID)).catch((err: unknown) => fail(`sending a context file: ${(err as Error).message}`));
+      queue = queue.then(() => sendFile(p.ID)).catch((err: unknown) => fail(`sending a context file: ${(err as Error).message}`, err as Error));
     } else if (p.type === PACKET.FIN) {
       queue = queue.then(() => {
         if (done) return;

@@ -20,6 +20,10 @@ export interface Session {
 export type SessionSources = Pick<BuildRequest, 'credentials' | 'secrets'> & {
   /** The context, when it goes through the session instead of the request body. */
   files?: readonly SessionFile[];
+  /** How a file's bytes are read for the daemon (checked against what was digested); a plain read without. */
+  read?: (file: SessionFile) => AsyncIterable<Uint8Array>;
+  /** Told of the first failure to send the context, which the daemon reports only in its own words. */
+  onContextError?: (err: Error) => void;
 };
 
 export async function openSession(docker: Docker, sources: SessionSources, name = 'build-images'): Promise<Session> {
@@ -75,7 +79,7 @@ export async function openSession(docker: Docker, sources: SessionSources, name 
   const files = sources.files;
   if (files) {
     server.addService(fileSyncService, {
-      DiffCopy: (call: grpc.ServerDuplexStream<Packet, Packet>) => serveDiffCopy(call, files),
+      DiffCopy: (call: grpc.ServerDuplexStream<Packet, Packet>) => serveDiffCopy(call, files, { read: sources.read, onError: sources.onContextError }),
     });
   }
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
