@@ -77,7 +77,7 @@ try {
     label: LABEL,
   };
   log(`build-images benchmark ${RUN}: ${header.engine}, ${header.cores} cores, median of ${runs} run${runs > 1 ? 's' : ''}${values.quick ? ' (--quick)' : ''}`);
-  const bases = await graphBases(root, server);
+  const bases = parts.has('graph') ? await graphBases(root, server) : {};
   const made = await ensureBases([...Object.values(bases), 'ubuntu:16.04']);
   if (made.length) log(`stand-ins made for ${made.join(', ')} (removed at the end)`);
   const builders = await probeBuilders('ubuntu:16.04');
