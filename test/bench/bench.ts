@@ -134,8 +134,10 @@ try {
   if (builders.skipped.length) log(`  (not measured: ${builders.skipped.map((s) => `--builder ${s.name}`).join(', ')}, see above)`);
   results['goals'] = goals;
   if (values.json) {
-    await writeFile(values.json, `${JSON.stringify(results, null, 2)}\n`);
-    log(`\nresults written to ${values.json}`);
+    // npm run starts scripts in the package's folder; a relative FILE means the folder the user ran it from.
+    const file = path.resolve(process.env['INIT_CWD'] ?? process.cwd(), values.json);
+    await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+    log(`\nresults written to ${file}`);
   }
 } catch (err) {
   if (err instanceof Interrupted) code = 130;
