@@ -29,9 +29,11 @@ export type Medians = Record<string, number>;
 export async function measureCases(sides: Side[], cases: CaseKey[], runs: number, log: (line: string) => void): Promise<Record<CaseKey, Medians>> {
   const result = {} as Record<CaseKey, Medians>;
   for (const key of cases) {
-    // A case after a cold one starts from a built state: each side builds once, untimed, first (a BuildKit
-    // cache pruned for another side's cold build would otherwise make its `nothing changed` a cold one).
-    if (key !== 'cold') for (const side of sides) await side.build(false);
+    // Each side builds once, untimed, first. Before the cold case, so that no side pays alone for what
+    // stays warm for all (the Go build cache, fetched files, the page cache); before the others, so that
+    // each starts from its own built state (a BuildKit cache pruned for another side's cold build would
+    // otherwise make its `nothing changed` a cold build).
+    for (const side of sides) await side.build(false);
     const times: Record<string, number[]> = Object.fromEntries(sides.map((s) => [s.name, []]));
     for (let i = 0; i < runs; i++) {
       for (const side of sides) {
