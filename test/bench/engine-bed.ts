@@ -1,8 +1,7 @@
 // What the benchmark needs of the engine: stand-ins for public bases, the builders the tool offers here,
 // and the clean-up. Everything it makes carries LABEL; only what carries it is removed, never the user's
 // images (a base that was already there is used as it is and left alone).
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { docker, imageInfo, importImage, rootfs } from '../support/engine.ts';
