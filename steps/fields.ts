@@ -26,6 +26,8 @@ export const lineField = singleLine('the value is written into one line of the D
 export const imagePathField = lineField.regex(/^\//, 'a path in the image is absolute: it starts with /');
 
 export const commandField = z.union([z.string().min(1), z.array(z.string()).min(1)]);
+/** A secret's id: its file under /run/secrets/ in a RUN that mounts it, and a word of the mount flag. */
+export const secretId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'a secret id is letters, digits, _, . and -');
 
 export function chownFlag(owner: string | undefined): string[] {
   if (!owner) return [];

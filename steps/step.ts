@@ -22,6 +22,8 @@ export interface StepPlan {
   instructions: string[];
   context: ContextSource[];
   hostCommands: HostCommand[];
+  /** Ids of the config's secrets the step's instructions mount. */
+  secrets?: string[];
 }
 
 export interface StepKind<S extends z.ZodType = z.ZodType> {

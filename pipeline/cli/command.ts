@@ -48,6 +48,7 @@ export async function command(options: Options, targets: string[]): Promise<numb
   // failures.
   const services = await createServices({
     projectDir: prepared.plan.projectDir,
+    secrets: prepared.loaded.config.secrets,
     offline: options.offline,
     updateLock: options['update-lock'],
     signal: controller.signal,

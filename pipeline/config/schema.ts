@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { stepKinds, stepKindNames, type StepKindName } from '../../steps/index.ts';
 import { lineField } from '../../steps/fields.ts';
+import { secretId } from '../../steps/fields.ts';
 
 export const ACTIONS = ['deploy', 'deploy_latest', 'rmi', 'clean', 'distclean'] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -80,6 +81,10 @@ export const configSchema = z.strictObject({
     .describe('named directories that may lie outside the project, used in paths as NAME:path'),
   images: z.record(name('image'), imageSchema),
   groups: z.record(name('group'), z.array(z.string()).min(1)).default({}),
+  secrets: z
+    .record(secretId, z.union([z.strictObject({ env: variableName }), z.strictObject({ file: z.string().min(1) })]))
+    .default({})
+    .describe('secrets a run step may mount (BuildKit), read from an environment variable or a file at build time; never in the image'),
 });
 
 export type Config = z.output<typeof configSchema>;

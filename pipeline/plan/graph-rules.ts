@@ -94,7 +94,22 @@ export const noGroupCycles: GraphRule = {
   },
 };
 
-export const GRAPH_RULES: readonly GraphRule[] = [uniqueNames, knownImageReferences, knownGroupMembers, noImageCycles, noGroupCycles];
+export const knownSecrets: GraphRule = {
+  name: 'known-secrets',
+  check({ config, locate }) {
+    const declared = Object.keys(config.secrets);
+    return Object.entries(config.images).flatMap(([image, spec]) =>
+      spec.steps.flatMap((step, i) => {
+        const ids = step.kind === 'run' && typeof step.value === 'object' && !Array.isArray(step.value) ? step.value.secrets : [];
+        return ids.flatMap((id, j) =>
+          config.secrets[id] ? [] : [{ ...unknown(id, declared, locate(['images', image, 'steps', i, 'run', 'secrets', j]), 'secret'), ...(declared.length ? {} : { hint: 'declare it under `secrets:` with `env:` or `file:`' }) }],
+        );
+      }),
+    );
+  },
+};
+
+export const GRAPH_RULES: readonly GraphRule[] = [uniqueNames, knownImageReferences, knownGroupMembers, knownSecrets, noImageCycles, noGroupCycles];
 
 /** image → the images of the graph it needs built first: its base, if of this graph, and dependsOn. */
 export function imageDependencies(config: Config): Map<string, string[]> {

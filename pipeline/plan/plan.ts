@@ -31,6 +31,8 @@ export interface ImagePlan {
   /** The Dockerfile and every step's entries. */
   context: readonly ContextSource[];
   hostCommands: readonly HostCommand[];
+  /** Ids of the config's secrets its run steps mount: only these are offered to its build. */
+  secrets: readonly string[];
 }
 
 export interface Plan {
@@ -67,6 +69,7 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
   const instructions = Object.keys(spec.args).map((arg) => instruction('ARG', arg));
   const context: ContextSource[] = [];
   const hostCommands: HostCommand[] = [];
+  const secrets = new Set<string>();
   spec.steps.forEach((step, index) => {
     const kind = stepKinds[step.kind] as StepKind;
     const contextDir = `s${String(index).padStart(2, '0')}-${step.kind}`;
@@ -85,6 +88,7 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
     instructions.push(...planned.instructions);
     context.push(...planned.context);
     hostCommands.push(...planned.hostCommands);
+    planned.secrets?.forEach((id) => secrets.add(id));
   });
 
   const version = spec.version ?? /:([^/:]+)$/.exec(spec.tags[0]!)?.[1] ?? 'latest';
@@ -102,6 +106,7 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
     dockerfile,
     context: [{ kind: 'bytes', name: DOCKERFILE, data: dockerfile, mode: 0o644 }, ...context],
     hostCommands,
+    secrets: [...secrets],
   };
 }
 

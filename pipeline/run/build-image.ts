@@ -15,7 +15,7 @@ import { resolveSources } from '../context/resolve-sources.ts';
 import type { RunOptions, RunServices } from './services.ts';
 
 /** What building one image uses of a run's services and options. */
-export type BuildServices = Pick<RunServices, 'images' | 'builder' | 'emit' | 'signal' | 'fetcher' | 'credentials' | 'digests'>;
+export type BuildServices = Pick<RunServices, 'images' | 'builder' | 'emit' | 'signal' | 'fetcher' | 'credentials' | 'digests' | 'secret'>;
 export type BuildOptions = Pick<RunOptions, 'noCache' | 'pull' | 'stamp' | 'extraLabels'>;
 
 export type BuildResult =
@@ -110,7 +110,7 @@ export async function buildImage(
     signal: settings.signal,
     onProgress: (event) => settings.emit(event.kind === 'step' ? { type: 'step', image: image.name, step: event.step } : { type: 'log', image: image.name, line: event.line }),
     credentials: settings.credentials,
-    secrets: new Map(),
+    secrets: new Map(image.secrets.map((id) => [id, settings.secret(id)])),
   });
   // Past this point the tags go on together: an interrupt waits for them rather than leave half of them.
   for (const tag of image.tags) await settings.images.tag(id, tag);

@@ -10,6 +10,8 @@ import { STATE_DIR } from '../model/project-files.ts';
 import { registryCredentials } from '../registry/registry-auth.ts';
 import { remoteDigest } from '../registry/registry-client.ts';
 import type { RunEvent } from './events.ts';
+import type { Config } from '../config/schema.ts';
+import { secretReader } from './secrets.ts';
 import { sleep, type RunServices } from './services.ts';
 
 export interface ServiceSettings {
@@ -17,6 +19,7 @@ export interface ServiceSettings {
   offline: boolean;
   updateLock: boolean;
   signal: AbortSignal;
+  secrets: Config['secrets'];
   /** undefined when the line needs no engine (host commands alone). */
   engine: EngineOptions | undefined;
   emit(event: RunEvent): void;
@@ -41,6 +44,7 @@ export async function createServices(settings: ServiceSettings): Promise<RunServ
     credentials: registryCredentials(),
     remoteDigest: (ref, credentials) => remoteDigest(ref, credentials),
     sleep,
+    secret: secretReader(settings.secrets, settings.projectDir),
   };
 }
 

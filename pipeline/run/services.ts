@@ -21,6 +21,8 @@ export interface RunServices {
   remoteDigest(ref: string, credentials: Credentials | undefined): Promise<string | undefined>;
   /** Waits between push attempts. */
   sleep(ms: number): Promise<void>;
+  /** How to read a secret of the config, by id; read only when a build asks for it. */
+  secret(id: string): () => Promise<Buffer>;
 }
 
 export interface RunOptions {

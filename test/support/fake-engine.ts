@@ -140,6 +140,7 @@ export function fakeServices(engine: FakeEngine, overrides: Partial<RunServices>
     },
     credentials: async () => undefined,
     remoteDigest: async (ref) => engine.registry.get(ref),
+    secret: (id) => async () => Buffer.from(`secret ${id}`),
     sleep: async (ms) => {
       slept.push(ms);
     },

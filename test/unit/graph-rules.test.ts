@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseConfig, validateConfig } from '../../pipeline/config/load-config.ts';
-import { GRAPH_RULES, knownGroupMembers, knownImageReferences, noGroupCycles, noImageCycles, uniqueNames, type GraphRule } from '../../pipeline/plan/graph-rules.ts';
+import { GRAPH_RULES, knownGroupMembers, knownImageReferences, knownSecrets, noGroupCycles, noImageCycles, uniqueNames, type GraphRule } from '../../pipeline/plan/graph-rules.ts';
 import { yaml } from '../support/config.ts';
 
 function check(rule: GraphRule, text: string): string[] {
@@ -38,6 +38,15 @@ groups:
 `), ["5:11 target 'ap' does not exist (did you mean 'app'?)"]);
 });
 
+test('known-secrets: a run step mounts only secrets the config declares', () => {
+  assert.equal(check(knownSecrets, yaml`
+secrets:
+  npm_token: { env: NPM_TOKEN }
+images:
+  app: { base: a, tags: [x], steps: [{ run: { command: 'npm ci', secrets: [npm_token, npm_tokn] } }] }
+`), ["4:87 secret 'npm_tokn' does not exist (did you mean 'npm_token'?)"]);
+});
+
 test('no-image-cycles: the cycle spelled out', () => {
   assert.equal(check(noImageCycles, yaml`
 images:
@@ -57,7 +66,7 @@ groups:
 });
 
 test('every rule is listed, and a good config breaks none', () => {
-  assert.equal(GRAPH_RULES.map((r) => r.name), ['unique-names', 'known-image-references', 'known-group-members', 'no-image-cycles', 'no-group-cycles']);
+  assert.equal(GRAPH_RULES.map((r) => r.name), ['unique-names', 'known-image-references', 'known-group-members', 'known-secrets', 'no-image-cycles', 'no-group-cycles']);
   const good = yaml`
 images:
   base: { base: a, tags: [b] }
