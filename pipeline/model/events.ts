@@ -22,7 +22,18 @@ export type RunEvent =
   | { type: 'notice'; message: string }
   | { type: 'start'; image: string }
   | { type: 'log'; image: string; line: string }
-  | { type: 'command'; image: string; name?: string; status: 'ran' | 'fresh' | 'failed'; command: string; reason?: string }
+  | {
+      type: 'command';
+      image: string;
+      name?: string;
+      status: 'ran' | 'fresh' | 'failed';
+      /** Shell-quoted, with its directory and environment: a line to paste into a shell. */
+      command: string;
+      reason?: string;
+      /** A failed command's last lines of stderr: the compiler's message. */
+      output?: string[];
+      hint?: string;
+    }
   | { type: 'pull'; image: string; ref: string }
   | {
       type: 'finish';
@@ -41,7 +52,16 @@ export type RunEvent =
   | { type: 'action'; action: string; image?: string; message: string; ok: boolean }
   /** `present`: the registry already had this tag for this very image, so it was not pushed again. */
   | { type: 'push'; image: string; tag: string; status: 'pushed' | 'present' | 'failed'; digest?: string; error?: string }
-  | { type: 'summary'; ok: boolean; images: ImageOutcome[]; pushed: string[]; notPushed: string[]; interrupted?: boolean };
+  | {
+      type: 'summary';
+      ok: boolean;
+      images: ImageOutcome[];
+      /** Host commands by what became of them. */
+      commands: { ran: number; fresh: number; failed: number };
+      pushed: string[];
+      notPushed: string[];
+      interrupted?: boolean;
+    };
 
 export interface Reporter {
   emit(event: RunEvent): void;

@@ -14,7 +14,14 @@ export function describeEvent(event: RunEvent, verbose: boolean): string[] {
     case 'command': {
       const what = event.name ?? event.command;
       if (event.status === 'fresh') return [`${event.image}: ${what}: up to date`];
-      if (event.status === 'failed') return [`${event.image}: ${what}: FAILED: ${event.reason}`];
+      if (event.status === 'failed') {
+        return [
+          `${event.image}: ${what}: FAILED: ${event.reason}`,
+          ...(event.output ?? []).map((line) => `  | ${line}`),
+          `  command: ${event.command}`,
+          ...(event.hint ? [`  hint: ${event.hint}`] : []),
+        ];
+      }
       return [`${event.image}: ${what}: ran (${event.reason})`];
     }
     case 'pull':
@@ -29,6 +36,8 @@ export function describeEvent(event: RunEvent, verbose: boolean): string[] {
     case 'summary': {
       const count = (s: string) => event.images.filter((i) => i.status === s).length;
       const parts = [`${count('built')} built`, `${count('skipped')} up to date`, `${count('failed')} failed`];
+      const { ran, fresh, failed } = event.commands;
+      if (ran + fresh + failed > 0) parts.push(`commands: ${ran} ran, ${fresh} up to date, ${failed} failed`);
       if (event.pushed.length) parts.push(`pushed ${event.pushed.join(', ')}`);
       if (event.notPushed.length) parts.push(`NOT pushed ${event.notPushed.join(', ')}`);
       const state = event.interrupted ? 'interrupted' : event.ok ? 'ok' : 'FAILED';

@@ -13,7 +13,16 @@ export interface RunOutcome {
 
 export type PhaseSettings = RunSettings & ActionSettings;
 
-export async function runPhases(plan: Plan, phases: readonly Phase[], selected: Selection, settings: PhaseSettings): Promise<RunOutcome> {
+export async function runPhases(plan: Plan, phases: readonly Phase[], selected: Selection, given: PhaseSettings): Promise<RunOutcome> {
+  // The summary counts host commands by what became of them, from their events.
+  const commands = { ran: 0, fresh: 0, failed: 0 };
+  const settings: PhaseSettings = {
+    ...given,
+    emit(event) {
+      if (event.type === 'command') commands[event.status]++;
+      given.emit(event);
+    },
+  };
   let results = new Map<string, ImageRun>();
   const pushed: string[] = [];
   const notPushed: string[] = [];
@@ -63,6 +72,7 @@ export async function runPhases(plan: Plan, phases: readonly Phase[], selected: 
     type: 'summary',
     ok,
     images: outcomes.map((r) => ({ name: r.name, id: r.id, tags: plan.images.get(r.name)!.tags, status: r.status })),
+    commands,
     pushed,
     notPushed: [...new Set(notPushed)],
     ...(interrupted ? { interrupted } : {}),
