@@ -15,6 +15,8 @@ export interface Graph {
   dependencies: ReadonlyMap<string, readonly string[]>;
   /** Images in an order where each comes after its dependencies. */
   order: readonly string[];
+  /** What actions act on when the line names no image: the config's `actionTargets`, else every image. */
+  actionTargets: readonly string[];
 }
 
 export function buildGraph(config: Config, locate: (at: ConfigPath) => SourcePosition): Graph {
@@ -74,6 +76,9 @@ export function buildGraph(config: Config, locate: (at: ConfigPath) => SourcePos
       if (!targets.has(member)) unknown(member, targets.keys(), ['groups', group, i], 'target');
     });
   }
+  config.actionTargets?.forEach((name, i) => {
+    if (!targets.has(name) || targets.get(name)!.kind === 'action') unknown(name, [...targets.keys()].filter((t) => targets.get(t)!.kind !== 'action'), ['actionTargets', i], 'target');
+  });
 
   const order = orderImages(images, dependencies, (cycle) =>
     problems.push({
@@ -87,7 +92,7 @@ export function buildGraph(config: Config, locate: (at: ConfigPath) => SourcePos
   );
 
   if (problems.length > 0) throw new UserError(problems);
-  return { targets, dependencies, order };
+  return { targets, dependencies, order, actionTargets: config.actionTargets ?? images };
 }
 
 /** Depth-first topological order; reports each cycle once, spelled out from its first image back to it. */
@@ -163,8 +168,15 @@ export function planPhases(graph: Graph, names: readonly string[]): { phases: Ph
   }
   if (problems.length > 0) throw new UserError(problems);
 
-  // Actions apply to every image when the line names none.
-  if (all.images.length === 0 && all.commands.length === 0) all.images = all.targets = [...graph.order];
+  // No target at all builds every image; actions on a line that names no image act on the config's
+  // actionTargets (the px images here: `make deploy` pushed those, not every image of the config).
+  if (names.length === 0) all.images = all.targets = [...graph.order];
+  else if (all.targets.length === 0 && phases.some((phase) => phase.kind === 'action')) {
+    const defaults: Selection = { images: [], targets: [], commands: [] };
+    graph.actionTargets.forEach((name) => select(graph, name, defaults));
+    all.images.push(...defaults.images);
+    all.targets.push(...defaults.targets);
+  }
   // No target at all means every image, as a bare `make` builds its first target.
   if (names.length === 0) phases.push({ kind: 'build', selection: { ...all } });
   for (const phase of phases) {
