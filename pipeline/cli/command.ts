@@ -4,9 +4,9 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { keyValues, type Options } from './options.ts';
-import { EXIT, UserError } from '../model/errors.ts';
+import { EXIT, RunError, UserError } from '../model/errors.ts';
 import type { PlannedImage, Reporter } from '../model/events.ts';
-import { planPhases } from '../plan/graph.ts';
+import { planPhases, type Phase } from '../plan/graph.ts';
 import type { Plan } from '../plan/plan.ts';
 import { STATE_DIR } from '../model/state-dir.ts';
 import { prepare } from '../config/prepare.ts';
@@ -36,8 +36,9 @@ export async function command(options: Options, targets: string[]): Promise<numb
     import('../context/digest-cache.ts'),
   ]);
   const engine = connectEngine();
-  // Asked before anything is drawn: an engine that does not answer is one clear line, not a tree of failures.
-  await engine.ping();
+  // Asked before anything is drawn, and only when the line needs it (host commands alone do not): an
+  // engine that does not answer is one line that says what to do, not a tree of failures.
+  if (needsEngine(phases)) await engine.ping().catch(oneLine);
   const reporter = await makeReporter(options, selected.images, prepared.notices);
 
   const controller = new AbortController();
@@ -69,7 +70,7 @@ export async function command(options: Options, targets: string[]): Promise<numb
       stamp: { created: new Date().toISOString(), revision: await gitRevision(prepared.plan.projectDir) },
       extraLabels: keyValues(options.label, '--label'),
       projectDir: prepared.plan.projectDir,
-      auth: registryCredentials(),
+      auth: registryCredentials(prepared.credentials),
     });
     return outcome.interrupted ? EXIT.interrupted : outcome.ok ? EXIT.ok : EXIT.failed;
   } finally {
@@ -78,6 +79,15 @@ export async function command(options: Options, targets: string[]): Promise<numb
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);
   }
+}
+
+/** Images to build, or an action other than `clean` (which removes files): the engine is needed. */
+function needsEngine(phases: readonly Phase[]): boolean {
+  return phases.some((phase) => (phase.kind === 'build' ? phase.selection.images.length > 0 : phase.action !== 'clean'));
+}
+
+function oneLine(err: unknown): never {
+  throw err instanceof RunError && err.hint ? new RunError(`${err.message}: ${err.hint}`) : err;
 }
 
 function planned(plan: Plan, name: string): PlannedImage {
