@@ -343,13 +343,13 @@ test('a compile error shows Go’s message and the matching hint; -k goes on and
   assert.equal(failed.map((e) => [e['name'], e['status']]), [['px-oci-mon/px-oci-mon', 'failed'], ['px-spec-websvc/px-spec-websvc', 'failed']]);
   for (const event of failed) {
     assert.ok((event['output'] as string[]).some((line) => /\.go:\d+:\d+: undefined: undefinedHelper/.test(line)), JSON.stringify(event));
-    assert.is(event['hint'], "Go's message is above; the px-installer checkout at PX_SRC does not compile as it is");
+    assert.is(event['hint'], "Go's message says what does not compile: fix the px-installer checkout at PX_SRC, or check out a commit that builds");
   }
   assert.equal(summaryOf(result).commands, { ran: 0, fresh: 0, failed: 2 });
 
   const plain = await cli(['-k', 'all'], { cwd: projectDir, env: { DOCKER_HOST: NO_ENGINE, PX_SRC: broken } });
   assert.match(plain.stdout, /px-oci-mon: px-oci-mon\/px-oci-mon: FAILED: exited with code 2: go build -ldflags '-X main\.PXTAG= -extldflags -static' -o px-oci-mon \.\n  \| # github\.com\/portworx\/px-installer\/px-oci-mon\n  \| \.\/main\.go:\d+:\d+: undefined: undefinedHelper\n  command: cd \S+ && CGO_ENABLED=0 GO111MODULE=off /);
-  assert.match(plain.stdout, /\n  hint: Go's message is above; the px-installer checkout at PX_SRC does not compile as it is\n/);
+  assert.match(plain.stdout, /\n  hint: Go's message says what does not compile: fix the px-installer checkout at PX_SRC, or check out a commit that builds\n/);
   assert.match(plain.stdout, /summary: FAILED: 0 built, 0 up to date, 0 failed, commands: 0 ran, 0 up to date, 2 failed\n$/);
 });
 
