@@ -113,6 +113,24 @@ export interface CommandOutput {
   onLine(line: string): void;
 }
 
+// Process groups still running. A second Ctrl-C exits at once, without the abort's cleanup: they go then.
+const liveGroups = new Set<number>();
+let exitHookSet = false;
+function trackGroup(pid: number): void {
+  liveGroups.add(pid);
+  if (exitHookSet) return;
+  exitHookSet = true;
+  process.once('exit', () => {
+    for (const group of liveGroups) {
+      try {
+        process.kill(-group, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+  });
+}
+
 /**
  * Runs the command in a process group of its own: an interrupt reaches the whole group (a compiler's
  * children, a shell's background jobs), and a child left behind holding the output open does not keep
@@ -128,6 +146,7 @@ export async function runHostCommand(command: HostCommand, out: CommandOutput, s
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
+  if (child.pid) trackGroup(child.pid);
   const tail: string[] = [];
   // By line, not by chunk: a line that straddles two reads stays one line.
   createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => line && out.onLine(line));
@@ -180,6 +199,7 @@ export async function runHostCommand(command: HostCommand, out: CommandOutput, s
   } finally {
     signal.removeEventListener('abort', onAbort);
     clearTimeout(killTimer);
+    if (child.pid) liveGroups.delete(child.pid);
   }
   if (signal.aborted) throw new Interrupted();
   if (ended.code === 0) return;

@@ -380,6 +380,36 @@ images:
   assert.not.match(state, /^State:\s+[^Z]/m, 'the orphaned sleep was killed (a zombie nobody reaped is dead)');
 });
 
+test('a second SIGTERM exits at once, and still takes the host command’s group with it', async () => {
+  // The command ignores SIGTERM, so the first signal's cleanup would wait; the second must not leave it behind.
+  const dir = await project({
+    'build.config.yaml': `
+images:
+  stubborn:
+    base: ubuntu:16.04
+    tags: [bi-test-${RUN_ID}/stubborn:1]
+    steps:
+      - command: { name: stubborn/out, run: 'trap "" TERM; (sleep 30 & echo $! > orphan.pid); echo started; sleep 30', outputs: [out] }
+`,
+  });
+  const started = Date.now();
+  const result = await cli(['--json', '--verbose', 'stubborn/out'], {
+    cwd: dir,
+    env: { DOCKER_HOST: NO_ENGINE },
+    onLine: (line, child) => {
+      if (!line.includes('"line":"started"')) return;
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGTERM'), 300);
+    },
+  });
+  assert.is(result.code, 130, result.stderr);
+  assert.ok(Date.now() - started < 1800, `ended after ${Date.now() - started} ms, before the SIGKILL grace`);
+  const orphan = Number(await readFile(path.join(dir, 'orphan.pid'), 'utf8'));
+  await new Promise((r) => setTimeout(r, 200));
+  const state = await readFile(`/proc/${orphan}/status`, 'utf8').catch(() => '');
+  assert.not.match(state, /^State:\s+[^Z]/m, 'the orphaned sleep was killed');
+});
+
 /** The static docker client archive, served on loopback: a stand-in of docker-17.09.0-ce.tgz. */
 async function archiveServer(): Promise<{ url: string; tgz: Buffer; close(): Promise<void> }> {
   const pack = tar.pack();
