@@ -353,61 +353,44 @@ test('a compile error shows Go’s message and the matching hint; -k goes on and
   assert.match(plain.stdout, /summary: FAILED: 0 built, 0 up to date, 0 failed, commands: 0 ran, 0 up to date, 2 failed\n$/);
 });
 
-test('SIGTERM reaches the host command’s whole process group: the run ends at once, no orphan left', async () => {
+/**
+ * Runs a host command alone (no engine), whose subshell leaves an orphaned `sleep` holding the output
+ * open, and sends the tool SIGTERM once it has started, once per given delay. What became of the run and
+ * of the orphan.
+ */
+async function interrupted(run: string, delays: number[]): Promise<{ code: number | null; ms: number; orphanAlive: boolean }> {
   const dir = await project({
-    'build.config.yaml': `
-images:
-  slow:
-    base: ubuntu:16.04
-    tags: [bi-test-${RUN_ID}/slow:1]
-    steps:
-      - command: { name: slow/out, run: '(sleep 30 & echo $! > orphan.pid); echo started; sleep 30', outputs: [out] }
-`,
+    'build.config.yaml': `images:\n  slow:\n    base: ubuntu:16.04\n    tags: [bi-test-${RUN_ID}/slow:1]\n    steps:\n      - command: { name: slow/out, run: '${run}', outputs: [out] }\n`,
   });
   const started = Date.now();
   const result = await cli(['--json', '--verbose', 'slow/out'], {
     cwd: dir,
     env: { DOCKER_HOST: NO_ENGINE },
     onLine: (line, child) => {
-      if (line.includes('"line":"started"')) child.kill('SIGTERM');
+      if (line.includes('"line":"started"')) for (const delay of delays) setTimeout(() => child.kill('SIGTERM'), delay);
     },
   });
-  assert.is(result.code, 130, result.stderr);
-  assert.ok(Date.now() - started < 5000, `ended after ${Date.now() - started} ms`);
+  const ms = Date.now() - started;
   const orphan = Number(await readFile(path.join(dir, 'orphan.pid'), 'utf8'));
   await new Promise((r) => setTimeout(r, 200));
+  // A killed process that nobody reaped (PID 1 here does not) is a zombie: dead.
   const state = await readFile(`/proc/${orphan}/status`, 'utf8').catch(() => '');
-  assert.not.match(state, /^State:\s+[^Z]/m, 'the orphaned sleep was killed (a zombie nobody reaped is dead)');
+  return { code: result.code, ms, orphanAlive: /^State:\s+[^Z]/m.test(state) };
+}
+
+test('SIGTERM reaches the host command’s whole process group: the run ends at once, no orphan left', async () => {
+  const { code, ms, orphanAlive } = await interrupted('(sleep 30 & echo $! > orphan.pid); echo started; sleep 30', [0]);
+  assert.is(code, 130);
+  assert.ok(ms < 5000, `ended after ${ms} ms`);
+  assert.not.ok(orphanAlive, 'the orphaned sleep was killed with its group');
 });
 
 test('a second SIGTERM exits at once, and still takes the host command’s group with it', async () => {
   // The command ignores SIGTERM, so the first signal's cleanup would wait; the second must not leave it behind.
-  const dir = await project({
-    'build.config.yaml': `
-images:
-  stubborn:
-    base: ubuntu:16.04
-    tags: [bi-test-${RUN_ID}/stubborn:1]
-    steps:
-      - command: { name: stubborn/out, run: 'trap "" TERM; (sleep 30 & echo $! > orphan.pid); echo started; sleep 30', outputs: [out] }
-`,
-  });
-  const started = Date.now();
-  const result = await cli(['--json', '--verbose', 'stubborn/out'], {
-    cwd: dir,
-    env: { DOCKER_HOST: NO_ENGINE },
-    onLine: (line, child) => {
-      if (!line.includes('"line":"started"')) return;
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGTERM'), 300);
-    },
-  });
-  assert.is(result.code, 130, result.stderr);
-  assert.ok(Date.now() - started < 1800, `ended after ${Date.now() - started} ms, before the SIGKILL grace`);
-  const orphan = Number(await readFile(path.join(dir, 'orphan.pid'), 'utf8'));
-  await new Promise((r) => setTimeout(r, 200));
-  const state = await readFile(`/proc/${orphan}/status`, 'utf8').catch(() => '');
-  assert.not.match(state, /^State:\s+[^Z]/m, 'the orphaned sleep was killed');
+  const { code, ms, orphanAlive } = await interrupted('trap "" TERM; (sleep 30 & echo $! > orphan.pid); echo started; sleep 30', [0, 300]);
+  assert.is(code, 130);
+  assert.ok(ms < 1800, `ended after ${ms} ms, before the SIGKILL grace`);
+  assert.not.ok(orphanAlive, 'the orphaned sleep was killed');
 });
 
 /** The static docker client archive, served on loopback: a stand-in of docker-17.09.0-ce.tgz. */
