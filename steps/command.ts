@@ -1,6 +1,31 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { FAILURE_KINDS, type FailureHints, type FailureKind } from '../pipeline/model/host-command.ts';
 import { commandField } from './fields.ts';
 import { defineStep } from './step.ts';
+
+const hintsSchema = z.union([
+  z.string().describe('said whatever failed'),
+  z
+    .strictObject({
+      missingProgram: z.string().optional().describe('the program is not installed (not on PATH)'),
+      missingDirectory: z.string().optional().describe('the working directory, or the Go checkout, does not exist'),
+      failed: z.string().optional().describe('the command ran and failed (a compile error)'),
+    } satisfies Record<FailureKind, z.ZodType>)
+    .describe('advice by what failed; its last lines of output are shown too'),
+]);
+
+const gopathSchema = z
+  .strictObject({
+    importPath: z
+      .string()
+      .regex(/^[a-z0-9.-]+(\/[A-Za-z0-9._~-]+)+$/, 'an import path is host/path, such as github.com/portworx/px-installer')
+      .describe('the import path its packages use for each other: github.com/portworx/px-installer'),
+    checkout: z.string().describe('the checkout, project-relative or NAME:path (px: for the source px)'),
+  })
+  .describe(
+    "a Go checkout from before modules (no go.mod, vendor/ by govendor): built with GO111MODULE=off in a GOPATH of the tool's own where the checkout sits at importPath. One that has a go.mod builds in module mode.",
+  );
 
 // Work on the host before the image's context is packed: the Makefile's compile targets. It adds nothing
 // to the Dockerfile; a `copy` step brings its outputs into the image.
@@ -12,11 +37,13 @@ export const commandStep = defineStep({
     run: commandField.describe('a string runs under /bin/sh -c; a list runs with no shell'),
     cwd: z.string().optional().describe('project-relative working directory (default: the project)'),
     env: z.record(z.string(), z.string()).optional(),
+    gopath: gopathSchema.optional(),
     inputs: z.array(z.string()).default([]).describe('project-relative files or directories it reads'),
     outputs: z.array(z.string()).min(1).describe('project-relative files it writes; `clean` removes them'),
-    hint: z.string().optional().describe('said when the command cannot run: what to install or set'),
+    hint: hintsSchema.optional().describe('what to do when the command fails: one text, or one per kind of failure'),
   }),
   plan(step, ctx) {
+    const checkout = step.gopath && ctx.projectPath(step.gopath.checkout, 'gopath.checkout');
     return {
       instructions: [],
       context: [],
@@ -29,10 +56,26 @@ export const commandStep = defineStep({
           env: step.env ?? {},
           inputs: step.inputs.map((p, i) => ctx.projectPath(p, `inputs.${i}`)),
           outputs: step.outputs.map((p, i) => ctx.projectPath(p, `outputs.${i}`)),
-          hint: step.hint,
+          hints: hintsByKind(step.hint),
           stamp: ctx.statePath(`commands/${ctx.image}-${ctx.index}`),
+          ...(step.gopath && checkout
+            ? {
+                // One GOPATH per checkout, shared by its commands: the link in it is the same for all of them.
+                gopath: { importPath: step.gopath.importPath, checkout, root: ctx.statePath(`gopath/${shortHash(`${step.gopath.importPath}\n${checkout}`)}`) },
+              }
+            : {}),
         },
       ],
     };
   },
 });
+
+function hintsByKind(hint: z.output<typeof hintsSchema> | undefined): FailureHints {
+  if (hint === undefined) return {};
+  if (typeof hint === 'string') return Object.fromEntries(FAILURE_KINDS.map((kind) => [kind, hint]));
+  return hint;
+}
+
+function shortHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 12);
+}

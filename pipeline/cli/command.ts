@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { keyValues, parseSize, type Options } from './options.ts';
-import { EXIT, UserError } from '../model/errors.ts';
+import { EXIT, RunError, UserError } from '../model/errors.ts';
 import type { Reporter, RunEvent } from '../run/events.ts';
 import { planPhases, type Phase, type Selection } from '../plan/phases.ts';
 import { planEvent } from '../plan/plan-event.ts';
@@ -53,8 +53,9 @@ export async function command(options: Options, targets: string[]): Promise<numb
     updateLock: options['update-lock'],
     signal: controller.signal,
     engine: needsEngine(phases) ? { builder, notice: (message) => notices.push(message) } : undefined,
+    credentials: prepared.credentials,
     emit: (event) => (reporter ? reporter.emit(event) : early.push(event)),
-  });
+  }).catch(oneLine);
   reporter = await makeReporter(options, selected.images, [...prepared.notices, ...notices]);
   for (const event of early) reporter.emit(event);
 
@@ -86,6 +87,11 @@ export async function command(options: Options, targets: string[]): Promise<numb
   }
 }
 
+/** An unreachable engine in one line, its advice included: the first thing a newcomer without one sees. */
+function oneLine(err: unknown): never {
+  throw err instanceof RunError && err.hint ? new RunError(`${err.message}: ${err.hint}`) : err;
+}
+
 /** Whether any phase builds an image or acts on images; host commands alone need no engine. */
 function needsEngine(phases: readonly Phase[]): boolean {
   return phases.some((phase) => phase.kind === 'action' ? phase.action !== 'clean' : phase.selection.images.length > 0);
@@ -93,12 +99,13 @@ function needsEngine(phases: readonly Phase[]): boolean {
 
 /** Whether each host command of the plan would run: the dry run says so, as `make -n` does. */
 async function freshnessOf(plan: Plan, phases: readonly Phase[]) {
-  const { checkFreshness } = await import('../run/host-command.ts');
+  const { checkFreshness, commandAsRun } = await import('../run/host-command.ts');
   const commands = phases.flatMap((phase) => (phase.kind === 'build' ? commandsOf(plan, phase.selection) : []));
-  const results = new Map(await Promise.all(commands.map(async (c) => [c, await checkFreshness(c)] as const)));
+  const results = new Map(await Promise.all(commands.map(async (c) => [c, { fresh: await checkFreshness(c), asRun: await commandAsRun(c) }] as const)));
   return (command: Parameters<typeof checkFreshness>[0]) => {
     const result = results.get(command);
-    return result && (result.fresh ? { upToDate: true } : { upToDate: false, reason: result.reason });
+    if (!result) return undefined;
+    return result.fresh.fresh ? { upToDate: true, asRun: result.asRun } : { upToDate: false, reason: result.fresh.reason, asRun: result.asRun };
   };
 }
 

@@ -30,7 +30,7 @@ export const OPTION_HELP = `Options:
       --json             NDJSON events on stdout; human output goes to stderr
   -v, --verbose          stream every line of build output
   -j, --concurrency N    images built at once (default: 2)
-  -k, --keep-going       after a failure, go on building what does not depend on it
+  -k, --keep-going       after a failure, go on building what does not depend on it and running other commands
       --push-partial     deploy the images that built although others failed (else nothing is pushed)
       --no-cache         rebuild even what is up to date, without the engine's layer cache
       --pull             pull the base images even when they are present

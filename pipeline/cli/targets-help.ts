@@ -13,7 +13,7 @@ export function listTargets({ loaded, graph }: Prepared): string[] {
   }
   for (const [name, members] of Object.entries(loaded.config.groups)) rows.push([name, `group: ${members.join(' ')}`]);
   const actionHelp: Record<(typeof ACTIONS)[number], string> = {
-    deploy: 'push every tag of the selected images (all when none is named)',
+    deploy: `push every tag of the selected images (${graph.actionTargets.join(' ')} when none is named)`,
     deploy_latest: 'tag the selected images :latest and push that',
     rmi: 'remove the local tags of the selected images',
     clean: 'remove the outputs of their host commands',

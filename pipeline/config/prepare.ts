@@ -1,10 +1,14 @@
 // load → variables → graph → plan: everything a command needs before it touches the engine. Pure but for
-// reading the config file.
+// reading the config file (and a git checkout's HEAD, for a variable's gitCommit).
 import os from 'node:os';
+import path from 'node:path';
 import { UserError, type Problem } from '../model/errors.ts';
 import { buildGraph, type Graph } from '../plan/graph.ts';
 import { loadConfig, validateConfig, type LoadedConfig, type ParsedConfig } from './load-config.ts';
 import { planBuild, type Plan } from '../plan/plan.ts';
+import { credentialVariables } from './credential-variables.ts';
+import { gitHead } from './git-head.ts';
+import type { CredentialVariables } from '../model/credentials.ts';
 import { configSchema } from './schema.ts';
 import { defaultedVariables, interpolateDeep, resolveVariables, type Variables } from './variables.ts';
 
@@ -15,6 +19,8 @@ export interface Prepared {
   notices: string[];
   graph: Graph;
   plan: Plan;
+  /** Which environment variables carry which registry's credentials. */
+  credentials: CredentialVariables[];
 }
 
 export interface PrepareOptions {
@@ -40,23 +46,27 @@ export function prepareLoaded(
   sets: Record<string, string>,
   env: Readonly<Record<string, string | undefined>>,
   now: Date = new Date(),
+  readCommit: (dir: string) => string | undefined = gitHead,
 ): Prepared {
   const declared = configSchema.shape.variables.safeParse(parsed.raw['variables']);
   if (!declared.success) {
     throw new UserError(parsed.describe(declared.error.issues.map((issue) => ({ ...issue, path: ['variables', ...issue.path] }))));
   }
-  const variables = resolveVariables(declared.data, parsed.locate, { env, sets, userName: userName(), now });
+  const gitCommit = (dir: string) => readCommit(path.resolve(parsed.projectDir, dir));
+  const variables = resolveVariables(declared.data, parsed.locate, { env, sets, userName: userName(), now, gitCommit });
   const problems: Problem[] = [];
   const interpolated: Record<string, unknown> = { ...parsed.raw };
-  for (const key of ['source', 'sources', 'images'] as const) {
+  for (const key of ['source', 'sources', 'images', 'credentials'] as const) {
     if (key in parsed.raw) interpolated[key] = interpolateDeep(parsed.raw[key], [key], variables, parsed.locate, problems);
   }
   // The schema looks too, so that a file's mistakes come out together; what it says of a string whose
   // variable was unknown would only repeat that.
   const loaded = validateConfig(parsed, interpolated, problems);
+  const credentials = credentialVariables(loaded.config, loaded.locate, problems);
+  if (problems.length > 0) throw new UserError(problems);
   const graph = buildGraph(loaded.config, loaded.locate);
   const plan = planBuild(loaded, graph);
-  return { loaded, variables, notices: defaultedVariables(declared.data, variables), graph, plan };
+  return { loaded, variables, notices: defaultedVariables(declared.data, variables), graph, plan, credentials };
 }
 
 function userName(): string {

@@ -17,9 +17,17 @@ export const variableName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a vari
 const variableSchema = z.union([
   z.string(),
   z.strictObject({
-    default: z.string().describe('may use other variables, ${USER} and ${TIMESTAMP}; ${NAME:-fallback} too'),
+    default: z.string().default('').describe('may use other variables, ${USER} and ${TIMESTAMP}; ${NAME:-fallback} too'),
     description: z.string().optional(),
     warnIfDefault: z.boolean().default(false).describe('say so, once per run, when the default is used'),
+    override: z
+      .string()
+      .optional()
+      .describe("when this is not empty, it is the value, over the environment's (make's `ifdef PXTAG` / `DOCKER_HUB_TAG := $(PXTAG)`); --set still wins"),
+    gitCommit: z
+      .string()
+      .optional()
+      .describe("a git checkout (project-relative): the value is its HEAD commit's first 7 characters (`git rev-parse HEAD | cut -c-7`), else the default; read from .git/, no git run"),
   }),
 ]);
 
@@ -55,6 +63,15 @@ const baseSchema = z.union([
   z.strictObject({ image: z.string().describe('another image of this config, built first') }),
 ]);
 
+const credentialSchema = z.strictObject({
+  registry: z
+    .string()
+    .min(1)
+    .describe('a registry host (docker.io for Docker Hub, registry.example:5000), or a repository in it such as ${DOCKER_HUB_REPO}: its registry, Docker Hub when it names no host'),
+  usernameVariable: variableName.describe('the environment variable holding the user name: DOCKER_HUB_USER'),
+  passwordVariable: variableName.describe('the environment variable holding the password or token: DOCKER_HUB_PASSWD'),
+});
+
 export const imageSchema = z.strictObject({
   description: z.string().optional(),
   base: baseSchema,
@@ -81,6 +98,15 @@ export const configSchema = z.strictObject({
     .describe('named directories that may lie outside the project, used in paths as NAME:path'),
   images: z.record(name('image'), imageSchema),
   groups: z.record(name('group'), z.array(z.string()).min(1)).default({}),
+  actionTargets: z
+    .array(z.string())
+    .min(1)
+    .optional()
+    .describe('what deploy, deploy_latest, rmi, clean and distclean act on when the command line names no image (default: every image)'),
+  credentials: z
+    .array(credentialSchema)
+    .default([])
+    .describe('environment variables that carry a registry\'s credentials; they go to that registry only'),
   secrets: z
     .record(secretId, z.union([z.strictObject({ env: variableName }), z.strictObject({ file: z.string().min(1) })]))
     .default({})

@@ -1,12 +1,14 @@
-// Variables as the Makefile had them: a default (which may use other variables and the user's name),
-// overridden by an environment variable of the same name, overridden by --set NAME=VALUE.
+// Variables as the Makefile had them: a default (which may use other variables and the user's name, or
+// come from a git checkout's commit), overridden by an environment variable of the same name, overridden
+// by an `override` that is not empty (make's `ifdef PXTAG` / `DOCKER_HUB_TAG := $(PXTAG)`), overridden by
+// --set NAME=VALUE (make's command line).
 import { didYouMean, UserError, type Problem, type SourcePosition } from '../model/errors.ts';
 import type { ConfigPath } from './load-config.ts';
 import type { Config } from './schema.ts';
 
 type DeclaredVariables = Config['variables'];
 
-export type VariableSource = 'default' | 'environment' | '--set' | 'built-in';
+export type VariableSource = 'default' | 'environment' | '--set' | 'built-in' | 'override' | 'git commit';
 
 export interface Variable {
   value: string;
@@ -22,7 +24,12 @@ export interface VariableInputs {
   userName: string;
   /** The run's start, for ${TIMESTAMP} (UTC, 20261121T225100Z): one value for the whole run. */
   now: Date;
+  /** The HEAD commit of a git checkout, the path as the config writes it; undefined when it is none. */
+  gitCommit?: (dir: string) => string | undefined;
 }
+
+/** As `git rev-parse HEAD | cut -c-7` made docker-proxy's tag. */
+const COMMIT_LENGTH = 7;
 
 export function timestamp(now: Date): string {
   return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -35,7 +42,7 @@ const INSIDE = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
 export function resolveVariables(
   declared: DeclaredVariables,
   locate: (at: ConfigPath) => SourcePosition,
-  { env, sets, userName, now }: VariableInputs,
+  { env, sets, userName, now, gitCommit = () => undefined }: VariableInputs,
 ): Variables {
   const unknownSets = Object.keys(sets).filter((name) => !(name in declared));
   if (unknownSets.length > 0) {
@@ -66,19 +73,27 @@ export function resolveVariables(
       problems.push({ message: `variables refer to each other in a cycle: ${cycle}`, at: locate(['variables', name]) });
       return '';
     }
-    let variable: Variable;
-    if (name in sets) variable = { value: sets[name]!, source: '--set' };
-    else if (env[name] !== undefined) variable = { value: env[name]!, source: 'environment' };
-    else {
-      visiting.push(name);
-      const spec = declared[name]!;
-      const text = typeof spec === 'string' ? spec : spec.default;
-      const at: ConfigPath = typeof spec === 'string' ? ['variables', name] : ['variables', name, 'default'];
-      variable = { value: interpolate(text, resolve, () => locate(at), problems), source: 'default' };
-      visiting.pop();
-    }
+    visiting.push(name);
+    const variable = valueOf(name, declared[name]!);
+    visiting.pop();
     resolved.set(name, variable);
     return variable.value;
+  };
+  const field = (name: string, key: 'default' | 'override' | 'gitCommit', text: string) =>
+    interpolate(text, resolve, () => locate(['variables', name, key]), problems);
+
+  const valueOf = (name: string, spec: DeclaredVariables[string]): Variable => {
+    if (name in sets) return { value: sets[name]!, source: '--set' };
+    if (typeof spec === 'string') {
+      if (env[name] !== undefined) return { value: env[name]!, source: 'environment' };
+      return { value: interpolate(spec, resolve, () => locate(['variables', name]), problems), source: 'default' };
+    }
+    const override = spec.override === undefined ? '' : field(name, 'override', spec.override);
+    if (override !== '') return { value: override, source: 'override' };
+    if (env[name] !== undefined) return { value: env[name]!, source: 'environment' };
+    const commit = spec.gitCommit === undefined ? undefined : gitCommit(field(name, 'gitCommit', spec.gitCommit));
+    if (commit) return { value: commit.slice(0, COMMIT_LENGTH), source: 'git commit' };
+    return { value: field(name, 'default', spec.default), source: 'default' };
   };
 
   for (const name of Object.keys(declared)) resolve(name);

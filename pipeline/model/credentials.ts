@@ -7,3 +7,11 @@ export type Credentials =
 
 /** The credentials for a registry host (`docker.io` for Docker Hub), or undefined when there are none. */
 export type CredentialLookup = (registry: string) => Promise<Credentials | undefined>;
+
+/** Environment variables that the config says carry one registry's credentials (DOCKER_HUB_USER for Docker Hub). */
+export interface CredentialVariables {
+  /** The registry host, Docker Hub as `docker.io`. */
+  readonly registry: string;
+  readonly usernameVariable: string;
+  readonly passwordVariable: string;
+}

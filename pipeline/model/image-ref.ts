@@ -98,6 +98,30 @@ export function registryOf(text: string): string {
   return imageRef(text).domain;
 }
 
+const HUB_ALIASES = new Set([DOCKER_HUB, 'index.docker.io', DOCKER_HUB_API, DOCKER_HUB_SERVER]);
+
+/** One name per registry: Docker Hub's several (index.docker.io, its v1 address) become `docker.io`. */
+export function canonicalRegistry(registry: string): string {
+  return HUB_ALIASES.has(registry) ? DOCKER_HUB : registry;
+}
+
+export type ParsedRegistry = { ok: true; registry: string } | { ok: false; problem: string };
+
+/**
+ * The registry that a registry host or a repository names: `registry.example:5000` and
+ * `registry.example:5000/team` name that host; `alicepx` (a Docker Hub account) and `docker.io` name Docker Hub.
+ * A single word is a registry only when it is `localhost` or has a dot or a colon, as in a reference.
+ */
+export function parseRegistry(text: string): ParsedRegistry {
+  if (!text.includes('/') && (/[.:]/.test(text) || text === 'localhost')) {
+    return DOMAIN.test(text) ? { ok: true, registry: canonicalRegistry(text) } : { ok: false, problem: `'${text}' is not a registry host` };
+  }
+  const parsed = parseImageRef(text);
+  if (!parsed.ok) return parsed;
+  if (parsed.ref.tag !== undefined || parsed.ref.digest !== undefined) return { ok: false, problem: 'name a registry or a repository, without a tag or digest' };
+  return { ok: true, registry: canonicalRegistry(parsed.ref.domain) };
+}
+
 /** How config.json and the engine's auth header name a registry. */
 export function serverAddress(registry: string): string {
   return registry === DOCKER_HUB || registry === DOCKER_HUB_SERVER ? DOCKER_HUB_SERVER : registry;

@@ -75,6 +75,14 @@ export const knownGroupMembers: GraphRule = {
   },
 };
 
+export const knownActionTargets: GraphRule = {
+  name: 'known-action-targets',
+  check({ config, locate }) {
+    const names = definedNames(config).map(([name]) => name);
+    return (config.actionTargets ?? []).flatMap((name, i) => (names.includes(name) ? [] : [unknown(name, names, locate(['actionTargets', i]), 'target')]));
+  },
+};
+
 export const noImageCycles: GraphRule = {
   name: 'no-image-cycles',
   check({ config, locate }) {
@@ -109,7 +117,7 @@ export const knownSecrets: GraphRule = {
   },
 };
 
-export const GRAPH_RULES: readonly GraphRule[] = [uniqueNames, knownImageReferences, knownGroupMembers, knownSecrets, noImageCycles, noGroupCycles];
+export const GRAPH_RULES: readonly GraphRule[] = [uniqueNames, knownImageReferences, knownGroupMembers, knownSecrets, knownActionTargets, noImageCycles, noGroupCycles];
 
 /** image → the images of the graph it needs built first: its base, if of this graph, and dependsOn. */
 export function imageDependencies(config: Config): Map<string, string[]> {

@@ -17,6 +17,8 @@ export interface Graph {
   dependencies: ReadonlyMap<string, readonly string[]>;
   /** Images in an order where each comes after its dependencies. */
   order: readonly string[];
+  /** What actions act on when the line names no image: the config's `actionTargets`, else every image. */
+  actionTargets: readonly string[];
 }
 
 export function buildGraph(config: Config, locate: (at: ConfigPath) => SourcePosition): Graph {
@@ -30,5 +32,5 @@ export function buildGraph(config: Config, locate: (at: ConfigPath) => SourcePos
   }
   for (const [group, members] of Object.entries(config.groups)) targets.set(group, { kind: 'group', members });
   const dependencies = imageDependencies(config);
-  return { targets, dependencies, order: topologicalOrder(Object.keys(config.images), dependencies).order };
+  return { targets, dependencies, order: topologicalOrder(Object.keys(config.images), dependencies).order, actionTargets: config.actionTargets ?? Object.keys(config.images) };
 }

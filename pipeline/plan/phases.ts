@@ -50,8 +50,15 @@ export function planPhases(graph: Graph, names: readonly string[]): { phases: Ph
   }
   if (problems.length > 0) throw new UserError(problems);
 
-  // Actions apply to every image when the line names none.
-  if (all.images.length === 0 && all.commands.length === 0) all.images = all.targets = [...graph.order];
+  // No target at all builds every image; actions on a line that names no image act on the config's
+  // actionTargets (the px images here: `make deploy` pushed those, not every image of the config).
+  if (names.length === 0) all.images = all.targets = [...graph.order];
+  else if (all.targets.length === 0 && phases.some((phase) => phase.kind === 'action')) {
+    const defaults: Selection = { images: [], targets: [], commands: [] };
+    graph.actionTargets.forEach((name) => select(graph, name, defaults));
+    all.images.push(...defaults.images);
+    all.targets.push(...defaults.targets);
+  }
   // No target at all means every image, as a bare `make` builds its first target.
   if (names.length === 0) phases.push({ kind: 'build', selection: { ...all } });
   for (const phase of phases) {

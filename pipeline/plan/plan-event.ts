@@ -2,7 +2,7 @@
 // `docker buildx bake --print`. Pure: whether a host command is up to date is asked by the caller and
 // passed in. Never a credential: a push names its registry, not what will be sent to it.
 import type { Action } from '../config/schema.ts';
-import { describeCommand, type HostCommand } from '../model/host-command.ts';
+import { pasteableCommand, type HostCommand } from '../model/host-command.ts';
 import { pathsToClean, pushTarget, tagsToPush, tagsToRemove } from './action-targets.ts';
 import type { Phase, Selection } from './phases.ts';
 import type { ImagePlan, Plan } from './plan.ts';
@@ -37,7 +37,8 @@ export interface PlanEvent {
   images: PlannedImage[];
 }
 
-export type Freshness = (command: HostCommand) => { upToDate: boolean; reason?: string } | undefined;
+/** What the caller found out about a command: whether it is up to date, and the command as it will run. */
+export type Freshness = (command: HostCommand) => { upToDate: boolean; reason?: string; asRun?: HostCommand } | undefined;
 
 export function planEvent(plan: Plan, phases: readonly Phase[], selected: Selection, freshness: Freshness = () => undefined): PlanEvent {
   const image = (name: string) => plan.images.get(name)!;
@@ -71,14 +72,15 @@ function removes(action: 'rmi' | 'clean' | 'distclean', image: ImagePlan, projec
   return [...tagsToRemove(image), ...files()];
 }
 
-function plannedCommand(command: HostCommand, freshness: Freshness): PlannedCommand {
-  const fresh = freshness(command);
+function plannedCommand(planned: HostCommand, freshness: Freshness): PlannedCommand {
+  const fresh = freshness(planned);
+  const command = fresh?.asRun ?? planned;
   return {
     image: command.image,
     ...(command.name ? { name: command.name } : {}),
     cwd: command.cwd,
     env: command.env,
-    command: describeCommand(command),
+    command: pasteableCommand(command),
     ...(fresh ? { upToDate: fresh.upToDate, ...(fresh.reason ? { reason: fresh.reason } : {}) } : {}),
   };
 }

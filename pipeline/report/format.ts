@@ -30,7 +30,14 @@ export function formatEvent(event: RunEvent, verbose: boolean): Line[] {
     case 'command': {
       const what = event.name ?? event.command;
       if (event.status === 'fresh') return [{ image: event.image, text: `${what}: up to date` }];
-      if (event.status === 'failed') return [{ image: event.image, text: `${what}: FAILED: ${event.reason}` }];
+      if (event.status === 'failed') {
+        return [
+          `${what}: FAILED: ${event.reason}`,
+          ...(event.output ?? []).map((line) => `  | ${line}`),
+          `  command: ${event.command}`,
+          ...(event.hint ? [`  hint: ${event.hint}`] : []),
+        ].map((text) => ({ image: event.image, text }));
+      }
       return [{ image: event.image, text: `${what}: ran (${event.reason})` }];
     }
     case 'pull':
@@ -53,6 +60,8 @@ export function formatEvent(event: RunEvent, verbose: boolean): Line[] {
     case 'summary': {
       const count = (s: string) => event.images.filter((i) => i.status === s).length;
       const parts = [`${count('built')} built`, `${count('skipped')} up to date`, `${count('failed')} failed`];
+      const { ran, fresh, failed } = event.commands;
+      if (ran + fresh + failed > 0) parts.push(`commands: ${ran} ran, ${fresh} up to date, ${failed} failed`);
       if (event.pushed.length) parts.push(`pushed ${event.pushed.join(', ')}`);
       if (event.notPushed.length) parts.push(`NOT pushed ${event.notPushed.join(', ')}`);
       const state = event.interrupted ? 'interrupted' : event.ok ? 'ok' : 'FAILED';
@@ -88,8 +97,8 @@ function formatPhase(phase: PlannedPhase, n: number): string[] {
   if (phase.kind === 'build') {
     const head = `  ${n}. build ${phase.images.join(', ') || '(host commands only)'}${phase.forAction ? ` (what ${phase.forAction} pushes)` : ''}`;
     const commands = phase.commands.flatMap((c) => [
-      `     ${c.name ?? c.image}: ${c.upToDate === undefined ? '' : c.upToDate ? 'up to date, ' : `would run (${c.reason}), `}in ${c.cwd}`,
-      `       ${[...Object.entries(c.env).map(([k, v]) => `${k}=${v}`), c.command].join(' ')}`,
+      `     ${c.name ?? c.image}: ${c.upToDate === undefined ? 'would run' : c.upToDate ? 'up to date' : `would run (${c.reason})`}`,
+      `       $ ${c.command}`,
     ]);
     return [head, ...commands];
   }

@@ -90,6 +90,8 @@ export function ttyReporter(images: readonly string[], out: NodeJS.WriteStream, 
         later.push(event);
         return;
       }
+      // A failed command's message and advice are printed whole below the tree, not cut to one line.
+      if (event.type === 'command' && event.status === 'failed') later.push(event);
       if (event.type === 'finish') view.settle(event);
       else if (event.type === 'step') show(view, `${image}: building`, event.step.name);
       else if (event.type === 'log' || event.type === 'start' || event.type === 'pull' || event.type === 'command') {

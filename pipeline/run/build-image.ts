@@ -4,8 +4,7 @@
 import { createHash } from 'node:crypto';
 import { registryOf } from '../model/image-ref.ts';
 import { Interrupted, RunError } from '../model/errors.ts';
-import { describeCommand, type HostCommand } from '../model/host-command.ts';
-import { checkFreshness, recordSignature, runHostCommand } from './host-command.ts';
+import { runCommands } from './host-command.ts';
 import { sortedEntries } from '../model/context-entries.ts';
 import { digestContext, fileChunks, listEntries, packEntries } from '../context/pack-context.ts';
 import { DIGEST_LABEL, labelArgs } from '../plan/labels.ts';
@@ -26,27 +25,6 @@ export type BuildResult =
 export function inputsDigest(inputs: { context: string; baseId: string; args: Readonly<Record<string, string>> }): string {
   const canonical = JSON.stringify([inputs.context, inputs.baseId, sortedEntries(inputs.args)]);
   return `sha256:${createHash('sha256').update(canonical).digest('hex')}`;
-}
-
-export async function runCommands(commands: readonly HostCommand[], settings: Pick<RunServices, 'emit' | 'signal'>): Promise<void> {
-  for (const command of commands) {
-    const shown = describeCommand(command);
-    const freshness = await checkFreshness(command);
-    if (freshness.fresh) {
-      settings.emit({ type: 'command', image: command.image, name: command.name, status: 'fresh', command: shown });
-      continue;
-    }
-    try {
-      await runHostCommand(command, { onLine: (line) => settings.emit({ type: 'log', image: command.image, line }) }, settings.signal);
-    } catch (err) {
-      if (!(err instanceof Interrupted)) {
-        settings.emit({ type: 'command', image: command.image, name: command.name, status: 'failed', command: shown, reason: (err as Error).message });
-      }
-      throw err;
-    }
-    await recordSignature(command);
-    settings.emit({ type: 'command', image: command.image, name: command.name, status: 'ran', command: shown, reason: freshness.reason });
-  }
 }
 
 /** The ID of a base given by reference: the local image, pulled only when absent (or when asked to). */

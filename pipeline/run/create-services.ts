@@ -11,6 +11,7 @@ import { registryCredentials } from '../registry/registry-auth.ts';
 import { remoteDigest } from '../registry/registry-client.ts';
 import type { RunEvent } from './events.ts';
 import type { Config } from '../config/schema.ts';
+import type { CredentialVariables } from '../model/credentials.ts';
 import { secretReader } from './secrets.ts';
 import { sleep, type RunServices } from './services.ts';
 
@@ -20,6 +21,8 @@ export interface ServiceSettings {
   updateLock: boolean;
   signal: AbortSignal;
   secrets: Config['secrets'];
+  /** Which environment variables carry which registry's credentials (they go to that registry only). */
+  credentials: readonly CredentialVariables[];
   /** undefined when the line needs no engine (host commands alone). */
   engine: EngineOptions | undefined;
   emit(event: RunEvent): void;
@@ -41,7 +44,7 @@ export async function createServices(settings: ServiceSettings): Promise<RunServ
       signal: settings.signal,
     }),
     digests: await loadDigestCache(path.join(settings.projectDir, STATE_DIR, 'digests.json'), { notice: (message) => settings.emit({ type: 'notice', message }) }),
-    credentials: registryCredentials(),
+    credentials: registryCredentials(settings.credentials),
     remoteDigest: (ref, credentials) => remoteDigest(ref, credentials),
     sleep,
     secret: secretReader(settings.secrets, settings.projectDir),

@@ -19,7 +19,18 @@ export type RunEvent =
   | { type: 'log'; image: string; line: string }
   /** A Dockerfile instruction's state: started, cached, completed (milliseconds since the epoch), failed. */
   | { type: 'step'; image: string; step: BuildStep }
-  | { type: 'command'; image: string; name?: string; status: 'ran' | 'fresh' | 'failed'; command: string; reason?: string }
+  | {
+      type: 'command';
+      image: string;
+      name?: string;
+      status: 'ran' | 'fresh' | 'failed';
+      /** Shell-quoted, with its directory and environment: a line to paste into a shell. */
+      command: string;
+      reason?: string;
+      /** A failed command's last lines of stderr: the compiler's message. */
+      output?: string[];
+      hint?: string;
+    }
   | { type: 'pull'; image: string; ref: string }
   | {
       type: 'finish';
@@ -40,7 +51,16 @@ export type RunEvent =
   | { type: 'push'; image: string; tag: string; status: 'pushed' | 'present' | 'failed'; digest?: string; error?: string }
   /** The builder's cache was pruned down to its limit. */
   | { type: 'cache'; reclaimed: number; limit: number }
-  | { type: 'summary'; ok: boolean; images: ImageOutcome[]; pushed: string[]; notPushed: string[]; interrupted?: boolean };
+  | {
+      type: 'summary';
+      ok: boolean;
+      images: ImageOutcome[];
+      /** Host commands by what became of them. */
+      commands: { ran: number; fresh: number; failed: number };
+      pushed: string[];
+      notPushed: string[];
+      interrupted?: boolean;
+    };
 
 export interface Reporter {
   emit(event: RunEvent): void;

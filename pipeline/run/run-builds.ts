@@ -1,7 +1,8 @@
 // Builds a selection of images: each starts once what it is built on is done, at most `concurrency` at a
 // time. A failure fails the images that depend on it and, unless keepGoing, starts nothing new (builds
 // already running finish, as make's do).
-import { buildImage, runCommands, type BuildOptions, type BuildServices } from './build-image.ts';
+import { buildImage, type BuildOptions, type BuildServices } from './build-image.ts';
+import { isMissingInput, runCommands } from './host-command.ts';
 import { Interrupted, RunError } from '../model/errors.ts';
 import type { ImageStatus } from './events.ts';
 import type { Selection } from '../plan/phases.ts';
@@ -28,7 +29,7 @@ export async function runBuilds(
   done: ReadonlyMap<string, ImageRun> = new Map(),
 ): Promise<Map<string, ImageRun>> {
   const commands = selection.commands.map(({ image, name }) => plan.images.get(image)!.hostCommands.find((c) => c.name === name)!);
-  await runCommands(commands, settings);
+  await runCommands(commands, settings, options.keepGoing);
 
   const slots = semaphore(options.concurrency);
   let stoppedBy: string | undefined;
@@ -62,7 +63,7 @@ export async function runBuilds(
         return finish({ name, ...result });
       } catch (err) {
         if (!(err instanceof RunError) && !(err instanceof Interrupted)) throw err;
-        if (!options.keepGoing) stoppedBy ??= name;
+        if (!options.keepGoing && !isMissingInput(err)) stoppedBy ??= name;
         return finish({ name, status: 'failed', error: err.message, hint: err instanceof RunError ? err.hint : undefined });
       }
     } finally {

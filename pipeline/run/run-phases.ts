@@ -13,7 +13,16 @@ export interface RunOutcome {
   interrupted: boolean;
 }
 
-export async function runPhases(plan: Plan, phases: readonly Phase[], selected: Selection, services: RunServices, options: RunOptions): Promise<RunOutcome> {
+export async function runPhases(plan: Plan, phases: readonly Phase[], selected: Selection, given: RunServices, options: RunOptions): Promise<RunOutcome> {
+  // The summary counts host commands by what became of them, from their events.
+  const commands = { ran: 0, fresh: 0, failed: 0 };
+  const services: RunServices = {
+    ...given,
+    emit(event) {
+      if (event.type === 'command') commands[event.status]++;
+      given.emit(event);
+    },
+  };
   let results = new Map<string, ImageRun>();
   const pushed: string[] = [];
   const notPushed: string[] = [];
@@ -62,6 +71,7 @@ export async function runPhases(plan: Plan, phases: readonly Phase[], selected: 
     type: 'summary',
     ok,
     images: outcomes.map((r) => ({ name: r.name, id: r.id, tags: plan.images.get(r.name)!.tags, status: r.status })),
+    commands,
     pushed,
     notPushed: [...new Set(notPushed)],
     ...(interrupted ? { interrupted } : {}),

@@ -370,9 +370,13 @@ test('dcae-cleanup stops the DCAE components of each deployment, goes on past a 
 test('deploy pushes ONAP’s tags to CM_REGISTRY: <version>-SNAPSHOT-<timestamp>, <version> and latest', async () => {
   const registry = await startRegistry();
   try {
+    // CM_REGISTRY's credentials come from config.json, as `docker login` leaves them: DOCKER_HUB_USER is Docker Hub's.
+    const dockerConfig = path.join(projectDir, 'docker-config');
+    await mkdir(dockerConfig, { recursive: true });
+    await writeFile(path.join(dockerConfig, 'config.json'), JSON.stringify({ auths: { [registry.address]: { auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64') } } }));
     const result = await cli(['--json', ...SETS(), '--set', `CM_REGISTRY=${registry.address}`, 'cm-container', 'deploy'], {
       cwd: projectDir,
-      env: { BUILD_IMAGES_CACHE: cacheDir, DOCKER_HUB_USER: USER, DOCKER_HUB_PASSWD: PASSWORD, DOCKER_CONFIG: path.join(projectDir, 'none') },
+      env: { BUILD_IMAGES_CACHE: cacheDir, DOCKER_CONFIG: dockerConfig },
     });
     assert.is(result.code, 0, result.stderr + result.stdout);
     const tags = await registry.tags(IMAGE);

@@ -21,6 +21,10 @@ variables:
   REG_TWO: registry-two
   FAIL_CMD: 'true'
   FLAVOR: plain
+# The environment's credentials go to the registries named here, and to no other.
+credentials:
+  - { registry: '\${REG_ONE}', usernameVariable: DOCKER_HUB_USER, passwordVariable: DOCKER_HUB_PASSWD }
+  - { registry: '\${REG_TWO}', usernameVariable: DOCKER_HUB_USER, passwordVariable: DOCKER_HUB_PASSWD }
 images:
   one:
     base: ${BASE}
@@ -130,7 +134,8 @@ test('an absent base is pulled from its registry with the credentials for it, pr
   const pushed = await docker.getImage(ref).push({ authconfig: { username: USER, password: PASSWORD, serveraddress: registry.address } } as never);
   await buffer(pushed as unknown as NodeJS.ReadableStream);
   await docker.getImage(ref).remove();
-  const pullDir = await project({ 'build.config.yaml': `images:\n  on-pulled: { base: '${ref}', tags: ['bi-test-${RUN_ID}/on-pulled:1'] }\n` });
+  const credentials = `credentials: [{ registry: '${registry.address}', usernameVariable: DOCKER_HUB_USER, passwordVariable: DOCKER_HUB_PASSWD }]\n`;
+  const pullDir = await project({ 'build.config.yaml': `${credentials}images:\n  on-pulled: { base: '${ref}', tags: ['bi-test-${RUN_ID}/on-pulled:1'] }\n` });
 
   const refused = await cli(['--json'], { cwd: pullDir, env: { DOCKER_CONFIG: path.join(pullDir, 'none') } });
   assert.is(refused.code, 1);

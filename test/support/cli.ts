@@ -63,7 +63,7 @@ export async function project(files: Record<string, string>): Promise<string> {
 
 export function summaryOf(result: CliResult) {
   const summary = result.events.find((e) => e['type'] === 'summary') as
-    | { ok: boolean; images: { name: string; id?: string; tags: string[]; status: string }[]; pushed: string[]; notPushed: string[] }
+    | { ok: boolean; images: { name: string; id?: string; tags: string[]; status: string }[]; commands: { ran: number; fresh: number; failed: number }; pushed: string[]; notPushed: string[] }
     | undefined;
   if (!summary) throw new Error(`no summary event:\n${result.stdout}\n${result.stderr}`);
   return summary;

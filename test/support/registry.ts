@@ -28,10 +28,12 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startRegistry(options: { port?: number } = {}): Promise<Registry> {
+export async function startRegistry(options: { port?: number; user?: string; password?: string } = {}): Promise<Registry> {
+  const user = options.user ?? USER;
+  const password = options.password ?? PASSWORD;
   if (!existsSync('/usr/bin/docker-registry')) throw new Error("docker-registry is missing: install Debian's docker-registry (.ci/run does)");
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-registry-'));
-  const hashed = spawnSync('htpasswd', ['-Bbn', USER, PASSWORD], { encoding: 'utf8' });
+  const hashed = spawnSync('htpasswd', ['-Bbn', user, password], { encoding: 'utf8' });
   if (hashed.status !== 0) throw new Error(`htpasswd failed: ${hashed.stderr} (install apache2-utils)`);
   await writeFile(path.join(dir, 'htpasswd'), hashed.stdout);
   const port = options.port ?? (await freePort());
@@ -47,7 +49,7 @@ export async function startRegistry(options: { port?: number } = {}): Promise<Re
   );
   const child: ChildProcess = spawn('docker-registry', ['serve', path.join(dir, 'config.yml')], { stdio: 'ignore' });
   const address = `127.0.0.1:${port}`;
-  const authorization = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
+  const authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
   const api = async (pathname: string) => {
     const response = await fetch(`http://${address}${pathname}`, { headers: { authorization } });
     return { status: response.status, body: await response.text() };
@@ -72,11 +74,19 @@ export async function startRegistry(options: { port?: number } = {}): Promise<Re
   };
 }
 
-/** A proxy on loopback in front of the registry that fails the first manifest upload with a 500. */
-export async function flakyProxy(target: string): Promise<{ address: string; failures: () => number; stop(): Promise<void> }> {
+/**
+ * A proxy on loopback in front of the registry that fails the first manifest upload with a 500 (unless
+ * told not to), and records the Authorization header of every request: what the registry was sent.
+ */
+export async function flakyProxy(
+  target: string,
+  { failOnce = true } = {},
+): Promise<{ address: string; failures: () => number; authorizations: () => string[]; stop(): Promise<void> }> {
   let failed = 0;
+  const authorizations: string[] = [];
   const server = http.createServer((req, res) => {
-    if (req.method === 'PUT' && req.url?.includes('/manifests/') && failed === 0) {
+    if (req.headers.authorization) authorizations.push(req.headers.authorization);
+    if (failOnce && req.method === 'PUT' && req.url?.includes('/manifests/') && failed === 0) {
       failed++;
       req.resume();
       res.writeHead(500, { 'content-type': 'text/plain' }).end('injected failure');
@@ -94,6 +104,7 @@ export async function flakyProxy(target: string): Promise<{ address: string; fai
   return {
     address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
     failures: () => failed,
+    authorizations: () => [...authorizations],
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

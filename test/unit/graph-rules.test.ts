@@ -66,7 +66,7 @@ groups:
 });
 
 test('every rule is listed, and a good config breaks none', () => {
-  assert.equal(GRAPH_RULES.map((r) => r.name), ['unique-names', 'known-image-references', 'known-group-members', 'known-secrets', 'no-image-cycles', 'no-group-cycles']);
+  assert.equal(GRAPH_RULES.map((r) => r.name), ['unique-names', 'known-image-references', 'known-group-members', 'known-secrets', 'known-action-targets', 'no-image-cycles', 'no-group-cycles']);
   const good = yaml`
 images:
   base: { base: a, tags: [b] }

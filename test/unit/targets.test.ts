@@ -48,6 +48,37 @@ test('an action alone applies to every image', () => {
   assert.equal(selected.targets, ['base', 'app', 'tool']);
 });
 
+const declared = prepareText(yaml`
+actionTargets: [px-container]
+images:
+  px: { base: ubuntu:16.04, tags: [p], steps: [{ command: { name: px/px, run: make, outputs: [px/px] } }] }
+  cm: { base: ubuntu:16.04, tags: [c] }
+groups:
+  all: [px/px]
+  px-container: [px]
+`).graph;
+
+test('actions on a line that names no image act on the config’s actionTargets; naming an image acts on it', () => {
+  assert.equal(planPhases(declared, ['deploy']).selected.targets, ['px']);
+  assert.equal(planPhases(declared, ['all', 'deploy']).selected.targets, ['px'], 'a host command is no image');
+  assert.equal(planPhases(declared, ['cm', 'deploy']).selected.targets, ['cm']);
+  assert.equal(planPhases(declared, []).selected.images, ['px', 'cm'], 'no target at all still builds every image');
+  assert.equal(planPhases(declared, ['all']).selected.images, [], 'host commands alone select no image');
+});
+
+test('actionTargets must name targets of the config', () => {
+  assert.throws(
+    () => prepareText(yaml`
+actionTargets: [px-containr]
+images:
+  px: { base: a, tags: [x] }
+groups:
+  px-container: [px]
+`),
+    /target 'px-containr' does not exist[\s\S]*did you mean 'px-container'/,
+  );
+});
+
 test('no target builds every image', () => {
   const { phases } = planPhases(graph, []);
   assert.equal(phases, [{ kind: 'build', selection: { images: ['base', 'app', 'tool'], targets: ['base', 'app', 'tool'], commands: [] } }]);

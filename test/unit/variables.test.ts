@@ -1,4 +1,8 @@
 import { test } from 'uvu';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { gitHead } from '../../pipeline/config/git-head.ts';
 import * as assert from 'uvu/assert';
 import { parseConfig } from '../../pipeline/config/load-config.ts';
 import { prepareLoaded } from '../../pipeline/config/prepare.ts';
@@ -75,6 +79,70 @@ variables:
 images: {}
 `);
   assert.match(problem!, /variables refer to each other in a cycle: A → B → A/);
+});
+
+const pxtag = yaml`
+variables:
+  PXTAG: ''
+  DOCKER_HUB_TAG: { default: latest, override: '\${PXTAG}' }
+images:
+  app: { base: a, tags: ['repo/app:\${DOCKER_HUB_TAG}'] }
+`;
+const pxTagged = (env: Record<string, string>, sets: Record<string, string> = {}) => prepareText(pxtag, env, sets).plan.images.get('app')!.tags[0];
+
+test('an override that is not empty beats the environment (make’s ifdef PXTAG); --set beats it', () => {
+  assert.is(pxTagged({}), 'repo/app:latest');
+  assert.is(pxTagged({ DOCKER_HUB_TAG: '1.0' }), 'repo/app:1.0', 'an empty override leaves the environment its say');
+  assert.is(pxTagged({ PXTAG: '1.2.12', DOCKER_HUB_TAG: '1.0' }), 'repo/app:1.2.12');
+  assert.is(pxTagged({ PXTAG: '1.2.12' }, { DOCKER_HUB_TAG: '2.0' }), 'repo/app:2.0');
+  assert.is(pxTagged({}, { PXTAG: '1.2.13' }), 'repo/app:1.2.13');
+  assert.is(prepareText(pxtag, { PXTAG: '1' }).variables.get('DOCKER_HUB_TAG')!.source, 'override');
+});
+
+const commitConfig = yaml`
+variables:
+  PX_SRC: ../px-installer
+  DOCKPROX_TAG: { gitCommit: '\${PX_SRC}', default: latest }
+images:
+  dockprox: { base: a, tags: ['repo/dockprox:\${DOCKPROX_TAG}'] }
+`;
+
+test('gitCommit: the checkout’s HEAD commit, 7 characters, read at the path relative to the project; else the default', () => {
+  const asked: string[] = [];
+  const head = (dir: string) => {
+    asked.push(dir);
+    return dir === '/px-installer' ? '23725bbd97ae61b67349220710f82798b1eeb654' : undefined;
+  };
+  const tag = (env: Record<string, string> = {}) =>
+    prepareLoaded(parseConfig(commitConfig, 'build.config.yaml', PROJECT), {}, { USER: 'alice', ...env }, new Date(), head).plan.images.get('dockprox')!.tags[0];
+  assert.is(tag(), 'repo/dockprox:23725bb');
+  assert.is(asked[0], '/px-installer');
+  assert.is(tag({ PX_SRC: '/elsewhere' }), 'repo/dockprox:latest', 'no checkout: the default');
+  assert.is(tag({ DOCKPROX_TAG: 'v1' }), 'repo/dockprox:v1', 'the environment beats the commit');
+});
+
+test('gitHead reads HEAD from .git: a branch in packed-refs, a loose ref, a detached HEAD, a worktree’s .git file', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-git-'));
+  const sha = 'a'.repeat(40);
+  const other = 'b'.repeat(40);
+  await mkdir(path.join(dir, '.git/refs/heads'), { recursive: true });
+  await writeFile(path.join(dir, '.git/HEAD'), 'ref: refs/heads/master\n');
+  await writeFile(path.join(dir, '.git/packed-refs'), `# pack-refs with: peeled fully-peeled sorted\n${sha} refs/heads/master\n`);
+  assert.is(gitHead(dir), sha);
+  await writeFile(path.join(dir, '.git/refs/heads/master'), `${other}\n`);
+  assert.is(gitHead(dir), other, 'a loose ref is newer than the packed one');
+  await writeFile(path.join(dir, '.git/HEAD'), `${sha}\n`);
+  assert.is(gitHead(dir), sha);
+  const worktree = path.join(dir, 'wt');
+  await mkdir(path.join(dir, '.git/worktrees/wt'), { recursive: true });
+  await writeFile(path.join(dir, '.git/worktrees/wt/HEAD'), 'ref: refs/heads/master\n');
+  await writeFile(path.join(dir, '.git/worktrees/wt/commondir'), '../..\n');
+  await mkdir(worktree);
+  await writeFile(path.join(worktree, '.git'), `gitdir: ${path.join(dir, '.git/worktrees/wt')}\n`);
+  assert.is(gitHead(worktree), other);
+  assert.is(gitHead(path.join(dir, 'nothing')), undefined);
+  await writeFile(path.join(dir, '.git/HEAD'), 'ref: refs/heads/../../../../etc/hostname\n');
+  assert.is(gitHead(dir), undefined, 'a ref may not leave .git');
 });
 
 test.run();
