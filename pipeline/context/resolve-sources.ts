@@ -19,6 +19,9 @@ export interface ResolvedSources {
 export async function resolveSources(sources: readonly ContextSource[], resolvers: SourceResolvers): Promise<ResolvedSources> {
   const resolved: PlainSource[] = [];
   const args: Record<string, string> = {};
+  // A second edit of the same file starts from the first one's result, not the base's: each COPY writes the
+  // whole file, and the last must hold every edit (otherwise it silently undid the earlier ones).
+  const edited = new Map<string, ImageFile>();
   for (const source of sources) {
     if (source.kind === 'fetch') {
       const fetched = await resolvers.fetcher.fetch(source.url, { sha256: source.sha256, expect: source.expect, timeouts: source.timeouts });
@@ -26,9 +29,10 @@ export async function resolveSources(sources: readonly ContextSource[], resolver
       const origin = source.extract ? `${source.url}#${source.extract}` : source.url;
       resolved.push({ kind: 'path', name: source.name, path: file, origin, mode: source.mode, excludes: [] });
     } else if (source.kind === 'image-file') {
-      const file = await resolvers.readBaseFile(source.imagePath);
-      const edited = applyEdit(source.imagePath, file.content, file.mode, source.edit);
-      resolved.push({ kind: 'bytes', name: source.name, data: edited.text, mode: edited.mode, origin: source.imagePath });
+      const file = edited.get(source.imagePath) ?? (await resolvers.readBaseFile(source.imagePath));
+      const result = applyEdit(source.imagePath, file.content, file.mode, source.edit);
+      edited.set(source.imagePath, { ...file, content: Buffer.from(result.text), mode: result.mode });
+      resolved.push({ kind: 'bytes', name: source.name, data: result.text, mode: result.mode, origin: source.imagePath });
       args[source.ownerArg] = `${file.uid}:${file.gid}`;
     } else {
       resolved.push(source);

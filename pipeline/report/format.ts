@@ -9,7 +9,15 @@ export interface Line {
   text: string;
   /** Output of a build or command, as opposed to what build-images says. */
   output?: boolean;
+  /** Indented under the line before it (a hint, a failed command's output): the image is not repeated. */
+  continued?: boolean;
 }
+
+/** The first line about the image, the rest indented under it. */
+const underImage = (image: string, [first, ...rest]: string[]): Line[] => [
+  { image, text: first! },
+  ...rest.map((text) => ({ image, text, continued: true })),
+];
 
 export function formatEvent(event: RunEvent, verbose: boolean): Line[] {
   switch (event.type) {
@@ -31,19 +39,19 @@ export function formatEvent(event: RunEvent, verbose: boolean): Line[] {
       const what = event.name ?? event.command;
       if (event.status === 'fresh') return [{ image: event.image, text: `${what}: up to date` }];
       if (event.status === 'failed') {
-        return [
+        return underImage(event.image, [
           `${what}: FAILED: ${event.reason}`,
           ...(event.output ?? []).map((line) => `  | ${line}`),
           `  command: ${event.command}`,
           ...(event.hint ? [`  hint: ${event.hint}`] : []),
-        ].map((text) => ({ image: event.image, text }));
+        ]);
       }
       return [{ image: event.image, text: `${what}: ran (${event.reason})` }];
     }
     case 'pull':
       return [{ image: event.image, text: `pulling ${event.ref}` }];
     case 'finish':
-      return formatFinish(event).map((text) => ({ image: event.image, text }));
+      return underImage(event.image, formatFinish(event));
     case 'action':
       return [{ text: `${event.action}${event.image ? ` ${event.image}` : ''}: ${event.ok ? '' : 'FAILED: '}${event.message}` }];
     case 'push': {

@@ -3,7 +3,7 @@ import type { Reporter } from '../run/events.ts';
 import { formatEvent, type Line } from './format.ts';
 
 export function plainLine(line: Line): string {
-  if (line.image === undefined) return line.text;
+  if (line.image === undefined || line.continued) return line.text;
   return line.output ? `${line.image} | ${line.text}` : `${line.image}: ${line.text}`;
 }
 

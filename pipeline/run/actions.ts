@@ -1,5 +1,5 @@
 // The Makefile's non-build targets, applied to the images a command line selects.
-import { rm } from 'node:fs/promises';
+import { lstat, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { apiLocation, imageRef, registryOf, repositoryOf } from '../model/image-ref.ts';
 import { pathsToClean, tagsToPush, tagsToRemove } from '../plan/action-targets.ts';
@@ -35,7 +35,10 @@ export async function cleanOutputs(images: readonly ImagePlan[], settings: Servi
   for (const image of images) {
     const { outputs, stamps } = pathsToClean(image);
     if (outputs.length === 0) continue;
-    for (const output of outputs) await rm(output, { force: true, recursive: true });
+    for (const output of outputs) {
+      await refuseLinkedParent(output, projectDir);
+      await rm(output, { force: true, recursive: true });
+    }
     for (const stamp of stamps) await rm(stamp, { force: true });
     settings.emit({
       type: 'action',
@@ -44,6 +47,25 @@ export async function cleanOutputs(images: readonly ImagePlan[], settings: Servi
       ok: true,
       message: `removed ${outputs.map((o) => path.relative(projectDir, o)).join(', ')}`,
     });
+  }
+}
+
+/**
+ * An output in the project whose folder is reached through a symbolic link in it (`escape -> /etc`, output
+ * `escape/x`) would be removed where the link points: refused. The output itself may be a link (rm removes
+ * the link, not its target), and links above the project (a home on another disk) are the user's business.
+ */
+async function refuseLinkedParent(output: string, projectDir: string): Promise<void> {
+  const relative = path.relative(projectDir, path.dirname(output));
+  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) return;
+  let folder = projectDir;
+  for (const part of relative.split(path.sep)) {
+    folder = path.join(folder, part);
+    const stat = await lstat(folder).catch(() => undefined);
+    if (!stat) return;
+    if (stat.isSymbolicLink()) {
+      throw new RunError(`clean: ${output} is reached through the symbolic link ${folder}; not removed`, 'declare outputs by their real paths in the project');
+    }
   }
 }
 

@@ -72,6 +72,9 @@ export async function buildImage(
   const why = options.noCache ? { reason: '--no-cache' } : rebuildReason(previous, record);
 
   if (settings.signal.aborted) throw new Interrupted();
+  // Read as the build starts, so that an unset variable or an unreadable file is our error naming it, not
+  // the daemon's about a session; a secret is small.
+  const secrets = new Map(await Promise.all(image.secrets.map(async (id) => [id, await settings.secret(id)()] as const)));
   const id = await settings.builder.build({
     context: { entries, tar: () => packEntries(entries), read: fileChunks },
     buildargs: {
@@ -88,7 +91,7 @@ export async function buildImage(
     signal: settings.signal,
     onProgress: (event) => settings.emit(event.kind === 'step' ? { type: 'step', image: image.name, step: event.step } : { type: 'log', image: image.name, line: event.line }),
     credentials: settings.credentials,
-    secrets: new Map(image.secrets.map((id) => [id, settings.secret(id)])),
+    secrets: new Map([...secrets].map(([id, value]) => [id, async () => value])),
   });
   // Past this point the tags go on together: an interrupt waits for them rather than leave half of them.
   for (const tag of image.tags) await settings.images.tag(id, tag);

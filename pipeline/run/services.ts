@@ -21,7 +21,7 @@ export interface RunServices {
   remoteDigest(ref: string, credentials: Credentials | undefined): Promise<string | undefined>;
   /** Waits between push attempts. */
   sleep(ms: number): Promise<void>;
-  /** How to read a secret of the config, by id; read only when a build asks for it. */
+  /** How to read a secret of the config, by id: read as the build of an image that mounts it starts. */
   secret(id: string): () => Promise<Buffer>;
 }
 

@@ -259,7 +259,7 @@ images:
     cwd: dir,
     onLine: (line, child) => {
       // Once the RUN has started, whichever builder runs it.
-      if (line.includes('"type":"step"') && line.includes('RUN sleep 60') && line.includes('"started"')) setTimeout(() => child.kill('SIGINT'), 1000);
+      if (line.includes('"type":"step"') && line.includes('sleep 60') && line.includes('"started"')) setTimeout(() => child.kill('SIGINT'), 1000);
     },
   });
   assert.is(result.code, 130, result.stderr);

@@ -95,7 +95,7 @@ test('a script with set -e stops at its failing line, on both builders', async (
   const dir = await project({ 'build.config.yaml': failingConfig(tag) });
   const result = await cli(['--json', 'failing'], { cwd: dir });
   assert.is(result.code, 1, result.stderr);
-  assert.match(finishOf(result, 'failing')!.error!, /returned a non-zero code: 1/);
+  assert.match(finishOf(result, 'failing')!.error!, /returned a non-zero code: 1|exit code: 1/);
 
   const context = await contextOf(failingConfig(tag), {});
   const err = await buildkit(context, tag).then(() => undefined, (e: Error & { stderr?: string }) => e);

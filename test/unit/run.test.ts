@@ -137,4 +137,32 @@ test('the build cache is pruned to its limit after a run that built, and not aft
   assert.equal(engine.calls, [], 'an up-to-date image asks for no prune');
 });
 
+test('clean refuses an output reached through a link in the project, and removes one that is not', async () => {
+  const { mkdtemp, mkdir, symlink, writeFile, readFile } = await import('node:fs/promises');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const outside = await mkdtemp(path.join(os.tmpdir(), 'bi-outside-'));
+  await writeFile(path.join(outside, 'precious'), 'keep me');
+  const project = await mkdtemp(path.join(os.tmpdir(), 'bi-clean-'));
+  await mkdir(path.join(project, 'bin'));
+  await writeFile(path.join(project, 'bin/tool'), 'built');
+  await symlink(outside, path.join(project, 'escape'));
+  const config = (output: string) => yaml`
+images:
+  tool: { base: 'alpine:latest', tags: ['reg.test/tool:1'], steps: [{ command: { run: make, outputs: ['${output}'] } }] }
+`;
+  const { cleanOutputs } = await import('../../pipeline/run/actions.ts');
+  const { parseConfig } = await import('../../pipeline/config/load-config.ts');
+  const { prepareLoaded } = await import('../../pipeline/config/prepare.ts');
+  const planOf = (output: string) => prepareLoaded(parseConfig(config(output), 'build.config.yaml', project), {}, { USER: 'alice' }).plan.images.get('tool')!;
+  const services = fakeServices(fakeEngine());
+  await cleanOutputs([planOf('escape/precious')], services, project).then(
+    () => assert.unreachable('it removed through the link'),
+    (err: Error) => assert.match(err.message, /reached through the symbolic link .*escape; not removed/),
+  );
+  assert.is(await readFile(path.join(outside, 'precious'), 'utf8'), 'keep me');
+  await cleanOutputs([planOf('bin/tool')], services, project);
+  assert.is(await readFile(path.join(project, 'bin/tool'), 'utf8').catch(() => 'gone'), 'gone');
+});
+
 test.run();
