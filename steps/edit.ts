@@ -13,7 +13,7 @@ import { defineStep } from './step.ts';
 // build arg, since it is known only once the file is read) and its mode.
 export const editStep = defineStep({
   kind: 'edit',
-  description: "edit a file of the base image: prepend entries to a YAML list, or append a line once",
+  description: 'edit a file of the base image: prepend entries to a YAML list, or append a line once',
   schema: z
     .strictObject({
       file: imagePathField.describe('the file in the base image'),

@@ -8,5 +8,10 @@ export const envStep = defineStep({
   description: 'set environment variables in the image',
   schema: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name'), lineField),
   plan: (vars) =>
-    instructionsOnly(instruction('ENV', Object.entries(vars).map(([key, value]) => keyValue(key, value)))),
+    instructionsOnly(
+      instruction(
+        'ENV',
+        Object.entries(vars).map(([key, value]) => keyValue(key, value)),
+      ),
+    ),
 });

@@ -5,7 +5,7 @@ import { defineStep } from './step.ts';
 
 const withSecrets = z.strictObject({
   command: commandField,
-  secrets: z.array(secretId).min(1).describe('ids from the config\'s `secrets:`, each mounted at /run/secrets/ID for this command only'),
+  secrets: z.array(secretId).min(1).describe("ids from the config's `secrets:`, each mounted at /run/secrets/ID for this command only"),
 });
 
 export const runStep = defineStep({

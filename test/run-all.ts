@@ -16,7 +16,10 @@ let running: ChildProcess | undefined;
 let engine: PrivateEngine | undefined;
 
 async function runSuite(dir: string, env: NodeJS.ProcessEnv = process.env, pattern?: string): Promise<{ passed: number; failed: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'node_modules/uvu/bin.js', dir, ...(pattern ? [pattern] : [])], { stdio: ['ignore', 'pipe', 'inherit'], env });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'node_modules/uvu/bin.js', dir, ...(pattern ? [pattern] : [])], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env,
+  });
   running = child;
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => {

@@ -94,7 +94,7 @@ function oneLine(err: unknown): never {
 
 /** Whether any phase builds an image or acts on images; host commands alone need no engine. */
 function needsEngine(phases: readonly Phase[]): boolean {
-  return phases.some((phase) => phase.kind === 'action' ? phase.action !== 'clean' : phase.selection.images.length > 0);
+  return phases.some((phase) => (phase.kind === 'action' ? phase.action !== 'clean' : phase.selection.images.length > 0));
 }
 
 /** Whether each host command of the plan would run: the dry run says so, as `make -n` does. */

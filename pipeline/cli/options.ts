@@ -78,4 +78,3 @@ export function keyValues(items: readonly string[], option: string): Record<stri
   }
   return out;
 }
-

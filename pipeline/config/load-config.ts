@@ -71,8 +71,7 @@ export function parseConfig(text: string, file: string, projectDir: string): Par
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new UserError({ message: `${file} must be a map of settings (images:, variables:, ...)`, at: locate([]) });
   }
-  const describe = (issues: readonly z.core.$ZodIssue[]) =>
-    dedupe(flattenUnions(issues)).flatMap((issue) => describeIssue(issue, index, locate, position));
+  const describe = (issues: readonly z.core.$ZodIssue[]) => dedupe(flattenUnions(issues)).flatMap((issue) => describeIssue(issue, index, locate, position));
   return { file, projectDir, raw: raw as Record<string, unknown>, locate, describe };
 }
 
@@ -205,14 +204,23 @@ function describeIssue(
     });
   }
   if (isMissing(issue)) {
-    return { message: `'${at[at.length - 1]}' is missing${at.length > 1 ? ` at ${at.slice(0, -1).join('.')}` : ''}`, at: locate(at), hint: `expected ${'expected' in issue ? issue.expected : 'a value'}` };
+    return {
+      message: `'${at[at.length - 1]}' is missing${at.length > 1 ? ` at ${at.slice(0, -1).join('.')}` : ''}`,
+      at: locate(at),
+      hint: `expected ${'expected' in issue ? issue.expected : 'a value'}`,
+    };
   }
   const value = index.scalar(at);
   if (value === null && (issue.code === 'invalid_type' || issue.code === 'invalid_union')) {
-    return { message: `'${at[at.length - 1]}' has no value${at.length > 1 ? ` at ${at.slice(0, -1).join('.')}` : ''}`, at: locate(at), hint: 'write its value after the colon, or remove the key' };
+    return {
+      message: `'${at[at.length - 1]}' has no value${at.length > 1 ? ` at ${at.slice(0, -1).join('.')}` : ''}`,
+      at: locate(at),
+      hint: 'write its value after the colon, or remove the key',
+    };
   }
   const scalarWhereString =
-    (issue.code === 'invalid_type' && issue.expected === 'string') || (issue.code === 'invalid_union' && (typeof value === 'number' || typeof value === 'boolean'));
+    (issue.code === 'invalid_type' && issue.expected === 'string') ||
+    (issue.code === 'invalid_union' && (typeof value === 'number' || typeof value === 'boolean'));
   if (scalarWhereString && (typeof value === 'number' || typeof value === 'boolean')) {
     return { message: `expected a string${where}`, at: locate(at), hint: "quote the value: '1.0' stays 1.0, unquoted it is the number 1" };
   }

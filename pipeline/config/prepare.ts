@@ -76,4 +76,3 @@ function userName(): string {
     return 'user';
   }
 }
-

@@ -7,10 +7,7 @@ import { secretId } from '../../steps/fields.ts';
 export const ACTIONS = ['deploy', 'deploy_latest', 'rmi', 'clean', 'distclean'] as const;
 export type Action = (typeof ACTIONS)[number];
 
-const name = (what: string) =>
-  z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9._/-]*$/, `a ${what} name is lower case letters, digits, '.', '_', '-' and '/'`);
+const name = (what: string) => z.string().regex(/^[a-z0-9][a-z0-9._/-]*$/, `a ${what} name is lower case letters, digits, '.', '_', '-' and '/'`);
 
 export const variableName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name is letters, digits and _');
 
@@ -27,7 +24,9 @@ const variableSchema = z.union([
     gitCommit: z
       .string()
       .optional()
-      .describe("a git checkout (project-relative): the value is its HEAD commit's first 7 characters (`git rev-parse HEAD | cut -c-7`), else the default; read from .git/, no git run"),
+      .describe(
+        "a git checkout (project-relative): the value is its HEAD commit's first 7 characters (`git rev-parse HEAD | cut -c-7`), else the default; read from .git/, no git run",
+      ),
   }),
 ]);
 
@@ -67,7 +66,9 @@ const credentialSchema = z.strictObject({
   registry: z
     .string()
     .min(1)
-    .describe('a registry host (docker.io for Docker Hub, registry.example:5000), or a repository in it such as ${DOCKER_HUB_REPO}: its registry, Docker Hub when it names no host'),
+    .describe(
+      'a registry host (docker.io for Docker Hub, registry.example:5000), or a repository in it such as ${DOCKER_HUB_REPO}: its registry, Docker Hub when it names no host',
+    ),
   usernameVariable: variableName.describe('the environment variable holding the user name: DOCKER_HUB_USER'),
   passwordVariable: variableName.describe('the environment variable holding the password or token: DOCKER_HUB_PASSWD'),
 });
@@ -76,11 +77,7 @@ export const imageSchema = z.strictObject({
   description: z.string().optional(),
   base: baseSchema,
   tags: z.array(z.string().min(1)).min(1).describe('every tag the image gets; ${VARIABLES} allowed'),
-  deployTags: z
-    .array(z.string().min(1))
-    .min(1)
-    .optional()
-    .describe('what deploy tags and pushes instead of `tags`, such as ONAP\'s ${TIMESTAMP} tags'),
+  deployTags: z.array(z.string().min(1)).min(1).optional().describe("what deploy tags and pushes instead of `tags`, such as ONAP's ${TIMESTAMP} tags"),
   aliases: z.array(name('target')).default([]).describe('more target names for this image'),
   dependsOn: z.array(z.string()).default([]).describe('images that must build first'),
   version: lineField.optional().describe('org.opencontainers.image.version (default: the first tag)'),
@@ -92,10 +89,7 @@ export const imageSchema = z.strictObject({
 export const configSchema = z.strictObject({
   source: lineField.optional().describe('org.opencontainers.image.source of every image'),
   variables: z.record(variableName, variableSchema).default({}),
-  sources: z
-    .record(name('source'), z.string())
-    .default({})
-    .describe('named directories that may lie outside the project, used in paths as NAME:path'),
+  sources: z.record(name('source'), z.string()).default({}).describe('named directories that may lie outside the project, used in paths as NAME:path'),
   images: z.record(name('image'), imageSchema),
   groups: z.record(name('group'), z.array(z.string()).min(1)).default({}),
   actionTargets: z
@@ -103,10 +97,7 @@ export const configSchema = z.strictObject({
     .min(1)
     .optional()
     .describe('what deploy, deploy_latest, rmi, clean and distclean act on when the command line names no image (default: every image)'),
-  credentials: z
-    .array(credentialSchema)
-    .default([])
-    .describe('environment variables that carry a registry\'s credentials; they go to that registry only'),
+  credentials: z.array(credentialSchema).default([]).describe("environment variables that carry a registry's credentials; they go to that registry only"),
   secrets: z
     .record(secretId, z.union([z.strictObject({ env: variableName }), z.strictObject({ file: z.string().min(1) })]))
     .default({})

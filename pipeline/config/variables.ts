@@ -32,7 +32,10 @@ export interface VariableInputs {
 const COMMIT_LENGTH = 7;
 
 export function timestamp(now: Date): string {
-  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 // ${NAME}, ${NAME:-fallback} (the fallback when NAME is empty, as in sh), and $${ for a literal ${.
@@ -142,16 +145,17 @@ export function defaultedVariables(declared: DeclaredVariables, variables: Varia
 }
 
 /** Interpolates every string of a value, reporting each unknown variable at the string that uses it. */
-export function interpolateDeep<T>(
-  value: T,
-  at: ConfigPath,
-  variables: Variables,
-  locate: (at: ConfigPath) => SourcePosition,
-  problems: Problem[],
-): T {
+export function interpolateDeep<T>(value: T, at: ConfigPath, variables: Variables, locate: (at: ConfigPath) => SourcePosition, problems: Problem[]): T {
   const lookup = (name: string) => variables.get(name)?.value;
   const walk = (v: unknown, path: ConfigPath): unknown => {
-    if (typeof v === 'string') return interpolate(v, lookup, () => locate(path), problems, () => variables.keys());
+    if (typeof v === 'string')
+      return interpolate(
+        v,
+        lookup,
+        () => locate(path),
+        problems,
+        () => variables.keys(),
+      );
     if (Array.isArray(v)) return v.map((item, i) => walk(item, [...path, i]));
     if (v && typeof v === 'object') {
       // Keys too: an import-resolver rule is keyed by a repository URL such as ${TYPE_REPO}.

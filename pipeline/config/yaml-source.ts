@@ -49,7 +49,11 @@ export function parseYaml(text: string, file: string): { source: YamlSource; pro
     });
   }
   if (docs.length > 1) {
-    problems.push({ message: 'the file holds more than one YAML document', at: position(docs[1]!.range[0]), hint: 'remove the `---` line: a config is one document' });
+    problems.push({
+      message: 'the file holds more than one YAML document',
+      at: position(docs[1]!.range[0]),
+      hint: 'remove the `---` line: a config is one document',
+    });
   }
   for (const e of doc.errors) {
     problems.push({ message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''), at: position(e.pos[0]), hint: YAML_HINTS[e.code] });
@@ -125,16 +129,28 @@ export function yamlValue({ doc, position }: YamlSource): { value: unknown; prob
     if (isAlias(node)) {
       const target = anchors.get(node.source);
       if (!target) {
-        problems.push({ message: `the alias *${node.source} has no anchor &${node.source} before it`, at: at(node), hint: 'an anchor (&name) must come before its aliases (*name)' });
+        problems.push({
+          message: `the alias *${node.source} has no anchor &${node.source} before it`,
+          at: at(node),
+          hint: 'an anchor (&name) must come before its aliases (*name)',
+        });
         return { value: null, size: 1, height: 0, done: true };
       }
       if (!target.done) {
-        problems.push({ message: `the alias *${node.source} is inside the value it names`, at: at(node), hint: 'an alias cannot refer to a map or list that contains it' });
+        problems.push({
+          message: `the alias *${node.source} is inside the value it names`,
+          at: at(node),
+          hint: 'an alias cannot refer to a map or list that contains it',
+        });
         return { value: null, size: 1, height: 0, done: true };
       }
       added += target.size;
       if (added > MAX_ALIAS_VALUES) {
-        problems.push({ message: `aliases expand the file to more than ${MAX_ALIAS_VALUES.toLocaleString('en-US')} values`, at: at(node), hint: 'write the repeated part out, or share less of it: aliases of aliases multiply' });
+        problems.push({
+          message: `aliases expand the file to more than ${MAX_ALIAS_VALUES.toLocaleString('en-US')} values`,
+          at: at(node),
+          hint: 'write the repeated part out, or share less of it: aliases of aliases multiply',
+        });
         throw new Stop();
       }
       if (level + target.height > MAX_DEPTH) {

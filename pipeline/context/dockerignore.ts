@@ -17,7 +17,10 @@ export function parseIgnoreFile(text: string): string[] {
 export function compileIgnore(patterns: readonly string[]): IgnoreRule[] {
   return patterns.map((raw) => {
     const negate = raw.startsWith('!');
-    const body = (negate ? raw.slice(1) : raw).trim().replace(/^\/+|\/+$/g, '').replace(/^\.\//, '');
+    const body = (negate ? raw.slice(1) : raw)
+      .trim()
+      .replace(/^\/+|\/+$/g, '')
+      .replace(/^\.\//, '');
     return { negate, regex: new RegExp(`^${globToRegex(body)}(?:/.*)?$`) };
   });
 }

@@ -22,7 +22,6 @@ export interface Timeouts {
   idle: number;
 }
 
-
 const PROGRESS_BYTES = 1024;
 
 export interface Downloaded {
@@ -48,7 +47,11 @@ export async function download(url: string, cacheDir: string, signal: AbortSigna
   };
   const tmp = path.join(cacheDir, 'tmp', randomUUID());
   try {
-    arm(timeouts.connect, `no answer within ${timeouts.connect} s`, 'check that the server is up and reachable; a slow one may be given more with connectTimeout on the step');
+    arm(
+      timeouts.connect,
+      `no answer within ${timeouts.connect} s`,
+      'check that the server is up and reachable; a slow one may be given more with connectTimeout on the step',
+    );
     let response: Response;
     try {
       response = await fetch(url, { redirect: 'follow', signal: controller.signal });
@@ -60,7 +63,10 @@ export async function download(url: string, cacheDir: string, signal: AbortSigna
     }
     if (!response.ok || !response.body) {
       await response.body?.cancel().catch(() => {});
-      throw new RunError(`fetching ${shown} failed: HTTP ${response.status} ${response.statusText}`.trimEnd(), 'check the URL: nothing is embedded from an answer that is not a success');
+      throw new RunError(
+        `fetching ${shown} failed: HTTP ${response.status} ${response.statusText}`.trimEnd(),
+        'check the URL: nothing is embedded from an answer that is not a success',
+      );
     }
     let progress = 0;
     const idle = () => {

@@ -25,7 +25,10 @@ export async function checkFetchedBody(file: string, url: string, expect: FetchE
   if (head.length === 0) throw fail('the body is empty');
   const htmlWanted = expect === 'text' && /\.html?$/i.test(new URL(url).pathname);
   if (!htmlWanted && (/^text\/html\b/i.test(contentType) || HTML.test(head.toString('latin1')))) {
-    throw fail('an HTML page', "a server's error or login page comes back as HTML with status 200; if HTML is what you want, fetch a .html URL with expect: text");
+    throw fail(
+      'an HTML page',
+      "a server's error or login page comes back as HTML with status 200; if HTML is what you want, fetch a .html URL with expect: text",
+    );
   }
   if (expect === 'archive' && !(head[0] === 0x1f && head[1] === 0x8b)) throw fail('not gzip data', 'extract reads .tar.gz archives');
   if (expect === 'text' || expect === 'yaml') {
@@ -55,4 +58,3 @@ async function readHead(file: string, bytes: number): Promise<Buffer> {
     await handle.close();
   }
 }
-

@@ -101,10 +101,16 @@ export function createFetcher(settings: FetchSettings): Fetcher {
       try {
         await checkFetchedBody(got.path, url, expect, got.contentType);
         if (expected && got.sha256 !== expected) {
-          throw new RunError(`${shown}: sha256 is ${got.sha256}, but the config expects ${expected}`, 'if the new file is right, update its sha256 in the config');
+          throw new RunError(
+            `${shown}: sha256 is ${got.sha256}, but the config expects ${expected}`,
+            'if the new file is right, update its sha256 in the config',
+          );
         }
         if (!expected && pinned && got.sha256 !== pinned && !settings.updateLock) {
-          throw new RunError(`${shown} changed: sha256 ${got.sha256}, but ${LOCK_FILE} pins ${pinned}`, 'if the change is expected, run again with --update-lock');
+          throw new RunError(
+            `${shown} changed: sha256 ${got.sha256}, but ${LOCK_FILE} pins ${pinned}`,
+            'if the change is expected, run again with --update-lock',
+          );
         }
         await mkdir(path.dirname(blob(got.sha256)), { recursive: true });
         await rename(got.path, blob(got.sha256));

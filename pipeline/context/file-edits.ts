@@ -77,7 +77,9 @@ export function prependToList(file: string, text: string, at: readonly string[],
 /** `{'key': 'value'}`, single-quoted as Cloudify writes its rules; a quote is doubled. */
 function flowMap(item: Readonly<Record<string, string>>): string {
   const quote = (s: string) => `'${s.replaceAll("'", "''")}'`;
-  return `{${Object.entries(item).map(([k, v]) => `${quote(k)}: ${quote(v)}`).join(', ')}}`;
+  return `{${Object.entries(item)
+    .map(([k, v]) => `${quote(k)}: ${quote(v)}`)
+    .join(', ')}}`;
 }
 
 function checkPrepended(file: string, edited: string, at: readonly string[], items: readonly Readonly<Record<string, string>>[]): void {
@@ -87,5 +89,6 @@ function checkPrepended(file: string, edited: string, at: readonly string[], ite
     doc.errors.length === 0 &&
     isSeq(list) &&
     items.every((item, i) => JSON.stringify((list.items[i] as Node & { toJSON(): unknown })?.toJSON()) === JSON.stringify(item));
-  if (!ok) throw new RunError(`${file}: editing ${at.join('.')} did not give the expected YAML`, 'this is a bug in build-images; please report it with the file');
+  if (!ok)
+    throw new RunError(`${file}: editing ${at.join('.')} did not give the expected YAML`, 'this is a bug in build-images; please report it with the file');
 }

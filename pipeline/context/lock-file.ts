@@ -31,7 +31,10 @@ const HINT = `fix it by hand, or delete it (or the entry): the next run pins wha
 export function parseLock(file: string, text: string): LockFile {
   if (text.trim() === '') throw new UserError({ message: `${file} is empty`, hint: HINT });
   if (/^(<{7}|={7}|>{7})( |$)/m.test(text)) {
-    throw new UserError({ message: `${file} has merge-conflict markers`, hint: 'resolve the conflict (one sha256 per URL), or delete the entries in conflict and run with --update-lock' });
+    throw new UserError({
+      message: `${file} has merge-conflict markers`,
+      hint: 'resolve the conflict (one sha256 per URL), or delete the entries in conflict and run with --update-lock',
+    });
   }
   let json: unknown;
   try {

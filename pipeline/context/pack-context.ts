@@ -62,9 +62,11 @@ async function expandPath(source: Extract<PlainSource, { kind: 'path' }>): Promi
   // /etc in the project puts a harmless link in the image, not the host's files.
   const walk = async (relativeDir: string): Promise<void> => {
     const where = relativeDir ? `${source.origin}/${relativeDir}` : source.origin;
-    const names = (await readdir(path.join(source.path, relativeDir)).catch((err: unknown) => {
-      throw readFailure(where, err, 'directory');
-    })).map((name) => (relativeDir ? `${relativeDir}/${name}` : name));
+    const names = (
+      await readdir(path.join(source.path, relativeDir)).catch((err: unknown) => {
+        throw readFailure(where, err, 'directory');
+      })
+    ).map((name) => (relativeDir ? `${relativeDir}/${name}` : name));
     // The entries of a directory are looked at together; their order is settled by the sort at the end.
     await Promise.all(
       names
@@ -119,13 +121,17 @@ async function readIgnoreFile(file: string, origin: string): Promise<string> {
 function readFailure(origin: string, err: unknown, what = 'file'): Error {
   if (err instanceof RunError || err instanceof UserError) return err;
   const code = (err as NodeJS.ErrnoException)?.code;
-  if (code === 'EACCES' || code === 'EPERM') return new RunError(`cannot read the ${what} '${origin}': permission denied`, 'make it readable, or leave it out with exclude');
-  if (code === 'ENOENT') return new RunError(`'${origin}' disappeared while the context was being packed`, 'is something else writing to the project while it builds?');
+  if (code === 'EACCES' || code === 'EPERM')
+    return new RunError(`cannot read the ${what} '${origin}': permission denied`, 'make it readable, or leave it out with exclude');
+  if (code === 'ENOENT')
+    return new RunError(`'${origin}' disappeared while the context was being packed`, 'is something else writing to the project while it builds?');
   return new RunError(`cannot read '${origin}': ${(err as Error)?.message ?? String(err)}`);
 }
 
 async function fileEntry(name: string, absolute: string, origin: string, mode?: number, known?: Awaited<ReturnType<typeof lstat>>): Promise<PackEntry> {
-  const stat = known ?? (await lstat(absolute).catch((err: unknown) => {
+  const stat =
+    known ??
+    (await lstat(absolute).catch((err: unknown) => {
       throw readFailure(origin, err);
     }));
   if (stat.isSymbolicLink()) {
@@ -277,7 +283,9 @@ export async function digestContext(entries: readonly PackEntry[], cache?: Diges
   const manifest: Record<string, string> = {};
   let dockerfile = '';
   entries.forEach((entry, i) => {
-    const own = createHash('sha256').update(`${entry.type} ${entry.mode.toString(8)} ${entry.linkname ?? ''} ${content[i]}`).digest('hex');
+    const own = createHash('sha256')
+      .update(`${entry.type} ${entry.mode.toString(8)} ${entry.linkname ?? ''} ${content[i]}`)
+      .digest('hex');
     hash.update(`${entry.name}\0${entry.size}\0${own}\n`);
     if (entry.origin) manifest[entry.origin] = own;
     if (entry.name === DOCKERFILE) dockerfile = own;

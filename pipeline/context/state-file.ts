@@ -94,7 +94,10 @@ async function acquireLock(file: string, { staleMs = 10_000, isAlive = processAl
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw writeFailure(file, err);
     }
     const owner = Number(await readFile(lockFile, 'utf8').catch(() => ''));
-    const age = await stat(lockFile).then((s) => Date.now() - s.mtimeMs, () => 0);
+    const age = await stat(lockFile).then(
+      (s) => Date.now() - s.mtimeMs,
+      () => 0,
+    );
     const abandoned = (Number.isInteger(owner) && owner > 0 && owner !== process.pid && !isAlive(owner)) || age > staleMs;
     if (abandoned || Date.now() - started > staleMs) {
       await rm(lockFile, { force: true });

@@ -2,8 +2,7 @@
 // (the Docker header's `serveraddress`/`identitytoken`, BuildKit's session answers), and nothing else does.
 
 export type Credentials =
-  | { readonly registry: string; readonly username: string; readonly password: string }
-  | { readonly registry: string; readonly identityToken: string };
+  { readonly registry: string; readonly username: string; readonly password: string } | { readonly registry: string; readonly identityToken: string };
 
 /** The credentials for a registry host (`docker.io` for Docker Hub), or undefined when there are none. */
 export type CredentialLookup = (registry: string) => Promise<Credentials | undefined>;

@@ -28,7 +28,10 @@ export class UserError extends Error {
 
 /** A build, push or host command that failed for reasons outside the config: exit 1. */
 export class RunError extends Error {
-  constructor(message: string, readonly hint?: string) {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
     super(message);
     this.name = 'RunError';
   }

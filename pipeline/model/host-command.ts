@@ -44,7 +44,9 @@ export interface HostCommand {
  * makes the outputs stale although no input changed, which mtimes alone cannot see.
  */
 export function commandSignature(command: HostCommand): string {
-  return createHash('sha256').update(JSON.stringify([command.run, command.cwd, sortedEntries(command.env)])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify([command.run, command.cwd, sortedEntries(command.env)]))
+    .digest('hex');
 }
 
 /** Where a GOPATH-era checkout sits in the GOPATH the tool makes for it. */

@@ -56,7 +56,9 @@ export function parseImageRef(text: string): ParsedRef {
   // The engine counts the name as it normalises it: `ubuntu` is `docker.io/library/ubuntu`, 18 more.
   const counted = hasDomain ? name : `${DOCKER_HUB}/${parts.length === 1 ? 'library/' : ''}${name}`;
   if (counted.length > NAME_MAX) {
-    return fail(`the name is ${counted.length} characters long as the engine counts it${hasDomain ? '' : ` (${counted.slice(0, counted.length - name.length)}…)`}; it takes at most ${NAME_MAX}`);
+    return fail(
+      `the name is ${counted.length} characters long as the engine counts it${hasDomain ? '' : ` (${counted.slice(0, counted.length - name.length)}…)`}; it takes at most ${NAME_MAX}`,
+    );
   }
   return { ok: true, ref: { domain, path: parts.join('/'), ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) } };
 }
@@ -118,7 +120,8 @@ export function parseRegistry(text: string): ParsedRegistry {
   }
   const parsed = parseImageRef(text);
   if (!parsed.ok) return parsed;
-  if (parsed.ref.tag !== undefined || parsed.ref.digest !== undefined) return { ok: false, problem: 'name a registry or a repository, without a tag or digest' };
+  if (parsed.ref.tag !== undefined || parsed.ref.digest !== undefined)
+    return { ok: false, problem: 'name a registry or a repository, without a tag or digest' };
   return { ok: true, registry: canonicalRegistry(parsed.ref.domain) };
 }
 

@@ -1,9 +1,7 @@
 // Bytes that should be UTF-8 text, checked rather than decoded with replacement characters: a config saved
 // as UTF-16 by a Windows editor, or a binary given to `edit`, must be named as such, not half-read.
 
-export type DecodedText =
-  | { ok: true; text: string }
-  | { ok: false; reason: string; line: number; col: number };
+export type DecodedText = { ok: true; text: string } | { ok: false; reason: string; line: number; col: number };
 
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 

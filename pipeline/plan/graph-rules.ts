@@ -59,7 +59,9 @@ export const knownImageReferences: GraphRule = {
   check({ config, locate }) {
     const images = Object.keys(config.images);
     return Object.entries(config.images).flatMap(([image, spec]) => [
-      ...(typeof spec.base === 'object' && !config.images[spec.base.image] ? [unknown(spec.base.image, images, locate(['images', image, 'base', 'image']), 'image')] : []),
+      ...(typeof spec.base === 'object' && !config.images[spec.base.image]
+        ? [unknown(spec.base.image, images, locate(['images', image, 'base', 'image']), 'image')]
+        : []),
       ...spec.dependsOn.flatMap((dep, i) => (config.images[dep] ? [] : [unknown(dep, images, locate(['images', image, 'dependsOn', i]), 'image')])),
     ]);
   },
@@ -98,7 +100,10 @@ export const noGroupCycles: GraphRule = {
   name: 'no-group-cycles',
   check({ config, locate }) {
     const members = new Map(Object.entries(config.groups).map(([g, m]) => [g, m.filter((x) => x in config.groups)]));
-    return cycles([...members.keys()], members).map((cycle) => ({ message: `groups contain each other in a cycle: ${cycle.join(' → ')}`, at: locate(['groups', cycle[0]!]) }));
+    return cycles([...members.keys()], members).map((cycle) => ({
+      message: `groups contain each other in a cycle: ${cycle.join(' → ')}`,
+      at: locate(['groups', cycle[0]!]),
+    }));
   },
 };
 
@@ -110,14 +115,29 @@ export const knownSecrets: GraphRule = {
       spec.steps.flatMap((step, i) => {
         const ids = step.kind === 'run' && typeof step.value === 'object' && !Array.isArray(step.value) ? step.value.secrets : [];
         return ids.flatMap((id, j) =>
-          config.secrets[id] ? [] : [{ ...unknown(id, declared, locate(['images', image, 'steps', i, 'run', 'secrets', j]), 'secret'), ...(declared.length ? {} : { hint: 'declare it under `secrets:` with `env:` or `file:`' }) }],
+          config.secrets[id]
+            ? []
+            : [
+                {
+                  ...unknown(id, declared, locate(['images', image, 'steps', i, 'run', 'secrets', j]), 'secret'),
+                  ...(declared.length ? {} : { hint: 'declare it under `secrets:` with `env:` or `file:`' }),
+                },
+              ],
         );
       }),
     );
   },
 };
 
-export const GRAPH_RULES: readonly GraphRule[] = [uniqueNames, knownImageReferences, knownGroupMembers, knownSecrets, knownActionTargets, noImageCycles, noGroupCycles];
+export const GRAPH_RULES: readonly GraphRule[] = [
+  uniqueNames,
+  knownImageReferences,
+  knownGroupMembers,
+  knownSecrets,
+  knownActionTargets,
+  noImageCycles,
+  noGroupCycles,
+];
 
 /** image → the images of the graph it needs built first: its base, if of this graph, and dependsOn. */
 export function imageDependencies(config: Config): Map<string, string[]> {

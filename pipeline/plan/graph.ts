@@ -28,9 +28,15 @@ export function buildGraph(config: Config, locate: (at: ConfigPath) => SourcePos
   for (const image of Object.keys(config.images)) targets.set(image, { kind: 'image', image });
   for (const [image, spec] of Object.entries(config.images)) {
     for (const alias of spec.aliases) targets.set(alias, { kind: 'image', image });
-    for (const step of spec.steps) if (step.kind === 'command' && step.value.name) targets.set(step.value.name, { kind: 'command', image, name: step.value.name });
+    for (const step of spec.steps)
+      if (step.kind === 'command' && step.value.name) targets.set(step.value.name, { kind: 'command', image, name: step.value.name });
   }
   for (const [group, members] of Object.entries(config.groups)) targets.set(group, { kind: 'group', members });
   const dependencies = imageDependencies(config);
-  return { targets, dependencies, order: topologicalOrder(Object.keys(config.images), dependencies).order, actionTargets: config.actionTargets ?? Object.keys(config.images) };
+  return {
+    targets,
+    dependencies,
+    order: topologicalOrder(Object.keys(config.images), dependencies).order,
+    actionTargets: config.actionTargets ?? Object.keys(config.images),
+  };
 }

@@ -81,7 +81,11 @@ function withBuildsForActions(phases: readonly Phase[], all: Selection): Phase[]
     else if (NEEDS_BUILD.has(phase.action)) {
       const missing = all.images.filter((i) => !built.has(i));
       if (missing.length > 0) {
-        out.push({ kind: 'build', selection: { images: missing, targets: all.targets.filter((t) => missing.includes(t)), commands: [] }, forAction: phase.action });
+        out.push({
+          kind: 'build',
+          selection: { images: missing, targets: all.targets.filter((t) => missing.includes(t)), commands: [] },
+          forAction: phase.action,
+        });
         missing.forEach((i) => built.add(i));
       }
     }

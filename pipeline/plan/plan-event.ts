@@ -51,7 +51,12 @@ export function planEvent(plan: Plan, phases: readonly Phase[], selected: Select
           ...phase.selection.commands.map(({ image: owner, name }) => image(owner).hostCommands.find((c) => c.name === name)!),
           ...phase.selection.images.flatMap((name) => image(name).hostCommands),
         ];
-        return { kind: 'build', images: phase.selection.images, commands: commands.map((c) => plannedCommand(c, freshness)), ...(phase.forAction ? { forAction: phase.forAction } : {}) };
+        return {
+          kind: 'build',
+          images: phase.selection.images,
+          commands: commands.map((c) => plannedCommand(c, freshness)),
+          ...(phase.forAction ? { forAction: phase.forAction } : {}),
+        };
       }
       const names = targets.map((i) => i.name);
       if (phase.action === 'deploy' || phase.action === 'deploy_latest') {

@@ -56,7 +56,12 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
   for (const field of ['tags', 'deployTags'] as const) {
     spec[field]?.forEach((tag, i) => {
       const wrong = imageRefProblem(tag) ?? (tag.includes('@') ? 'a tag cannot name a digest' : undefined);
-      if (wrong) problems.push({ message: `tag '${tag}' is not a valid image reference: ${wrong}`, at: at(field, i), hint: 'a tag is [registry/]repository[:tag], the repository in lower case' });
+      if (wrong)
+        problems.push({
+          message: `tag '${tag}' is not a valid image reference: ${wrong}`,
+          at: at(field, i),
+          hint: 'a tag is [registry/]repository[:tag], the repository in lower case',
+        });
     });
   }
   const base: Base = typeof spec.base === 'string' ? { kind: 'ref', ref: spec.base } : { kind: 'image', image: spec.base.image };
@@ -138,7 +143,9 @@ export function resolvePath(
   if (path.isAbsolute(relative) || inside === '..' || inside.startsWith(`..${path.sep}`)) {
     report({
       message: `'${written}' leaves the ${named ? `source '${named[1]}'` : 'project directory'}`,
-      hint: named ? 'paths stay inside their source' : 'paths are relative to the project; for a directory outside it, declare it under `sources:` and write NAME:path',
+      hint: named
+        ? 'paths stay inside their source'
+        : 'paths are relative to the project; for a directory outside it, declare it under `sources:` and write NAME:path',
     });
   }
   return absolute;

@@ -47,7 +47,12 @@ function runHelper(program: string, server: string, env: Env): Promise<string | 
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk));
     child.on('error', (err: NodeJS.ErrnoException) =>
-      reject(new RunError(`cannot run ${program}: ${err.code === 'ENOENT' ? 'not found on PATH' : err.code}`, 'install the credential helper that config.json names, or remove it from config.json')),
+      reject(
+        new RunError(
+          `cannot run ${program}: ${err.code === 'ENOENT' ? 'not found on PATH' : err.code}`,
+          'install the credential helper that config.json names, or remove it from config.json',
+        ),
+      ),
     );
     child.on('close', (code) => resolve(code === 0 ? out : undefined));
     child.stdin.on('error', () => {});

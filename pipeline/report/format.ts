@@ -14,10 +14,7 @@ export interface Line {
 }
 
 /** The first line about the image, the rest indented under it. */
-const underImage = (image: string, [first, ...rest]: string[]): Line[] => [
-  { image, text: first! },
-  ...rest.map((text) => ({ image, text, continued: true })),
-];
+const underImage = (image: string, [first, ...rest]: string[]): Line[] => [{ image, text: first! }, ...rest.map((text) => ({ image, text, continued: true }))];
 
 export function formatEvent(event: RunEvent, verbose: boolean): Line[] {
   switch (event.type) {
@@ -95,7 +92,10 @@ function formatPlan(event: PlanEvent): string[] {
     `  depends on: ${image.dependsOn.join(', ') || '-'}`,
     `  tags:       ${image.tags.join(', ')}`,
     '  Dockerfile:',
-    ...image.dockerfile.trimEnd().split('\n').map((line) => `    ${line}`),
+    ...image.dockerfile
+      .trimEnd()
+      .split('\n')
+      .map((line) => `    ${line}`),
     '',
   ]);
   return [...(phases.length ? ['phases:', ...phases, ''] : []), ...images];

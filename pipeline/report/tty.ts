@@ -40,7 +40,12 @@ function imageView(name: string): ImageView {
         reject(new Error(`${name}: ${event.error}${event.hint ? ` (hint: ${event.hint})` : ''}`));
         return;
       }
-      show(view, event.status === 'skipped' ? `${name}: up to date (${shortId(event.id!)})` : `${name}: built ${shortId(event.id!)} in ${event.seconds.toFixed(1)}s (${event.reason})`);
+      show(
+        view,
+        event.status === 'skipped'
+          ? `${name}: up to date (${shortId(event.id!)})`
+          : `${name}: built ${shortId(event.id!)} in ${event.seconds.toFixed(1)}s (${event.reason})`,
+      );
       resolve();
     },
   };
@@ -95,7 +100,13 @@ export function ttyReporter(images: readonly string[], out: NodeJS.WriteStream, 
       if (event.type === 'finish') view.settle(event);
       else if (event.type === 'step') show(view, `${image}: building`, event.step.name);
       else if (event.type === 'log' || event.type === 'start' || event.type === 'pull' || event.type === 'command') {
-        show(view, `${image}: building`, formatEvent(event, true).map((l) => l.text).join(' '));
+        show(
+          view,
+          `${image}: building`,
+          formatEvent(event, true)
+            .map((l) => l.text)
+            .join(' '),
+        );
       } else later.push(event);
     },
     async close() {

@@ -176,7 +176,13 @@ export async function deploy(image: ImagePlan, id: string, settings: PushService
 export async function deployLatest(image: ImagePlan, id: string, settings: PushServices): Promise<PushOutcome> {
   const tags = tagsToPush('deploy_latest', image);
   if (tags.length === 0) {
-    settings.emit({ type: 'action', action: 'deploy_latest', image: image.name, ok: true, message: `${image.pushTags[0]} is already latest: nothing more to push` });
+    settings.emit({
+      type: 'action',
+      action: 'deploy_latest',
+      image: image.name,
+      ok: true,
+      message: `${image.pushTags[0]} is already latest: nothing more to push`,
+    });
     return { pushed: [], failed: [], present: [] };
   }
   for (const tag of tags) await settings.images.tag(id, tag);

@@ -17,9 +17,7 @@ import type { RunOptions, RunServices } from './services.ts';
 export type BuildServices = Pick<RunServices, 'images' | 'builder' | 'emit' | 'signal' | 'fetcher' | 'credentials' | 'digests' | 'secret'>;
 export type BuildOptions = Pick<RunOptions, 'noCache' | 'pull' | 'stamp' | 'extraLabels'>;
 
-export type BuildResult =
-  | { status: 'built'; id: string; reason: string; changed?: string[] }
-  | { status: 'skipped'; id: string; reason: string };
+export type BuildResult = { status: 'built'; id: string; reason: string; changed?: string[] } | { status: 'skipped'; id: string; reason: string };
 
 /** The context (its Dockerfile holds the steps and the labels), the base, the build args. */
 export function inputsDigest(inputs: { context: string; baseId: string; args: Readonly<Record<string, string>> }): string {
@@ -89,7 +87,8 @@ export async function buildImage(
     labels: options.extraLabels,
     noCache: options.noCache,
     signal: settings.signal,
-    onProgress: (event) => settings.emit(event.kind === 'step' ? { type: 'step', image: image.name, step: event.step } : { type: 'log', image: image.name, line: event.line }),
+    onProgress: (event) =>
+      settings.emit(event.kind === 'step' ? { type: 'step', image: image.name, step: event.step } : { type: 'log', image: image.name, line: event.line }),
     credentials: settings.credentials,
     secrets: new Map([...secrets].map(([id, value]) => [id, async () => value])),
   });

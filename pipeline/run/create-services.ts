@@ -43,7 +43,9 @@ export async function createServices(settings: ServiceSettings): Promise<RunServ
       updateLock: settings.updateLock,
       signal: settings.signal,
     }),
-    digests: await loadDigestCache(path.join(settings.projectDir, STATE_DIR, 'digests.json'), { notice: (message) => settings.emit({ type: 'notice', message }) }),
+    digests: await loadDigestCache(path.join(settings.projectDir, STATE_DIR, 'digests.json'), {
+      notice: (message) => settings.emit({ type: 'notice', message }),
+    }),
     credentials: registryCredentials(settings.credentials),
     remoteDigest: (ref, credentials) => remoteDigest(ref, credentials),
     sleep,

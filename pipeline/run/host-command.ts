@@ -7,15 +7,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Interrupted, RunError } from '../model/errors.ts';
 import type { RunEvent } from './events.ts';
-import {
-  commandSignature,
-  describeCommand,
-  goPathLink,
-  pasteableCommand,
-  resolveGoMode,
-  type FailureKind,
-  type HostCommand,
-} from '../model/host-command.ts';
+import { commandSignature, describeCommand, goPathLink, pasteableCommand, resolveGoMode, type FailureKind, type HostCommand } from '../model/host-command.ts';
 
 /** How many of its last lines of stderr a failed command shows. */
 const TAIL_LINES = 20;
@@ -51,7 +43,10 @@ export type Freshness = { fresh: true } | { fresh: false; reason: string };
 
 export async function checkFreshness(command: HostCommand): Promise<Freshness> {
   if (command.outputs.length === 0) return { fresh: false, reason: 'it declares no outputs' };
-  const stamped = await readFile(command.stamp, 'utf8').then((t) => t.trim(), () => undefined);
+  const stamped = await readFile(command.stamp, 'utf8').then(
+    (t) => t.trim(),
+    () => undefined,
+  );
   if (stamped !== commandSignature(command)) return { fresh: false, reason: stamped ? 'the command changed' : 'no record of a run' };
   let oldestOutput = Infinity;
   for (const output of command.outputs) {
@@ -147,8 +142,7 @@ function trackGroup(pid: number): void {
  */
 export async function runHostCommand(command: HostCommand, out: CommandOutput, signal: AbortSignal): Promise<void> {
   await requireDirectory(command.cwd, command);
-  const [file, args] =
-    typeof command.run === 'string' ? ['/bin/sh', ['-c', command.run]] : [command.run[0]!, command.run.slice(1)];
+  const [file, args] = typeof command.run === 'string' ? ['/bin/sh', ['-c', command.run]] : [command.run[0]!, command.run.slice(1)];
   const child = spawn(file, args, {
     cwd: command.cwd,
     env: { ...process.env, ...command.env },

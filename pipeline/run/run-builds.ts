@@ -55,7 +55,18 @@ export async function runBuilds(
       const started = Date.now();
       const bases = new Map(deps.filter((d) => d.id).map((d) => [d.name, d.id!]));
       const finish = (run: ImageRun): ImageRun => {
-        settings.emit({ type: 'finish', image: name, status: run.status, id: run.id, tags: image.tags, reason: run.reason, changed: run.changed, error: run.error, hint: run.hint, seconds: (Date.now() - started) / 1000 });
+        settings.emit({
+          type: 'finish',
+          image: name,
+          status: run.status,
+          id: run.id,
+          tags: image.tags,
+          reason: run.reason,
+          changed: run.changed,
+          error: run.error,
+          hint: run.hint,
+          seconds: (Date.now() - started) / 1000,
+        });
         return run;
       };
       try {

@@ -16,7 +16,8 @@ export function secretReader(
     if (!source) throw new RunError(`the secret '${id}' is not declared`, 'declare it under `secrets:`');
     if ('env' in source) {
       const value = env[source.env];
-      if (value === undefined || value === '') throw new RunError(`the secret '${id}' comes from $${source.env}, which is not set`, `export ${source.env} before the build`);
+      if (value === undefined || value === '')
+        throw new RunError(`the secret '${id}' comes from $${source.env}, which is not set`, `export ${source.env} before the build`);
       return Buffer.from(value);
     }
     const file = source.file.startsWith('~/') ? path.join(os.homedir(), source.file.slice(2)) : path.resolve(projectDir, source.file);

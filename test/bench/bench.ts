@@ -122,7 +122,13 @@ try {
       const { bytes, seconds } = await peakRss(dir, builder);
       rss[builder] = { mb: bytes / 1e6, seconds };
       rows.push([`build-images (${builder})`, (bytes / 1e6).toFixed(0), seconds.toFixed(2)]);
-      goals.push({ goal: `peak RSS at ${describeShape(rssShape)}: build-images (${builder}) ≤ ${RSS_LIMIT_MB} MB`, value: bytes / 1e6, limit: RSS_LIMIT_MB, unit: 'MB', met: fullSize ? bytes / 1e6 <= RSS_LIMIT_MB : undefined });
+      goals.push({
+        goal: `peak RSS at ${describeShape(rssShape)}: build-images (${builder}) ≤ ${RSS_LIMIT_MB} MB`,
+        value: bytes / 1e6,
+        limit: RSS_LIMIT_MB,
+        unit: 'MB',
+        met: fullSize ? bytes / 1e6 <= RSS_LIMIT_MB : undefined,
+      });
     }
     log(`\n${markdown(['builder', 'peak RSS (MB)', 'time (s)'], rows)}`);
     results['rss'] = { shape: describeShape(rssShape), builders: rss };

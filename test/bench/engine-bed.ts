@@ -52,13 +52,19 @@ export async function probeBuilders(base: string): Promise<Builders> {
   const result: Builders = { available: [], skipped: [] };
   try {
     await writeFile(path.join(dir, 'hello.txt'), 'hello\n');
-    await writeFile(path.join(dir, 'build.config.yaml'), `images:\n  probe:\n    base: ${base}\n    tags: ['bi-bench-${RUN}/probe:1']\n    steps:\n      - copy: { from: hello.txt, to: /hello.txt }\n`);
+    await writeFile(
+      path.join(dir, 'build.config.yaml'),
+      `images:\n  probe:\n    base: ${base}\n    tags: ['bi-bench-${RUN}/probe:1']\n    steps:\n      - copy: { from: hello.txt, to: /hello.txt }\n`,
+    );
     for (const name of CANDIDATE_BUILDERS) {
       try {
         await run({ cmd: process.execPath, args: [CLI, '--label', LABEL, '--builder', name, '--no-cache'], cwd: dir, env: { CI: 'true', NO_COLOR: '1' } });
         result.available.push(name);
       } catch (err) {
-        const lines = (err as Error).message.split('\n').slice(1).filter((l) => l.trim());
+        const lines = (err as Error).message
+          .split('\n')
+          .slice(1)
+          .filter((l) => l.trim());
         result.skipped.push({ name, why: lines.find((l) => /error|no |not /i.test(l))?.trim() ?? lines[0]?.trim() ?? 'failed' });
       }
     }
@@ -79,13 +85,25 @@ export async function pruneBuildCache(): Promise<void> {
 /** Removes every container and image that carries this run's label, children before their parents; counts them. */
 export async function removeLabelled(): Promise<{ removed: number; left: number }> {
   const filters = JSON.stringify({ label: [LABEL] });
-  for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
+  for (const c of await docker.listContainers({ all: true, filters }))
+    await docker
+      .getContainer(c.Id)
+      .remove({ force: true })
+      .catch(() => {});
   const labelled = async () => (await docker.listImages({ all: true, filters })).length;
   const removed = await labelled();
   for (let pass = 0; pass < 6 && (await labelled()) > 0; pass++) {
     for (const image of await docker.listImages({ all: true, filters })) {
-      for (const tag of image.RepoTags ?? []) if (tag !== '<none>:<none>') await docker.getImage(tag).remove().catch(() => {});
-      await docker.getImage(image.Id).remove({ force: true }).catch(() => {});
+      for (const tag of image.RepoTags ?? [])
+        if (tag !== '<none>:<none>')
+          await docker
+            .getImage(tag)
+            .remove()
+            .catch(() => {});
+      await docker
+        .getImage(image.Id)
+        .remove({ force: true })
+        .catch(() => {});
     }
   }
   const left = await labelled();

@@ -61,7 +61,9 @@ async function prepareSide(root: string, server: TypeServer, side: string): Prom
   const ws = await workspace(root, side);
   const sets = settings(server, side, ws.px);
   const facts = await readConfig(path.join(ws.project, 'build.config.yaml'), sets);
-  const setArgs = Object.entries(sets).filter(([k]) => facts.variables.has(k)).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
+  const setArgs = Object.entries(sets)
+    .filter(([k]) => facts.variables.has(k))
+    .flatMap(([k, v]) => ['--set', `${k}=${v}`]);
   return { ws, sets, facts, setArgs };
 }
 
@@ -154,7 +156,7 @@ export async function makeSide(root: string, server: TypeServer, bases: Record<s
 function typeFilesMk(facts: ConfigFacts): string {
   const files = facts.fetches('cm-container').map((f) => ({ target: `$(PROJECT)/type-files${f.to}`, url: f.url }));
   return [
-    '# Written by the benchmark from build.config.yaml: cm-container\'s fetch steps.',
+    "# Written by the benchmark from build.config.yaml: cm-container's fetch steps.",
     `TYPE_FILES := ${files.map((f) => f.target).join(' ')}`,
     ...files.flatMap((f) => [`${f.target}:`, `\tmkdir -p $(@D) && curl -fsS -o $@ '${f.url}'`]),
     '',

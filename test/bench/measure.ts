@@ -44,7 +44,11 @@ export async function measureCases(sides: Side[], cases: CaseKey[], runs: number
       }
     }
     result[key] = Object.fromEntries(Object.entries(times).map(([name, xs]) => [name, median(xs)]));
-    log(`  ${CASE_TITLES[key]}: ${Object.entries(times).map(([name, xs]) => `${name} ${xs.map((x) => x.toFixed(2)).join('/')}`).join(', ')}`);
+    log(
+      `  ${CASE_TITLES[key]}: ${Object.entries(times)
+        .map(([name, xs]) => `${name} ${xs.map((x) => x.toFixed(2)).join('/')}`)
+        .join(', ')}`,
+    );
   }
   return result;
 }

@@ -6,7 +6,9 @@ import { goalLine, markdown, table, type Goal, type TimedPart } from './report.t
 const file = process.argv[2];
 if (!file) throw new Error('usage: readme-table.ts RESULTS.json');
 const results = JSON.parse(await readFile(file, 'utf8'));
-console.log(`${results.engine}, ${results.cores} cores, median of ${results.runs} run${results.runs > 1 ? 's' : ''}, ${results.date.slice(0, 10)}; builders: ${results.builders.available.join(', ')}\n`);
+console.log(
+  `${results.engine}, ${results.cores} cores, median of ${results.runs} run${results.runs > 1 ? 's' : ''}, ${results.date.slice(0, 10)}; builders: ${results.builders.available.join(', ')}\n`,
+);
 const titles: Record<string, string> = {
   graph: "The repository's graph against make + `docker build`",
   context: `A ${results.context?.shape} context against \`docker build\``,
@@ -16,7 +18,11 @@ for (const key of ['graph', 'context']) {
   if (part) console.log(`${titles[key]} (seconds, and build-images / baseline):\n\n${table({ title: key, sides: part.sides, cases: part.medians })}\n`);
 }
 if (results.rss) {
-  const rows = Object.entries(results.rss.builders as Record<string, { mb: number; seconds: number }>).map(([b, r]) => [`build-images (${b})`, r.mb.toFixed(0), r.seconds.toFixed(2)]);
+  const rows = Object.entries(results.rss.builders as Record<string, { mb: number; seconds: number }>).map(([b, r]) => [
+    `build-images (${b})`,
+    r.mb.toFixed(0),
+    r.seconds.toFixed(2),
+  ]);
   console.log(`Peak RSS, cold build of ${results.rss.shape}:\n\n${markdown(['builder', 'peak RSS (MB)', 'time (s)'], rows)}\n`);
 }
 console.log((results.goals as Goal[]).map((g) => `- ${goalLine(g)}`).join('\n'));

@@ -57,7 +57,13 @@ export function ratioGoals(part: TimedPart, baseline: string, limits: Partial<Re
     for (const [key, limit] of Object.entries(limits) as [CaseKey, number][]) {
       const value = all[key]?.[ratioName(tool.name, baseline)];
       if (value === undefined) continue;
-      goals.push({ goal: `${prefix}, ${CASE_TITLES[key]}: ${tool.name} ≤ ${limit.toFixed(1)}× ${baseline}`, value, limit, unit: '×', met: judged ? value <= limit : undefined });
+      goals.push({
+        goal: `${prefix}, ${CASE_TITLES[key]}: ${tool.name} ≤ ${limit.toFixed(1)}× ${baseline}`,
+        value,
+        limit,
+        unit: '×',
+        met: judged ? value <= limit : undefined,
+      });
     }
   }
   return goals;

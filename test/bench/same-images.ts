@@ -15,7 +15,12 @@ const FINGERPRINT = [
 async function fingerprint(ref: string): Promise<string[]> {
   const { Config } = await docker.getImage(ref).inspect();
   // `CMD []` is [] to the classic builder and null to BuildKit: the same to a user.
-  const config = JSON.stringify({ Entrypoint: Config.Entrypoint, Cmd: Config.Cmd?.length ? Config.Cmd : null, WorkingDir: Config.WorkingDir || '/', ExposedPorts: Config.ExposedPorts ?? {} });
+  const config = JSON.stringify({
+    Entrypoint: Config.Entrypoint,
+    Cmd: Config.Cmd?.length ? Config.Cmd : null,
+    WorkingDir: Config.WorkingDir || '/',
+    ExposedPorts: Config.ExposedPorts ?? {},
+  });
   const { output } = await runIn(ref, ['sh', '-c', FINGERPRINT]);
   return [config, ...output.split('\n').filter(Boolean).sort()];
 }

@@ -63,7 +63,13 @@ test('a graph builds in order, tags every tag, and the image holds what the step
   assert.equal(starts, ['base', 'app'], 'the base is built first');
   const summary = summaryOf(result);
   assert.is(summary.ok, true);
-  assert.equal(summary.images.map((i) => [i.name, i.status]), [['base', 'built'], ['app', 'built']]);
+  assert.equal(
+    summary.images.map((i) => [i.name, i.status]),
+    [
+      ['base', 'built'],
+      ['app', 'built'],
+    ],
+  );
 
   const app = (await imageInfo(APP))!;
   assert.is((await imageInfo(APP_STABLE))!.Id, app.Id, 'both tags name the same image');
@@ -99,8 +105,14 @@ test('a second run builds nothing: each image is reported up to date, and --no-c
   assert.is(first.code, 0, first.stderr);
   const second = await cli(['--json', 'app'], { cwd: dir });
   assert.is(second.code, 0, second.stderr);
-  assert.equal(summaryOf(second).images.map((i) => i.status), ['skipped', 'skipped']);
-  assert.ok(second.events.some((e) => e['type'] === 'command' && e['status'] === 'fresh'), 'the host command is fresh too');
+  assert.equal(
+    summaryOf(second).images.map((i) => i.status),
+    ['skipped', 'skipped'],
+  );
+  assert.ok(
+    second.events.some((e) => e['type'] === 'command' && e['status'] === 'fresh'),
+    'the host command is fresh too',
+  );
 
   const forced = await cli(['--json', '--no-cache', 'app'], { cwd: dir });
   assert.is(forced.code, 0, forced.stderr);
@@ -206,14 +218,22 @@ test('--pull pulls a base even when it is present', async () => {
     assert.match(finishOf(forced, 'pulled')!.error!, /pulling 127.0.0.1:1\/.*connection refused/);
     const plain = await cli(['--json', 'pulled'], { cwd: dir });
     assert.is(plain.code, 0, plain.stderr);
-    assert.not.ok(plain.events.some((e) => e['type'] === 'pull'), 'without --pull the present base is used');
+    assert.not.ok(
+      plain.events.some((e) => e['type'] === 'pull'),
+      'without --pull the present base is used',
+    );
   } finally {
-    await docker.getImage(base).remove().catch(() => {});
+    await docker
+      .getImage(base)
+      .remove()
+      .catch(() => {});
   }
 });
 
 test('independent images build at the same time', async () => {
-  const config = ['a', 'b'].map((n) => `  ${n}: { base: ubuntu:16.04, tags: ['${testTag(n)}'], steps: [{ run: 'sleep 2' }, { env: { N: '${n}' } }] }`).join('\n');
+  const config = ['a', 'b']
+    .map((n) => `  ${n}: { base: ubuntu:16.04, tags: ['${testTag(n)}'], steps: [{ run: 'sleep 2' }, { env: { N: '${n}' } }] }`)
+    .join('\n');
   const dir = await project({ 'build.config.yaml': `images:\n${config}\n` });
   const result = await cli(['--json', '--concurrency', '2'], { cwd: dir });
   assert.is(result.code, 0, result.stderr);

@@ -12,13 +12,7 @@ import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { Interrupted, RunError } from '../../pipeline/model/errors.ts';
 import type { BuildProgress } from '../../pipeline/engine/engine.ts';
-import {
-  createBuildkitBuilder,
-  hasBuildkit,
-  type SessionContextRequest,
-  type TarBodyRequest,
-  type SessionFile,
-} from '../../pipeline/engine/buildkit/index.ts';
+import { createBuildkitBuilder, hasBuildkit, type SessionContextRequest, type TarBodyRequest, type SessionFile } from '../../pipeline/engine/buildkit/index.ts';
 import { cleanup, containerCount, docker, importImage, requireEngine, rootfs, RUN_ID, RUN_LABEL, runIn, testTag } from '../support/engine.ts';
 import { PASSWORD, startRegistry, USER, type Registry } from '../support/registry.ts';
 
@@ -124,7 +118,10 @@ test('COPY and RUN give an image with the files, owners, modes and labels; RUN o
 
 test('a failing RUN rejects naming its step and the engine message', async () => {
   const { req, events } = request(context([`FROM ${BASE}`, 'RUN echo before', 'RUN echo failing-now && false', 'RUN echo never']));
-  const err = await builder.buildWithTarBody(req).then(() => undefined, (e: unknown) => e);
+  const err = await builder.buildWithTarBody(req).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.instance(err, RunError);
   assert.is((err as Error).message, '[3/4] RUN echo failing-now && false: executor failed running [/bin/sh -c echo failing-now && false]: exit code: 1');
   assert.ok(logLines(events).includes('[3/4] RUN echo failing-now && false | failing-now'));
@@ -132,7 +129,10 @@ test('a failing RUN rejects naming its step and the engine message', async () =>
 
 test('a bad Dockerfile rejects with the engine message', async () => {
   const { req } = request(context([`FROM ${BASE}`, 'NOTANINSTRUCTION x']));
-  const err = await builder.buildWithTarBody(req).then(() => undefined, (e: unknown) => e);
+  const err = await builder.buildWithTarBody(req).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.instance(err, RunError);
   assert.match((err as Error).message, /unknown instruction: NOTANINSTRUCTION/i);
 });
@@ -141,7 +141,11 @@ test('a secret reaches its RUN and no layer, history line or progress event; no 
   const value = `bk-secret-${RUN_ID}-value`;
   let asked = 0;
   const { req, events } = request(
-    context([`FROM ${BASE}`, 'RUN --mount=type=secret,id=tok cat /run/secrets/tok > /dev/null && wc -c < /run/secrets/tok && ls /run/secrets', 'RUN --mount=type=secret,id=absent ls /run/secrets/absent || echo absent-is-absent']),
+    context([
+      `FROM ${BASE}`,
+      'RUN --mount=type=secret,id=tok cat /run/secrets/tok > /dev/null && wc -c < /run/secrets/tok && ls /run/secrets',
+      'RUN --mount=type=secret,id=absent ls /run/secrets/absent || echo absent-is-absent',
+    ]),
     {
       noCache: true,
       secrets: new Map([['tok', async () => (asked++, Buffer.from(value))]]),
@@ -150,8 +154,14 @@ test('a secret reaches its RUN and no layer, history line or progress event; no 
   const id = await builder.buildWithTarBody(req);
   assert.ok(asked >= 1, 'the secret was asked through the session');
   const logs = logLines(events);
-  assert.ok(logs.some((l) => l.endsWith(`| ${value.length}`)), logs.join('\n'));
-  assert.ok(logs.some((l) => l.endsWith('| absent-is-absent')), 'an unknown secret id is absent, not an error');
+  assert.ok(
+    logs.some((l) => l.endsWith(`| ${value.length}`)),
+    logs.join('\n'),
+  );
+  assert.ok(
+    logs.some((l) => l.endsWith('| absent-is-absent')),
+    'an unknown secret id is absent, not an error',
+  );
   assert.not.ok(JSON.stringify(events).includes(value), 'no progress event carries the secret');
   const history = await docker.getImage(id).history();
   assert.not.ok(JSON.stringify(history).includes(value), 'no history line carries the secret');
@@ -168,7 +178,10 @@ test('the session stays up through a long build: a secret is still served after 
     secrets: new Map([['late', async () => Buffer.from('12345')]]),
   });
   await builder.buildWithTarBody(req);
-  assert.ok(logLines(events).some((l) => l.endsWith('| 5')), logLines(events).join('\n'));
+  assert.ok(
+    logLines(events).some((l) => l.endsWith('| 5')),
+    logLines(events).join('\n'),
+  );
 });
 
 test('a private base is pulled inside the build with the credentials the session hands out', async () => {
@@ -182,7 +195,10 @@ test('a private base is pulled inside the build with the credentials the session
 
   const dockerfile = [`FROM ${remote}`, 'RUN echo on-private-base > /marker'];
   const refused = request(context(dockerfile));
-  const err = await builder.buildWithTarBody(refused.req).then(() => undefined, (e: unknown) => e);
+  const err = await builder.buildWithTarBody(refused.req).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.instance(err, RunError, 'without credentials the registry refuses');
   assert.match((err as Error).message, /401|unauthorized|authorization/i);
 
@@ -207,7 +223,10 @@ test('a context stream that fails rejects the build and closes the session', asy
   big.write(Buffer.alloc(4096));
   setTimeout(() => pack.destroy(new Error('disk went away')), 100);
   const { req } = request(pack as unknown as Readable);
-  const err = await builder.buildWithTarBody(req).then(() => undefined, (e: unknown) => e);
+  const err = await builder.buildWithTarBody(req).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.instance(err, RunError);
 });
 
@@ -232,7 +251,10 @@ test('abort cancels the build: the call rejects at once and the engine stops the
     },
   });
   const started = Date.now();
-  const err = await builder.buildWithTarBody(req).then(() => undefined, (e: unknown) => e);
+  const err = await builder.buildWithTarBody(req).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.instance(err, Interrupted);
   assert.ok(Date.now() - started < 20_000);
   let running = 1;
@@ -247,7 +269,10 @@ test('an aborted signal rejects before anything is sent', async () => {
   const controller = new AbortController();
   controller.abort();
   const { req } = request(context([`FROM ${BASE}`]), { signal: controller.signal });
-  const err = await builder.buildWithTarBody(req).then(() => undefined, (e: unknown) => e);
+  const err = await builder.buildWithTarBody(req).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.instance(err, Interrupted);
 });
 
@@ -255,7 +280,13 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /** A file's bytes from an image, through a container that is never started. */
 async function fileOf(image: string, file: string): Promise<Buffer> {
-  const container = await docker.createContainer({ Image: image, Entrypoint: [], Cmd: ['/nonexistent'], NetworkDisabled: true, Labels: { [RUN_LABEL]: RUN_ID } });
+  const container = await docker.createContainer({
+    Image: image,
+    Entrypoint: [],
+    Cmd: ['/nonexistent'],
+    NetworkDisabled: true,
+    Labels: { [RUN_LABEL]: RUN_ID },
+  });
   try {
     const archive = (await container.getArchive({ path: file })) as unknown as Readable;
     const extract = tar.extract();
@@ -305,14 +336,29 @@ test('context through the session: files, modes and owners as with a tar body; o
     await writeFile(path.join(dir, 'big.bin'), big);
     const dockerfile = [`FROM ${BASE}`, 'COPY conf/ /etc/app/', 'COPY big.bin run.sh /opt/', 'RUN wc -c /opt/big.bin'].join('\n');
     const files = (reads: string[], conf: string): SessionFile[] => [
-      ...counted({ Dockerfile: { content: dockerfile }, 'conf/app.yaml': { content: conf, mode: 0o600, mtimeMs: conf.length * 1000 }, 'run.sh': { content: '#!/bin/sh\n', mode: 0o755 }, 'unused.txt': { content: 'not copied' } }, reads),
+      ...counted(
+        {
+          Dockerfile: { content: dockerfile },
+          'conf/app.yaml': { content: conf, mode: 0o600, mtimeMs: conf.length * 1000 },
+          'run.sh': { content: '#!/bin/sh\n', mode: 0o755 },
+          'unused.txt': { content: 'not copied' },
+        },
+        reads,
+      ),
       { name: 'big.bin', type: 'file', mode: 0o644, size: big.length, path: path.join(dir, 'big.bin'), mtimeMs: 5000 },
     ];
     const firstReads: string[] = [];
     const first = sessionRequest(files(firstReads, 'a: 1\n'));
     const id = await builder.buildWithSessionContext(first.req);
     const { output } = await runIn(id, ['sh', '-c', 'stat -c "%u:%g %a %s %n" /etc/app/app.yaml /opt/run.sh /opt/big.bin && cat /etc/app/app.yaml && ls /opt']);
-    assert.equal(output.trim().split('\n'), ['0:0 600 5 /etc/app/app.yaml', '0:0 755 10 /opt/run.sh', `0:0 644 ${big.length} /opt/big.bin`, 'a: 1', 'big.bin', 'run.sh']);
+    assert.equal(output.trim().split('\n'), [
+      '0:0 600 5 /etc/app/app.yaml',
+      '0:0 755 10 /opt/run.sh',
+      `0:0 644 ${big.length} /opt/big.bin`,
+      'a: 1',
+      'big.bin',
+      'run.sh',
+    ]);
     assert.is(sha256(await fileOf(id, '/opt/big.bin')), sha256(big), 'a file sent in many DATA chunks arrives whole');
     assert.ok(firstReads.includes('Dockerfile') && firstReads.includes('conf/app.yaml') && firstReads.includes('run.sh'), firstReads.join(', '));
     assert.not.ok(firstReads.includes('unused.txt'), 'a file no COPY names is not sent');
@@ -358,7 +404,10 @@ test('context through the session: symbolic links and directories keep their kin
 test('context through the session: a failing RUN is named as with a tar body', async () => {
   const reads: string[] = [];
   const { req } = sessionRequest(counted({ Dockerfile: { content: `FROM ${BASE}\nRUN exit 3\n` } }, reads));
-  const err = await builder.buildWithSessionContext(req).then(() => undefined, (e: unknown) => e);
+  const err = await builder.buildWithSessionContext(req).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.instance(err, RunError);
   assert.is((err as Error).message, '[2/2] RUN exit 3: executor failed running [/bin/sh -c exit 3]: exit code: 3');
 });

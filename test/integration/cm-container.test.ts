@@ -77,7 +77,12 @@ interface Started {
 async function start(options: { store?: string; secret?: string; check?: string; exit?: boolean; env?: string[] } = {}): Promise<Started> {
   const binds = [...(options.store ? [`${options.store}:/cfy-persist`] : []), ...(options.secret ? [`${options.secret}:/secret:ro`] : [])];
   const env = [...(options.check ? [`INIT_CHECK=${options.check}`] : []), ...(options.exit ? ['INIT_EXIT=1'] : []), ...(options.env ?? [])];
-  const container = await docker.createContainer({ Image: built, Env: env, Labels: { [RUN_LABEL]: RUN_ID }, HostConfig: { NetworkMode: 'none', Binds: binds } });
+  const container = await docker.createContainer({
+    Image: built,
+    Env: env,
+    Labels: { [RUN_LABEL]: RUN_ID },
+    HostConfig: { NetworkMode: 'none', Binds: binds },
+  });
   await container.start();
   return {
     container,
@@ -98,17 +103,25 @@ async function start(options: { store?: string; secret?: string; check?: string;
 }
 
 /** The logs without the lines of the first-boot script, which runs in the background and interleaves. */
-const withoutFirstBoot = (logs: string) => logs.split('\n').filter((l) => !/^(set-import-rules|cm-api):/.test(l)).join('\n');
+const withoutFirstBoot = (logs: string) =>
+  logs
+    .split('\n')
+    .filter((l) => !/^(set-import-rules|cm-api):/.test(l))
+    .join('\n');
 
 /** Runs the image's command to the end of the stand-in init (INIT_EXIT), for the store's tests. */
 async function runOnce(options: { store?: string; secret?: string; check?: string } = {}) {
   const started = await start({ ...options, exit: true });
   const { StatusCode } = (await started.container.wait()) as { StatusCode: number };
-  return { code: StatusCode, logs: withoutFirstBoot(await started.logs()), again: async () => {
-    await started.container.start();
-    const { StatusCode: code } = (await started.container.wait()) as { StatusCode: number };
-    return { code, logs: withoutFirstBoot(await started.logs()) };
-  } };
+  return {
+    code: StatusCode,
+    logs: withoutFirstBoot(await started.logs()),
+    again: async () => {
+      await started.container.start();
+      const { StatusCode: code } = (await started.container.wait()) as { StatusCode: number };
+      return { code, logs: withoutFirstBoot(await started.logs()) };
+    },
+  };
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, seconds = 40): Promise<T> {
@@ -124,8 +137,10 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, secon
 const ready = (c: Started) => until('readiness', async () => ((await c.exec('/scripts/readiness-check.sh')).code === 0 ? true : undefined));
 const requests = async (c: Started) => (await c.exec(`cat ${API_LOG} 2>/dev/null`)).output.split('\n').filter(Boolean);
 const posts = async (c: Started) => (await requests(c)).filter((l) => l.startsWith('POST '));
-const restarts = async (c: Started) => (await c.exec('cat /var/log/standin-systemctl.log 2>/dev/null')).output.split('\n').filter((l) => l === 'restart cloudify-restservice');
-const contextRules = async (c: Started) => JSON.parse((await c.exec('cat /var/lib/pgsql/9.5/data/provider-context.json')).output).context.cloudify.import_resolver.parameters.rules;
+const restarts = async (c: Started) =>
+  (await c.exec('cat /var/log/standin-systemctl.log 2>/dev/null')).output.split('\n').filter((l) => l === 'restart cloudify-restservice');
+const contextRules = async (c: Started) =>
+  JSON.parse((await c.exec('cat /var/lib/pgsql/9.5/data/provider-context.json')).output).context.cloudify.import_resolver.parameters.rules;
 const ourRules = () => [{ [`${served}/plugins`]: `file://${ONAPSPEC}` }, { [`${served}/ccsdk`]: `file://${ONAPSPEC}` }];
 const store = () => mkdtemp(path.join(os.tmpdir(), 'bi-store-'));
 
@@ -164,8 +179,13 @@ test('every type file of the list, imported by its URL, resolves through the ima
     files.push(resolved!.slice('file://'.length));
   }
   const listing = await inImage(files.map((f) => `stat -c %U ${f}`).join('; '));
-  assert.equal(listing.split('\n'), files.map(() => 'cfyuser'));
-  const types34 = await inImage('stat -c %U /opt/manager/resources/spec/cloudify/3.4/types.yaml && head -c 2000 /opt/manager/resources/spec/cloudify/3.4/types.yaml');
+  assert.equal(
+    listing.split('\n'),
+    files.map(() => 'cfyuser'),
+  );
+  const types34 = await inImage(
+    'stat -c %U /opt/manager/resources/spec/cloudify/3.4/types.yaml && head -c 2000 /opt/manager/resources/spec/cloudify/3.4/types.yaml',
+  );
   assert.match(types34, /^cfyuser\n/);
   assert.match(types34, /tosca_definitions_version: cloudify_dsl_1_3/);
 });
@@ -178,15 +198,33 @@ test('config.yaml gets one rule per repository first, every other byte kept, own
   assert.equal(rules, [...ourRules(), CLOUDIFY_RULE]);
   const added = file.split('\n').filter((line) => !BASE_CONFIG.split('\n').includes(line));
   assert.equal(added, [`      - {'${served}/plugins': 'file://${ONAPSPEC}'}`, `      - {'${served}/ccsdk': 'file://${ONAPSPEC}'}`]);
-  assert.is(file.split('\n').filter((l) => !added.includes(l)).join('\n').trimEnd(), BASE_CONFIG.trimEnd());
+  assert.is(
+    file
+      .split('\n')
+      .filter((l) => !added.includes(l))
+      .join('\n')
+      .trimEnd(),
+    BASE_CONFIG.trimEnd(),
+  );
 });
 
 test('rc.local runs setup-secret.sh, then set-import-rules.sh in the background, once, and is executable; scripts, CMD and /opt/onap are in place', async () => {
   const rc = await inImage('cat /etc/rc.d/rc.local; stat -c %a /etc/rc.d/rc.local');
-  assert.is(rc, '#!/bin/bash\n# CentOS 7: runs once at the end of start-up, when executable\ntouch /var/lock/subsys/local\n/scripts/setup-secret.sh; /scripts/set-import-rules.sh &\n755');
+  assert.is(
+    rc,
+    '#!/bin/bash\n# CentOS 7: runs once at the end of start-up, when executable\ntouch /var/lock/subsys/local\n/scripts/setup-secret.sh; /scripts/set-import-rules.sh &\n755',
+  );
   assert.is(
     await inImage('stat -c "%a %n" /scripts/*'),
-    ['644 /scripts/cm-api.py', '644 /scripts/cm-python.sh', '755 /scripts/dcae-cleanup.sh', '755 /scripts/readiness-check.sh', '755 /scripts/set-import-rules.sh', '755 /scripts/setup-secret.sh', '755 /scripts/start-persistent.sh'].join('\n'),
+    [
+      '644 /scripts/cm-api.py',
+      '644 /scripts/cm-python.sh',
+      '755 /scripts/dcae-cleanup.sh',
+      '755 /scripts/readiness-check.sh',
+      '755 /scripts/set-import-rules.sh',
+      '755 /scripts/setup-secret.sh',
+      '755 /scripts/start-persistent.sh',
+    ].join('\n'),
   );
   assert.is(await inImage('stat -c "%U %F" /opt/onap'), 'cfyuser directory');
   const info = await docker.getImage(built).inspect();
@@ -290,7 +328,10 @@ test('a store populated by ONAP’s own image (directories copied, no marker) ke
   await put('opt/manager/resources/blueprints/default_tenant/k8s-dashboard/blueprint.yaml', 'onap\n');
   await put('opt/mgmtworker/env/plugins/default_tenant/k8splugin/installed', 'yes\n');
   await put('opt/mgmtworker/work/deployments/default_tenant/dashboard/state', 'started\n');
-  const { code, logs } = await runOnce({ store: dir, check: 'cat /var/lib/pgsql/9.5/data/onap-database /opt/manager/resources/blueprints/default_tenant/k8s-dashboard/blueprint.yaml' });
+  const { code, logs } = await runOnce({
+    store: dir,
+    check: 'cat /var/lib/pgsql/9.5/data/onap-database /opt/manager/resources/blueprints/default_tenant/k8s-dashboard/blueprint.yaml',
+  });
   assert.is(code, 0, logs);
   assert.match(logs, /using the populated store/);
   assert.not.match(logs, /populating/);
@@ -361,9 +402,18 @@ test('dcae-cleanup stops the DCAE components of each deployment, goes on past a 
   await ready(c);
   const cleanupRun = await c.exec('/scripts/dcae-cleanup.sh');
   assert.is(cleanupRun.code, 1, cleanupRun.output);
-  assert.match(cleanupRun.output, /dcae-cleanup: dep-a: stopped\n[\s\S]*dcae-cleanup: dep-b: FAILED \(cfy exited with 1\)\n[\s\S]*dcae-cleanup: dep-c: stopped\ndcae-cleanup: 3 deployments, 1 failed/);
+  assert.match(
+    cleanupRun.output,
+    /dcae-cleanup: dep-a: stopped\n[\s\S]*dcae-cleanup: dep-b: FAILED \(cfy exited with 1\)\n[\s\S]*dcae-cleanup: dep-c: stopped\ndcae-cleanup: 3 deployments, 1 failed/,
+  );
   const calls = (await c.exec('cat /var/log/standin-cfy.log')).output.trim().split('\n');
-  assert.equal(calls, ['dep-a', 'dep-b', 'dep-c'].map((id) => `executions|start|-d|${id}|-p|type_names=[dcae.nodes.ContainerizedServiceComponent]|-p|operation=cloudify.interfaces.lifecycle.stop|execute_operation`));
+  assert.equal(
+    calls,
+    ['dep-a', 'dep-b', 'dep-c'].map(
+      (id) =>
+        `executions|start|-d|${id}|-p|type_names=[dcae.nodes.ContainerizedServiceComponent]|-p|operation=cloudify.interfaces.lifecycle.stop|execute_operation`,
+    ),
+  );
   assert.ok((await requests(c)).includes('GET /api/v3.1/deployments?_include=id '), 'the deployments were listed through the API');
 });
 
@@ -373,7 +423,10 @@ test('deploy pushes ONAP’s tags to CM_REGISTRY: <version>-SNAPSHOT-<timestamp>
     // CM_REGISTRY's credentials come from config.json, as `docker login` leaves them: DOCKER_HUB_USER is Docker Hub's.
     const dockerConfig = path.join(projectDir, 'docker-config');
     await mkdir(dockerConfig, { recursive: true });
-    await writeFile(path.join(dockerConfig, 'config.json'), JSON.stringify({ auths: { [registry.address]: { auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64') } } }));
+    await writeFile(
+      path.join(dockerConfig, 'config.json'),
+      JSON.stringify({ auths: { [registry.address]: { auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64') } } }),
+    );
     const result = await cli(['--json', ...SETS(), '--set', `CM_REGISTRY=${registry.address}`, 'cm-container', 'deploy'], {
       cwd: projectDir,
       env: { BUILD_IMAGES_CACHE: cacheDir, DOCKER_CONFIG: dockerConfig },

@@ -91,13 +91,19 @@ test('a push refused half-way is reported image by image; the re-run pushes only
   const refused = await run(['--no-cache', 'deploy'], { REG_TWO: down });
   assert.is(refused.code, 1);
   const pushes = refused.events.filter((e) => e['type'] === 'push').map((e) => [e['image'], e['status']]);
-  assert.equal(pushes, [['one', 'pushed'], ['two', 'failed']]);
+  assert.equal(pushes, [
+    ['one', 'pushed'],
+    ['two', 'failed'],
+  ]);
   assert.equal(summaryOf(refused).notPushed, [`${down}/bi-${RUN_ID}/two:1`]);
 
   second = await startRegistry({ port: secondPort });
   const rerun = await run(['deploy'], { REG_TWO: down });
   assert.is(rerun.code, 0, rerun.stderr + rerun.stdout);
-  assert.equal(summaryOf(rerun).images.map((i) => i.status), ['skipped', 'skipped']);
+  assert.equal(
+    summaryOf(rerun).images.map((i) => i.status),
+    ['skipped', 'skipped'],
+  );
   assert.equal(summaryOf(rerun).pushed, [`${down}/bi-${RUN_ID}/two:1`]);
   assert.equal(await second.tags(`bi-${RUN_ID}/two`), ['1']);
 });
@@ -105,7 +111,10 @@ test('a push refused half-way is reported image by image; the re-run pushes only
 test('deploy_latest on up-to-date images retags and pushes :latest without building', async () => {
   const latest = await run(['deploy_latest']);
   assert.is(latest.code, 0, latest.stderr + latest.stdout);
-  assert.equal(summaryOf(latest).images.map((i) => i.status), ['skipped', 'skipped']);
+  assert.equal(
+    summaryOf(latest).images.map((i) => i.status),
+    ['skipped', 'skipped'],
+  );
   assert.equal(summaryOf(latest).pushed, [`${registry.address}/bi-${RUN_ID}/one:latest`, `${registry.address}/bi-${RUN_ID}/two:latest`]);
   assert.equal(await tagsOf('one'), ['1', 'latest']);
 });
@@ -141,12 +150,21 @@ test('an absent base is pulled from its registry with the credentials for it, pr
   assert.is(refused.code, 1);
   assert.match(finishOf(refused, 'on-pulled')!.error!, /pulling .*pulled-base:1: .*(no basic auth credentials|unauthorized|authentication required)/i);
 
-  const result = await cli(['--json', '--verbose'], { cwd: pullDir, env: { DOCKER_HUB_USER: USER, DOCKER_HUB_PASSWD: PASSWORD, DOCKER_CONFIG: path.join(pullDir, 'none') } });
+  const result = await cli(['--json', '--verbose'], {
+    cwd: pullDir,
+    env: { DOCKER_HUB_USER: USER, DOCKER_HUB_PASSWD: PASSWORD, DOCKER_CONFIG: path.join(pullDir, 'none') },
+  });
   assert.is(result.code, 0, result.stderr + result.stdout);
   assert.ok(result.events.some((e) => e['type'] === 'pull' && e['ref'] === ref));
-  assert.ok(result.events.some((e) => e['type'] === 'log' && /Pull complete|Downloaded newer image/.test(String(e['line']))), 'the pull’s progress is shown');
+  assert.ok(
+    result.events.some((e) => e['type'] === 'log' && /Pull complete|Downloaded newer image/.test(String(e['line']))),
+    'the pull’s progress is shown',
+  );
   assert.is(finishOf(result, 'on-pulled')!.status, 'built');
-  await docker.getImage(ref).remove().catch(() => {});
+  await docker
+    .getImage(ref)
+    .remove()
+    .catch(() => {});
 });
 
 test.run();

@@ -51,7 +51,9 @@ images:
       - workdir: '/opt/a b/$HOME'
       - run: pwd > /pwd; printf '%s' "$VALUE" > /env-value
       - run: |
-${SCRIPT.split('\n').map((l) => `          ${l}`).join('\n')}
+${SCRIPT.split('\n')
+  .map((l) => `          ${l}`)
+  .join('\n')}
 `;
 
 const CHECK = 'cat /pwd /env-value; echo; ls /dst; cat /heredoc /loop /who';
@@ -98,7 +100,10 @@ test('a script with set -e stops at its failing line, on both builders', async (
   assert.match(finishOf(result, 'failing')!.error!, /returned a non-zero code: 1|exit code: 1/);
 
   const context = await contextOf(failingConfig(tag), {});
-  const err = await buildkit(context, tag).then(() => undefined, (e: Error & { stderr?: string }) => e);
+  const err = await buildkit(context, tag).then(
+    () => undefined,
+    (e: Error & { stderr?: string }) => e,
+  );
   assert.ok(err, 'BuildKit built a script whose line failed');
   assert.match(err!.stderr ?? '', /exit code: 1/);
 });
@@ -119,9 +124,18 @@ images:
   for (const args of [['--dry-run'], []]) {
     const result = await cli(['--set', 'APPDIR=x\nRUN echo INJECTED > /injected', ...args], { cwd: dir });
     assert.is(result.code, 2, result.stderr);
-    assert.match(result.stderr, /^build\.config\.yaml:9:18: error: a line break cannot go here: the value is written into one line of the Dockerfile at images\.app\.steps\.0\.workdir/);
+    assert.match(
+      result.stderr,
+      /^build\.config\.yaml:9:18: error: a line break cannot go here: the value is written into one line of the Dockerfile at images\.app\.steps\.0\.workdir/,
+    );
   }
-  assert.is(await docker.getImage(testTag('injected')).inspect().catch(() => undefined), undefined);
+  assert.is(
+    await docker
+      .getImage(testTag('injected'))
+      .inspect()
+      .catch(() => undefined),
+    undefined,
+  );
 });
 
 /** A directory holding the plan's Dockerfile and the project files its COPY lines name, as the context. */

@@ -44,7 +44,23 @@ async function makeCerts(): Promise<string> {
   ] as const) {
     ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', subject, '-keyout', `${name}-key.pem`, '-out', `${name}.csr`);
     await writeFile(path.join(dir, `${name}.ext`), `${ext}\n`);
-    ssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-days', '1', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca-key.pem',
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      `${name}.pem`,
+    );
   }
   // The docker CLI's names: ca.pem, cert.pem, key.pem.
   await writeFile(path.join(dir, 'cert.pem'), await readFile(path.join(dir, 'client.pem')));
@@ -75,7 +91,10 @@ test('tcp:// reaches the engine over plain TCP', async () => {
 test('with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH it speaks TLS with a client certificate', async () => {
   const read = (f: string) => readFile(path.join(certs, f));
   const port = await listen(
-    tls.createServer({ key: await read('server-key.pem'), cert: await read('server.pem'), ca: await read('ca.pem'), requestCert: true, rejectUnauthorized: true }, forward),
+    tls.createServer(
+      { key: await read('server-key.pem'), cert: await read('server.pem'), ca: await read('ca.pem'), requestCert: true, rejectUnauthorized: true },
+      forward,
+    ),
   );
   const dir = await project({ 'build.config.yaml': config('over-tls') });
   const env = { DOCKER_HOST: `tcp://127.0.0.1:${port}`, DOCKER_TLS_VERIFY: 'true', DOCKER_CERT_PATH: certs };

@@ -45,11 +45,17 @@ test('the private engine is the dockerd the test bed started, on its own data ro
 
 test('an image made on the test engine is not on the default one', async () => {
   const id = await importImage(testTag('isolation'), await rootfs(), { [RUN_LABEL]: RUN_ID });
-  const seen = await defaultEngine.getImage(id).inspect().then(() => true, (err: { statusCode?: number; code?: string }) => {
-    // 404: the default engine answers and lacks it; no socket: there is no default engine.
-    if (err.statusCode === 404 || err.code === 'ENOENT' || err.code === 'ECONNREFUSED') return false;
-    throw err;
-  });
+  const seen = await defaultEngine
+    .getImage(id)
+    .inspect()
+    .then(
+      () => true,
+      (err: { statusCode?: number; code?: string }) => {
+        // 404: the default engine answers and lacks it; no socket: there is no default engine.
+        if (err.statusCode === 404 || err.code === 'ENOENT' || err.code === 'ECONNREFUSED') return false;
+        throw err;
+      },
+    );
   assert.not.ok(seen);
 });
 

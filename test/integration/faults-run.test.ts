@@ -157,7 +157,11 @@ test('five runs at once in one project keep every pin', async () => {
   results.forEach((result) => assert.is(result.code, 0, result.stderr));
   const lock = JSON.parse(await readFile(path.join(dir, 'build-images.lock.json'), 'utf8')) as { fetched: Record<string, unknown> };
   assert.equal(Object.keys(lock.fetched).sort(), [1, 2, 3, 4, 5].map((n) => `${server.url}/f${n}.yaml`).sort());
-  assert.equal((await readdir(dir)).filter((f) => f.startsWith('build-images.lock.json')), ['build-images.lock.json'], 'no lock or temporary file is left');
+  assert.equal(
+    (await readdir(dir)).filter((f) => f.startsWith('build-images.lock.json')),
+    ['build-images.lock.json'],
+    'no lock or temporary file is left',
+  );
 });
 
 test('a truncated .build-images/digests.json is set aside with a notice; the build goes on', async () => {
@@ -192,7 +196,11 @@ test('a full disk under .build-images/ fails the command stamp and the digest ca
       const result = await run(['app'], dir);
       cleanExit(result, 1, /cannot write .*\.build-images\/(commands\/app-0|digests\.json): no space left on the disk that holds it/);
       const left = await readdir(path.join(dir, '.build-images'), { recursive: true });
-      assert.equal(left.filter((f) => !['filler', 'commands'].includes(f)), [], `left: ${left.join(', ')}`);
+      assert.equal(
+        left.filter((f) => !['filler', 'commands'].includes(f)),
+        [],
+        `left: ${left.join(', ')}`,
+      );
     } finally {
       await unmount();
     }
@@ -238,7 +246,10 @@ for (const [name, builder] of [
     await rm(path.join(dir, 'conf/a.yaml'));
     const failed = await builder()
       .build(buildRequest(entries, { [RUN_LABEL]: RUN_ID }))
-      .then(() => 'built', (err: Error) => err.message);
+      .then(
+        () => 'built',
+        (err: Error) => err.message,
+      );
     assert.is(failed, "'conf/a.yaml' disappeared while the context was being packed");
   });
 }
@@ -252,7 +263,10 @@ test('a context file changed after it was digested is named, whichever builder s
   await digestContext(entries);
   await writeFile(path.join(dir, 'conf/a.yaml'), 'a: 2\n');
   for (const builder of [classicBuilder(), createBuildkitBuilder(new Docker(connectionOptions()))]) {
-    const failed = await builder.build(buildRequest(entries, { [RUN_LABEL]: RUN_ID })).then(() => 'built', (err: Error) => err.message);
+    const failed = await builder.build(buildRequest(entries, { [RUN_LABEL]: RUN_ID })).then(
+      () => 'built',
+      (err: Error) => err.message,
+    );
     assert.is(failed, "'conf/a.yaml' changed while the context was being packed", builder.name);
   }
 });
@@ -273,7 +287,10 @@ test('an engine that hangs up during a build is said to have closed the connecti
     const entries = await listEntries([{ kind: 'bytes', name: 'Dockerfile', data: 'FROM base\n', mode: 0o644 }]);
     const failed = await classicBuilder({ socketPath })
       .build(buildRequest(entries))
-      .then(() => 'built', (err: Error) => err.message);
+      .then(
+        () => 'built',
+        (err: Error) => err.message,
+      );
     assert.is(failed, `building: the Docker engine at unix://${socketPath} closed the connection (ECONNRESET)`);
   } finally {
     await new Promise<void>((resolve) => fake.close(() => resolve()));
@@ -282,7 +299,7 @@ test('an engine that hangs up during a build is said to have closed the connecti
 
 // --- bounded time
 
-test('a registry answering 500 to everything fails a tag in the engine\'s own retries, not ours on top (was ~200 s)', async () => {
+test("a registry answering 500 to everything fails a tag in the engine's own retries, not ours on top (was ~200 s)", async () => {
   const registry = await loopback(status(500));
   const tag = `${registry.address}/bi-${RUN_ID}/app:1`;
   const dir = await project({ 'build.config.yaml': config('- env: { A: b }').replace(`tags: ['${testTag('app', '1')}']`, `tags: ['${tag}']`) });
@@ -296,7 +313,10 @@ test('a registry answering 500 to everything fails a tag in the engine\'s own re
   assert.ok(seconds < 90, `took ${seconds} s`);
   assert.not.match(result.stdout, /retrying in/, 'the engine already retried: we did not');
   await registry.close();
-  await docker.getImage(tag).remove({ force: true }).catch(() => {});
+  await docker
+    .getImage(tag)
+    .remove({ force: true })
+    .catch(() => {});
 });
 
 test.run();

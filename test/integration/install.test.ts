@@ -14,9 +14,17 @@ test('`npx build-images` runs the built command from the project', () => {
 });
 
 test('`npx build-images --dry-run` plans this repository’s four images with no engine', () => {
-  const result = spawnSync('npx', ['--no-install', 'build-images', '--dry-run', '--json'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, DOCKER_HOST: 'unix:///nonexistent.sock' } });
+  const result = spawnSync('npx', ['--no-install', 'build-images', '--dry-run', '--json'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, DOCKER_HOST: 'unix:///nonexistent.sock' },
+  });
   assert.is(result.status, 0, result.stderr);
-  const plan = result.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; images?: { name: string }[] }).find((e) => e.type === 'plan');
+  const plan = result.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { type: string; images?: { name: string }[] })
+    .find((e) => e.type === 'plan');
   assert.equal(plan?.images?.map((i) => i.name).sort(), ['cm-container', 'dockprox', 'px-oci-mon', 'px-spec-websvc']);
 });
 

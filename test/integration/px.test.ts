@@ -33,7 +33,8 @@ const ENV_CREDENTIALS = { DOCKER_HUB_USER: USER, DOCKER_HUB_PASSWD: PASSWORD };
 /** A copy of the px-installer fixture, as a git checkout (docker-proxy's tag is its commit). */
 async function pxCheckout(dir: string): Promise<string> {
   await cp(FIXTURE, dir, { recursive: true });
-  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.test', ...args], { cwd: dir, encoding: 'utf8' }).trim();
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.test', ...args], { cwd: dir, encoding: 'utf8' }).trim();
   git('init', '-q');
   git('add', '-A');
   git('commit', '-qm', 'px-installer fixture');
@@ -65,7 +66,14 @@ test.after(async () => {
 function run(args: string[], env: CliOptions['env'] = {}, cwd = projectDir): Promise<CliResult> {
   return cli(['--json', ...args], {
     cwd,
-    env: { DOCKER_CONFIG: path.join(projectDir, 'no-docker-config'), DOCKER_HUB_REPO: repo, GOPATH: undefined, GO111MODULE: undefined, GOFLAGS: undefined, ...env },
+    env: {
+      DOCKER_CONFIG: path.join(projectDir, 'no-docker-config'),
+      DOCKER_HUB_REPO: repo,
+      GOPATH: undefined,
+      GO111MODULE: undefined,
+      GOFLAGS: undefined,
+      ...env,
+    },
   });
 }
 
@@ -83,7 +91,10 @@ test('`all` compiles the GOPATH-era checkout with Debian’s Go, offline, withou
   assert.match(shown, /^cd \S+\/\.build-images\/gopath\/\w+\/src\/github\.com\/portworx\/px-installer\/px-oci-mon && /);
   assert.match(shown, / GO111MODULE=off GOARCH=amd64 GOOS=linux GOPATH=\S+ go build -ldflags '-X main\.PXTAG= -extldflags -static' -o px-oci-mon \.$/);
   const second = await run(['all'], { DOCKER_HOST: NO_ENGINE });
-  assert.equal(commandEvents(second).map((e) => e['status']), ['fresh', 'fresh']);
+  assert.equal(
+    commandEvents(second).map((e) => e['status']),
+    ['fresh', 'fresh'],
+  );
   assert.equal(summaryOf(second).commands, { ran: 0, fresh: 2, failed: 0 });
 });
 
@@ -115,12 +126,17 @@ test('a checkout with a go.mod builds in module mode, where it is', async () => 
 test('a variable left at its default is reported once', async () => {
   const result = await run(['--dry-run', 'px-container'], { DOCKER_HUB_TAG: '1' });
   const notices = result.events.filter((e) => e['type'] === 'notice').map((e) => e['message']);
-  assert.equal(notices, ["DOCKER_HUB_OCIMON_IMAGE is not set: using its default 'oci-monitor'", "DOCKER_HUB_WEBSVC_IMAGE is not set: using its default 'monitor-websvc'"]);
+  assert.equal(notices, [
+    "DOCKER_HUB_OCIMON_IMAGE is not set: using its default 'oci-monitor'",
+    "DOCKER_HUB_WEBSVC_IMAGE is not set: using its default 'monitor-websvc'",
+  ]);
 });
 
 test('PXTAG beats DOCKER_HUB_TAG from the environment, as the Makefile’s ifdef did; --set DOCKER_HUB_TAG beats both', async () => {
   const tags = async (env: Record<string, string>, sets: string[] = []) =>
-    ((await run(['--dry-run', ...sets, 'px-container'], env)).events.find((e) => e['type'] === 'plan')!['images'] as { tags: string[] }[]).map((i) => i.tags[0]);
+    ((await run(['--dry-run', ...sets, 'px-container'], env)).events.find((e) => e['type'] === 'plan')!['images'] as { tags: string[] }[]).map(
+      (i) => i.tags[0],
+    );
   assert.equal(await tags({ PXTAG: '1.2.12', DOCKER_HUB_TAG: '1.0' }), [ocimon('1.2.12'), websvc('1.2.12')]);
   assert.equal(await tags({ PXTAG: '1.2.12', DOCKER_HUB_TAG: '1.0' }, ['--set', 'DOCKER_HUB_TAG=2.0']), [ocimon('2.0'), websvc('2.0')]);
   assert.equal(await tags({ DOCKER_HUB_TAG: '1.0' }), [ocimon('1.0'), websvc('1.0')]);
@@ -134,7 +150,10 @@ async function serve(image: string, query: string): Promise<{ logs: string; body
     await container.start();
     let body = '';
     for (let i = 0; i < 50 && !body; i++) {
-      body = await fetch(`http://127.0.0.1:${port}/${query}`).then((r) => r.text(), () => '');
+      body = await fetch(`http://127.0.0.1:${port}/${query}`).then(
+        (r) => r.text(),
+        () => '',
+      );
       if (!body) await new Promise((r) => setTimeout(r, 100));
     }
     const logs = demux((await container.logs({ stdout: true, stderr: true })) as unknown as Buffer);
@@ -147,7 +166,10 @@ async function serve(image: string, query: string): Promise<{ logs: string; body
 test('PXTAG becomes the tag and is linked into both binaries: the web service serves specs naming oci-monitor:<PXTAG>', async () => {
   const result = await run(['px-container'], { PXTAG: '3.1.4' });
   assert.is(result.code, 0, result.stderr + result.stdout);
-  assert.ok(commandEvents(result).every((e) => e['status'] === 'ran' && e['reason'] === 'the command changed'), 'a new PXTAG recompiles both');
+  assert.ok(
+    commandEvents(result).every((e) => e['status'] === 'ran' && e['reason'] === 'the command changed'),
+    'a new PXTAG recompiles both',
+  );
   assert.is((await runIn(ocimon('3.1.4'), ['/px-oci-mon'])).output.trim(), 'px-oci-mon PXTAG=3.1.4');
 
   const oci = (await imageInfo(ocimon('3.1.4')))!.Config;
@@ -177,7 +199,11 @@ test('deploy with no image named pushes the px images and nothing else, with the
   const result = await run(['deploy'], { ...ENV_CREDENTIALS, PXTAG: '3.1.4' });
   assert.is(result.code, 0, result.stderr + result.stdout);
   assert.equal(summaryOf(result).pushed, [ocimon('3.1.4'), websvc('3.1.4')]);
-  assert.equal(summaryOf(result).images.map((i) => i.name), ['px-oci-mon', 'px-spec-websvc'], 'neither cm-container nor dockprox is built');
+  assert.equal(
+    summaryOf(result).images.map((i) => i.name),
+    ['px-oci-mon', 'px-spec-websvc'],
+    'neither cm-container nor dockprox is built',
+  );
   assert.equal(await registry.tags(`bi-${RUN_ID}/oci-monitor`), ['3.1.4']);
   assert.equal(await registry.tags(`bi-${RUN_ID}/monitor-websvc`), ['3.1.4']);
   assert.equal(await registry.tags(`bi-${RUN_ID}/dockprox`), []);
@@ -247,10 +273,16 @@ test('credentials from config.json auths, as `docker login` leaves them', async 
 test('credentials from a credential helper on PATH, as credsStore and as credHelpers', async () => {
   const bin = await mkdtemp(path.join(os.tmpdir(), 'bi-helper-'));
   const helper = path.join(bin, 'docker-credential-bitest');
-  await writeFile(helper, `#!/bin/sh\nread server\n[ "$server" = "${registry.address}" ] || exit 1\nprintf '{"ServerURL":"%s","Username":"${USER}","Secret":"${PASSWORD}"}' "$server"\n`);
+  await writeFile(
+    helper,
+    `#!/bin/sh\nread server\n[ "$server" = "${registry.address}" ] || exit 1\nprintf '{"ServerURL":"%s","Username":"${USER}","Secret":"${PASSWORD}"}' "$server"\n`,
+  );
   await chmod(helper, 0o755);
   const PATH = `${bin}:${process.env['PATH']}`;
-  for (const [config, tag] of [[{ credsStore: 'bitest' }, '5.0.0'], [{ credHelpers: { [registry.address]: 'bitest' } }, '5.0.1']] as const) {
+  for (const [config, tag] of [
+    [{ credsStore: 'bitest' }, '5.0.0'],
+    [{ credHelpers: { [registry.address]: 'bitest' } }, '5.0.1'],
+  ] as const) {
     const result = await run(['px-oci-mon', 'deploy'], { DOCKER_CONFIG: await dockerConfig(config), PATH, PXTAG: tag });
     assert.is(result.code, 0, result.stderr + result.stdout);
     assert.ok((await registry.tags(`bi-${RUN_ID}/oci-monitor`)).includes(tag), tag);
@@ -283,7 +315,13 @@ images:
     const sent = recorder.authorizations();
     assert.ok(sent.length > 0, 'the other registry was sent credentials');
     assert.equal([...new Set(sent)], [otherAuth], 'only its own, from config.json');
-    assert.not.ok(sent.some((header) => Buffer.from(header.replace(/^Basic /, ''), 'base64').toString().includes(PASSWORD)));
+    assert.not.ok(
+      sent.some((header) =>
+        Buffer.from(header.replace(/^Basic /, ''), 'base64')
+          .toString()
+          .includes(PASSWORD),
+      ),
+    );
   } finally {
     await recorder.stop();
     await other.stop();
@@ -310,13 +348,21 @@ test('a newcomer with no px checkout: the px images fail with the one hint that 
   try {
     const result = await cli(['px-container', 'dockprox'], {
       cwd: projectDir,
-      env: { DOCKER_HUB_REPO: repo, PX_SRC: '/nonexistent/px-installer', DOCKER_CLIENT_URL: server.url, BUILD_IMAGES_CACHE: path.join(projectDir, 'cache-newcomer') },
+      env: {
+        DOCKER_HUB_REPO: repo,
+        PX_SRC: '/nonexistent/px-installer',
+        DOCKER_CLIENT_URL: server.url,
+        BUILD_IMAGES_CACHE: path.join(projectDir, 'cache-newcomer'),
+      },
     });
     assert.is(result.code, 1);
     assert.match(result.stdout, /px-oci-mon: px-oci-mon\/px-oci-mon: FAILED: the directory '\/nonexistent\/px-installer' does not exist\n/);
     const hints = result.stdout.split('\n').filter((line) => line.trim().startsWith('hint:'));
     assert.ok(hints.length > 0);
-    assert.ok(hints.every((h) => h.trim() === 'hint: clone px-installer beside this project (../px-installer), or set PX_SRC to your checkout'), hints.join('\n'));
+    assert.ok(
+      hints.every((h) => h.trim() === 'hint: clone px-installer beside this project (../px-installer), or set PX_SRC to your checkout'),
+      hints.join('\n'),
+    );
     assert.match(result.stdout, /dockprox: built \w+/);
     assert.match(result.stdout, /summary: FAILED: 1 built, 0 up to date, 2 failed/);
   } finally {
@@ -327,7 +373,10 @@ test('a newcomer with no px checkout: the px images fail with the one hint that 
 test('no engine: one line that says how to start one', async () => {
   const result = await cli(['px-oci-mon'], { cwd: projectDir, env: { DOCKER_HOST: NO_ENGINE } });
   assert.is(result.code, 1);
-  assert.match(result.stderr, /^error: cannot reach the Docker engine at unix:\/\/\/nonexistent\/docker\.sock \(ENOENT\): start it \(dockerd, or systemctl start docker\), or point DOCKER_HOST at a running engine\n$/);
+  assert.match(
+    result.stderr,
+    /^error: cannot reach the Docker engine at unix:\/\/\/nonexistent\/docker\.sock \(ENOENT\): start it \(dockerd, or systemctl start docker\), or point DOCKER_HOST at a running engine\n$/,
+  );
 });
 
 test('a compile error shows Go’s message and the matching hint; -k goes on and reports every failed command', async () => {
@@ -340,16 +389,31 @@ test('a compile error shows Go’s message and the matching hint; -k goes on and
   const result = await run(['-k', 'all'], { DOCKER_HOST: NO_ENGINE, PX_SRC: broken });
   assert.is(result.code, 1);
   const failed = commandEvents(result);
-  assert.equal(failed.map((e) => [e['name'], e['status']]), [['px-oci-mon/px-oci-mon', 'failed'], ['px-spec-websvc/px-spec-websvc', 'failed']]);
+  assert.equal(
+    failed.map((e) => [e['name'], e['status']]),
+    [
+      ['px-oci-mon/px-oci-mon', 'failed'],
+      ['px-spec-websvc/px-spec-websvc', 'failed'],
+    ],
+  );
   for (const event of failed) {
-    assert.ok((event['output'] as string[]).some((line) => /\.go:\d+:\d+: undefined: undefinedHelper/.test(line)), JSON.stringify(event));
+    assert.ok(
+      (event['output'] as string[]).some((line) => /\.go:\d+:\d+: undefined: undefinedHelper/.test(line)),
+      JSON.stringify(event),
+    );
     assert.is(event['hint'], "Go's message says what does not compile: fix the px-installer checkout at PX_SRC, or check out a commit that builds");
   }
   assert.equal(summaryOf(result).commands, { ran: 0, fresh: 0, failed: 2 });
 
   const plain = await cli(['-k', 'all'], { cwd: projectDir, env: { DOCKER_HOST: NO_ENGINE, PX_SRC: broken } });
-  assert.match(plain.stdout, /px-oci-mon: px-oci-mon\/px-oci-mon: FAILED: exited with code 2: go build -ldflags '-X main\.PXTAG= -extldflags -static' -o px-oci-mon \.\n {2}\| # github\.com\/portworx\/px-installer\/px-oci-mon\n {2}\| \.\/main\.go:\d+:\d+: undefined: undefinedHelper\n {2}command: cd \S+ && CGO_ENABLED=0 GO111MODULE=off /);
-  assert.match(plain.stdout, /\n {2}hint: Go's message says what does not compile: fix the px-installer checkout at PX_SRC, or check out a commit that builds\n/);
+  assert.match(
+    plain.stdout,
+    /px-oci-mon: px-oci-mon\/px-oci-mon: FAILED: exited with code 2: go build -ldflags '-X main\.PXTAG= -extldflags -static' -o px-oci-mon \.\n {2}\| # github\.com\/portworx\/px-installer\/px-oci-mon\n {2}\| \.\/main\.go:\d+:\d+: undefined: undefinedHelper\n {2}command: cd \S+ && CGO_ENABLED=0 GO111MODULE=off /,
+  );
+  assert.match(
+    plain.stdout,
+    /\n {2}hint: Go's message says what does not compile: fix the px-installer checkout at PX_SRC, or check out a commit that builds\n/,
+  );
   assert.match(plain.stdout, /summary: FAILED: 0 built, 0 up to date, 0 failed, commands: 0 ran, 0 up to date, 2 failed\n$/);
 });
 

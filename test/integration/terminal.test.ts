@@ -13,10 +13,19 @@ test.before(async () => {
 test.after(cleanup);
 
 /** Runs the command on a pty 120 columns wide; what it drew, with escape sequences removed. */
-function onTerminal(args: string[], cwd: string, env: Record<string, string> = {}, timeoutMs = 60_000): Promise<{ code: number | null; screen: string; ms: number }> {
+function onTerminal(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; screen: string; ms: number }> {
   const inner = `stty cols 120 rows 40; ${[process.execPath, CLI, '--label', `${RUN_LABEL}=${RUN_ID}`, ...args].map((a) => `'${a}'`).join(' ')}; echo "EXIT=$?"`;
   const started = Date.now();
-  const child = spawn('script', ['-qfec', inner, '/dev/null'], { cwd, env: { ...process.env, CI: '', TERM: 'xterm', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('script', ['-qfec', inner, '/dev/null'], {
+    cwd,
+    env: { ...process.env, CI: '', TERM: 'xterm', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let raw = '';
   child.stdout.on('data', (chunk: Buffer) => (raw += chunk));
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

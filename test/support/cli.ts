@@ -44,7 +44,10 @@ export function cli(args: string[], { cwd, env = {}, onLine }: CliOptions): Prom
   return new Promise((resolve) => {
     child.on('close', (code) => {
       const events = args.includes('--json')
-        ? stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
+        ? stdout
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as Record<string, unknown>)
         : [];
       resolve({ code, stdout, stderr, events });
     });
@@ -63,7 +66,13 @@ export async function project(files: Record<string, string>): Promise<string> {
 
 export function summaryOf(result: CliResult) {
   const summary = result.events.find((e) => e['type'] === 'summary') as
-    | { ok: boolean; images: { name: string; id?: string; tags: string[]; status: string }[]; commands: { ran: number; fresh: number; failed: number }; pushed: string[]; notPushed: string[] }
+    | {
+        ok: boolean;
+        images: { name: string; id?: string; tags: string[]; status: string }[];
+        commands: { ran: number; fresh: number; failed: number };
+        pushed: string[];
+        notPushed: string[];
+      }
     | undefined;
   if (!summary) throw new Error(`no summary event:\n${result.stdout}\n${result.stderr}`);
   return summary;
@@ -71,6 +80,5 @@ export function summaryOf(result: CliResult) {
 
 export function finishOf(result: CliResult, image: string) {
   return result.events.find((e) => e['type'] === 'finish' && e['image'] === image) as
-    | { status: string; reason?: string; error?: string; id?: string }
-    | undefined;
+    { status: string; reason?: string; error?: string; id?: string } | undefined;
 }

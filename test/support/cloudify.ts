@@ -36,7 +36,8 @@ function hostPython(): Record<string, RootFile> {
       const full = path.join(dir, name);
       const stat = lstatSync(full);
       if (stat.isDirectory()) walk(full);
-      else if (stat.isSymbolicLink()) continue; // Debian's sitecustomize points into /etc: not needed
+      else if (stat.isSymbolicLink())
+        continue; // Debian's sitecustomize points into /etc: not needed
       else files[full.slice(1)] = { content: readFileSync(full), mode: stat.mode & 0o777 };
     }
   };
@@ -90,7 +91,9 @@ export function cmDeclaration(given: readonly Record<string, unknown>[]): { type
   // As written in the file ({fetch: {...}}), or as the tool's schema gives them ({kind: 'fetch', value: {...}}).
   const steps = given.map((step) => (typeof step['kind'] === 'string' && 'value' in step ? { [step['kind']]: step['value'] } : step));
   const typeFiles = steps.flatMap((step) => ('fetch' in step ? [step['fetch'] as TypeFile] : [])).map(({ url, to }) => ({ url, to }));
-  const edit = steps.map((step) => step['edit'] as { prependToList?: { at: string; items: Record<string, string>[] } } | undefined).find((e) => e?.prependToList);
+  const edit = steps
+    .map((step) => step['edit'] as { prependToList?: { at: string; items: Record<string, string>[] } } | undefined)
+    .find((e) => e?.prependToList);
   if (!edit?.prependToList) throw new Error('cm-container has no prependToList edit');
   return { typeFiles, rules: edit.prependToList.items };
 }

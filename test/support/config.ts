@@ -20,5 +20,4 @@ export function problemsOf(text: string, env: Record<string, string | undefined>
   return [];
 }
 
-export const yaml = (strings: TemplateStringsArray, ...values: unknown[]) =>
-  String.raw({ raw: strings }, ...values).replace(/^\n/, '');
+export const yaml = (strings: TemplateStringsArray, ...values: unknown[]) => String.raw({ raw: strings }, ...values).replace(/^\n/, '');

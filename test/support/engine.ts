@@ -22,12 +22,46 @@ export const RUN_LABEL = 'build-images.test-run';
 export const RUN_ID = `r${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
 export const STAND_IN_LABEL = 'build-images.stand-in';
 const BUSYBOX = '/bin/busybox';
-const APPLETS = ['sync', 'dirname', 'basename', 'sh', 'cat', 'ls', 'stat', 'sleep', 'echo', 'ln', 'cp', 'mkdir', 'id', 'true', 'false', 'chmod', 'test', 'env', 'rm', 'mv', 'grep', 'sed', 'touch', 'readlink', 'find', 'head', 'tail', 'wc', 'printf', 'kill'];
+const APPLETS = [
+  'sync',
+  'dirname',
+  'basename',
+  'sh',
+  'cat',
+  'ls',
+  'stat',
+  'sleep',
+  'echo',
+  'ln',
+  'cp',
+  'mkdir',
+  'id',
+  'true',
+  'false',
+  'chmod',
+  'test',
+  'env',
+  'rm',
+  'mv',
+  'grep',
+  'sed',
+  'touch',
+  'readlink',
+  'find',
+  'head',
+  'tail',
+  'wc',
+  'printf',
+  'kill',
+];
 
 export async function requireEngine(): Promise<void> {
   const problem = !TEST_HOST
     ? NO_TEST_ENGINE
-    : await docker.ping().then(() => '', (err: Error) => `the test engine ${TEST_HOST} does not answer (${err.message})`);
+    : await docker.ping().then(
+        () => '',
+        (err: Error) => `the test engine ${TEST_HOST} does not answer (${err.message})`,
+      );
   if (problem) loudly(problem);
 }
 
@@ -107,7 +141,10 @@ function splitRef(ref: string): [string, string] {
 }
 
 export async function imageInfo(ref: string) {
-  return docker.getImage(ref).inspect().catch(() => undefined);
+  return docker
+    .getImage(ref)
+    .inspect()
+    .catch(() => undefined);
 }
 
 /** Runs a command in a new container of `image` and returns what it printed; the container is removed. */
@@ -132,7 +169,7 @@ export async function runIn(image: string, cmd: string[], options: { binds?: str
 /** The engine's log stream frames each chunk with an 8-byte header. */
 export function demux(raw: Buffer): string {
   let out = '';
-  for (let i = 0; i + 8 <= raw.length; ) {
+  for (let i = 0; i + 8 <= raw.length;) {
     const size = raw.readUInt32BE(i + 4);
     out += raw.subarray(i + 8, i + 8 + size).toString();
     i += 8 + size;
@@ -153,10 +190,22 @@ export async function containerCount(): Promise<number> {
 export async function cleanup(): Promise<void> {
   if (!TEST_HOST) return; // no engine, nothing made; requireEngine has said why
   const filters = JSON.stringify({ label: [`${RUN_LABEL}=${RUN_ID}`] });
-  for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
+  for (const c of await docker.listContainers({ all: true, filters }))
+    await docker
+      .getContainer(c.Id)
+      .remove({ force: true })
+      .catch(() => {});
   for (const image of await docker.listImages({ filters })) {
-    for (const tag of image.RepoTags ?? []) if (tag !== '<none>:<none>') await docker.getImage(tag).remove({ force: true }).catch(() => {});
-    await docker.getImage(image.Id).remove({ force: true }).catch(() => {});
+    for (const tag of image.RepoTags ?? [])
+      if (tag !== '<none>:<none>')
+        await docker
+          .getImage(tag)
+          .remove({ force: true })
+          .catch(() => {});
+    await docker
+      .getImage(image.Id)
+      .remove({ force: true })
+      .catch(() => {});
   }
 }
 

@@ -34,7 +34,10 @@ const PREFIX = 'bi-test-';
 
 export async function startPrivateEngine({ timeoutMs = 60_000 } = {}): Promise<PrivateEngine> {
   if (process.getuid?.() !== 0) throw new Error('a private dockerd needs root');
-  const dockerd = (process.env['PATH'] ?? '').split(':').map((d) => path.join(d, 'dockerd')).find((f) => existsSync(f));
+  const dockerd = (process.env['PATH'] ?? '')
+    .split(':')
+    .map((d) => path.join(d, 'dockerd'))
+    .find((f) => existsSync(f));
   if (!dockerd) throw new Error("dockerd is missing: install Debian's docker.io (.ci/run does)");
   await sweepLeftovers();
   const dir = await mkdtemp(path.join(PARENT, PREFIX));
@@ -49,11 +52,16 @@ export async function startPrivateEngine({ timeoutMs = 60_000 } = {}): Promise<P
   const args = [
     '--iptables=false', // the tests' containers need no network, and a sandbox may lack iptables
     '--bridge=none',
-    '--config-file', path.join(dir, 'daemon.json'),
-    '-H', `unix://${socket}`,
-    '--data-root', dataRoot,
-    '--exec-root', path.join(dir, 'exec'),
-    '--pidfile', pidFile,
+    '--config-file',
+    path.join(dir, 'daemon.json'),
+    '-H',
+    `unix://${socket}`,
+    '--data-root',
+    dataRoot,
+    '--exec-root',
+    path.join(dir, 'exec'),
+    '--pidfile',
+    pidFile,
   ];
   // Its own process group, so that the terminal's Ctrl-C reaches the tests and not the engine under them
   // (we stop it after them); setpriv's death signal stops it even when this process is killed outright.
@@ -122,7 +130,9 @@ function killOwned(pidFile: string, dir: string): void {
 /** True when the process runs with our directory on its command line: a pid file can outlive its process. */
 function ownedBy(pid: number, dir: string): boolean {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => arg.startsWith(dir + '/'));
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .some((arg) => arg.startsWith(dir + '/'));
   } catch {
     return false;
   }

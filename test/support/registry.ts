@@ -55,7 +55,10 @@ export async function startRegistry(options: { port?: number; user?: string; pas
     return { status: response.status, body: await response.text() };
   };
   for (let i = 0; ; i++) {
-    const up = await api('/v2/').then((r) => r.status === 200, () => false);
+    const up = await api('/v2/').then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (up) break;
     if (i > 100) throw new Error('docker-registry did not start');
     await new Promise((r) => setTimeout(r, 100));

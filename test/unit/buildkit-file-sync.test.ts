@@ -16,10 +16,22 @@ test('every parent directory is listed before its children', () => {
 
 test('include patterns and followed paths choose entries; a chosen directory brings its contents', () => {
   const files = [file('Dockerfile'), file('src/a.go'), file('src/b.go'), file('docs/x.md'), file('main.go')];
-  assert.equal(listing(files, ['Dockerfile']).map((f) => f.name), ['Dockerfile']);
-  assert.equal(listing(files, ['src', 'main.go']).map((f) => f.name), ['main.go', 'src', 'src/a.go', 'src/b.go']);
-  assert.equal(listing(files, ['src/*.go']).map((f) => f.name), ['src', 'src/a.go', 'src/b.go']);
-  assert.equal(listing(files, [], ['docs']).map((f) => f.name), ['Dockerfile', 'main.go', 'src', 'src/a.go', 'src/b.go']);
+  assert.equal(
+    listing(files, ['Dockerfile']).map((f) => f.name),
+    ['Dockerfile'],
+  );
+  assert.equal(
+    listing(files, ['src', 'main.go']).map((f) => f.name),
+    ['main.go', 'src', 'src/a.go', 'src/b.go'],
+  );
+  assert.equal(
+    listing(files, ['src/*.go']).map((f) => f.name),
+    ['src', 'src/a.go', 'src/b.go'],
+  );
+  assert.equal(
+    listing(files, [], ['docs']).map((f) => f.name),
+    ['Dockerfile', 'main.go', 'src', 'src/a.go', 'src/b.go'],
+  );
   assert.equal(listing(files, ['.dockerignore']), []);
 });
 
@@ -50,7 +62,16 @@ test('a change of content shows in the stat even at the same size and without a 
 
 test('content is not touched while listing', () => {
   let reads = 0;
-  const lazy = { name: 'big', type: 'file' as const, mode: 0o644, size: 3, get data() { reads++; return Buffer.from('abc'); } };
+  const lazy = {
+    name: 'big',
+    type: 'file' as const,
+    mode: 0o644,
+    size: 3,
+    get data() {
+      reads++;
+      return Buffer.from('abc');
+    },
+  };
   listing([lazy], ['big']).map((f) => statOf(f, 0));
   assert.is(reads, 0);
 });

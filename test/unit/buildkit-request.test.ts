@@ -38,7 +38,11 @@ test('Docker Hub is asked for as registry-1.docker.io and known to us as docker.
 });
 
 test('the session serves Health, Auth/Credentials and Secrets/GetSecret, and says so', () => {
-  assert.equal(methodsOf(healthService, authService, secretsService), ['/grpc.health.v1.Health/Check', '/moby.filesync.v1.Auth/Credentials', '/moby.buildkit.secrets.v1.Secrets/GetSecret']);
+  assert.equal(methodsOf(healthService, authService, secretsService), [
+    '/grpc.health.v1.Health/Check',
+    '/moby.filesync.v1.Auth/Credentials',
+    '/moby.buildkit.secrets.v1.Secrets/GetSecret',
+  ]);
 });
 
 test('session messages keep the upstream field numbers', () => {

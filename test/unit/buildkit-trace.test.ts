@@ -24,7 +24,13 @@ test('a successful build gives the image ID, every step with its timings, and no
   assert.is(outcome.error, undefined);
   assert.is(outcome.failedStep, undefined);
   const names = steps.map((s) => s.name);
-  for (const name of ['[1/4] FROM docker.io/library/bk-capture-base:1', '[2/4] COPY a.txt /opt/a.txt', '[3/4] RUN echo hello-out && echo to-err >&2 && ls /opt', '[4/4] RUN echo second', 'exporting to image']) {
+  for (const name of [
+    '[1/4] FROM docker.io/library/bk-capture-base:1',
+    '[2/4] COPY a.txt /opt/a.txt',
+    '[3/4] RUN echo hello-out && echo to-err >&2 && ls /opt',
+    '[4/4] RUN echo second',
+    'exporting to image',
+  ]) {
     assert.ok(names.includes(name), name);
   }
   for (const step of steps) {
@@ -72,14 +78,21 @@ test('output split across chunks is joined into whole lines; a last line without
       L: { fields: { vertex: { type: 'string', id: 1 }, stream: { type: 'int64', id: 3 }, msg: { type: 'bytes', id: 4 } } },
     },
   }).lookupType('S');
-  const line = (msg: string) => JSON.stringify({ id: 'moby.buildkit.trace', aux: Buffer.from(writer.encode({ logs: [{ vertex: 'sha256:v', stream: 1, msg: Buffer.from(msg) }] }).finish()).toString('base64') });
+  const line = (msg: string) =>
+    JSON.stringify({
+      id: 'moby.buildkit.trace',
+      aux: Buffer.from(writer.encode({ logs: [{ vertex: 'sha256:v', stream: 1, msg: Buffer.from(msg) }] }).finish()).toString('base64'),
+    });
   const { logs } = read([line('hel'), line('lo\nwor'), line('ld\r\nlast')]);
   assert.equal(logs, ['sha256:v | hello', 'sha256:v | world', 'sha256:v | last']);
 });
 
 test('lines that are not JSON or not BuildKit are shown, not dropped', () => {
   const { events, outcome } = read(['not json', '{"stream":"plain text\\n"}', '{"id":"moby.buildkit.trace","aux":"!!!"}', '{"error":"bare error"}']);
-  assert.equal(events.slice(0, 2), [{ kind: 'log', line: 'not json' }, { kind: 'log', line: 'plain text' }]);
+  assert.equal(events.slice(0, 2), [
+    { kind: 'log', line: 'not json' },
+    { kind: 'log', line: 'plain text' },
+  ]);
   assert.is(failureMessage(outcome), 'bare error');
 });
 

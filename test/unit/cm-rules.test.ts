@@ -94,7 +94,8 @@ test('cm-api.py reads quoted keys and values as YAML does', () => {
 
 test('the image’s scripts hold no copy of the repositories’ URLs: config.yaml is the one declaration', () => {
   const dir = path.join(ROOT, 'images/cm-container');
-  for (const name of readdirSync(dir)) assert.not.match(readFileSync(path.join(dir, name), 'utf8'), /nexus|onap\.org|file:\/\/\/opt\/manager\/resources\/onapspec/, name);
+  for (const name of readdirSync(dir))
+    assert.not.match(readFileSync(path.join(dir, name), 'utf8'), /nexus|onap\.org|file:\/\/\/opt\/manager\/resources\/onapspec/, name);
 });
 
 /** A loopback stand-in of the manager's API, checking the credentials as the manager does. */
@@ -115,7 +116,16 @@ async function manager(context: unknown) {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, state, close: () => new Promise((r) => { server.close(r); server.closeAllConnections(); }) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    state,
+    close: () =>
+      new Promise((r) => {
+        server.close(r);
+        server.closeAllConnections();
+      }),
+  };
 }
 
 test('apply-rules, check and deployments speak to the API as the manager expects, under each Python; a second apply changes nothing', async () => {
@@ -128,12 +138,16 @@ test('apply-rules, check and deployments speak to the API as the manager expects
   for (const python of pythons()) {
     const api = await manager(structuredClone(initial));
     const env = { ...process.env, CM_CONFIG: path.join(dir, 'config.yaml'), CM_API: api.url, PATH: `${dir}:${process.env['PATH']}` };
-    const run = (command: string) => promisify(execFile)(python, [CM_API, command], { env }).catch((err: { code: number; stdout: string }) => ({ stdout: err.stdout, code: err.code }));
+    const run = (command: string) =>
+      promisify(execFile)(python, [CM_API, command], { env }).catch((err: { code: number; stdout: string }) => ({ stdout: err.stdout, code: err.code }));
     writeFileSync(path.join(dir, 'systemctl.log'), '');
     try {
       assert.match((await run('check')).stdout, /not in force/, python);
       assert.match((await run('apply-rules')).stdout, /provider context updated: 3 rules, 2 added first/, python);
-      const context = api.state.context as { name: string; context: { cloudify: { import_resolver: { parameters: { rules: unknown[]; fallback: boolean } } } } };
+      const context = api.state.context as {
+        name: string;
+        context: { cloudify: { import_resolver: { parameters: { rules: unknown[]; fallback: boolean } } } };
+      };
       assert.is(context.name, 'provider');
       assert.equal(context.context.cloudify.import_resolver.parameters.rules, [...rules, ...cloudifyRules()]);
       assert.is(context.context.cloudify.import_resolver.parameters.fallback, true);

@@ -29,7 +29,9 @@ async function runCase(file: string): Promise<{ code: number; stderr: string }> 
   }
 }
 
-const cases = readdirSync(CORPUS).filter((f) => f.endsWith('.yaml')).sort();
+const cases = readdirSync(CORPUS)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 test('every case has its expected outcome beside it', () => {
   const missing = cases.filter((f) => !readdirSync(CORPUS).includes(f.replace(/\.yaml$/, '.expected')));
@@ -38,7 +40,9 @@ test('every case has its expected outcome beside it', () => {
 
 for (const file of cases) {
   test(file.replace(/\.yaml$/, ''), async () => {
-    const [code, ...lines] = readFileSync(path.join(CORPUS, file.replace(/\.yaml$/, '.expected')), 'utf8').replace(/\n$/, '').split('\n');
+    const [code, ...lines] = readFileSync(path.join(CORPUS, file.replace(/\.yaml$/, '.expected')), 'utf8')
+      .replace(/\n$/, '')
+      .split('\n');
     const actual = await runCase(file);
     assert.is(actual.stderr.split('\n').slice(0, lines.length).join('\n'), lines.join('\n'));
     assert.is(actual.code, Number(code));

@@ -23,10 +23,7 @@ images:
     tagz: [y]
     labls: {}
 `);
-  assert.equal(problems, [
-    "5:5 unknown key 'tagz' at images.app (did you mean 'tags'?)",
-    "6:5 unknown key 'labls' at images.app (did you mean 'labels'?)",
-  ]);
+  assert.equal(problems, ["5:5 unknown key 'tagz' at images.app (did you mean 'tags'?)", "6:5 unknown key 'labls' at images.app (did you mean 'labels'?)"]);
 });
 
 test('a path may leave the project through a named source, but not leave that source', () => {
@@ -61,13 +58,16 @@ images:
 });
 
 test('an unknown variable and a schema problem come out together, in file order', () => {
-  assert.equal(problemsOf(yaml`
+  assert.equal(
+    problemsOf(yaml`
 images:
   app:
     base: a
     tags: ['repo/app:\${TAGG}']
     steps: [{ cpy: {} }]
-`), ["4:12 unknown variable ${TAGG} (declare it under `variables:`)", "5:15 unknown step kind 'cpy' (did you mean 'copy'?)"]);
+`),
+    ['4:12 unknown variable ${TAGG} (declare it under `variables:`)', "5:15 unknown step kind 'cpy' (did you mean 'copy'?)"],
+  );
 });
 
 test('a missing file is a user error naming it, with a hint', async () => {

@@ -46,16 +46,19 @@ async function tarOf(srcs: PlainSource[]) {
 
 test('entries are sorted by byte order, with fixed mtimes and owners and modes kept', async () => {
   const { entries } = await tarOf(sources(await tree()));
-  assert.equal(entries.map((e) => e.name), [
-    'Dockerfile',
-    's00-copy/conf/',
-    's00-copy/conf/README.md',
-    's00-copy/conf/a.yaml',
-    's00-copy/conf/b.yaml',
-    's00-copy/conf/link.yaml',
-    's00-copy/conf/sub/',
-    's00-copy/conf/sub/run.sh',
-  ]);
+  assert.equal(
+    entries.map((e) => e.name),
+    [
+      'Dockerfile',
+      's00-copy/conf/',
+      's00-copy/conf/README.md',
+      's00-copy/conf/a.yaml',
+      's00-copy/conf/b.yaml',
+      's00-copy/conf/link.yaml',
+      's00-copy/conf/sub/',
+      's00-copy/conf/sub/run.sh',
+    ],
+  );
   assert.ok(entries.every((e) => e.mtime === 0 && e.uid === 0));
   assert.is(entries.find((e) => e.name.endsWith('run.sh'))!.mode, 0o755);
   const link = entries.find((e) => e.name.endsWith('link.yaml'))!;
@@ -123,13 +126,10 @@ test('a directory copy honours excludes and the directory’s own .dockerignore'
   const root = await tree();
   await writeFile(path.join(root, 'conf/.dockerignore'), 'sub\n');
   const { entries } = await tarOf(sources(root, ['*.md']));
-  assert.equal(entries.map((e) => e.name).filter((n) => n.startsWith('s00')), [
-    's00-copy/conf/',
-    's00-copy/conf/.dockerignore',
-    's00-copy/conf/a.yaml',
-    's00-copy/conf/b.yaml',
-    's00-copy/conf/link.yaml',
-  ]);
+  assert.equal(
+    entries.map((e) => e.name).filter((n) => n.startsWith('s00')),
+    ['s00-copy/conf/', 's00-copy/conf/.dockerignore', 's00-copy/conf/a.yaml', 's00-copy/conf/b.yaml', 's00-copy/conf/link.yaml'],
+  );
 });
 
 test('ignore patterns: globs within a segment, ** across, ! re-includes, last match wins', () => {

@@ -2,7 +2,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connectionOptions } from '../../pipeline/engine/docker/connection.ts';
 
-const files: Record<string, string> = { '/certs/ca.pem': 'CA', '/certs/cert.pem': 'CERT', '/certs/key.pem': 'KEY', '/home/u/.docker/ca.pem': 'HCA', '/home/u/.docker/cert.pem': 'HCERT', '/home/u/.docker/key.pem': 'HKEY' };
+const files: Record<string, string> = {
+  '/certs/ca.pem': 'CA',
+  '/certs/cert.pem': 'CERT',
+  '/certs/key.pem': 'KEY',
+  '/home/u/.docker/ca.pem': 'HCA',
+  '/home/u/.docker/cert.pem': 'HCERT',
+  '/home/u/.docker/key.pem': 'HKEY',
+};
 const read = (f: string) => {
   if (!(f in files)) throw new Error('ENOENT');
   return Buffer.from(files[f]!);

@@ -28,7 +28,10 @@ async function project(): Promise<string> {
 const copy = (root: string, from: string): PlainSource => ({ kind: 'path', name: 's00-copy/x', path: path.join(root, from), root, origin: from, excludes: [] });
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
-  const outcome = await p.then(() => undefined, (e: unknown) => e);
+  const outcome = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(outcome instanceof RunError || outcome instanceof UserError, `expected a RunError or UserError, got ${String(outcome)}`);
   return outcome as Error;
 }
@@ -51,7 +54,10 @@ test('a link inside a copied directory is packed as a link, never followed', asy
   await symlink('/etc/passwd', path.join(dir, 'conf/passwd'));
   const entries = await listEntries([copy(dir, 'conf')]);
   const links = entries.filter((e) => e.type === 'symlink').map((e) => [e.name, e.linkname, e.size]);
-  assert.equal(links, [['s00-copy/x/escape', '/etc', 0], ['s00-copy/x/passwd', '/etc/passwd', 0]]);
+  assert.equal(links, [
+    ['s00-copy/x/escape', '/etc', 0],
+    ['s00-copy/x/passwd', '/etc/passwd', 0],
+  ]);
   assert.ok(!entries.some((e) => e.name.startsWith('s00-copy/x/escape/')), 'nothing below the link is listed');
   const tar = await packAll(entries);
   assert.not.match(tar.toString('latin1'), 'root:x:0:0', "the host's /etc/passwd is not in the context");
@@ -70,7 +76,10 @@ test('the copied path itself may be a link: it is packed as one', async () => {
   const dir = await project();
   await symlink('/etc/passwd', path.join(dir, 'passwd'));
   const entries = await listEntries([copy(dir, 'passwd')]);
-  assert.equal(entries.map((e) => [e.type, e.linkname]), [['symlink', '/etc/passwd']]);
+  assert.equal(
+    entries.map((e) => [e.type, e.linkname]),
+    [['symlink', '/etc/passwd']],
+  );
 });
 
 for (const size of [100, 2 * 1024 * 1024]) {
@@ -109,8 +118,20 @@ test('a file deleted between listing and packing is named as such, not as an eng
 
 test('an unreadable file or directory in a copied folder is a clear error naming it', async () => {
   for (const [make, named] of [
-    [async (dir: string) => { await writeFile(path.join(dir, 'conf/secret'), 's'); await chmod(path.join(dir, 'conf/secret'), 0); }, "cannot read the file 'conf/secret': permission denied"],
-    [async (dir: string) => { await mkdir(path.join(dir, 'conf/private')); await chmod(path.join(dir, 'conf/private'), 0); }, "cannot read the directory 'conf/private': permission denied"],
+    [
+      async (dir: string) => {
+        await writeFile(path.join(dir, 'conf/secret'), 's');
+        await chmod(path.join(dir, 'conf/secret'), 0);
+      },
+      "cannot read the file 'conf/secret': permission denied",
+    ],
+    [
+      async (dir: string) => {
+        await mkdir(path.join(dir, 'conf/private'));
+        await chmod(path.join(dir, 'conf/private'), 0);
+      },
+      "cannot read the directory 'conf/private': permission denied",
+    ],
   ] as const) {
     const dir = await project();
     await make(dir);
@@ -151,7 +172,9 @@ test('a truncated digest cache is set aside with a notice, and rewritten whole',
   await writeFile(file, '{"/p/a\\u00002\\u00001\\u00001": "abc');
   const notices: string[] = [];
   const cache = await loadDigestCache(file, { notice: (m) => notices.push(m) });
-  assert.equal(notices, ['.build-images/digests.json is not a digest cache (cut short or damaged?): it is set aside, and the files it covered are digested again']);
+  assert.equal(notices, [
+    '.build-images/digests.json is not a digest cache (cut short or damaged?): it is set aside, and the files it covered are digested again',
+  ]);
   const entries = await listEntries([copy(dir, 'conf')]);
   const old = Date.now() / 1000 - 60;
   await utimes(path.join(dir, 'conf/a.yaml'), old, old);
@@ -190,7 +213,7 @@ test('digest caches saved at once by several runs keep every digest', async () =
   assert.is(Object.keys(JSON.parse(await readFile(file, 'utf8'))).length, 5);
 });
 
-test("a lock file left by a run that died is taken over; a write that fails leaves no temporary file", async () => {
+test('a lock file left by a run that died is taken over; a write that fails leaves no temporary file', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-faults-state-'));
   const file = path.join(dir, 'state.json');
   await writeFile(`${file}.lock`, '999999999');

@@ -38,11 +38,21 @@ test.after(() => server.close());
 
 async function settings(extra: Partial<FetchSettings> = {}): Promise<FetchSettings> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-faults-fetch-'));
-  return { cacheDir: path.join(dir, 'cache'), lockPath: path.join(dir, LOCK_FILE), offline: false, updateLock: false, signal: new AbortController().signal, ...extra };
+  return {
+    cacheDir: path.join(dir, 'cache'),
+    lockPath: path.join(dir, LOCK_FILE),
+    offline: false,
+    updateLock: false,
+    signal: new AbortController().signal,
+    ...extra,
+  };
 }
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
-  const outcome = await p.then(() => undefined, (e: unknown) => e);
+  const outcome = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(outcome instanceof RunError || outcome instanceof UserError, `expected a RunError or UserError, got ${String(outcome)}`);
   return outcome as Error;
 }
@@ -53,7 +63,12 @@ const cached = async (s: FetchSettings) => readdir(path.join(s.cacheDir, 'sha256
 // --- bodies that are not what the step expects: an error naming the URL and the content type, nothing pinned
 
 for (const [name, url, expect, said] of [
-  ['an HTML page for a .yaml (ONAP 2019, "bad types file download")', '/html.yaml', 'yaml', /did not give a YAML file: an HTML page \(content type text\/html; charset=utf-8\)/],
+  [
+    'an HTML page for a .yaml (ONAP 2019, "bad types file download")',
+    '/html.yaml',
+    'yaml',
+    /did not give a YAML file: an HTML page \(content type text\/html; charset=utf-8\)/,
+  ],
   ['an HTML page with a binary content type', '/html-as-octets.bin', 'binary', /did not give a file: an HTML page \(content type application\/octet-stream\)/],
   ['an empty body', '/empty.yaml', 'yaml', /did not give a YAML file: the body is empty/],
   ['a .yaml that does not parse', '/broken.yaml', 'yaml', /did not give a YAML file: not valid YAML .* \(content type text\/plain\)/],
@@ -95,7 +110,7 @@ test('a server that never answers fails at the connect timeout, not after 300 s'
 
 // --- the lock file: checked before anything in it becomes a path
 
-test("a lock whose sha256 is a path (../../root/.docker/config.json) is refused, naming the file and the entry, before any request", async () => {
+test('a lock whose sha256 is a path (../../root/.docker/config.json) is refused, naming the file and the entry, before any request', async () => {
   const s = await settings();
   const secret = path.join(path.dirname(s.lockPath), 'config.json');
   await writeFile(secret, '{"auths": {"registry": {"auth": "c2VjcmV0"}}}');
@@ -205,7 +220,9 @@ images:
     steps:
       - command: { run: 'true', outputs: [out] }
 `);
-  assert.equal(problems, ["3:5 'commands/a/../../../../tmp/x-0' would be written outside .build-images/ (an image's name is used in file names: no '.' or '..' between its slashes)"]);
+  assert.equal(problems, [
+    "3:5 'commands/a/../../../../tmp/x-0' would be written outside .build-images/ (an image's name is used in file names: no '.' or '..' between its slashes)",
+  ]);
 });
 
 test.run();

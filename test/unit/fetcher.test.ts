@@ -46,11 +46,21 @@ test.before.each(() => {
 
 async function settings(extra: Partial<FetchSettings> = {}): Promise<FetchSettings> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-fetch-'));
-  return { cacheDir: path.join(dir, 'cache'), lockPath: path.join(dir, LOCK_FILE), offline: false, updateLock: false, signal: new AbortController().signal, ...extra };
+  return {
+    cacheDir: path.join(dir, 'cache'),
+    lockPath: path.join(dir, LOCK_FILE),
+    offline: false,
+    updateLock: false,
+    signal: new AbortController().signal,
+    ...extra,
+  };
 }
 
 async function failure(p: Promise<unknown>): Promise<string> {
-  const outcome = await p.then(() => undefined, (e: unknown) => e);
+  const outcome = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.instance(outcome, RunError, 'it should fail with a RunError');
   return (outcome as RunError).message;
 }
@@ -81,7 +91,10 @@ test('a refused connection fails naming the URL', async () => {
   await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
   const port = (closed.address() as AddressInfo).port;
   await new Promise<void>((resolve) => closed.close(() => resolve()));
-  assert.match(await failure(createFetcher(await settings()).fetch(`http://127.0.0.1:${port}/x`)), new RegExp(`fetching http://127.0.0.1:${port}/x failed: ECONNREFUSED`));
+  assert.match(
+    await failure(createFetcher(await settings()).fetch(`http://127.0.0.1:${port}/x`)),
+    new RegExp(`fetching http://127.0.0.1:${port}/x failed: ECONNREFUSED`),
+  );
 });
 
 test('a sha256 given in the config is checked', async () => {

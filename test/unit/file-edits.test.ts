@@ -41,9 +41,15 @@ test('a flow-style list gets the rules after its bracket', () => {
 });
 
 test('a missing path, or one that is not a list, fails naming the file and the path', () => {
-  assert.throws(() => prependToList('/etc/cloudify/config.yaml', 'provider_context: {}\n', AT, RULES), /\/etc\/cloudify\/config.yaml: provider_context.import_resolver.parameters.rules does not exist/);
+  assert.throws(
+    () => prependToList('/etc/cloudify/config.yaml', 'provider_context: {}\n', AT, RULES),
+    /\/etc\/cloudify\/config.yaml: provider_context.import_resolver.parameters.rules does not exist/,
+  );
   const notList = 'provider_context:\n  import_resolver:\n    parameters:\n      rules: none\n';
-  assert.throws(() => prependToList('/etc/cloudify/config.yaml', notList, AT, RULES), /config.yaml: provider_context.import_resolver.parameters.rules is not a list/);
+  assert.throws(
+    () => prependToList('/etc/cloudify/config.yaml', notList, AT, RULES),
+    /config.yaml: provider_context.import_resolver.parameters.rules is not a list/,
+  );
 });
 
 test('a line is appended once, after a final newline if the file lacks one; the file can be made executable', () => {
@@ -57,7 +63,10 @@ test('a line is appended once, after a final newline if the file lacks one; the 
 test('a file that is not UTF-8 text is refused, not rewritten', () => {
   const edit = { kind: 'append-line', line: '/x', executable: false } as const;
   const binary = Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00, 0xff, 0xfe, 0x80]);
-  assert.throws(() => applyEdit('/bin/busybox', binary, 0o755, edit), /\/bin\/busybox in the base image is not UTF-8 text \(it holds NUL bytes, as binary files do, line 1\)/);
+  assert.throws(
+    () => applyEdit('/bin/busybox', binary, 0o755, edit),
+    /\/bin\/busybox in the base image is not UTF-8 text \(it holds NUL bytes, as binary files do, line 1\)/,
+  );
   const latin1 = Buffer.from('# caf\xe9\n', 'latin1');
   assert.throws(() => applyEdit('/etc/motd', latin1, 0o644, edit), /not UTF-8 text \(it has bytes that are not UTF-8, line 1\)/);
   const utf16 = Buffer.from('\ufeffa: 1\n', 'utf16le');

@@ -25,7 +25,10 @@ test('a command is shown shell-quoted, with its directory and environment: a lin
     cwd: '/src/px installer/px-oci-mon',
     env: { GOOS: 'linux', CGO_ENABLED: '0', PWD: '/ignored' },
   });
-  assert.is(pasteableCommand(go), "cd '/src/px installer/px-oci-mon' && CGO_ENABLED=0 GOOS=linux go build -ldflags '-X main.PXTAG=1.2 -extldflags -static' -o px-oci-mon .");
+  assert.is(
+    pasteableCommand(go),
+    "cd '/src/px installer/px-oci-mon' && CGO_ENABLED=0 GOOS=linux go build -ldflags '-X main.PXTAG=1.2 -extldflags -static' -o px-oci-mon .",
+  );
   assert.is(pasteableCommand(command({ run: 'make $TARGET', cwd: '/p' })), "cd /p && sh -c 'make $TARGET'");
 });
 
@@ -79,7 +82,10 @@ async function failureOf(planned: HostCommand): Promise<CommandFailure> {
 
 test('each kind of failure has its own advice; a failed command keeps its last lines of stderr', async () => {
   const missingDir = await failureOf(command({ cwd: '/nonexistent/px-installer/px-oci-mon' }));
-  assert.equal([missingDir.kind, missingDir.message, missingDir.hint], ['missingDirectory', "the directory '/nonexistent/px-installer/px-oci-mon' does not exist", 'clone px-installer']);
+  assert.equal(
+    [missingDir.kind, missingDir.message, missingDir.hint],
+    ['missingDirectory', "the directory '/nonexistent/px-installer/px-oci-mon' does not exist", 'clone px-installer'],
+  );
 
   const noGo = await failureOf(command({ run: ['go-not-installed', 'build'] }));
   assert.equal([noGo.kind, noGo.hint], ['missingProgram', 'install Go']);
@@ -123,7 +129,11 @@ test('an interrupt reaches the whole process group: an orphaned grandchild neith
 test('a command that leaves a child holding its output open is not waited for after it exits', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-orphan-'));
   const started = Date.now();
-  await runHostCommand(command({ cwd: dir, run: ['sh', '-c', '(sleep 30 & echo $! > orphan.pid); echo done'] }), { onLine: () => {} }, new AbortController().signal);
+  await runHostCommand(
+    command({ cwd: dir, run: ['sh', '-c', '(sleep 30 & echo $! > orphan.pid); echo done'] }),
+    { onLine: () => {} },
+    new AbortController().signal,
+  );
   assert.ok(Date.now() - started < 3000, `returned after ${Date.now() - started} ms`);
   process.kill(Number(await readFile(path.join(dir, 'orphan.pid'), 'utf8')));
 });
@@ -132,16 +142,26 @@ test('a failing command run alone with keepGoing does not stop the next one; eac
   const { runCommands } = await import('../../pipeline/run/host-command.ts');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-keep-going-'));
   const events: Record<string, unknown>[] = [];
-  const fails = (name: string) => command({ name, cwd: dir, run: ['sh', '-c', `echo "${name}: broken" >&2; exit 1`], outputs: [path.join(dir, name)], stamp: path.join(dir, `${name}.stamp`) });
+  const fails = (name: string) =>
+    command({
+      name,
+      cwd: dir,
+      run: ['sh', '-c', `echo "${name}: broken" >&2; exit 1`],
+      outputs: [path.join(dir, name)],
+      stamp: path.join(dir, `${name}.stamp`),
+    });
   const settings = { signal: new AbortController().signal, emit: (e: object) => events.push(e as Record<string, unknown>) };
   await runCommands([fails('a'), fails('b')], settings, true).then(
     () => assert.unreachable(),
     (err: Error) => assert.is(err.message, '2 commands failed'),
   );
-  assert.equal(events.filter((e) => e['type'] === 'command').map((e) => [e['name'], e['status'], e['output'], e['hint']]), [
-    ['a', 'failed', ['a: broken'], 'fix the sources'],
-    ['b', 'failed', ['b: broken'], 'fix the sources'],
-  ]);
+  assert.equal(
+    events.filter((e) => e['type'] === 'command').map((e) => [e['name'], e['status'], e['output'], e['hint']]),
+    [
+      ['a', 'failed', ['a: broken'], 'fix the sources'],
+      ['b', 'failed', ['b: broken'], 'fix the sources'],
+    ],
+  );
   events.length = 0;
   await runCommands([fails('a'), fails('b')], settings).catch(() => {});
   assert.is(events.filter((e) => e['type'] === 'command').length, 1, 'without keepGoing the first failure ends it');

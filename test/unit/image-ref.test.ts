@@ -9,7 +9,13 @@ const ACCEPTED: [string, string, string, string | undefined, string | undefined]
   ['ubuntu', 'docker.io', 'ubuntu', undefined, undefined],
   ['ubuntu:16.04', 'docker.io', 'ubuntu', '16.04', undefined],
   ['alicepx/oci-monitor:1.2.12', 'docker.io', 'alicepx/oci-monitor', '1.2.12', undefined],
-  ['nexus3.onap.org:10003/onap/org.onap.dcaegen2.deployments.cm-container:1.5.0', 'nexus3.onap.org:10003', 'onap/org.onap.dcaegen2.deployments.cm-container', '1.5.0', undefined],
+  [
+    'nexus3.onap.org:10003/onap/org.onap.dcaegen2.deployments.cm-container:1.5.0',
+    'nexus3.onap.org:10003',
+    'onap/org.onap.dcaegen2.deployments.cm-container',
+    '1.5.0',
+    undefined,
+  ],
   ['localhost/app', 'localhost', 'app', undefined, undefined],
   ['localhost:5000/a/b/c:v1_x.y-z', 'localhost:5000', 'a/b/c', 'v1_x.y-z', undefined],
   ['127.0.0.1:5000/app:1', '127.0.0.1:5000', 'app', '1', undefined],
@@ -81,7 +87,11 @@ test('the registry is the one the reference names, as the docker CLI decides it'
 
 test('a manifest is asked for where the engine would push it: https, or http on loopback', () => {
   assert.equal(apiLocation(imageRef('ubuntu:16.04')), { host: 'registry-1.docker.io', repository: 'library/ubuntu', base: 'https://registry-1.docker.io' });
-  assert.equal(apiLocation(imageRef('alicepx/oci-monitor')), { host: 'registry-1.docker.io', repository: 'alicepx/oci-monitor', base: 'https://registry-1.docker.io' });
+  assert.equal(apiLocation(imageRef('alicepx/oci-monitor')), {
+    host: 'registry-1.docker.io',
+    repository: 'alicepx/oci-monitor',
+    base: 'https://registry-1.docker.io',
+  });
   assert.equal(apiLocation(imageRef('127.0.0.1:5000/a/b:2')), { host: '127.0.0.1:5000', repository: 'a/b', base: 'http://127.0.0.1:5000' });
 });
 

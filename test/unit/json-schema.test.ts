@@ -16,7 +16,20 @@ test('the JSON Schema is strict and knows the step kinds', () => {
   const schema = JSON.parse(schemaText());
   assert.is(schema.additionalProperties, false);
   const step = schema.properties.images.additionalProperties.properties.steps.items;
-  assert.equal(Object.keys(step.properties).sort(), ['cmd', 'command', 'copy', 'edit', 'entrypoint', 'env', 'expose', 'fetch', 'mkdir', 'run', 'user', 'workdir']);
+  assert.equal(Object.keys(step.properties).sort(), [
+    'cmd',
+    'command',
+    'copy',
+    'edit',
+    'entrypoint',
+    'env',
+    'expose',
+    'fetch',
+    'mkdir',
+    'run',
+    'user',
+    'workdir',
+  ]);
   assert.is(step.maxProperties, 1);
 });
 

@@ -9,7 +9,10 @@ test('a size is bytes, k, m, g or t (powers of 1024), or off', () => {
   assert.is(parseSize('500M', '--cache-limit'), 500 * 1024 ** 2);
   assert.is(parseSize('1.5GiB', '--cache-limit'), 1.5 * 1024 ** 3);
   assert.is(parseSize('off', '--cache-limit'), undefined);
-  assert.throws(() => parseSize('four', '--cache-limit'), (err: unknown) => err instanceof UserError && /--cache-limit four: expected a size/.test(err.message));
+  assert.throws(
+    () => parseSize('four', '--cache-limit'),
+    (err: unknown) => err instanceof UserError && /--cache-limit four: expected a size/.test(err.message),
+  );
 });
 
 test.run();

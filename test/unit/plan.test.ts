@@ -81,11 +81,13 @@ images:
       - copy: { from: 'px:', to: /opt/px/ }
       - copy: { from: conf, to: / }
 `);
-  assert.equal(edge.images.get('app')!.dockerfile.split('\n').filter((l) => l.startsWith('COPY')), [
-    'COPY ["s00-copy/content", "/srv/"]',
-    'COPY ["s01-copy/content", "/opt/px/"]',
-    'COPY ["s02-copy/conf", "/"]',
-  ]);
+  assert.equal(
+    edge.images
+      .get('app')!
+      .dockerfile.split('\n')
+      .filter((l) => l.startsWith('COPY')),
+    ['COPY ["s00-copy/content", "/srv/"]', 'COPY ["s01-copy/content", "/opt/px/"]', 'COPY ["s02-copy/conf", "/"]'],
+  );
 });
 
 test('host commands resolve against the project', () => {

@@ -97,7 +97,9 @@ credentials:
   - { registry: 'repo/app:1.0', usernameVariable: U, passwordVariable: P }
 images: {}
 `),
-    ["2:17 registry 'repo/app:1.0' names no registry: name a registry or a repository, without a tag or digest (write a host (docker.io, registry.example:5000) or a repository in it (${DOCKER_HUB_REPO}))"],
+    [
+      "2:17 registry 'repo/app:1.0' names no registry: name a registry or a repository, without a tag or digest (write a host (docker.io, registry.example:5000) or a repository in it (${DOCKER_HUB_REPO}))",
+    ],
   );
 });
 

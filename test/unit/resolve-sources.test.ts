@@ -6,8 +6,20 @@ import type { ContextSource } from '../../pipeline/model/context-entries.ts';
 test('two edits of one base file stack: the second starts from the first one’s result', async () => {
   const reads: string[] = [];
   const sources: ContextSource[] = [
-    { kind: 'image-file', name: 's00-edit/rc.local', imagePath: '/etc/rc.d/rc.local', edit: { kind: 'append-line', line: '/scripts/one.sh', executable: true }, ownerArg: 'A' },
-    { kind: 'image-file', name: 's01-edit/rc.local', imagePath: '/etc/rc.d/rc.local', edit: { kind: 'append-line', line: '/scripts/two.sh', executable: true }, ownerArg: 'B' },
+    {
+      kind: 'image-file',
+      name: 's00-edit/rc.local',
+      imagePath: '/etc/rc.d/rc.local',
+      edit: { kind: 'append-line', line: '/scripts/one.sh', executable: true },
+      ownerArg: 'A',
+    },
+    {
+      kind: 'image-file',
+      name: 's01-edit/rc.local',
+      imagePath: '/etc/rc.d/rc.local',
+      edit: { kind: 'append-line', line: '/scripts/two.sh', executable: true },
+      ownerArg: 'B',
+    },
   ];
   const { sources: resolved, args } = await resolveSources(sources, {
     fetcher: { fetch: async () => assert.unreachable(), extract: async () => assert.unreachable() } as never,

@@ -34,7 +34,10 @@ test('an image whose base failed is not built, and says which', async () => {
   assert.is(outcome.ok, false);
   assert.is(finish('base')!.status, 'failed');
   assert.is(finish('app')!.error, 'not built: base failed');
-  assert.not.ok(engine.calls.some((c) => c.includes('FROM reg.test/base:1')), 'app was never sent to the builder');
+  assert.not.ok(
+    engine.calls.some((c) => c.includes('FROM reg.test/base:1')),
+    'app was never sent to the builder',
+  );
 });
 
 test('after a failure nothing new starts, unless --keep-going', async () => {
@@ -83,11 +86,22 @@ images:
 
 test('phases run in the line’s order: deploy builds what it pushes first, rmi comes last', async () => {
   const engine = fakeEngine(['alpine:latest']);
-  await run(['deploy', 'rmi'], engine, {}, yaml`
+  await run(
+    ['deploy', 'rmi'],
+    engine,
+    {},
+    yaml`
 images:
   tool: { base: 'alpine:latest', tags: ['reg.test/tool:1'], steps: [{ run: 'echo tool' }] }
-`);
-  assert.equal(engine.calls, ['build FROM alpine:latest', 'tag reg.test/tool:1', 'push reg.test/tool:1', 'untag reg.test/tool:1', 'untag reg.test/tool:latest']);
+`,
+  );
+  assert.equal(engine.calls, [
+    'build FROM alpine:latest',
+    'tag reg.test/tool:1',
+    'push reg.test/tool:1',
+    'untag reg.test/tool:1',
+    'untag reg.test/tool:latest',
+  ]);
 });
 
 test('deploy is all or nothing: one image failed, nothing is pushed; --push-partial pushes the rest', async () => {

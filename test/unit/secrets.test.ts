@@ -29,7 +29,9 @@ images:
 test('a secret is read from its variable or its file when asked, and a missing one is named without a value', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-secrets-'));
   await writeFile(path.join(dir, 'token.txt'), 'file-value');
-  const read = secretReader({ fromEnv: { env: 'TOKEN' }, fromFile: { file: 'token.txt' }, unset: { env: 'NOT_SET' }, gone: { file: 'missing.txt' } }, dir, { TOKEN: 'env-value' });
+  const read = secretReader({ fromEnv: { env: 'TOKEN' }, fromFile: { file: 'token.txt' }, unset: { env: 'NOT_SET' }, gone: { file: 'missing.txt' } }, dir, {
+    TOKEN: 'env-value',
+  });
   assert.is((await read('fromEnv')()).toString(), 'env-value');
   assert.is((await read('fromFile')()).toString(), 'file-value');
   await read('unset')().then(

@@ -37,7 +37,10 @@ test('a group selects its members; a named command runs alone', () => {
 
 test('targets run in order like make: builds, then each action', () => {
   const { phases, selected } = planPhases(graph, ['all', 'px-container', 'deploy', 'deploy_latest']);
-  assert.equal(phases.map((p) => (p.kind === 'build' ? 'build' : p.action)), ['build', 'deploy', 'deploy_latest']);
+  assert.equal(
+    phases.map((p) => (p.kind === 'build' ? 'build' : p.action)),
+    ['build', 'deploy', 'deploy_latest'],
+  );
   assert.equal(selected.images, ['base', 'app', 'tool']);
   assert.equal(selected.targets, ['app', 'tool']);
 });
@@ -68,7 +71,8 @@ test('actions on a line that names no image act on the config’s actionTargets;
 
 test('actionTargets must name targets of the config', () => {
   assert.throws(
-    () => prepareText(yaml`
+    () =>
+      prepareText(yaml`
 actionTargets: [px-containr]
 images:
   px: { base: a, tags: [x] }
@@ -103,7 +107,21 @@ images:
   const { phases, selected } = planPhases(prepared.graph, ['app', 'deploy', 'deploy_latest']);
   const event = planEvent(prepared.plan, phases, selected, () => ({ upToDate: false, reason: 'no record of a run' }));
   assert.equal(event.phases, [
-    { kind: 'build', images: ['app'], commands: [{ image: 'app', name: 'app/bin', cwd: '/project/src', env: { GOOS: 'linux' }, command: event.phases[0]!.kind === 'build' ? event.phases[0]!.commands[0]!.command : '', upToDate: false, reason: 'no record of a run' }] },
+    {
+      kind: 'build',
+      images: ['app'],
+      commands: [
+        {
+          image: 'app',
+          name: 'app/bin',
+          cwd: '/project/src',
+          env: { GOOS: 'linux' },
+          command: event.phases[0]!.kind === 'build' ? event.phases[0]!.commands[0]!.command : '',
+          upToDate: false,
+          reason: 'no record of a run',
+        },
+      ],
+    },
     { kind: 'action', action: 'deploy', images: ['app'], pushes: [{ image: 'app', tag: '127.0.0.1:5000/team/app:1', registry: '127.0.0.1:5000' }] },
     { kind: 'action', action: 'deploy_latest', images: ['app'], pushes: [{ image: 'app', tag: '127.0.0.1:5000/team/app:latest', registry: '127.0.0.1:5000' }] },
   ]);
@@ -121,7 +139,8 @@ test('an unknown target is a user error with a did-you-mean', () => {
 
 test('a name used twice is an error', () => {
   assert.throws(
-    () => prepareText(yaml`
+    () =>
+      prepareText(yaml`
 images:
   app: { base: a, tags: [x], aliases: [deploy] }
 `),

@@ -118,7 +118,12 @@ test('AgentConfig has service_name, every property typed as in 3.4', () => {
 test('FileSystem: typed properties and its lifecycle configure, by the script plugin', () => {
   const fs = types.node_types['cloudify.nodes.FileSystem'];
   const shape = Object.fromEntries(Object.entries(fs.properties).map(([k, v]) => [k, [(v as { type: string }).type, (v as { default?: unknown }).default]]));
-  assert.equal(shape, { use_external_resource: ['boolean', false], partition_type: ['integer', 83], fs_type: ['string', undefined], fs_mount_path: ['string', undefined] });
+  assert.equal(shape, {
+    use_external_resource: ['boolean', false],
+    partition_type: ['integer', 83],
+    fs_type: ['string', undefined],
+    fs_mount_path: ['string', undefined],
+  });
   assert.equal(fs.interfaces['cloudify.interfaces.lifecycle'].configure, {
     implementation: 'script.script_runner.tasks.run',
     inputs: { script_path: { default: `${TREE}/fs/mkfs.sh` } },
@@ -142,7 +147,7 @@ test('the relationships, with the file system scripts of 3.4', () => {
   assert.is(mount.unlink.inputs.script_path.default, `${TREE}/fs/unmount.sh`);
 });
 
-test('the workflows: update with skip_install/skip_uninstall and update_id \'\', scale with ignore_failure, install_new_agents with install/validate', () => {
+test("the workflows: update with skip_install/skip_uninstall and update_id '', scale with ignore_failure, install_new_agents with install/validate", () => {
   const wf = types.workflows;
   assert.equal(Object.keys(wf).sort(), ['execute_operation', 'heal', 'install', 'install_new_agents', 'scale', 'uninstall', 'update']);
   assert.is(wf.install, 'default_workflows.cloudify.plugins.workflows.install');
@@ -153,14 +158,25 @@ test('the workflows: update with skip_install/skip_uninstall and update_id \'\',
   assert.is(Object.keys(wf.update.parameters).length, 12);
   assert.equal(wf.scale.parameters.ignore_failure, { type: 'boolean', default: false });
   assert.is(wf.scale.mapping, 'default_workflows.cloudify.plugins.workflows.scale_entity');
-  assert.equal(
-    Object.fromEntries(Object.entries(wf.install_new_agents.parameters).map(([k, v]) => [k, (v as { default: unknown }).default])),
-    { install_agent_timeout: 300, node_ids: [], node_instance_ids: [], validate: true, install: true },
-  );
-  assert.equal(Object.keys(wf.execute_operation.parameters), ['operation', 'operation_kwargs', 'allow_kwargs_override', 'run_by_dependency_order', 'type_names', 'node_ids', 'node_instance_ids']);
+  assert.equal(Object.fromEntries(Object.entries(wf.install_new_agents.parameters).map(([k, v]) => [k, (v as { default: unknown }).default])), {
+    install_agent_timeout: 300,
+    node_ids: [],
+    node_instance_ids: [],
+    validate: true,
+    install: true,
+  });
+  assert.equal(Object.keys(wf.execute_operation.parameters), [
+    'operation',
+    'operation_kwargs',
+    'allow_kwargs_override',
+    'run_by_dependency_order',
+    'type_names',
+    'node_ids',
+    'node_instance_ids',
+  ]);
 });
 
-test('the policy types carry 3.4\'s common fields and name their source by its full URL; so does the trigger', () => {
+test("the policy types carry 3.4's common fields and name their source by its full URL; so does the trigger", () => {
   const policies = types.policy_types;
   for (const name of ['host_failure', 'threshold', 'ewma_stabilized']) {
     const policy = policies[`cloudify.policies.types.${name}`];

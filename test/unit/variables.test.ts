@@ -20,8 +20,7 @@ images:
     args: { LITERAL: 'costs $\${HOME}' }
 `;
 
-const tagOf = (env: Record<string, string> = {}, sets: Record<string, string> = {}) =>
-  prepareText(config, env, sets).plan.images.get('app')!.tags[0];
+const tagOf = (env: Record<string, string> = {}, sets: Record<string, string> = {}) => prepareText(config, env, sets).plan.images.get('app')!.tags[0];
 
 test("a default may use other variables and the user's name", () => {
   assert.is(tagOf(), 'alicepx/oci-monitor:latest');
@@ -54,10 +53,19 @@ images:
 });
 
 test('${TIMESTAMP} is the run’s start in UTC, one value for the whole run', () => {
-  const prepared = prepareLoaded(parseConfig(yaml`
+  const prepared = prepareLoaded(
+    parseConfig(
+      yaml`
 images:
   app: { base: a, tags: ['repo/app:\${TIMESTAMP}', 'repo/app:\${TIMESTAMP}-x'] }
-`, 'build.config.yaml', PROJECT), {}, {}, new Date('2026-11-21T22:51:07.123Z'));
+`,
+      'build.config.yaml',
+      PROJECT,
+    ),
+    {},
+    {},
+    new Date('2026-11-21T22:51:07.123Z'),
+  );
   assert.equal(prepared.plan.images.get('app')!.tags, ['repo/app:20261121T225107Z', 'repo/app:20261121T225107Z-x']);
 });
 
@@ -114,7 +122,8 @@ test('gitCommit: the checkout’s HEAD commit, 7 characters, read at the path re
     return dir === '/px-installer' ? '23725bbd97ae61b67349220710f82798b1eeb654' : undefined;
   };
   const tag = (env: Record<string, string> = {}) =>
-    prepareLoaded(parseConfig(commitConfig, 'build.config.yaml', PROJECT), {}, { USER: 'alice', ...env }, new Date(), head).plan.images.get('dockprox')!.tags[0];
+    prepareLoaded(parseConfig(commitConfig, 'build.config.yaml', PROJECT), {}, { USER: 'alice', ...env }, new Date(), head).plan.images.get('dockprox')!
+      .tags[0];
   assert.is(tag(), 'repo/dockprox:23725bb');
   assert.is(asked[0], '/px-installer');
   assert.is(tag({ PX_SRC: '/elsewhere' }), 'repo/dockprox:latest', 'no checkout: the default');

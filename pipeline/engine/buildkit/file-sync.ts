@@ -146,7 +146,11 @@ export function serveDiffCopy(call: DiffCopyCall, files: readonly SessionFile[],
   // grpc-go sends a list as repeated headers, which reach us joined with ", " (names holding ", " are not
   // supported). followpaths are what fsutil adds to the include patterns: the daemon names the COPY
   // sources, or the Dockerfile, this way, so only those are listed.
-  const values = (key: string) => call.metadata.get(key).flatMap((v) => String(v).split(', ')).filter(Boolean);
+  const values = (key: string) =>
+    call.metadata
+      .get(key)
+      .flatMap((v) => String(v).split(', '))
+      .filter(Boolean);
   const include = [...values('include-patterns'), ...followed(files, values('followpaths'))];
   const entries = listing(files, include, values('exclude-patterns'));
 

@@ -55,19 +55,11 @@ export const healthService = {
 } satisfies ServiceDefinition;
 
 export const authService = {
-  Credentials: unary<{ Host: string }, { Username: string; Secret: string }>(
-    '/moby.filesync.v1.Auth/Credentials',
-    'CredentialsRequest',
-    'CredentialsResponse',
-  ),
+  Credentials: unary<{ Host: string }, { Username: string; Secret: string }>('/moby.filesync.v1.Auth/Credentials', 'CredentialsRequest', 'CredentialsResponse'),
 } satisfies ServiceDefinition;
 
 export const secretsService = {
-  GetSecret: unary<{ ID: string }, { data: Buffer }>(
-    '/moby.buildkit.secrets.v1.Secrets/GetSecret',
-    'GetSecretRequest',
-    'GetSecretResponse',
-  ),
+  GetSecret: unary<{ ID: string }, { data: Buffer }>('/moby.buildkit.secrets.v1.Secrets/GetSecret', 'GetSecretRequest', 'GetSecretResponse'),
 } satisfies ServiceDefinition;
 
 export interface Stat {

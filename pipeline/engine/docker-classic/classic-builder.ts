@@ -40,9 +40,15 @@ export function createClassicBuilder(docker: Docker, failure: Failure): Builder 
         throw new RunError(step ? `${step}: ${result.error}` : result.error);
       }
       steps.finish();
-      const id = result.aux.map((a) => a.ID).filter(Boolean).pop();
+      const id = result.aux
+        .map((a) => a.ID)
+        .filter(Boolean)
+        .pop();
       if (!id) {
-        throw new RunError('the build ended without the engine naming the image it made', 'the engine may have stopped or restarted during the build: its log (journalctl -u docker) says why');
+        throw new RunError(
+          'the build ended without the engine naming the image it made',
+          'the engine may have stopped or restarted during the build: its log (journalctl -u docker) says why',
+        );
       }
       return id;
     },

@@ -41,7 +41,10 @@ export function engineFailure(where: string): Failure {
     }
     // The answer cut off half-way: the engine stopped or restarted (dockerd killed, out of memory).
     if (e.code === 'ECONNRESET' || e.code === 'EPIPE' || e.message === 'aborted' || e.code === 'ERR_STREAM_PREMATURE_CLOSE') {
-      return new RunError(`${doing}: the Docker engine at ${where} closed the connection (${e.code ?? e.message})`, 'did dockerd stop or restart? its log (journalctl -u docker) says why');
+      return new RunError(
+        `${doing}: the Docker engine at ${where} closed the connection (${e.code ?? e.message})`,
+        'did dockerd stop or restart? its log (journalctl -u docker) says why',
+      );
     }
     const detail = e.json?.message ?? e.message ?? String(err);
     return new RunError(`${doing}: ${detail.replace(/^\(HTTP code \d+\) [\w ]+ - /, '').trim()}`);
@@ -94,11 +97,15 @@ export function dockerImageStore(docker: Docker, failure: Failure): ImageStore {
     async pull(ref, auth, onLine, signal) {
       const hint = 'check the name and tag, that you can reach its registry, and its credentials';
       // The engine refuses some pulls at once (an unknown host) and others inside the stream (no such tag).
-      const result = await streamed(failure, `pulling ${ref}`, () => docker.pull(ref, { authconfig: authConfig(auth), abortSignal: signal }) as Promise<Readable>, onLine, signal).catch(
-        (err: unknown) => {
-          throw err instanceof RunError && !err.hint ? new RunError(err.message, hint) : err;
-        },
-      );
+      const result = await streamed(
+        failure,
+        `pulling ${ref}`,
+        () => docker.pull(ref, { authconfig: authConfig(auth), abortSignal: signal }) as Promise<Readable>,
+        onLine,
+        signal,
+      ).catch((err: unknown) => {
+        throw err instanceof RunError && !err.hint ? new RunError(err.message, hint) : err;
+      });
       if (result.error) throw new RunError(`pulling ${ref}: ${result.error}`, hint);
     },
     async tag(id, ref) {
@@ -129,7 +136,8 @@ export function dockerImageStore(docker: Docker, failure: Failure): ImageStore {
         let current = file;
         for (let hop = 0; hop < 10; hop++) {
           const entry = await readEntry(container, current);
-          if (!entry) throw new RunError(`${file} does not exist in the base image ${shortRef(image)}`, 'check the path, and that the base is the one you mean');
+          if (!entry)
+            throw new RunError(`${file} does not exist in the base image ${shortRef(image)}`, 'check the path, and that the base is the one you mean');
           if (entry.linkname === undefined) return entry.file;
           // A link is not followed by the archive call: resolve it and ask again.
           current = entry.linkname.startsWith('/') ? entry.linkname : path.posix.join(path.posix.dirname(current), entry.linkname);
@@ -150,7 +158,12 @@ export function dockerImageStore(docker: Docker, failure: Failure): ImageStore {
         signal,
       );
       if (result.error) throw new RunError(`pushing ${ref}: ${result.error}`);
-      return { digest: result.aux.map((a) => a.Digest).filter(Boolean).pop() };
+      return {
+        digest: result.aux
+          .map((a) => a.Digest)
+          .filter(Boolean)
+          .pop(),
+      };
     },
   };
 }
@@ -171,7 +184,10 @@ function shortRef(image: string): string {
 /** Why an archive entry is not a file edit can read: a directory (it made /etc/etc), a device, a huge file. */
 function unreadable(file: string, header: tar.Header): RunError | undefined {
   if (header.type !== 'file' && header.type !== 'symlink' && header.type !== 'contiguous-file') {
-    return new RunError(`${file} is a ${header.type === 'directory' ? 'directory' : header.type} in the base image: edit changes one file`, 'name a file, such as /etc/app/config.yaml');
+    return new RunError(
+      `${file} is a ${header.type === 'directory' ? 'directory' : header.type} in the base image: edit changes one file`,
+      'name a file, such as /etc/app/config.yaml',
+    );
   }
   if ((header.size ?? 0) > EDITABLE_FILE_MAX) {
     const mib = (n: number) => `${Math.round(n / 1024 / 1024)} MiB`;
@@ -210,9 +226,10 @@ async function readEntry(container: Docker.Container, file: string): Promise<{ f
       stream.on('end', () => {
         if (!result) {
           const meta = { mode: (header.mode ?? 0o644) & 0o7777, uid: header.uid ?? 0, gid: header.gid ?? 0 };
-          result = header.type === 'symlink'
-            ? { file: { content: Buffer.alloc(0), ...meta }, linkname: header.linkname ?? '' }
-            : { file: { content: Buffer.concat(chunks), ...meta } };
+          result =
+            header.type === 'symlink'
+              ? { file: { content: Buffer.alloc(0), ...meta }, linkname: header.linkname ?? '' }
+              : { file: { content: Buffer.concat(chunks), ...meta } };
         }
         next();
       });
