@@ -4,8 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import type { Readable } from 'node:stream';
@@ -15,6 +14,7 @@ import type { BuildProgress } from '../../pipeline/engine/engine.ts';
 import { createBuildkitBuilder, hasBuildkit, type SessionContextRequest, type TarBodyRequest, type SessionFile } from '../../pipeline/engine/buildkit/index.ts';
 import { cleanup, containerCount, docker, importImage, requireEngine, rootfs, RUN_ID, RUN_LABEL, runIn, testTag } from '../support/engine.ts';
 import { PASSWORD, startRegistry, USER, type Registry } from '../support/registry.ts';
+import { tempDir } from '../support/temp.ts';
 
 const test = suite('BuildKit builder');
 const BASE = testTag('bk-base', '1');
@@ -329,7 +329,7 @@ function sessionRequest(files: SessionFile[], overrides: Partial<SessionContextR
 }
 
 test('context through the session: files, modes and owners as with a tar body; only changed files cross again', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bk-ctx-'));
+  const dir = await tempDir('bk-ctx-');
   try {
     const big = Buffer.alloc(300_000);
     for (let i = 0; i < big.length; i++) big[i] = (i * 7919) % 251;

@@ -3,10 +3,9 @@
 // run for real: first boot against the stand-in REST API, restarts, stores, upgrades, dcae-cleanup.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cp, lstat, mkdir, mkdtemp as makeTemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { cp, lstat, mkdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { parse } from 'yaml';
@@ -14,6 +13,7 @@ import { cli, finishOf, summaryOf, type CliResult } from '../support/cli.ts';
 import { cloudifyStandIn, cmDeclaration, fixture, resolveImport } from '../support/cloudify.ts';
 import { PASSWORD, startRegistry, USER } from '../support/registry.ts';
 import { cleanup, containerCount, demux, docker, requireEngine, RUN_ID, RUN_LABEL, runIn } from '../support/engine.ts';
+import { tempDir } from '../support/temp.ts';
 
 const test = suite('cm-container');
 const REPO_ROOT = new URL('../../', import.meta.url).pathname;
@@ -25,13 +25,6 @@ const CLOUDIFY_RULE = { 'http://www.getcloudify.org/spec': 'file:///opt/manager/
 const API_LOG = '/var/lib/pgsql/9.5/data/api-requests.log';
 
 let server: http.Server;
-/** Every scratch directory the test makes (project, cache, stores, secrets), removed at the end. */
-const scratch: string[] = [];
-const mkdtemp = async (prefix: string) => {
-  const dir = await makeTemp(prefix);
-  scratch.push(dir);
-  return dir;
-};
 let served = '';
 let projectDir = '';
 let cacheDir = '';
@@ -49,14 +42,13 @@ test.before(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   served = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   // The repository's config and assets, in a scratch copy so that the lock file it writes stays there.
-  projectDir = await mkdtemp(path.join(os.tmpdir(), 'bi-cm-'));
+  projectDir = await tempDir('bi-cm-');
   for (const entry of ['build.config.yaml', 'images', 'types-3.4']) await cp(path.join(REPO_ROOT, entry), path.join(projectDir, entry), { recursive: true });
-  cacheDir = await mkdtemp(path.join(os.tmpdir(), 'bi-cache-'));
+  cacheDir = await tempDir('bi-cache-');
 });
 test.after(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await cleanup();
-  for (const dir of scratch) await rm(dir, { recursive: true, force: true });
 });
 
 const SETS = () => ['--set', `TYPE_REPO=${served}/plugins`, '--set', `CCSDK_REPO=${served}/ccsdk`, '--set', `CM_REPOSITORY=${IMAGE}`];
@@ -142,7 +134,7 @@ const restarts = async (c: Started) =>
 const contextRules = async (c: Started) =>
   JSON.parse((await c.exec('cat /var/lib/pgsql/9.5/data/provider-context.json')).output).context.cloudify.import_resolver.parameters.rules;
 const ourRules = () => [{ [`${served}/plugins`]: `file://${ONAPSPEC}` }, { [`${served}/ccsdk`]: `file://${ONAPSPEC}` }];
-const store = () => mkdtemp(path.join(os.tmpdir(), 'bi-store-'));
+const store = () => tempDir('bi-store-');
 
 test('it builds from the repository’s config with no RUN, tagged <version>-<timestamp>, and leaves no container behind', async () => {
   const dryRun = await cli(['--dry-run', 'cm-container'], { cwd: projectDir });
@@ -388,7 +380,7 @@ test('on upgrade a new container copies the image’s type files over the store�
 });
 
 test('with /secret mounted, rc.local links the service account to it; a second run changes nothing', async () => {
-  const secret = await mkdtemp(path.join(os.tmpdir(), 'bi-secret-'));
+  const secret = await tempDir('bi-secret-');
   await writeFile(path.join(secret, 'token'), 'kube-token');
   const sa = '/var/run/secrets/kubernetes.io/serviceaccount';
   const { code, logs } = await runOnce({ secret, check: `readlink ${sa}; echo "$(cat ${sa}/token)"; /scripts/setup-secret.sh; echo again=$?; readlink ${sa}` });

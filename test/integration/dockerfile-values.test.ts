@@ -5,14 +5,14 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { cli, finishOf, project } from '../support/cli.ts';
 import { cleanup, docker, importImage, requireEngine, rootfs, RUN_ID, RUN_LABEL, runIn, testTag } from '../support/engine.ts';
 import { prepareLoaded } from '../../pipeline/config/prepare.ts';
 import { parseConfig } from '../../pipeline/config/load-config.ts';
+import { tempDir } from '../support/temp.ts';
 
 const test = suite('values in Dockerfile lines, on both builders');
 const BASE = testTag('values-base');
@@ -142,7 +142,7 @@ images:
 async function contextOf(config: string, files: Record<string, string>): Promise<{ dir: string; args: Record<string, string> }> {
   const plan = prepareLoaded(parseConfig(config, 'build.config.yaml', '/project'), {}, { USER: 'test' }).plan;
   const image = [...plan.images.values()][0]!;
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-context-'));
+  const dir = await tempDir('bi-context-');
   await writeFile(path.join(dir, 'Dockerfile'), image.dockerfile);
   for (const entry of image.context) {
     if (entry.kind !== 'path') continue;

@@ -4,13 +4,13 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { cli, project, summaryOf } from '../support/cli.ts';
 import { cleanup, ensureStandIns, requireEngine, TEST_SOCKET as SOCKET, testTag } from '../support/engine.ts';
+import { tempDir } from '../support/temp.ts';
 
 const test = suite('engine over tcp');
 let certs = '';
@@ -35,7 +35,7 @@ async function listen(server: net.Server): Promise<number> {
 
 /** A CA, a server certificate for 127.0.0.1 and a client certificate, in the files the docker CLI reads. */
 async function makeCerts(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-certs-'));
+  const dir = await tempDir('bi-certs-');
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
   ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=build-images test CA', '-keyout', 'ca-key.pem', '-out', 'ca.pem');
   for (const [name, subject, ext] of [

@@ -9,7 +9,6 @@ import { mkdir, readdir, readFile, rm, stat, symlink, utimes, writeFile } from '
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { mkdtemp } from 'node:fs/promises';
 import { cli, project, type CliResult } from '../support/cli.ts';
 import { cleanup, docker, importImage, imageInfo, requireEngine, rootfs, RUN_ID, RUN_LABEL, testTag } from '../support/engine.ts';
 import { answer, loopback, routes, status, type Loopback } from '../support/loopback.ts';
@@ -20,6 +19,7 @@ import { createClassicBuilder } from '../../pipeline/engine/docker-classic/class
 import { connectionOptions, describeConnection, type ConnectionOptions } from '../../pipeline/engine/docker/connection.ts';
 import { engineFailure } from '../../pipeline/engine/docker/docker-engine.ts';
 import type { PackEntry } from '../../pipeline/model/context-entries.ts';
+import { tempDir } from '../support/temp.ts';
 
 /** The classic builder on an engine, as createEngine makes it. */
 function classicBuilder(options: ConnectionOptions = connectionOptions()) {
@@ -54,7 +54,7 @@ test.before(async () => {
       ...Object.fromEntries([1, 2, 3, 4, 5].map((n) => [`/f${n}.yaml`, answer(`file: ${n}\n`, 'application/x-yaml')])),
     }),
   );
-  cacheDir = await mkdtemp(path.join(os.tmpdir(), 'bi-faults-cache-'));
+  cacheDir = await tempDir('bi-faults-cache-');
 });
 test.after(async () => {
   await server.close();
@@ -216,7 +216,7 @@ test('a full disk while extracting names the cache, not the archive', async () =
   pack.finalize();
   const archive = gzipSync(await buffer(pack));
   const archiveServer = await loopback(answer(archive));
-  const cache = await mkdtemp(path.join(os.tmpdir(), 'bi-faults-fullcache-'));
+  const cache = await tempDir('bi-faults-fullcache-');
   const { execFileSync } = await import('node:child_process');
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', cache]);
   try {
@@ -273,7 +273,7 @@ test('a context file changed after it was digested is named, whichever builder s
 
 test('an engine that hangs up during a build is said to have closed the connection, not only "aborted"', async () => {
   // A stand-in engine on a socket of its own: it accepts the build, sends a line of progress, and dies.
-  const socketPath = path.join(await mkdtemp(path.join(os.tmpdir(), 'bi-faults-engine-')), 'docker.sock');
+  const socketPath = path.join(await tempDir('bi-faults-engine-'), 'docker.sock');
   const fake = net.createServer((socket) => {
     socket.once('data', () => {
       socket.write('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');

@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buffer } from 'node:stream/consumers';
@@ -16,6 +16,7 @@ import path from 'node:path';
 import { cli, finishOf, project, summaryOf, type CliOptions, type CliResult } from '../support/cli.ts';
 import { cleanup, demux, docker, ensureStandIns, imageInfo, requireEngine, RUN_ID, RUN_LABEL, runIn } from '../support/engine.ts';
 import { flakyProxy, freePort, PASSWORD, startRegistry, USER, type Registry } from '../support/registry.ts';
+import { tempDir } from '../support/temp.ts';
 
 const test = suite('px images and the Makefile targets');
 const REPO_ROOT = new URL('../../', import.meta.url).pathname;
@@ -46,7 +47,7 @@ test.before(async () => {
   await ensureStandIns();
   registry = await startRegistry();
   // The Makefile's layout: build-images' project beside a px-installer checkout (PX_SRC's default).
-  parent = await mkdtemp(path.join(os.tmpdir(), 'bi-px-'));
+  parent = await tempDir('bi-px-');
   projectDir = path.join(parent, 'build-images');
   pxSource = path.join(parent, 'px-installer');
   await mkdir(projectDir);
@@ -257,7 +258,7 @@ test('a 500 on the first try is retried, and the push lands', async () => {
 });
 
 async function dockerConfig(config: unknown): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-docker-config-'));
+  const dir = await tempDir('bi-docker-config-');
   await writeFile(path.join(dir, 'config.json'), JSON.stringify(config));
   return dir;
 }
@@ -271,7 +272,7 @@ test('credentials from config.json auths, as `docker login` leaves them', async 
 });
 
 test('credentials from a credential helper on PATH, as credsStore and as credHelpers', async () => {
-  const bin = await mkdtemp(path.join(os.tmpdir(), 'bi-helper-'));
+  const bin = await tempDir('bi-helper-');
   const helper = path.join(bin, 'docker-credential-bitest');
   await writeFile(
     helper,

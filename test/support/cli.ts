@@ -1,10 +1,10 @@
 // Runs the built command as a user would, in a project directory of the test's making.
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RUN_ID, RUN_LABEL } from './engine.ts';
+import { tempDir } from './temp.ts';
 
 export const CLI = fileURLToPath(new URL('../../dist/pipeline/cli/main.js', import.meta.url));
 
@@ -56,7 +56,7 @@ export function cli(args: string[], { cwd, env = {}, onLine }: CliOptions): Prom
 
 /** A project directory holding the given files (a path → its content). */
 export async function project(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-project-'));
+  const dir = await tempDir('bi-project-');
   for (const [name, content] of Object.entries(files)) {
     await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
     await writeFile(path.join(dir, name), content);

@@ -2,11 +2,11 @@
 // temporary directory; and, in front of it when a test asks, a proxy that can answer 500 once.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
+import { tempDir } from './temp.ts';
 
 export interface Registry {
   /** host:port, as it goes in a tag. */
@@ -32,7 +32,7 @@ export async function startRegistry(options: { port?: number; user?: string; pas
   const user = options.user ?? USER;
   const password = options.password ?? PASSWORD;
   if (!existsSync('/usr/bin/docker-registry')) throw new Error("docker-registry is missing: install Debian's docker-registry (.ci/run does)");
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-registry-'));
+  const dir = await tempDir('bi-registry-');
   const hashed = spawnSync('htpasswd', ['-Bbn', user, password], { encoding: 'utf8' });
   if (hashed.status !== 0) throw new Error(`htpasswd failed: ${hashed.stderr} (install apache2-utils)`);
   await writeFile(path.join(dir, 'htpasswd'), hashed.stdout);

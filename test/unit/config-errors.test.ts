@@ -2,12 +2,12 @@
 // (test/corpus/config/, run by config-corpus.test.ts).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../../pipeline/model/errors.ts';
 import { loadConfig } from '../../pipeline/config/load-config.ts';
 import { problemsOf, yaml } from '../support/config.ts';
+import { tempDir } from '../support/temp.ts';
 
 const only = (problems: string[]) => {
   assert.is(problems.length, 1, problems.join('\n'));
@@ -71,7 +71,7 @@ images:
 });
 
 test('a missing file is a user error naming it, with a hint', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-'));
+  const dir = await tempDir('bi-');
   const err = await loadConfig('nope.yaml', dir).catch((e: unknown) => e);
   assert.instance(err, UserError);
   assert.match((err as UserError).message, /cannot read nope.yaml: no such file/);

@@ -1,8 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { chmod, mkdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import tar from 'tar-stream';
@@ -10,9 +9,10 @@ import type { PlainSource } from '../../pipeline/model/context-entries.ts';
 import { compileIgnore, isIgnored } from '../../pipeline/context/dockerignore.ts';
 import { loadDigestCache } from '../../pipeline/context/digest-cache.ts';
 import { digestContext, listEntries, packEntries } from '../../pipeline/context/pack-context.ts';
+import { tempDir } from '../support/temp.ts';
 
 async function tree(): Promise<string> {
-  const root = await mkdtemp(path.join(os.tmpdir(), 'bi-ctx-'));
+  const root = await tempDir('bi-ctx-');
   await mkdir(path.join(root, 'conf/sub'), { recursive: true });
   await writeFile(path.join(root, 'conf/b.yaml'), 'b: 1\n');
   await writeFile(path.join(root, 'conf/a.yaml'), 'a: 1\n');

@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
-import { appendFile, chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, chown, mkdir, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
@@ -15,11 +15,12 @@ import type { PlainSource } from '../../pipeline/model/context-entries.ts';
 import { loadDigestCache } from '../../pipeline/context/digest-cache.ts';
 import { digestContext, listEntries, packEntries } from '../../pipeline/context/pack-context.ts';
 import { updateStateFile, writeStateFile } from '../../pipeline/context/state-file.ts';
+import { tempDir } from '../support/temp.ts';
 
 const test = suite('faults: context and state files');
 
 async function project(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-faults-ctx-'));
+  const dir = await tempDir('bi-faults-ctx-');
   await mkdir(path.join(dir, 'conf'), { recursive: true });
   await writeFile(path.join(dir, 'conf/a.yaml'), 'a: 1\n');
   return dir;
@@ -214,7 +215,7 @@ test('digest caches saved at once by several runs keep every digest', async () =
 });
 
 test('a lock file left by a run that died is taken over; a write that fails leaves no temporary file', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-faults-state-'));
+  const dir = await tempDir('bi-faults-state-');
   const file = path.join(dir, 'state.json');
   await writeFile(`${file}.lock`, '999999999');
   await updateStateFile(file, (current) => `${current ?? ''}x`, { isAlive: () => false });

@@ -3,14 +3,14 @@
 // pin at the same time. To add one: a Behaviour in loopback.ts, a test here saying what the user sees.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { RunError, UserError } from '../../pipeline/model/errors.ts';
 import { createFetcher, LOCK_FILE, memberName, type FetchSettings } from '../../pipeline/context/fetcher.ts';
 import { answer, drip, loopback, routes, silent, type Loopback } from '../support/loopback.ts';
 import { problemsOf, yaml } from '../support/config.ts';
+import { tempDir } from '../support/temp.ts';
 
 const test = suite('faults: fetching');
 let server: Loopback;
@@ -37,7 +37,7 @@ test.before(async () => {
 test.after(() => server.close());
 
 async function settings(extra: Partial<FetchSettings> = {}): Promise<FetchSettings> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-faults-fetch-'));
+  const dir = await tempDir('bi-faults-fetch-');
   return {
     cacheDir: path.join(dir, 'cache'),
     lockPath: path.join(dir, LOCK_FILE),

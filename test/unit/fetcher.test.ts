@@ -2,16 +2,16 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { buffer } from 'node:stream/consumers';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { RunError } from '../../pipeline/model/errors.ts';
 import { createFetcher, LOCK_FILE, type FetchSettings } from '../../pipeline/context/fetcher.ts';
+import { tempDir } from '../support/temp.ts';
 
 const test = suite('fetch over HTTP');
 let server: http.Server;
@@ -45,7 +45,7 @@ test.before.each(() => {
 });
 
 async function settings(extra: Partial<FetchSettings> = {}): Promise<FetchSettings> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-fetch-'));
+  const dir = await tempDir('bi-fetch-');
   return {
     cacheDir: path.join(dir, 'cache'),
     lockPath: path.join(dir, LOCK_FILE),

@@ -2,12 +2,13 @@
 // failure says, and that an interrupt reaches the whole process group.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdir, mkdtemp, readFile, readlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Interrupted } from '../../pipeline/model/errors.ts';
 import { pasteableCommand, resolveGoMode, shellQuote, type HostCommand } from '../../pipeline/model/host-command.ts';
 import { CommandFailure, resolveCommand, runHostCommand } from '../../pipeline/run/host-command.ts';
+import { tempDir } from '../support/temp.ts';
 
 const HINTS = { missingProgram: 'install Go', missingDirectory: 'clone px-installer', failed: 'fix the sources' };
 
@@ -48,7 +49,7 @@ test('a checkout with a go.mod builds in module mode, where it is', () => {
 });
 
 test('resolveCommand links the checkout into the GOPATH (again when it moved), and says when the checkout is missing', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-gopath-'));
+  const dir = await tempDir('bi-gopath-');
   const checkout = path.join(dir, 'px-installer');
   await mkdir(path.join(checkout, 'px-oci-mon'), { recursive: true });
   const planned = command({ cwd: path.join(checkout, 'px-oci-mon'), gopath: { ...gopath, checkout, root: path.join(dir, 'gopath') } });
@@ -108,7 +109,7 @@ async function alive(pid: number): Promise<boolean> {
 }
 
 test('an interrupt reaches the whole process group: an orphaned grandchild neither survives nor keeps the run waiting', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-signal-'));
+  const dir = await tempDir('bi-signal-');
   // The subshell backgrounds a sleep and exits: the sleep is an orphan that holds the output pipe open.
   const planned = command({ cwd: dir, run: ['sh', '-c', '(sleep 30 & echo $! > orphan.pid); echo started; sleep 30'] });
   const controller = new AbortController();
@@ -127,7 +128,7 @@ test('an interrupt reaches the whole process group: an orphaned grandchild neith
 });
 
 test('a command that leaves a child holding its output open is not waited for after it exits', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-orphan-'));
+  const dir = await tempDir('bi-orphan-');
   const started = Date.now();
   await runHostCommand(
     command({ cwd: dir, run: ['sh', '-c', '(sleep 30 & echo $! > orphan.pid); echo done'] }),
@@ -140,7 +141,7 @@ test('a command that leaves a child holding its output open is not waited for af
 
 test('a failing command run alone with keepGoing does not stop the next one; each failure is reported', async () => {
   const { runCommands } = await import('../../pipeline/run/host-command.ts');
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-keep-going-'));
+  const dir = await tempDir('bi-keep-going-');
   const events: Record<string, unknown>[] = [];
   const fails = (name: string) =>
     command({

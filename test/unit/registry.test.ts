@@ -1,13 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CredentialVariables } from '../../pipeline/model/credentials.ts';
 import { RunError } from '../../pipeline/model/errors.ts';
 import { parseRegistry } from '../../pipeline/model/image-ref.ts';
 import { credentialSources, registryCredentials } from '../../pipeline/registry/registry-auth.ts';
 import { problemsOf, yaml } from '../support/config.ts';
+import { tempDir } from '../support/temp.ts';
 
 const ENV_SOURCE = 'the environment variables the config names';
 const HUB: CredentialVariables = { registry: 'docker.io', usernameVariable: 'DOCKER_HUB_USER', passwordVariable: 'DOCKER_HUB_PASSWD' };
@@ -23,7 +23,7 @@ test('credentials are tried in order: the config’s variables, the registry’s
 
 /** A private, empty DOCKER_CONFIG, or one holding this config.json. */
 async function dockerConfig(config: object = {}): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-docker-config-'));
+  const dir = await tempDir('bi-docker-config-');
   await writeFile(path.join(dir, 'config.json'), JSON.stringify(config));
   return dir;
 }
@@ -58,7 +58,7 @@ test('a user name without a password is an error naming the variables, never the
 });
 
 test('a credential helper that answers something that is not JSON is a clean error, without what it printed', async () => {
-  const bin = await mkdtemp(path.join(os.tmpdir(), 'bi-helper-'));
+  const bin = await tempDir('bi-helper-');
   // A pass set-up gone wrong prints the bare secret.
   await writeFile(path.join(bin, 'docker-credential-broken'), '#!/bin/sh\ncat >/dev/null\necho "hunter2-bare-secret"\n');
   await chmod(path.join(bin, 'docker-credential-broken'), 0o755);

@@ -7,6 +7,7 @@ import type { RunEvent } from '../../pipeline/run/events.ts';
 import type { RunOptions } from '../../pipeline/run/services.ts';
 import { prepareText, yaml } from '../support/config.ts';
 import { fakeEngine, fakeServices, runOptions, type FakeEngine } from '../support/fake-engine.ts';
+import { tempDir } from '../support/temp.ts';
 
 const CONFIG = yaml`
 images:
@@ -152,12 +153,11 @@ test('the build cache is pruned to its limit after a run that built, and not aft
 });
 
 test('clean refuses an output reached through a link in the project, and removes one that is not', async () => {
-  const { mkdtemp, mkdir, symlink, writeFile, readFile } = await import('node:fs/promises');
-  const os = await import('node:os');
+  const { mkdir, symlink, writeFile, readFile } = await import('node:fs/promises');
   const path = await import('node:path');
-  const outside = await mkdtemp(path.join(os.tmpdir(), 'bi-outside-'));
+  const outside = await tempDir('bi-outside-');
   await writeFile(path.join(outside, 'precious'), 'keep me');
-  const project = await mkdtemp(path.join(os.tmpdir(), 'bi-clean-'));
+  const project = await tempDir('bi-clean-');
   await mkdir(path.join(project, 'bin'));
   await writeFile(path.join(project, 'bin/tool'), 'built');
   await symlink(outside, path.join(project, 'escape'));

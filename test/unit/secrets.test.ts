@@ -1,11 +1,11 @@
 // Secrets: mounted by the run steps that name them, read only when a build asks, never by value in an error.
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { secretReader } from '../../pipeline/run/secrets.ts';
 import { prepareText, yaml } from '../support/config.ts';
+import { tempDir } from '../support/temp.ts';
 
 test('a run step that names secrets mounts each for that RUN only, and the image offers only those', () => {
   const { plan } = prepareText(yaml`
@@ -27,7 +27,7 @@ images:
 });
 
 test('a secret is read from its variable or its file when asked, and a missing one is named without a value', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-secrets-'));
+  const dir = await tempDir('bi-secrets-');
   await writeFile(path.join(dir, 'token.txt'), 'file-value');
   const read = secretReader({ fromEnv: { env: 'TOKEN' }, fromFile: { file: 'token.txt' }, unset: { env: 'NOT_SET' }, gone: { file: 'missing.txt' } }, dir, {
     TOKEN: 'env-value',

@@ -1,12 +1,12 @@
 import { test } from 'uvu';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gitHead } from '../../pipeline/config/git-head.ts';
 import * as assert from 'uvu/assert';
 import { parseConfig } from '../../pipeline/config/load-config.ts';
 import { prepareLoaded } from '../../pipeline/config/prepare.ts';
 import { PROJECT, prepareText, problemsOf, yaml } from '../support/config.ts';
+import { tempDir } from '../support/temp.ts';
 
 const config = yaml`
 variables:
@@ -131,7 +131,7 @@ test('gitCommit: the checkout’s HEAD commit, 7 characters, read at the path re
 });
 
 test('gitHead reads HEAD from .git: a branch in packed-refs, a loose ref, a detached HEAD, a worktree’s .git file', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-git-'));
+  const dir = await tempDir('bi-git-');
   const sha = 'a'.repeat(40);
   const other = 'b'.repeat(40);
   await mkdir(path.join(dir, '.git/refs/heads'), { recursive: true });

@@ -8,27 +8,19 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
+import type { PackEntry } from '../../model/context-entries.ts';
 import { PACKET, type Packet, type Stat } from './session-services.ts';
 
-/** One entry of a context sent through the session: a file on disk or bytes in hand, a directory, a link. */
-export interface SessionFile {
-  /** Relative, `/`-separated; no leading `./`. */
-  name: string;
-  type: 'file' | 'directory' | 'symlink';
-  /** Permission bits, `0o7777` at most. */
-  mode: number;
-  size: number;
-  path?: string;
-  data?: Uint8Array;
-  linkname?: string;
-  /**
-   * The daemon asks again only for files whose stat changed, so a change must show in size or time. Given as
-   * `mtimeMs` or as the context room's `stat.mtimeMs`; absent, bytes in hand get a time derived from their
-   * hash and a file on disk its own mtime.
-   */
+/**
+ * One entry of a context sent through the session: a context entry (a file on disk or bytes in hand, a
+ * directory, a link). The daemon asks again only for files whose stat changed, so a change must show in size
+ * or time: given as `mtimeMs` or as the context's `stat.mtimeMs`; absent, bytes in hand get a time derived
+ * from their hash and a file on disk its own mtime.
+ */
+export type SessionFile = Pick<PackEntry, 'name' | 'type' | 'mode' | 'size' | 'path' | 'data' | 'linkname'> & {
   mtimeMs?: number;
   stat?: { mtimeMs: number };
-}
+};
 
 const GO_MODE = { dir: 2 ** 31, symlink: 2 ** 27, setuid: 2 ** 23, setgid: 2 ** 22, sticky: 2 ** 20 };
 const CHUNK = 32 * 1024;
