@@ -62,7 +62,8 @@ export function resolveVariables(
 
   const resolved = new Map<string, Variable>([
     ['USER', { value: env['USER'] || userName, source: 'built-in' }],
-    ['TIMESTAMP', { value: timestamp(now), source: 'built-in' }],
+    // A release job that builds in one command and deploys in the next gives both the same moment.
+    ['TIMESTAMP', { value: /^\d{8}T\d{6}Z$/.test(env['BUILD_IMAGES_TIMESTAMP'] ?? '') ? env['BUILD_IMAGES_TIMESTAMP']! : timestamp(now), source: 'built-in' }],
   ]);
   const problems: Problem[] = [];
   const visiting: string[] = [];

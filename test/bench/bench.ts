@@ -27,6 +27,8 @@ import { goalLine, markdown, ratioGoals, ratios, table, type Goal, type TimedPar
 import { startTypeServer } from './type-server.ts';
 
 const PARTS = ['graph', 'context', 'rss'] as const;
+// One ${TIMESTAMP} for the whole benchmark, so that the tags the plan names are those the builds make.
+process.env['BUILD_IMAGES_TIMESTAMP'] ??= new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
 const CASES: CaseKey[] = ['cold', 'noop', 'changed'];
 const RSS_LIMIT_MB = 150;
 

@@ -69,6 +69,25 @@ images:
   assert.equal(prepared.plan.images.get('app')!.tags, ['repo/app:20261121T225107Z', 'repo/app:20261121T225107Z-x']);
 });
 
+test('BUILD_IMAGES_TIMESTAMP gives a build and a later deploy the same ${TIMESTAMP}; a malformed one is ignored', () => {
+  const tags = (env: Record<string, string>) =>
+    prepareLoaded(
+      parseConfig(
+        yaml`
+images:
+  app: { base: a, tags: ['repo/app:1.5.0-\${TIMESTAMP}'] }
+`,
+        'build.config.yaml',
+        PROJECT,
+      ),
+      {},
+      env,
+      new Date('2026-11-21T22:51:07Z'),
+    ).plan.images.get('app')!.tags;
+  assert.equal(tags({ BUILD_IMAGES_TIMESTAMP: '20190301T120000Z' }), ['repo/app:1.5.0-20190301T120000Z']);
+  assert.equal(tags({ BUILD_IMAGES_TIMESTAMP: '2019-03-01' }), ['repo/app:1.5.0-20261121T225107Z']);
+});
+
 test('each variable records where its value came from', () => {
   const vars = prepareText(config, { DOCKER_HUB_TAG: '1' }).variables;
   assert.is(vars.get('DOCKER_HUB_REPO')!.source, 'default');
