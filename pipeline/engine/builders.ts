@@ -1,20 +1,36 @@
-// The builders an engine can have, by name. Adding one is a folder under engine/ and a line here.
+// The builders an engine can have, by name. Adding one is a folder under engine/ and a line here. Each is
+// loaded when the run first builds: a run that finds every image up to date never loads gRPC or protobuf.
 import type Docker from 'dockerode';
-import { createBuildkitBuilder, hasBuildkit } from './buildkit/index.ts';
-import { createClassicBuilder } from './docker-classic/classic-builder.ts';
 import type { Failure } from './docker/docker-engine.ts';
 import type { Builder, BuilderName } from './engine.ts';
 
 export interface BuilderBackend {
   /** Whether this engine can build this way (asked once, at start). */
   available(docker: Docker): Promise<boolean>;
-  create(docker: Docker, failure: Failure): Builder;
+  load(): Promise<(docker: Docker, failure: Failure) => Builder>;
 }
 
 export const BUILDERS: Record<BuilderName, BuilderBackend> = {
-  buildkit: { available: hasBuildkit, create: (docker) => createBuildkitBuilder(docker) },
-  classic: { available: async () => true, create: createClassicBuilder },
+  buildkit: {
+    available: async (docker) => (await import('./buildkit/detect.ts')).hasBuildkit(docker),
+    load: async () => {
+      const { createBuildkitBuilder } = await import('./buildkit/index.ts');
+      return (docker) => createBuildkitBuilder(docker);
+    },
+  },
+  classic: { available: async () => true, load: async () => (await import('./docker-classic/classic-builder.ts')).createClassicBuilder },
 };
 
 /** Tried in this order when the user names no builder. */
 export const PREFERRED: readonly BuilderName[] = ['buildkit', 'classic'];
+
+/** The builder, loaded on its first use. */
+export function lazyBuilder(name: BuilderName, docker: Docker, failure: Failure): Builder {
+  let loaded: Promise<Builder> | undefined;
+  const builder = () => (loaded ??= BUILDERS[name].load().then((create) => create(docker, failure)));
+  return {
+    name,
+    build: async (request) => (await builder()).build(request),
+    pruneCache: async (keepBytes) => (await builder()).pruneCache(keepBytes),
+  };
+}

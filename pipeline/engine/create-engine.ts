@@ -2,7 +2,7 @@
 // builder the user asked for or the best one the engine has.
 import Docker from 'dockerode';
 import { RunError } from '../model/errors.ts';
-import { BUILDERS, PREFERRED } from './builders.ts';
+import { BUILDERS, lazyBuilder, PREFERRED } from './builders.ts';
 import { connectionOptions, describeConnection, type ConnectionOptions } from './docker/connection.ts';
 import { dockerImageStore, engineFailure } from './docker/docker-engine.ts';
 import type { BuilderName, Engine } from './engine.ts';
@@ -26,7 +26,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   if (!(await BUILDERS[builder].available(docker))) {
     throw new RunError(`this engine has no ${builder} builder`, `build with --builder ${PREFERRED.filter((b) => b !== builder).join(' or ')}`);
   }
-  return { images, builder: BUILDERS[builder].create(docker, failure) };
+  return { images, builder: lazyBuilder(builder, docker, failure) };
 }
 
 async function firstAvailable(docker: Docker, notice?: (message: string) => void): Promise<BuilderName> {
