@@ -12,7 +12,8 @@ RUN chown -R cfyuser:cfyuser ${ONAPSPEC}
 RUN sed -i -e "/^ *rules:$/,/^ *- /s|^\( *\)- |\1- {'${TYPE_REPO}': 'file://${ONAPSPEC}'}\n\1- {'${CCSDK_REPO}': 'file://${ONAPSPEC}'}\n\1- |" /etc/cloudify/config.yaml
 COPY types-3.4/ /opt/manager/resources/spec/cloudify/3.4/
 RUN chown -R cfyuser:cfyuser /opt/manager/resources/spec/cloudify/3.4
-COPY images/cm-container/start-persistent.sh images/cm-container/setup-secret.sh /scripts/
-RUN chmod 755 /scripts/*.sh && echo /scripts/setup-secret.sh >> /etc/rc.d/rc.local && chmod +x /etc/rc.d/rc.local
+COPY images/cm-container/ /scripts/
+RUN chmod 755 /scripts/*.sh && chmod 644 /scripts/cm-api.py /scripts/cm-python.sh \
+    && echo '/scripts/setup-secret.sh; /scripts/set-import-rules.sh &' >> /etc/rc.d/rc.local && chmod +x /etc/rc.d/rc.local
 RUN mkdir -p /opt/onap && chown cfyuser:cfyuser /opt/onap
 CMD ["/scripts/start-persistent.sh"]
