@@ -59,6 +59,14 @@ function report(err: unknown): number {
   return EXIT.failed;
 }
 
+// `build-images --dry-run | head`: the reader has gone, which is no error of ours.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

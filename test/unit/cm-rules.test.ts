@@ -4,7 +4,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tempDirSync } from '../support/temp.ts';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -69,7 +70,7 @@ test('Cloudify’s own imports still resolve by Cloudify’s rule after ours', (
 test('cm-api.py reads back from the edited config.yaml the rules the build wrote, in order, under each Python', () => {
   const { rules } = declared();
   const edited = prependToList('/etc/cloudify/config.yaml', fixture('config.yaml'), RULES_AT, rules);
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bi-cm-rules-'));
+  const dir = tempDirSync('bi-cm-rules-');
   writeFileSync(path.join(dir, 'config.yaml'), edited);
   const expected = parse(edited).provider_context.import_resolver.parameters.rules;
   assert.equal(expected, [...rules, ...cloudifyRules()]);
@@ -84,7 +85,7 @@ test('cm-api.py reads quoted keys and values as YAML does', () => {
     '      - {http://www.getcloudify.org/spec',
     `      - {'it''s': "a \\"b\\" c"}\n      - {"http://x.test/a b": 'file:///x'}  # a comment\n      - {http://www.getcloudify.org/spec`,
   );
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bi-cm-rules-'));
+  const dir = tempDirSync('bi-cm-rules-');
   writeFileSync(path.join(dir, 'config.yaml'), text);
   for (const python of pythons()) {
     const out = execFileSync(python, [CM_API, 'rules'], { env: { ...process.env, CM_CONFIG: path.join(dir, 'config.yaml') }, encoding: 'utf8' });
@@ -130,7 +131,7 @@ async function manager(context: unknown) {
 
 test('apply-rules, check and deployments speak to the API as the manager expects, under each Python; a second apply changes nothing', async () => {
   const { rules } = declared();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bi-cm-api-'));
+  const dir = tempDirSync('bi-cm-api-');
   writeFileSync(path.join(dir, 'config.yaml'), prependToList('/etc/cloudify/config.yaml', fixture('config.yaml'), RULES_AT, rules));
   writeFileSync(path.join(dir, 'systemctl'), `#!/bin/sh\necho "$*" >> ${dir}/systemctl.log\n`);
   chmodSync(path.join(dir, 'systemctl'), 0o755);

@@ -15,7 +15,7 @@ import type { PlainSource } from '../../pipeline/model/context-entries.ts';
 import { loadDigestCache } from '../../pipeline/context/digest-cache.ts';
 import { digestContext, listEntries, packEntries } from '../../pipeline/context/pack-context.ts';
 import { updateStateFile, writeStateFile } from '../../pipeline/context/state-file.ts';
-import { tempDir } from '../support/temp.ts';
+import { removeAtExit, tempDir } from '../support/temp.ts';
 
 const test = suite('faults: context and state files');
 
@@ -66,7 +66,7 @@ test('a link inside a copied directory is packed as a link, never followed', asy
 
 test('a project reached through a link copies as usual, the whole of it included', async () => {
   const dir = await project();
-  const linked = `${dir}-link`;
+  const linked = removeAtExit(`${dir}-link`);
   await symlink(dir, linked);
   const entries = await listEntries([copy(linked, 'conf'), { ...copy(linked, '.'), name: 's01-copy/content' }]);
   assert.ok(entries.some((e) => e.name === 's00-copy/x/a.yaml'));
