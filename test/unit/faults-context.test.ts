@@ -10,12 +10,13 @@ import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { RunError, UserError } from '../../pipeline/model/errors.ts';
+import { UserError } from '../../pipeline/model/errors.ts';
 import type { PlainSource } from '../../pipeline/model/context-entries.ts';
 import { loadDigestCache } from '../../pipeline/context/digest-cache.ts';
 import { digestContext, listEntries, packEntries } from '../../pipeline/context/pack-context.ts';
 import { updateStateFile, writeStateFile } from '../../pipeline/context/state-file.ts';
 import { removeAtExit, tempDir } from '../support/temp.ts';
+import { rejection } from '../support/fetch.ts';
 
 const test = suite('faults: context and state files');
 
@@ -27,15 +28,6 @@ async function project(): Promise<string> {
 }
 
 const copy = (root: string, from: string): PlainSource => ({ kind: 'path', name: 's00-copy/x', path: path.join(root, from), root, origin: from, excludes: [] });
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  const outcome = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  assert.ok(outcome instanceof RunError || outcome instanceof UserError, `expected a RunError or UserError, got ${String(outcome)}`);
-  return outcome as Error;
-}
 
 /** Packs the entries to the end, as the engine would read them. */
 const packAll = async (entries: Awaited<ReturnType<typeof listEntries>>) => buffer(packEntries(entries));

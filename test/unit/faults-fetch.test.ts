@@ -6,11 +6,11 @@ import * as assert from 'uvu/assert';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { RunError, UserError } from '../../pipeline/model/errors.ts';
+import { UserError } from '../../pipeline/model/errors.ts';
 import { createFetcher, LOCK_FILE, memberName, type FetchSettings } from '../../pipeline/context/fetcher.ts';
 import { answer, drip, loopback, routes, silent, type Loopback } from '../support/loopback.ts';
 import { problemsOf, yaml } from '../support/config.ts';
-import { tempDir } from '../support/temp.ts';
+import { fetchSettings, rejection } from '../support/fetch.ts';
 
 const test = suite('faults: fetching');
 let server: Loopback;
@@ -36,27 +36,6 @@ test.before(async () => {
 });
 test.after(() => server.close());
 
-async function settings(extra: Partial<FetchSettings> = {}): Promise<FetchSettings> {
-  const dir = await tempDir('bi-faults-fetch-');
-  return {
-    cacheDir: path.join(dir, 'cache'),
-    lockPath: path.join(dir, LOCK_FILE),
-    offline: false,
-    updateLock: false,
-    signal: new AbortController().signal,
-    ...extra,
-  };
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  const outcome = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  assert.ok(outcome instanceof RunError || outcome instanceof UserError, `expected a RunError or UserError, got ${String(outcome)}`);
-  return outcome as Error;
-}
-
 const lockOf = async (s: FetchSettings) => readFile(s.lockPath, 'utf8').catch(() => 'no lock');
 const cached = async (s: FetchSettings) => readdir(path.join(s.cacheDir, 'sha256')).catch(() => []);
 
@@ -75,7 +54,7 @@ for (const [name, url, expect, said] of [
   ['an archive that is not gzip', '/not-gzip.tgz', 'archive', /did not give a .tar.gz archive: not gzip data/],
 ] as const) {
   test(`${name} fails naming the URL, and is neither cached nor pinned`, async () => {
-    const s = await settings();
+    const s = await fetchSettings();
     const err = await rejection(createFetcher(s).fetch(`${server.url}${url}`, { expect }));
     assert.match(err.message, `${server.url}${url}`);
     assert.match(err.message, said);
@@ -86,7 +65,7 @@ for (const [name, url, expect, said] of [
 }
 
 test('what is expected passes: YAML, a gzip archive, and an HTML page asked for as text', async () => {
-  const fetcher = createFetcher(await settings());
+  const fetcher = createFetcher(await fetchSettings());
   await fetcher.fetch(`${server.url}/types.yaml`, { expect: 'yaml' });
   await fetcher.fetch(`${server.url}/client.tgz`, { expect: 'archive' });
   await fetcher.fetch(`${server.url}/page.html`, { expect: 'text' });
@@ -96,14 +75,14 @@ test('what is expected passes: YAML, a gzip archive, and an HTML page asked for 
 
 test('a server that drips a byte every 200 ms fails at the idle timeout: a byte now and then is no progress', async () => {
   const started = Date.now();
-  const err = await rejection(createFetcher(await settings()).fetch(`${server.url}/drip.bin`, { timeouts: { connect: 5, idle: 1 } }));
+  const err = await rejection(createFetcher(await fetchSettings()).fetch(`${server.url}/drip.bin`, { timeouts: { connect: 5, idle: 1 } }));
   assert.match(err.message, new RegExp(`fetching ${server.url}/drip.bin timed out: less than 1 KiB came in 1 s`));
   assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
 });
 
 test('a server that never answers fails at the connect timeout, not after 300 s', async () => {
   const started = Date.now();
-  const err = await rejection(createFetcher(await settings()).fetch(`${server.url}/silent.bin`, { timeouts: { connect: 1, idle: 5 } }));
+  const err = await rejection(createFetcher(await fetchSettings()).fetch(`${server.url}/silent.bin`, { timeouts: { connect: 1, idle: 5 } }));
   assert.match(err.message, new RegExp(`fetching ${server.url}/silent.bin timed out: no answer within 1 s`));
   assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
 });
@@ -111,7 +90,7 @@ test('a server that never answers fails at the connect timeout, not after 300 s'
 // --- the lock file: checked before anything in it becomes a path
 
 test('a lock whose sha256 is a path (../../root/.docker/config.json) is refused, naming the file and the entry, before any request', async () => {
-  const s = await settings();
+  const s = await fetchSettings();
   const secret = path.join(path.dirname(s.lockPath), 'config.json');
   await writeFile(secret, '{"auths": {"registry": {"auth": "c2VjcmV0"}}}');
   const traversal = path.relative(path.join(s.cacheDir, 'sha256'), secret);
@@ -132,7 +111,7 @@ for (const [name, content, said] of [
   ['JSON cut short', '{"lockfileVersion": 1, "fetched": {', /is not valid JSON/],
 ] as const) {
   test(`a lock file with ${name} is a clear error naming it (exit 2)`, async () => {
-    const s = await settings();
+    const s = await fetchSettings();
     await writeFile(s.lockPath, content);
     const err = await rejection(createFetcher(s).fetch(`${server.url}/types.yaml`));
     assert.instance(err, UserError);
@@ -143,7 +122,7 @@ for (const [name, content, said] of [
 }
 
 test('a lock file that is a directory is a clear error naming it', async () => {
-  const s = await settings();
+  const s = await fetchSettings();
   await mkdir(s.lockPath, { recursive: true });
   const err = await rejection(createFetcher(s).fetch(`${server.url}/types.yaml`));
   assert.instance(err, UserError);
@@ -151,7 +130,7 @@ test('a lock file that is a directory is a clear error naming it', async () => {
 });
 
 test('a URL with a password in an old lock is not printed with it', async () => {
-  const s = await settings();
+  const s = await fetchSettings();
   await writeFile(s.lockPath, JSON.stringify({ lockfileVersion: 1, fetched: { 'http://user:hunter2@example.test/a': { sha256: 'x', size: 1 } } }));
   const err = await rejection(createFetcher(s).fetch(`${server.url}/types.yaml`));
   assert.not.match(err.message, 'hunter2');
@@ -163,7 +142,7 @@ test('a URL with a password in an old lock is not printed with it', async () => 
 test('an archive member that climbs out or is absolute is refused', async () => {
   for (const member of ['../../../../etc/shadow', '/etc/shadow', 'a/../../b', './']) assert.is(memberName(member), undefined, member);
   assert.is(memberName('./docker/docker'), 'docker/docker');
-  const fetcher = createFetcher(await settings());
+  const fetcher = createFetcher(await fetchSettings());
   const archive = await fetcher.fetch(`${server.url}/client.tgz`, { expect: 'archive' });
   const err = await rejection(fetcher.extract(archive, '../../../../../../etc/shadow', `${server.url}/client.tgz`));
   assert.match(err.message, /is not a file inside the archive/);
@@ -172,7 +151,7 @@ test('an archive member that climbs out or is absolute is refused', async () => 
 // --- concurrent runs
 
 test('five runs pinning at once keep every pin', async () => {
-  const s = await settings();
+  const s = await fetchSettings();
   // One fetcher per run: each has its own idea of the lock, as separate processes do.
   await Promise.all([1, 2, 3, 4, 5].map(async (n) => createFetcher({ ...s }).fetch(`${server.url}/f${n}.bin`)));
   const lock = JSON.parse(await readFile(s.lockPath, 'utf8')) as { fetched: Record<string, unknown> };

@@ -8,10 +8,9 @@ import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { RunError } from '../../pipeline/model/errors.ts';
-import { createFetcher, LOCK_FILE, type FetchSettings } from '../../pipeline/context/fetcher.ts';
-import { tempDir } from '../support/temp.ts';
+import { createFetcher } from '../../pipeline/context/fetcher.ts';
+import { fetchSettings } from '../support/fetch.ts';
 
 const test = suite('fetch over HTTP');
 let server: http.Server;
@@ -44,18 +43,6 @@ test.before.each(() => {
   hits = 0;
 });
 
-async function settings(extra: Partial<FetchSettings> = {}): Promise<FetchSettings> {
-  const dir = await tempDir('bi-fetch-');
-  return {
-    cacheDir: path.join(dir, 'cache'),
-    lockPath: path.join(dir, LOCK_FILE),
-    offline: false,
-    updateLock: false,
-    signal: new AbortController().signal,
-    ...extra,
-  };
-}
-
 async function failure(p: Promise<unknown>): Promise<string> {
   const outcome = await p.then(
     () => undefined,
@@ -66,7 +53,7 @@ async function failure(p: Promise<unknown>): Promise<string> {
 }
 
 test('200: the body lands in the cache under its digest and the lock pins it', async () => {
-  const s = await settings();
+  const s = await fetchSettings();
   const got = await createFetcher(s).fetch(`${base}/types.yaml`);
   assert.is(got.sha256, sha(body));
   assert.is(await readFile(got.path, 'utf8'), body);
@@ -75,12 +62,12 @@ test('200: the body lands in the cache under its digest and the lock pins it', a
 });
 
 test('a redirect is followed', async () => {
-  const got = await createFetcher(await settings()).fetch(`${base}/moved`);
+  const got = await createFetcher(await fetchSettings()).fetch(`${base}/moved`);
   assert.is(await readFile(got.path, 'utf8'), body);
 });
 
 test('404 and 500 fail naming the URL and the status; nothing is cached', async () => {
-  const s = await settings();
+  const s = await fetchSettings();
   assert.match(await failure(createFetcher(s).fetch(`${base}/missing.yaml`)), new RegExp(`fetching ${base}/missing.yaml failed: HTTP 404`));
   assert.match(await failure(createFetcher(s).fetch(`${base}/broken`)), /HTTP 500/);
   assert.is(await readFile(s.lockPath, 'utf8').catch(() => 'none'), 'none');
@@ -92,18 +79,18 @@ test('a refused connection fails naming the URL', async () => {
   const port = (closed.address() as AddressInfo).port;
   await new Promise<void>((resolve) => closed.close(() => resolve()));
   assert.match(
-    await failure(createFetcher(await settings()).fetch(`http://127.0.0.1:${port}/x`)),
+    await failure(createFetcher(await fetchSettings()).fetch(`http://127.0.0.1:${port}/x`)),
     new RegExp(`fetching http://127.0.0.1:${port}/x failed: ECONNREFUSED`),
   );
 });
 
 test('a sha256 given in the config is checked', async () => {
-  const message = await failure(createFetcher(await settings()).fetch(`${base}/types.yaml`, { sha256: sha('something else') }));
+  const message = await failure(createFetcher(await fetchSettings()).fetch(`${base}/types.yaml`, { sha256: sha('something else') }));
   assert.match(message, /sha256 is [0-9a-f]{64}, but the config expects/);
 });
 
 test('a pinned file that changed upstream fails until --update-lock', async () => {
-  const s = await settings();
+  const s = await fetchSettings();
   await createFetcher(s).fetch(`${base}/types.yaml`);
   body = 'changed\n';
   await readFile(s.lockPath);
@@ -116,7 +103,7 @@ test('a pinned file that changed upstream fails until --update-lock', async () =
 });
 
 test('with a warm cache a rebuild needs no network, and --offline works', async () => {
-  const s = await settings();
+  const s = await fetchSettings();
   await createFetcher(s).fetch(`${base}/types.yaml`);
   hits = 0;
   const again = await createFetcher({ ...s, offline: true }).fetch(`${base}/types.yaml`);
@@ -127,7 +114,7 @@ test('with a warm cache a rebuild needs no network, and --offline works', async 
 });
 
 test('one member of a fetched .tar.gz is extracted once, into the cache; a missing one is named', async () => {
-  const fetcher = createFetcher(await settings());
+  const fetcher = createFetcher(await fetchSettings());
   const fetched = await fetcher.fetch(`${base}/client.tgz`);
   const member = await fetcher.extract(fetched, './docker/docker', `${base}/client.tgz`);
   assert.is(await readFile(member, 'utf8'), 'the client');
