@@ -22,8 +22,9 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const failure = engineFailure(describeConnection(connection));
   const images = dockerImageStore(docker, failure);
   await images.ping();
+  // Each builder's availability is asked once: chosen by us, it was just found available.
   const builder = options.builder ?? (await firstAvailable(docker, options.notice));
-  if (!(await BUILDERS[builder].available(docker))) {
+  if (options.builder && !(await BUILDERS[builder].available(docker))) {
     throw new RunError(`this engine has no ${builder} builder`, `build with --builder ${PREFERRED.filter((b) => b !== builder).join(' or ')}`);
   }
   return { images, builder: lazyBuilder(builder, docker, failure) };
