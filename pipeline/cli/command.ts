@@ -1,8 +1,6 @@
 // The build command: prepare the plan, pick the reporters, then either print the plan (--dry-run, no
 // Docker call at all) or carry it out. The engine is asked for only when the line builds an image or runs
 // an action: `all` compiles on a machine with no engine.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { keyValues, parseSize, type Options } from './options.ts';
 import { EXIT, RunError, UserError } from '../model/errors.ts';
 import type { Reporter, RunEvent } from '../run/events.ts';
@@ -11,6 +9,7 @@ import { planEvent } from '../plan/plan-event.ts';
 import type { Plan } from '../plan/plan.ts';
 import type { BuilderName } from '../engine/engine.ts';
 import { prepare } from '../config/prepare.ts';
+import { enclosingGitHead } from '../config/git-head.ts';
 import { fanOut, jsonReporter } from '../report/json.ts';
 import { plainReporter } from '../report/plain.ts';
 
@@ -73,7 +72,7 @@ export async function command(options: Options, targets: string[]): Promise<numb
       pushPartial: options['push-partial'],
       noCache: options['no-cache'],
       pull: options.pull,
-      stamp: { created: new Date().toISOString(), revision: await gitRevision(prepared.plan.projectDir) },
+      stamp: { created: new Date().toISOString(), revision: enclosingGitHead(prepared.plan.projectDir) ?? '' },
       extraLabels: keyValues(options.label, '--label'),
       projectDir: prepared.plan.projectDir,
       cacheLimit,
@@ -127,12 +126,4 @@ async function makeReporter(options: Options, images: readonly string[], notices
   const told = [json, useTty ? undefined : view].filter((r): r is Reporter => r !== undefined);
   for (const message of notices) told.forEach((r) => r.emit({ type: 'notice', message }));
   return json ? fanOut(json, view) : view;
-}
-
-/** The project's git HEAD, for org.opencontainers.image.revision; empty outside a git checkout. */
-async function gitRevision(projectDir: string): Promise<string> {
-  return promisify(execFile)('git', ['rev-parse', 'HEAD'], { cwd: projectDir }).then(
-    (r) => r.stdout.trim(),
-    () => '',
-  );
 }

@@ -1,10 +1,12 @@
-// The one place that connects to an engine and picks its backends: the image store over dockerode, and the
-// builder the user asked for or the best one the engine has.
-import Docker from 'dockerode';
+// The one place that connects to an engine and picks its backends: the image store on the Engine API, and
+// the builder the user asked for or the best one the engine has. The engine is pinged once: that answer
+// says both that it is there and which builders it has.
+import type Docker from 'dockerode';
 import { RunError } from '../model/errors.ts';
 import { BUILDERS, lazyBuilder, PREFERRED } from './builders.ts';
 import { connectionOptions, describeConnection, type ConnectionOptions } from './docker/connection.ts';
 import { dockerImageStore, engineFailure } from './docker/docker-engine.ts';
+import { engineApi, ping, type PingHeaders } from './docker/engine-api.ts';
 import type { BuilderName, Engine } from './engine.ts';
 
 export interface EngineOptions {
@@ -17,25 +19,30 @@ export interface EngineOptions {
 
 export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
   const connection = options.connection ?? connectionOptions();
-  // No `timeout`: docker-modem applies it as a socket idle timeout, which kills a long quiet RUN.
-  const docker = new Docker(connection);
   const failure = engineFailure(describeConnection(connection));
-  const images = dockerImageStore(docker, failure);
-  await images.ping();
-  // Each builder's availability is asked once: chosen by us, it was just found available.
-  const builder = options.builder ?? (await firstAvailable(docker, options.notice));
-  if (options.builder && !(await BUILDERS[builder].available(docker))) {
+  const api = engineApi(connection);
+  const dockerode = once(async () => {
+    const { default: Docker } = await import('dockerode');
+    // No `timeout`: docker-modem applies it as a socket idle timeout, which kills a long quiet RUN.
+    return new Docker(connection) as Docker;
+  });
+  const headers = await ping(api).catch((err: unknown) => {
+    throw failure('asking the engine', err);
+  });
+  const builder = options.builder ?? firstAvailable(headers, options.notice);
+  if (options.builder && !BUILDERS[builder].available(headers)) {
     throw new RunError(`this engine has no ${builder} builder`, `build with --builder ${PREFERRED.filter((b) => b !== builder).join(' or ')}`);
   }
-  return { images, builder: lazyBuilder(builder, docker, failure) };
+  return { images: dockerImageStore(api, dockerode, failure), builder: lazyBuilder(builder, dockerode, failure) };
 }
 
-async function firstAvailable(docker: Docker, notice?: (message: string) => void): Promise<BuilderName> {
-  for (const name of PREFERRED) {
-    if (await BUILDERS[name].available(docker)) {
-      if (name !== PREFERRED[0]) notice?.(`this engine has no ${PREFERRED[0]} builder: building with the ${name} one`);
-      return name;
-    }
-  }
-  return 'classic';
+function firstAvailable(headers: PingHeaders, notice?: (message: string) => void): BuilderName {
+  const name = PREFERRED.find((b) => BUILDERS[b].available(headers)) ?? 'classic';
+  if (name !== PREFERRED[0]) notice?.(`this engine has no ${PREFERRED[0]} builder: building with the ${name} one`);
+  return name;
+}
+
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => (made ??= make());
 }

@@ -1,7 +1,9 @@
 import { test } from 'uvu';
 import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { gitHead } from '../../pipeline/config/git-head.ts';
+import { enclosingGitHead, gitHead } from '../../pipeline/config/git-head.ts';
+import { execFileSync } from 'node:child_process';
 import * as assert from 'uvu/assert';
 import { parseConfig } from '../../pipeline/config/load-config.ts';
 import { prepareLoaded } from '../../pipeline/config/prepare.ts';
@@ -171,6 +173,20 @@ test('gitHead reads HEAD from .git: a branch in packed-refs, a loose ref, a deta
   assert.is(gitHead(path.join(dir, 'nothing')), undefined);
   await writeFile(path.join(dir, '.git/HEAD'), 'ref: refs/heads/../../../../etc/hostname\n');
   assert.is(gitHead(dir), undefined, 'a ref may not leave .git');
+});
+
+test('the revision label names the commit git itself gives for a folder inside a checkout, without running git', async () => {
+  const dir = await tempDir('bi-git-');
+  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: dir, encoding: 'utf8' }).trim();
+  git('init', '-q');
+  await mkdir(path.join(dir, 'images/cm'), { recursive: true });
+  assert.is(enclosingGitHead(path.join(dir, 'images/cm')), undefined, 'no commit yet');
+  git('commit', '-q', '--allow-empty', '-m', 'one');
+  assert.is(enclosingGitHead(path.join(dir, 'images/cm')), git('rev-parse', 'HEAD'));
+  git('pack-refs', '--all');
+  git('commit', '-q', '--allow-empty', '-m', 'two');
+  assert.is(enclosingGitHead(path.join(dir, 'images/cm')), git('rev-parse', 'HEAD'));
+  assert.is(enclosingGitHead(os.tmpdir()), undefined, 'outside a checkout');
 });
 
 test.run();

@@ -2,4 +2,4 @@
 // tool uses from this folder.
 export { createBuildkitBuilder, type BuildkitBuilder, type BuildkitOptions, type SessionContextRequest, type TarBodyRequest } from './builder.ts';
 export type { SessionFile } from './file-sync.ts';
-export { hasBuildkit, supportsBuildkit } from './detect.ts';
+export { supportsBuildkit } from './detect.ts';

@@ -1,5 +1,6 @@
-// The image store carried out with dockerode, and the engine's failures said as a user needs them. Loaded
-// only when a command talks to the engine, so that --help and --dry-run start without it.
+// The image store on the Docker Engine API, and the engine's failures said as a user needs them: the small
+// calls on our own client (engine-api.ts), what streams on dockerode, loaded at its first use. Loaded only
+// when a command talks to the engine, so that --help and --dry-run start without it.
 import type Docker from 'dockerode';
 import path from 'node:path';
 import tar from 'tar-stream';
@@ -11,6 +12,7 @@ import { imageRef, repositoryOf, tagOf } from '../../model/image-ref.ts';
 import { Interrupted, RunError, UserError } from '../../model/errors.ts';
 import { EDITABLE_FILE_MAX } from '../../model/file-edit.ts';
 import { readProgress } from './progress.ts';
+import { nameInPath, ping, type EngineApi } from './engine-api.ts';
 
 interface EngineFailure {
   statusCode?: number;
@@ -66,10 +68,10 @@ export async function streamed(failure: Failure, doing: string, start: () => Pro
   return result;
 }
 
-export function dockerImageStore(docker: Docker, failure: Failure): ImageStore {
+export function dockerImageStore(api: EngineApi, dockerode: () => Promise<Docker>, failure: Failure): ImageStore {
   const inspectImage = async (ref: string): Promise<ImageInfo | undefined> => {
     try {
-      const info = await docker.getImage(ref).inspect();
+      const info = (await api.request('GET', `/images/${nameInPath(ref)}/json`)).json as Docker.ImageInspectInfo;
       return { id: info.Id, labels: info.Config?.Labels ?? {}, repoDigests: info.RepoDigests ?? [] };
     } catch (err) {
       if ((err as EngineFailure).statusCode === 404) return undefined;
@@ -79,16 +81,18 @@ export function dockerImageStore(docker: Docker, failure: Failure): ImageStore {
 
   return {
     async findImage(label, value) {
+      let found: Docker.ImageInfo | undefined;
       try {
-        const [found] = (await docker.listImages({ filters: { label: [`${label}=${value}`] } })) as Docker.ImageInfo[];
-        return found ? inspectImage(found.Id) : undefined;
+        const filters = JSON.stringify({ label: [`${label}=${value}`] });
+        [found] = (await api.request('GET', '/images/json', { filters })).json as Docker.ImageInfo[];
       } catch (err) {
         throw failure(`looking for an image labelled ${label}`, err);
       }
+      return found ? inspectImage(found.Id) : undefined;
     },
     async ping() {
       try {
-        await docker.ping();
+        await ping(api);
       } catch (err) {
         throw failure('asking the engine', err);
       }
@@ -100,7 +104,7 @@ export function dockerImageStore(docker: Docker, failure: Failure): ImageStore {
       const result = await streamed(
         failure,
         `pulling ${ref}`,
-        () => docker.pull(ref, { authconfig: authConfig(auth), abortSignal: signal }) as Promise<Readable>,
+        async () => (await dockerode()).pull(ref, { authconfig: authConfig(auth), abortSignal: signal }) as Promise<Readable>,
         onLine,
         signal,
       ).catch((err: unknown) => {
@@ -112,14 +116,14 @@ export function dockerImageStore(docker: Docker, failure: Failure): ImageStore {
       const parsed = imageRef(ref);
       const [repo, tag] = [repositoryOf(parsed), tagOf(parsed)];
       try {
-        await docker.getImage(id).tag({ repo, tag });
+        await api.request('POST', `/images/${nameInPath(id)}/tag`, { repo, tag });
       } catch (err) {
         throw failure(`tagging ${ref}`, err);
       }
     },
     async untag(ref) {
       try {
-        await docker.getImage(ref).remove({ noprune: false });
+        await api.request('DELETE', `/images/${nameInPath(ref)}`);
         return true;
       } catch (err) {
         if ((err as EngineFailure).statusCode === 404) return false;
@@ -127,8 +131,8 @@ export function dockerImageStore(docker: Docker, failure: Failure): ImageStore {
       }
     },
     async readFile(image, file, labels) {
-      const container = await docker
-        .createContainer({ Image: image, Entrypoint: [], Cmd: ['/nonexistent'], NetworkDisabled: true, Labels: { ...labels } })
+      const container = await dockerode()
+        .then((docker) => docker.createContainer({ Image: image, Entrypoint: [], Cmd: ['/nonexistent'], NetworkDisabled: true, Labels: { ...labels } }))
         .catch((err: unknown) => {
           throw failure(`reading ${file} of ${shortRef(image)}`, err);
         });
@@ -153,7 +157,8 @@ export function dockerImageStore(docker: Docker, failure: Failure): ImageStore {
       const result = await streamed(
         failure,
         `pushing ${ref}`,
-        () => docker.getImage(repo).push({ tag, authconfig: authConfig(auth), abortSignal: signal } as never) as unknown as Promise<Readable>,
+        async () =>
+          (await dockerode()).getImage(repo).push({ tag, authconfig: authConfig(auth), abortSignal: signal } as never) as unknown as Promise<Readable>,
         onLine,
         signal,
       );
