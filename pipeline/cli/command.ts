@@ -100,7 +100,12 @@ function needsEngine(phases: readonly Phase[]): boolean {
 async function freshnessOf(plan: Plan, phases: readonly Phase[]) {
   const { checkFreshness, commandAsRun } = await import('../run/host-command.ts');
   const commands = phases.flatMap((phase) => (phase.kind === 'build' ? commandsOf(plan, phase.selection) : []));
-  const results = new Map(await Promise.all(commands.map(async (c) => [c, { fresh: await checkFreshness(c), asRun: await commandAsRun(c) }] as const)));
+  // Judged as the run judges it: on the command as it will run (a GOPATH checkout's GOPATH and PWD included).
+  const judge = async (planned: (typeof commands)[number]) => {
+    const asRun = await commandAsRun(planned);
+    return [planned, { fresh: await checkFreshness(asRun), asRun }] as const;
+  };
+  const results = new Map(await Promise.all(commands.map(judge)));
   return (command: Parameters<typeof checkFreshness>[0]) => {
     const result = results.get(command);
     if (!result) return undefined;

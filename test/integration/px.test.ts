@@ -111,6 +111,18 @@ test('the command shown is a line to paste into a shell: it builds the same bina
   assert.is(execFileSync(path.join(pxSource, 'px-oci-mon/px-oci-mon'), { encoding: 'utf8' }).trim(), 'px-oci-mon PXTAG=8.8.8');
 });
 
+test('after a run, the dry run finds the GOPATH build up to date, as the next run does', async () => {
+  const env = { DOCKER_HOST: NO_ENGINE, PXTAG: '8.8.9' };
+  assert.is((await run(['px-oci-mon/px-oci-mon'], env)).code, 0);
+  const dry = await run(['--dry-run', 'px-oci-mon/px-oci-mon'], env);
+  const [planned] = (dry.events.find((e) => e['type'] === 'plan')!['phases'] as { commands: Record<string, unknown>[] }[])[0]!.commands;
+  assert.is(planned!['upToDate'], true, JSON.stringify(planned));
+  assert.equal(
+    commandEvents(await run(['px-oci-mon/px-oci-mon'], env)).map((e) => e['status']),
+    ['fresh'],
+  );
+});
+
 test('a checkout with a go.mod builds in module mode, where it is', async () => {
   const moduleCheckout = path.join(parent, 'px-installer-modules');
   await cp(FIXTURE, moduleCheckout, { recursive: true });
