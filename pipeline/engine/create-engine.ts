@@ -33,7 +33,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   if (options.builder && !BUILDERS[builder].available(headers)) {
     throw new RunError(`this engine has no ${builder} builder`, `build with --builder ${PREFERRED.filter((b) => b !== builder).join(' or ')}`);
   }
-  return { images: dockerImageStore(api, dockerode, failure), builder: lazyBuilder(builder, dockerode, failure) };
+  return { images: dockerImageStore(api, dockerode, failure), builder: lazyBuilder(builder, { api, dockerode }, failure) };
 }
 
 function firstAvailable(headers: PingHeaders, notice?: (message: string) => void): BuilderName {

@@ -26,7 +26,7 @@ import { tempDir } from '../support/temp.ts';
 
 const test = suite('BuildKit builder');
 const BASE = testTag('bk-base', '1');
-const builder = createBuildkitBuilder(docker);
+const builder = createBuildkitBuilder(engineApi(connectionOptions()));
 let registry: Registry | undefined;
 
 test.before(async () => {

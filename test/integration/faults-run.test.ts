@@ -15,6 +15,7 @@ import { answer, loopback, routes, status, type Loopback } from '../support/loop
 import Docker from 'dockerode';
 import { digestContext, fileChunks, listEntries, packEntries } from '../../pipeline/context/pack-context.ts';
 import { createBuildkitBuilder } from '../../pipeline/engine/buildkit/index.ts';
+import { engineApi } from '../../pipeline/engine/docker/engine-api.ts';
 import { createClassicBuilder } from '../../pipeline/engine/docker-classic/classic-builder.ts';
 import { connectionOptions, describeConnection, type ConnectionOptions } from '../../pipeline/engine/docker/connection.ts';
 import { engineFailure } from '../../pipeline/engine/docker/docker-engine.ts';
@@ -234,7 +235,7 @@ test('a full disk while extracting names the cache, not the archive', async () =
 
 for (const [name, builder] of [
   ['classic', () => classicBuilder()],
-  ['BuildKit', () => createBuildkitBuilder(new Docker(connectionOptions()))],
+  ['BuildKit', () => createBuildkitBuilder(engineApi(connectionOptions()))],
 ] as const) {
   test(`a context file deleted while sent is named, not reported as an unreachable engine (${name})`, async () => {
     const dir = await project({ 'conf/a.yaml': 'a: 1\n' });
@@ -262,7 +263,7 @@ test('a context file changed after it was digested is named, whichever builder s
   ]);
   await digestContext(entries);
   await writeFile(path.join(dir, 'conf/a.yaml'), 'a: 2\n');
-  for (const builder of [classicBuilder(), createBuildkitBuilder(new Docker(connectionOptions()))]) {
+  for (const builder of [classicBuilder(), createBuildkitBuilder(engineApi(connectionOptions()))]) {
     const failed = await builder.build(buildRequest(entries, { [RUN_LABEL]: RUN_ID })).then(
       () => 'built',
       (err: Error) => err.message,

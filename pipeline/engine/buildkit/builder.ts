@@ -1,7 +1,7 @@
 // The BuildKit backend of the builder seam: a session (Health, Auth, Secrets) opened for each build, the
 // context posted as the request body (or, on the optional path, served by the session's FileSync), BuildKit's
 // progress decoded into steps and log lines.
-import type Docker from 'dockerode';
+import type { EngineApi } from '../docker/engine-api.ts';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { Interrupted, RunError, UserError } from '../../model/errors.ts';
@@ -30,20 +30,20 @@ export interface BuildkitOptions {
   sessionName?: string;
 }
 
-export function createBuildkitBuilder(docker: Docker, options: BuildkitOptions = {}): BuildkitBuilder {
+export function createBuildkitBuilder(engine: EngineApi, options: BuildkitOptions = {}): BuildkitBuilder {
   return {
     name: 'buildkit',
     // The context goes through the session: a rebuild sends only the files whose size or time changed,
     // where a tar body sends everything again (measured: 2.1 s against 13.7 s with one small file changed
     // in a 72 MiB context).
-    build: ({ context, ...request }) => build(docker, { ...request, files: context.entries, read: (file) => context.read(file as PackEntry) }, options),
-    buildWithSessionContext: (request) => build(docker, request, options),
-    buildWithTarBody: (request) => build(docker, request, options),
-    pruneCache: (keepBytes) => pruneBuildCache(docker, keepBytes),
+    build: ({ context, ...request }) => build(engine, { ...request, files: context.entries, read: (file) => context.read(file as PackEntry) }, options),
+    buildWithSessionContext: (request) => build(engine, request, options),
+    buildWithTarBody: (request) => build(engine, request, options),
+    pruneCache: (keepBytes) => pruneBuildCache(engine, keepBytes),
   };
 }
 
-async function build(docker: Docker, request: TarBodyRequest | SessionContextRequest, options: BuildkitOptions): Promise<string> {
+async function build(engine: EngineApi, request: TarBodyRequest | SessionContextRequest, options: BuildkitOptions): Promise<string> {
   const files = 'files' in request ? request.files : undefined;
   const { signal } = request;
   if (signal.aborted) throw new Interrupted();
@@ -54,14 +54,14 @@ async function build(docker: Docker, request: TarBodyRequest | SessionContextReq
     secrets: request.secrets,
     ...(files ? { files, read: 'read' in request ? request.read : undefined, onContextError: (err: Error) => (contextError ??= err) } : {}),
   };
-  const session = await openSession(docker, sources, options.sessionName).catch((err: unknown) => {
+  const session = await openSession(engine, sources, options.sessionName).catch((err: unknown) => {
     throw new RunError(`opening a build session: ${engineMessage(err)}`);
   });
   const reader = createTraceReader(request.onProgress);
   try {
     let answer: Readable;
     try {
-      answer = await postBuild(docker, {
+      answer = await postBuild(engine, {
         buildargs: request.buildargs,
         labels: request.labels,
         noCache: request.noCache,

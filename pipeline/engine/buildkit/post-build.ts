@@ -1,6 +1,6 @@
 // POST /build?version=2 with the context as the streamed body. Under version=2 the daemon hands the body to
 // BuildKit as the context (moby builder/builder-next/reqbodyhandler.go); `t` is not sent: the caller tags.
-import type Docker from 'dockerode';
+import type { EngineApi } from '../docker/engine-api.ts';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { streamRequest } from './engine-request.ts';
@@ -31,8 +31,8 @@ export function buildQuery(request: BuildQuery): Record<string, string | number 
   };
 }
 
-export function postBuild(docker: Docker, request: { body?: Readable } & Pick<BuildRequest, 'signal'> & BuildQuery): Promise<IncomingMessage> {
-  return streamRequest(docker, {
+export function postBuild(engine: EngineApi, request: { body?: Readable } & Pick<BuildRequest, 'signal'> & BuildQuery): Promise<IncomingMessage> {
+  return streamRequest(engine, {
     method: 'POST',
     path: '/build?',
     query: buildQuery(request),

@@ -4,7 +4,7 @@
 // 5 s for a session named in a build, so the session is open before the build is posted.
 import * as grpc from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
-import type Docker from 'dockerode';
+import type { EngineApi } from '../docker/engine-api.ts';
 import { hijack } from './engine-request.ts';
 import { serveDiffCopy, type SessionFile } from './file-sync.ts';
 import { authService, fileSyncService, healthService, methodsOf, secretsService, SERVING, type Packet } from './session-services.ts';
@@ -26,10 +26,10 @@ export type SessionSources = Pick<BuildRequest, 'credentials' | 'secrets'> & {
   onContextError?: (err: Error) => void;
 };
 
-export async function openSession(docker: Docker, sources: SessionSources, name = 'build-images'): Promise<Session> {
+export async function openSession(engine: EngineApi, sources: SessionSources, name = 'build-images'): Promise<Session> {
   const id = randomUUID();
   const services = sources.files ? [healthService, authService, secretsService, fileSyncService] : [healthService, authService, secretsService];
-  const socket = await hijack(docker, {
+  const socket = await hijack(engine, {
     method: 'POST',
     path: '/session',
     headers: {

@@ -1,10 +1,12 @@
-// The Engine API's small JSON calls (ping, inspect, list, tag, remove) over node:http on the engine's
-// connection. A run that finds every image up to date needs nothing else, and loading dockerode (with the
-// gRPC, protobuf and ssh2 modules it requires at start) cost such a run ~0.15 s of its ~0.7 s: dockerode
-// is loaded only for what streams (pull, push, containers, builds). Paths carry no API version: the daemon
-// answers in its own, so nothing here pins an old one (Engine 29 refuses versions below 1.44).
-import http, { type IncomingHttpHeaders } from 'node:http';
+// The Engine API over node:http on the engine's connection: the small JSON calls (ping, inspect, list,
+// tag, remove), and the streams and the upgraded connection that BuildKit's build and session need. A run
+// that finds every image up to date, or builds with BuildKit, needs nothing else; loading dockerode (with
+// the gRPC, protobuf and ssh2 modules it requires at start) cost such a run ~0.15 s of its ~0.7 s of CPU.
+// dockerode is kept for pull, push, containers and the classic builder. Paths carry no API version: the
+// daemon answers in its own, so nothing here pins an old one (Engine 29 refuses versions below 1.44).
+import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import type { Duplex, Readable } from 'node:stream';
 import type { ConnectionOptions } from './connection.ts';
 
 export interface ApiAnswer {
@@ -24,9 +26,22 @@ export class EngineApiError extends Error {
   }
 }
 
+export interface StreamRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  query?: Record<string, string | number | boolean>;
+  headers?: Record<string, string | string[]>;
+  body?: Readable;
+  signal?: AbortSignal;
+}
+
 export interface EngineApi {
   /** Rejects with an EngineApiError on a status of 400 and up, with the connection's error when there is none. */
   request(method: 'GET' | 'POST' | 'DELETE', path: string, query?: Record<string, string>): Promise<ApiAnswer>;
+  /** The answer as a stream, on a connection of its own; a failing status rejects as `request` does. */
+  stream(request: StreamRequest): Promise<IncomingMessage>;
+  /** The connection itself once the engine has switched protocols (101), as POST /session answers. */
+  upgrade(request: Omit<StreamRequest, 'body' | 'query'>): Promise<Duplex>;
 }
 
 // Bodies of these calls are small; an answer larger than this is not the engine's.
@@ -34,38 +49,88 @@ const MAX_BODY = 16 * 1024 * 1024;
 
 export function engineApi(connection: ConnectionOptions): EngineApi {
   const secure = 'protocol' in connection && connection.protocol === 'https';
-  // One connection reused across the run's calls; idle, it does not keep the process alive.
+  // One connection reused across the run's small calls; idle, it does not keep the process alive.
   const agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
   const target =
     'socketPath' in connection
-      ? { socketPath: connection.socketPath }
+      ? // servername: no TLS on a socket, and Node would otherwise work out a name for it with a regular expression whose first use costs 20-45 ms (measured, Node 20).
+        { socketPath: connection.socketPath, servername: '' }
       : connection.protocol === 'https'
         ? { host: connection.host, port: connection.port, ca: connection.ca, cert: connection.cert, key: connection.key }
         : { host: connection.host, port: connection.port };
+  const send = (options: http.RequestOptions) => (secure ? https : http).request({ ...target, ...options });
+
   return {
     request: (method, path, query) =>
       new Promise((resolve, reject) => {
-        const search = query ? `?${new URLSearchParams(query)}` : '';
-        const request = (secure ? https : http).request({ ...target, agent, method, path: `${path}${search}` }, (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (chunk: Buffer) => {
-            size += chunk.length;
-            if (size > MAX_BODY) res.destroy(new Error(`the engine's answer to ${method} ${path} is over ${MAX_BODY} bytes`));
-            else chunks.push(chunk);
-          });
-          res.on('error', reject);
-          res.on('end', () => {
-            const json = parseJson(Buffer.concat(chunks).toString('utf8'));
-            const status = res.statusCode ?? 0;
-            if (status >= 400) reject(new EngineApiError(status, json && typeof json === 'object' ? (json as { message?: string }) : null));
+        const request = send({ agent, method, path: withQuery(path, query) });
+        request.on('response', (res) =>
+          readBody(res, `${method} ${path}`).then(({ status, json }) => {
+            if (status >= 400) reject(apiError(status, json));
             else resolve({ status, headers: res.headers, json });
-          });
+          }, reject),
+        );
+        request.on('error', reject);
+        request.end();
+      }),
+
+    stream: ({ method, path, query, headers = {}, body, signal }) =>
+      new Promise((resolve, reject) => {
+        const request = send({ agent: false, method, path: withQuery(path, query), headers, signal });
+        request.on('response', (res) => {
+          const status = res.statusCode ?? 0;
+          if (status < 400) resolve(res);
+          else readBody(res, `${method} ${path}`).then(({ json }) => reject(apiError(status, json)), reject);
         });
+        request.on('error', reject);
+        if (!body) {
+          request.end();
+          return;
+        }
+        // A body that fails (a context file changed while it was read) fails the request with its own error.
+        body.on('error', (err) => request.destroy(err));
+        body.pipe(request);
+      }),
+
+    upgrade: ({ method, path, headers = {}, signal }) =>
+      new Promise((resolve, reject) => {
+        const request = send({ agent: false, method, path, headers: { Connection: 'Upgrade', ...headers }, signal });
+        request.on('upgrade', (_res, socket, head) => {
+          // Bytes of the new protocol that arrived with the 101 belong to it.
+          if (head.length > 0) socket.unshift(head);
+          resolve(socket);
+        });
+        request.on('response', (res) =>
+          readBody(res, `${method} ${path}`).then(({ status, json }) => reject(apiError(status, json ?? { message: `HTTP ${status}: no upgrade` })), reject),
+        );
         request.on('error', reject);
         request.end();
       }),
   };
+}
+
+function withQuery(path: string, query?: Record<string, string | number | boolean>): string {
+  if (!query) return path;
+  return `${path}?${new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]))}`;
+}
+
+function apiError(status: number, json: unknown): EngineApiError {
+  return new EngineApiError(status, json && typeof json === 'object' ? (json as { message?: string }) : null);
+}
+
+/** A small answer read whole, bounded. */
+function readBody(res: IncomingMessage, what: string): Promise<{ status: number; json: unknown }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY) res.destroy(new Error(`the engine's answer to ${what} is over ${MAX_BODY} bytes`));
+      else chunks.push(chunk);
+    });
+    res.on('error', reject);
+    res.on('end', () => resolve({ status: res.statusCode ?? 0, json: parseJson(Buffer.concat(chunks).toString('utf8')) }));
+  });
 }
 
 function parseJson(text: string): unknown {
