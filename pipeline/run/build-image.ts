@@ -1,10 +1,9 @@
-// One image, from its host commands to its tags. The digest of its inputs (the context's entries and
+// One image, from its base and context to its tags (its host commands ran before: run-builds.ts). The digest of its inputs (the context's entries and
 // contents, the base image ID, the build args) goes into a label, so that the next run can tell, from the
 // engine alone, that the image for every tag is already what these inputs make.
 import { createHash } from 'node:crypto';
 import { registryOf } from '../model/image-ref.ts';
 import { Interrupted, RunError } from '../model/errors.ts';
-import { runCommands } from './host-command.ts';
 import { sortedEntries } from '../model/context-entries.ts';
 import { digestContext, fileChunks, listEntries, packEntries } from '../context/pack-context.ts';
 import { DIGEST_LABEL, labelArgs } from '../plan/labels.ts';
@@ -43,7 +42,6 @@ export async function buildImage(
   settings: BuildServices,
   options: BuildOptions,
 ): Promise<BuildResult> {
-  await runCommands(image.hostCommands, settings);
   const baseId = image.base.kind === 'ref' ? await resolveBase(image, image.base.ref, settings, options.pull) : builtBases.get(image.base.image)!;
 
   const resolved = await resolveSources(image.context, {

@@ -1,5 +1,5 @@
-// Builds a selection of images: each starts once what it is built on is done, at most `concurrency` at a
-// time. A failure fails the images that depend on it and, unless keepGoing, starts nothing new (builds
+// Builds a selection of images: each starts once what it is built on is done, at most `concurrency` builds
+// at a time (host commands take no slot). A failure fails the images that depend on it and, unless keepGoing, starts nothing new (builds
 // already running finish, as make's do).
 import { buildImage, type BuildOptions, type BuildServices } from './build-image.ts';
 import { isMissingInput, runCommands } from './host-command.ts';
@@ -34,6 +34,12 @@ export async function runBuilds(
   const slots = semaphore(options.concurrency);
   let stoppedBy: string | undefined;
   const jobs = new Map<string, Promise<ImageRun>>();
+  /** Why nothing new may start now: Ctrl-C, or a failure without --keep-going. */
+  const stopReason = (): { error: string; hint?: string } | undefined => {
+    if (settings.signal.aborted) return { error: 'not built: interrupted' };
+    if (stoppedBy) return { error: `not built: the run stopped after ${stoppedBy} failed`, hint: 'use --keep-going to build what does not depend on it' };
+    return undefined;
+  };
 
   const job = async (name: string): Promise<ImageRun> => {
     const previous = done.get(name);
@@ -47,36 +53,45 @@ export async function runBuilds(
     const failedDep = deps.find((d) => d.status === 'failed');
     if (failedDep) return notBuilt(`not built: ${failedDep.name} failed`);
 
+    const stopped = stopReason();
+    if (stopped) return notBuilt(stopped.error, stopped.hint);
+    settings.emit({ type: 'start', image: name });
+    const started = Date.now();
+    const finish = (run: ImageRun): ImageRun => {
+      settings.emit({
+        type: 'finish',
+        image: name,
+        status: run.status,
+        id: run.id,
+        tags: image.tags,
+        reason: run.reason,
+        changed: run.changed,
+        error: run.error,
+        hint: run.hint,
+        seconds: (Date.now() - started) / 1000,
+      });
+      return run;
+    };
+    const failed = (err: unknown): ImageRun => {
+      if (!(err instanceof RunError) && !(err instanceof Interrupted)) throw err;
+      if (!options.keepGoing && !isMissingInput(err)) stoppedBy ??= name;
+      return finish({ name, status: 'failed', error: err.message, hint: err instanceof RunError ? err.hint : undefined });
+    };
+    // An image's host commands (its Go builds) take no build slot: they run while other images build, so
+    // that its binaries are ready when a slot frees, as make -j overlaps them.
+    try {
+      await runCommands(image.hostCommands, settings);
+    } catch (err) {
+      return failed(err);
+    }
     const release = await slots.acquire();
     try {
-      if (settings.signal.aborted) return notBuilt('not built: interrupted');
-      if (stoppedBy) return notBuilt(`not built: the run stopped after ${stoppedBy} failed`, 'use --keep-going to build what does not depend on it');
-      settings.emit({ type: 'start', image: name });
-      const started = Date.now();
+      const stoppedMeanwhile = stopReason();
+      if (stoppedMeanwhile) return finish({ name, status: 'failed', ...stoppedMeanwhile });
       const bases = new Map(deps.filter((d) => d.id).map((d) => [d.name, d.id!]));
-      const finish = (run: ImageRun): ImageRun => {
-        settings.emit({
-          type: 'finish',
-          image: name,
-          status: run.status,
-          id: run.id,
-          tags: image.tags,
-          reason: run.reason,
-          changed: run.changed,
-          error: run.error,
-          hint: run.hint,
-          seconds: (Date.now() - started) / 1000,
-        });
-        return run;
-      };
-      try {
-        const result = await buildImage(image, bases, settings, options);
-        return finish({ name, ...result });
-      } catch (err) {
-        if (!(err instanceof RunError) && !(err instanceof Interrupted)) throw err;
-        if (!options.keepGoing && !isMissingInput(err)) stoppedBy ??= name;
-        return finish({ name, status: 'failed', error: err.message, hint: err instanceof RunError ? err.hint : undefined });
-      }
+      return finish({ name, ...(await buildImage(image, bases, settings, options)) });
+    } catch (err) {
+      return failed(err);
     } finally {
       release();
     }

@@ -19,6 +19,8 @@ export interface FakeEngine {
   registry: Map<string, string>;
   /** A build whose Dockerfile contains this text fails, as a failing RUN would. */
   failBuildsWith?: string;
+  /** When set, every build waits for it before it ends. */
+  holdBuilds?: Promise<void>;
   /** Push failures to give before a push succeeds, by ref; a number below 0 fails for ever. */
   pushFailures: Map<string, { times: number; message: string }>;
 }
@@ -77,6 +79,7 @@ export function fakeEngine(bases: readonly string[] = []): FakeEngine {
           engine.calls.push(`build ${dockerfile.split('\n')[0]}`);
           // Long enough for builds that may overlap to do so.
           await new Promise((resolve) => setTimeout(resolve, 5));
+          await engine.holdBuilds;
           if (engine.failBuildsWith && dockerfile.includes(engine.failBuildsWith)) {
             request.onProgress({ kind: 'step', step: { id: 's', name: 'RUN fail', cached: false, error: 'exit code: 1' } });
             throw new RunError('[2/2] RUN fail: exit code: 1');

@@ -8,6 +8,8 @@ import type { RunOptions } from '../../pipeline/run/services.ts';
 import { prepareText, yaml } from '../support/config.ts';
 import { fakeEngine, fakeServices, runOptions, type FakeEngine } from '../support/fake-engine.ts';
 import { tempDir } from '../support/temp.ts';
+import { parseConfig } from '../../pipeline/config/load-config.ts';
+import { prepareLoaded } from '../../pipeline/config/prepare.ts';
 
 const CONFIG = yaml`
 images:
@@ -61,6 +63,31 @@ test('at most --concurrency builds run at once', async () => {
     await run(['base', 'tool', 'extra'], engine, { concurrency });
     assert.is(engine.maxConcurrentBuilds, concurrency, `with --concurrency ${concurrency}`);
   }
+});
+
+test('host commands take no build slot: an image’s Go build runs while another image builds', async () => {
+  const project = await tempDir('bi-slots-');
+  const config = yaml`
+images:
+  tool: { base: 'alpine:latest', tags: ['reg.test/tool:1'], steps: [{ run: 'echo tool' }] }
+  gen: { base: 'alpine:latest', tags: ['reg.test/gen:1'], steps: [{ command: { run: 'touch out.txt', outputs: [out.txt] } }, { run: 'echo gen' }] }
+`;
+  const prepared = prepareLoaded(parseConfig(config, 'build.config.yaml', project), {}, { USER: 'alice' });
+  const { phases, selected } = planPhases(prepared.graph, ['tool', 'gen']);
+  const engine = fakeEngine(['alpine:latest']);
+  let release = () => {};
+  engine.holdBuilds = new Promise((resolve) => (release = resolve));
+  const services = fakeServices(engine);
+  const running = runPhases(prepared.plan, phases, selected, services, runOptions({ concurrency: 1 }));
+  const commandRan = () => services.events.some((e) => e.type === 'command' && e.image === 'gen' && e.status === 'ran');
+  for (let waited = 0; !commandRan() && waited < 5000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(commandRan(), 'gen’s command ran while tool held the one build slot');
+  assert.not.ok(
+    services.events.some((e) => e.type === 'finish'),
+    'no image had finished',
+  );
+  release();
+  assert.ok((await running).ok);
 });
 
 test('an image built again with the same inputs is up to date, and the engine builds nothing', async () => {
