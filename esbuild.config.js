@@ -1,0 +1,42 @@
+// `npm run build`: the CLI as one bundle, with a chunk for each part that loads later (the builders, the
+// terminal view). A run used to resolve ~100 ES modules one by one; dockerode, gRPC and protobuf stay
+// outside the bundle and are loaded only by the builds that need them.
+import { chmodSync } from 'node:fs';
+import path from 'node:path';
+import { build } from 'esbuild';
+
+const OUT = 'dist/pipeline/cli';
+
+// zod's ~40 translations of its messages are half the bundle (360 KB); we speak English only, and parsing
+// the rest cost every run ~0.05 s of CPU. zod imports them all through locales/index.js: that module, as
+// zod sees it, holds English alone.
+const englishOnly = {
+  name: 'zod-english-only',
+  setup(bundler) {
+    bundler.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      args.importer.includes(`${path.sep}zod${path.sep}`)
+        ? { path: path.join(path.dirname(args.importer), '../locales/index.js'), namespace: 'zod-locales' }
+        : undefined,
+    );
+    bundler.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: "export { default as en } from './en.js';",
+      resolveDir: path.dirname(args.path),
+    }));
+  },
+};
+
+await build({
+  entryPoints: ['pipeline/cli/main.ts'],
+  outdir: OUT,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external: ['dockerode', '@grpc/grpc-js', 'protobufjs'],
+  // Bundled CommonJS (yaml) calls require(); an ES module has none of its own.
+  banner: { js: "import { createRequire as __biRequire } from 'node:module'; const require = __biRequire(import.meta.url);" },
+  plugins: [englishOnly],
+  logLevel: 'warning',
+});
+chmodSync(path.join(OUT, 'main.js'), 0o755);
