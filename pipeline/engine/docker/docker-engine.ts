@@ -3,7 +3,7 @@
 // when a command talks to the engine, so that --help and --dry-run start without it.
 import type Docker from 'dockerode';
 import path from 'node:path';
-import tar from 'tar-stream';
+import type { Header } from 'tar-stream';
 import type { Readable } from 'node:stream';
 import type { ImageFile, ImageInfo, ImageStore } from '../engine.ts';
 import type { Credentials } from '../../model/credentials.ts';
@@ -187,7 +187,7 @@ function shortRef(image: string): string {
 }
 
 /** Why an archive entry is not a file edit can read: a directory (it made /etc/etc), a device, a huge file. */
-function unreadable(file: string, header: tar.Header): RunError | undefined {
+function unreadable(file: string, header: Header): RunError | undefined {
   if (header.type !== 'file' && header.type !== 'symlink' && header.type !== 'contiguous-file') {
     return new RunError(
       `${file} is a ${header.type === 'directory' ? 'directory' : header.type} in the base image: edit changes one file`,
@@ -213,6 +213,8 @@ async function readEntry(container: Docker.Container, file: string): Promise<{ f
     if ((err as EngineFailure).statusCode === 404) return undefined;
     throw new RunError(`reading ${file}: ${(err as Error).message}`);
   }
+  // Loaded here: a run that reads no base file (most) never needs it.
+  const { default: tar } = await import('tar-stream');
   const extract = tar.extract();
   let result: { file: ImageFile; linkname?: string } | undefined;
   await new Promise<void>((resolve, reject) => {
