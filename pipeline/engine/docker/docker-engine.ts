@@ -88,7 +88,8 @@ export function dockerImageStore(api: EngineApi, dockerode: () => Promise<Docker
       } catch (err) {
         throw failure(`looking for an image labelled ${label}`, err);
       }
-      return found ? inspectImage(found.Id) : undefined;
+      // The list's summary has all an ImageInfo holds: no inspect after it.
+      return found && { id: found.Id, labels: found.Labels ?? {}, repoDigests: found.RepoDigests ?? [] };
     },
     async ping() {
       try {
