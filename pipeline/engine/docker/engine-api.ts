@@ -82,7 +82,11 @@ export function engineApi(connection: ConnectionOptions): EngineApi {
           if (status < 400) resolve(res);
           else readBody(res, `${method} ${path}`).then(({ json }) => reject(apiError(status, json)), reject);
         });
-        request.on('error', reject);
+        request.on('error', (err) => {
+          // A request that failed reads no more of its body: the context's open files are closed.
+          body?.destroy();
+          reject(err);
+        });
         if (!body) {
           request.end();
           return;
