@@ -5,7 +5,7 @@ import { loadDigestCache } from '../context/digest-cache.ts';
 import { createFetcher, defaultCacheDir, LOCK_FILE } from '../context/fetcher.ts';
 import { createEngine, type EngineOptions } from '../engine/create-engine.ts';
 import type { Engine } from '../engine/engine.ts';
-import { cachingImageFiles, rememberingInspections } from '../engine/cached-store.ts';
+import { cachingImageFiles, rememberingFoundImages, rememberingInspections } from '../engine/cached-store.ts';
 import { STATE_DIR } from '../model/project-files.ts';
 import { registryCredentials } from '../registry/registry-auth.ts';
 import { remoteDigest } from '../registry/registry-client.ts';
@@ -32,7 +32,10 @@ export async function createServices(settings: ServiceSettings): Promise<RunServ
   const engine = settings.engine ? await createEngine(settings.engine) : noEngine();
   const cacheDir = defaultCacheDir();
   return {
-    images: cachingImageFiles(rememberingInspections(engine.images), path.join(cacheDir, 'image-files')),
+    images: cachingImageFiles(
+      rememberingFoundImages(rememberingInspections(engine.images), path.join(cacheDir, 'found-images.json')),
+      path.join(cacheDir, 'image-files'),
+    ),
     builder: engine.builder,
     emit: settings.emit,
     signal: settings.signal,
