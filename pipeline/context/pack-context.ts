@@ -3,8 +3,9 @@
 // one call (a stream per 4 KiB file costs more than its bytes), so memory stays bounded by one small file
 // and the stream's buffers, never by the context.
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync } from 'node:fs';
-import { lstat, readdir, readFile, readlink, realpath, stat as statOf } from 'node:fs/promises';
+import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { lstat, readFile, realpath, stat as statOf } from 'node:fs/promises';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -59,31 +60,30 @@ async function expandPath(source: Extract<PlainSource, { kind: 'path' }>): Promi
   const rules = compileIgnore([...parseIgnoreFile(ignoreFile), ...source.excludes]);
   const entries: PackEntry[] = [{ name: `${source.name}/`, type: 'directory', mode: stat.mode & 0o7777, size: 0 }];
   // A symbolic link met on the way is packed as a link and never followed (lstat, not stat): a link to
-  // /etc in the project puts a harmless link in the image, not the host's files.
+  // /etc in the project puts a harmless link in the image, not the host's files. Directories are read and
+  // their entries looked at synchronously, like small files (readSmall): a page-cached lstat takes a few
+  // µs this way against tens through the thread pool (measured: 2,000 files listed in 15-36 ms, against
+  // 50-94 ms with fs.promises). The loop turns between directories.
   const walk = async (relativeDir: string): Promise<void> => {
     const where = relativeDir ? `${source.origin}/${relativeDir}` : source.origin;
-    const names = (
-      await readdir(path.join(source.path, relativeDir)).catch((err: unknown) => {
-        throw readFailure(where, err, 'directory');
-      })
-    ).map((name) => (relativeDir ? `${relativeDir}/${name}` : name));
-    // The entries of a directory are looked at together; their order is settled by the sort at the end.
-    await Promise.all(
-      names
-        .filter((relative) => !isIgnored(relative, rules))
-        .map(async (relative) => {
-          const absolute = path.join(source.path, relative);
-          const childStat = await lstat(absolute).catch((err: unknown) => {
-            throw readFailure(`${source.origin}/${relative}`, err);
-          });
-          if (childStat.isDirectory()) {
-            entries.push({ name: `${source.name}/${relative}/`, type: 'directory', mode: childStat.mode & 0o7777, size: 0 });
-            await walk(relative);
-          } else {
-            entries.push(await fileEntry(`${source.name}/${relative}`, absolute, `${source.origin}/${relative}`, source.mode, childStat));
-          }
-        }),
-    );
+    const subdirectories: string[] = [];
+    for (const name of readDirectory(path.join(source.path, relativeDir), where)) {
+      const relative = relativeDir ? `${relativeDir}/${name}` : name;
+      if (isIgnored(relative, rules)) continue;
+      const absolute = path.join(source.path, relative);
+      const origin = `${source.origin}/${relative}`;
+      const childStat = lstatOrFail(absolute, origin);
+      if (childStat.isDirectory()) {
+        entries.push({ name: `${source.name}/${relative}/`, type: 'directory', mode: childStat.mode & 0o7777, size: 0 });
+        subdirectories.push(relative);
+      } else {
+        entries.push(entryOf(`${source.name}/${relative}`, absolute, origin, source.mode, childStat));
+      }
+    }
+    for (const relative of subdirectories) {
+      await yieldToLoop();
+      await walk(relative);
+    }
   };
   await walk('');
   return entries;
@@ -128,27 +128,49 @@ function readFailure(origin: string, err: unknown, what = 'file'): Error {
   return new RunError(`cannot read '${origin}': ${(err as Error)?.message ?? String(err)}`);
 }
 
-async function fileEntry(name: string, absolute: string, origin: string, mode?: number, known?: Awaited<ReturnType<typeof lstat>>): Promise<PackEntry> {
-  const stat =
-    known ??
-    (await lstat(absolute).catch((err: unknown) => {
-      throw readFailure(origin, err);
-    }));
+async function fileEntry(name: string, absolute: string, origin: string, mode?: number): Promise<PackEntry> {
+  const stat = await lstat(absolute).catch((err: unknown) => {
+    throw readFailure(origin, err);
+  });
+  return entryOf(name, absolute, origin, mode, stat);
+}
+
+function readDirectory(absolute: string, origin: string): string[] {
+  try {
+    return readdirSync(absolute);
+  } catch (err) {
+    throw readFailure(origin, err, 'directory');
+  }
+}
+
+function lstatOrFail(absolute: string, origin: string): Stats {
+  try {
+    return lstatSync(absolute);
+  } catch (err) {
+    throw readFailure(origin, err);
+  }
+}
+
+/** The entry of a file or a link, from its lstat. */
+function entryOf(name: string, absolute: string, origin: string, mode: number | undefined, stat: Stats): PackEntry {
   if (stat.isSymbolicLink()) {
-    const linkname = await readlink(absolute).catch((err: unknown) => {
+    let linkname: string;
+    try {
+      linkname = readlinkSync(absolute);
+    } catch (err) {
       throw readFailure(origin, err);
-    });
+    }
     return { name, type: 'symlink', mode: 0o777, size: 0, linkname, origin };
   }
   if (!stat.isFile()) throw new RunError(`'${origin}' is neither a file, a directory nor a link`);
   return {
     name,
     type: 'file',
-    mode: mode ?? Number(stat.mode) & 0o7777,
-    size: Number(stat.size),
+    mode: mode ?? stat.mode & 0o7777,
+    size: stat.size,
     path: absolute,
     origin,
-    stat: { mtimeMs: Number(stat.mtimeMs), ino: Number(stat.ino) },
+    stat: { mtimeMs: stat.mtimeMs, ino: stat.ino },
   };
 }
 
