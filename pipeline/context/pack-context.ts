@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar, { type Header } from 'tar-stream';
 import { RunError, UserError } from '../model/errors.ts';
-import { DOCKERFILE, type PackEntry, type PlainSource } from '../model/context-entries.ts';
+import { compareNames, DOCKERFILE, type PackEntry, type PlainSource } from '../model/context-entries.ts';
 import type { DigestCache } from './digest-cache.ts';
 import { compileIgnore, isIgnored, parseIgnoreFile } from './dockerignore.ts';
 
@@ -23,13 +23,8 @@ const PARALLEL_DIGESTS = 8;
 
 /** Expands the plan's sources into tar entries, sorted. Reads directories and stats, no file contents. */
 export async function listEntries(sources: readonly PlainSource[]): Promise<PackEntry[]> {
-  // Sorted on byte keys made once per entry: compareNames makes two Buffers per comparison (~44,000 for
-  // 2,000 entries, half of listing them).
-  const entries = (await Promise.all(sources.map(expandSource)))
-    .flat()
-    .map((entry) => ({ key: Buffer.from(entry.name), entry }))
-    .sort((a, b) => Buffer.compare(a.key, b.key))
-    .map(({ entry }) => entry);
+  const entries = (await Promise.all(sources.map(expandSource))).flat();
+  entries.sort((a, b) => compareNames(a.name, b.name));
   for (let i = 1; i < entries.length; i++) {
     if (entries[i]!.name === entries[i - 1]!.name) {
       throw new RunError(`two context entries are named '${entries[i]!.name}'`);

@@ -39,20 +39,21 @@ export function goFileMode(type: SessionFile['type'], mode: number): number {
   return m;
 }
 
-/**
- * filepath.Walk's order: names compared component by component, so `a/b` comes before `a.txt`. That is the
- * byte order of the names with each `/` made a byte below every other (no name holds a NUL).
- */
+/** filepath.Walk's order: names compared component by component, so `a/b` comes before `a.txt`. */
 export function compareWalkOrder(a: string, b: string): number {
-  return Buffer.compare(walkKey(a), walkKey(b));
+  const pa = a.split('/');
+  const pb = b.split('/');
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const c = Buffer.compare(Buffer.from(pa[i]!), Buffer.from(pb[i]!));
+    if (c !== 0) return c;
+  }
+  return pa.length - pb.length;
 }
 
-const walkKey = (name: string) => Buffer.from(name.replaceAll('/', '\0'));
-
-const cleanPattern = (pattern: string) => pattern.replace(/^\.?\/+/, '').replace(/\/+$/, '');
-
 function globToRegExp(pattern: string): RegExp {
-  const body = cleanPattern(pattern)
+  const body = pattern
+    .replace(/^\.?\/+/, '')
+    .replace(/\/+$/, '')
     .split('')
     .map((ch) => (ch === '*' ? '[^/]*' : ch === '?' ? '[^/]' : ch.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
     .join('');
@@ -65,57 +66,30 @@ function globToRegExp(pattern: string): RegExp {
  * starting with `!` are not supported (we never send a .dockerignore: the caller filtered already).
  */
 export function listing(files: readonly SessionFile[], include: readonly string[] = [], exclude: readonly string[] = []): SessionFile[] {
-  const byName = namesOf(files);
-  const included = matcher(include);
-  const excluded = matcher(exclude.filter((p) => !p.startsWith('!')));
-  const chosen = new Map<string, SessionFile>();
-  for (const [name, f] of byName) {
-    if (included && !included(name)) continue;
-    if (excluded?.(name)) continue;
-    chosen.set(name, f);
-    for (let slash = name.indexOf('/'); slash !== -1; slash = name.indexOf('/', slash + 1)) {
-      const dir = name.slice(0, slash);
-      if (!chosen.has(dir)) chosen.set(dir, byName.get(dir) ?? { name: dir, type: 'directory', mode: 0o755, size: 0 });
-    }
-  }
-  // Sorted on keys made once per entry, not two per comparison.
-  return [...chosen.values()]
-    .map((f) => ({ key: walkKey(f.name), f }))
-    .sort((a, b) => Buffer.compare(a.key, b.key))
-    .map(({ f }) => f);
-}
-
-/** The entries by clean name, made once per context: the daemon lists a context up to three times. */
-const namesByContext = new WeakMap<readonly SessionFile[], Map<string, SessionFile>>();
-
-function namesOf(files: readonly SessionFile[]): Map<string, SessionFile> {
-  let byName = namesByContext.get(files);
-  if (byName) return byName;
-  byName = new Map<string, SessionFile>();
+  const byName = new Map<string, SessionFile>();
   for (const f of files) {
     // The entry itself is kept (not copied) unless its name needs cleaning: its content is read only when asked.
     const name = f.name.replace(/^\.\/+/, '').replace(/\/+$/, '');
     byName.set(name, name === f.name ? f : { ...f, name });
   }
-  namesByContext.set(files, byName);
-  return byName;
-}
-
-/**
- * Whether a name or one of its parent directories matches one of the patterns. The daemon's patterns are
- * mostly plain paths (the COPY sources, the Dockerfile): those are looked up, not tried as expressions.
- */
-function matcher(patterns: readonly string[]): ((name: string) => boolean) | undefined {
-  if (patterns.length === 0) return undefined;
-  const plain = new Set(patterns.filter((p) => !/[*?]/.test(p)).map(cleanPattern));
-  const globs = patterns.filter((p) => /[*?]/.test(p)).map(globToRegExp);
-  const matches = (prefix: string) => plain.has(prefix) || globs.some((re) => re.test(prefix));
-  return (name) => {
-    for (let slash = name.indexOf('/'); slash !== -1; slash = name.indexOf('/', slash + 1)) {
-      if (matches(name.slice(0, slash))) return true;
-    }
-    return matches(name);
+  const includes = include.map(globToRegExp);
+  const excludes = exclude.filter((p) => !p.startsWith('!')).map(globToRegExp);
+  const matches = (name: string, patterns: RegExp[]) => {
+    const parts = name.split('/');
+    return parts.some((_, i) => patterns.some((re) => re.test(parts.slice(0, i + 1).join('/'))));
   };
+  const chosen = new Map<string, SessionFile>();
+  for (const [name, f] of byName) {
+    if (includes.length > 0 && !matches(name, includes)) continue;
+    if (excludes.length > 0 && matches(name, excludes)) continue;
+    chosen.set(name, f);
+    const parts = name.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      if (!chosen.has(dir)) chosen.set(dir, byName.get(dir) ?? { name: dir, type: 'directory', mode: 0o755, size: 0 });
+    }
+  }
+  return [...chosen.values()].sort((a, b) => compareWalkOrder(a.name, b.name));
 }
 
 /** Followed paths, and the targets of those that are symbolic links, as fsutil's FollowLinks gives them. */
