@@ -6,7 +6,7 @@ import { registryOf } from '../model/image-ref.ts';
 import { Interrupted, RunError } from '../model/errors.ts';
 import { runCommands } from './host-command.ts';
 import { sortedEntries, type PackEntry } from '../model/context-entries.ts';
-import { digestContext, fileChunks, listEntries, packEntries } from '../context/pack-context.ts';
+import { digestContext, fileChunksInPlace, listEntries, packEntries } from '../context/pack-context.ts';
 import { DIGEST_LABEL, labelArgs } from '../plan/labels.ts';
 import type { ImagePlan } from '../plan/plan.ts';
 import { DOCKERFILE_KEY, rebuildReason, recordLabels, type InputsRecord, type RebuildReason } from '../plan/rebuild-reason.ts';
@@ -108,7 +108,7 @@ async function buildAndTag(
   // the daemon's about a session; a secret is small.
   const secrets = new Map(await Promise.all(image.secrets.map(async (id) => [id, await settings.secret(id)()] as const)));
   const id = await settings.builder.build({
-    context: { entries, tar: () => packEntries(entries), read: fileChunks },
+    context: { entries, tar: () => packEntries(entries), read: fileChunksInPlace },
     buildargs: {
       ...args,
       ...labelArgs({

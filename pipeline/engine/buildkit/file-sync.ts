@@ -170,12 +170,14 @@ export function serveDiffCopy(stream: ServerHttp2Stream, headers: IncomingHttpHe
     if (!f || f.type !== 'file') throw new Error(`invalid file id ${id}`);
     for await (const bytes of contentOf(f, options.read)) {
       if (done) return;
+      let sent = Promise.resolve();
       for (let at = 0; at < bytes.length; at += CHUNK) {
         const chunk = bytes.subarray(at, at + CHUNK);
         const head = dataPacketHead(id, chunk.length);
-        out.write([framePrefix(head.length + chunk.length), head, chunk]);
+        sent = new Promise((resolve) => out.write([framePrefix(head.length + chunk.length), head, chunk], resolve));
       }
-      await out.room();
+      // The reader may read its next chunk into the same memory (fileChunksInPlace): this one leaves first.
+      await sent;
     }
     out.write([framedPacket({ type: PACKET.DATA, ID: id })]);
   };

@@ -116,14 +116,18 @@ export function batchWriter(stream: Writable, budget = 512 * 1024) {
     stream.uncork();
   };
   return {
-    write(chunks: readonly Uint8Array[]): void {
-      if (stream.destroyed || stream.writableEnded) return;
+    /** Queues the chunks; `onSent` is told when they have left (the caller may then use their memory again). */
+    write(chunks: readonly Uint8Array[], onSent?: () => void): void {
+      if (stream.destroyed || stream.writableEnded) {
+        onSent?.();
+        return;
+      }
       if (!corked) {
         corked = true;
         stream.cork();
         process.nextTick(flush);
       }
-      for (const chunk of chunks) stream.write(chunk);
+      chunks.forEach((chunk, i) => stream.write(chunk, i === chunks.length - 1 && onSent ? () => onSent() : undefined));
     },
     /** Resolves when the queue is under budget again, or the stream is gone. */
     async room(): Promise<void> {
