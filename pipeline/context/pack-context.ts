@@ -3,8 +3,9 @@
 // one call (a stream per 4 KiB file costs more than its bytes), so memory stays bounded by one small file
 // and the stream's buffers, never by the context.
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync } from 'node:fs';
-import { lstat, readdir, readFile, readlink, realpath, stat as statOf } from 'node:fs/promises';
+import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { lstat, open, readFile, realpath, stat as statOf, type FileHandle } from 'node:fs/promises';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -19,6 +20,7 @@ type TarHeader = Partial<Header> & Pick<Header, 'name'>;
 const SMALL_FILE = 1024 * 1024;
 // Hashing files (not reading a small one) is what may run in parallel, this many at a time.
 const PARALLEL_DIGESTS = 8;
+const IN_PLACE_CHUNK = 256 * 1024;
 
 /** Expands the plan's sources into tar entries, sorted. Reads directories and stats, no file contents. */
 export async function listEntries(sources: readonly PlainSource[]): Promise<PackEntry[]> {
@@ -59,31 +61,30 @@ async function expandPath(source: Extract<PlainSource, { kind: 'path' }>): Promi
   const rules = compileIgnore([...parseIgnoreFile(ignoreFile), ...source.excludes]);
   const entries: PackEntry[] = [{ name: `${source.name}/`, type: 'directory', mode: stat.mode & 0o7777, size: 0 }];
   // A symbolic link met on the way is packed as a link and never followed (lstat, not stat): a link to
-  // /etc in the project puts a harmless link in the image, not the host's files.
+  // /etc in the project puts a harmless link in the image, not the host's files. Directories are read and
+  // their entries looked at synchronously, like small files (readSmall): a page-cached lstat takes a few
+  // µs this way against tens through the thread pool (measured: 2,000 files listed in 15-36 ms, against
+  // 50-94 ms with fs.promises). The loop turns between directories.
   const walk = async (relativeDir: string): Promise<void> => {
     const where = relativeDir ? `${source.origin}/${relativeDir}` : source.origin;
-    const names = (
-      await readdir(path.join(source.path, relativeDir)).catch((err: unknown) => {
-        throw readFailure(where, err, 'directory');
-      })
-    ).map((name) => (relativeDir ? `${relativeDir}/${name}` : name));
-    // The entries of a directory are looked at together; their order is settled by the sort at the end.
-    await Promise.all(
-      names
-        .filter((relative) => !isIgnored(relative, rules))
-        .map(async (relative) => {
-          const absolute = path.join(source.path, relative);
-          const childStat = await lstat(absolute).catch((err: unknown) => {
-            throw readFailure(`${source.origin}/${relative}`, err);
-          });
-          if (childStat.isDirectory()) {
-            entries.push({ name: `${source.name}/${relative}/`, type: 'directory', mode: childStat.mode & 0o7777, size: 0 });
-            await walk(relative);
-          } else {
-            entries.push(await fileEntry(`${source.name}/${relative}`, absolute, `${source.origin}/${relative}`, source.mode, childStat));
-          }
-        }),
-    );
+    const subdirectories: string[] = [];
+    for (const name of readDirectory(path.join(source.path, relativeDir), where)) {
+      const relative = relativeDir ? `${relativeDir}/${name}` : name;
+      if (isIgnored(relative, rules)) continue;
+      const absolute = path.join(source.path, relative);
+      const origin = `${source.origin}/${relative}`;
+      const childStat = lstatOrFail(absolute, origin);
+      if (childStat.isDirectory()) {
+        entries.push({ name: `${source.name}/${relative}/`, type: 'directory', mode: childStat.mode & 0o7777, size: 0 });
+        subdirectories.push(relative);
+      } else {
+        entries.push(entryOf(`${source.name}/${relative}`, absolute, origin, source.mode, childStat));
+      }
+    }
+    for (const relative of subdirectories) {
+      await yieldToLoop();
+      await walk(relative);
+    }
   };
   await walk('');
   return entries;
@@ -128,27 +129,49 @@ function readFailure(origin: string, err: unknown, what = 'file'): Error {
   return new RunError(`cannot read '${origin}': ${(err as Error)?.message ?? String(err)}`);
 }
 
-async function fileEntry(name: string, absolute: string, origin: string, mode?: number, known?: Awaited<ReturnType<typeof lstat>>): Promise<PackEntry> {
-  const stat =
-    known ??
-    (await lstat(absolute).catch((err: unknown) => {
-      throw readFailure(origin, err);
-    }));
+async function fileEntry(name: string, absolute: string, origin: string, mode?: number): Promise<PackEntry> {
+  const stat = await lstat(absolute).catch((err: unknown) => {
+    throw readFailure(origin, err);
+  });
+  return entryOf(name, absolute, origin, mode, stat);
+}
+
+function readDirectory(absolute: string, origin: string): string[] {
+  try {
+    return readdirSync(absolute);
+  } catch (err) {
+    throw readFailure(origin, err, 'directory');
+  }
+}
+
+function lstatOrFail(absolute: string, origin: string): Stats {
+  try {
+    return lstatSync(absolute);
+  } catch (err) {
+    throw readFailure(origin, err);
+  }
+}
+
+/** The entry of a file or a link, from its lstat. */
+function entryOf(name: string, absolute: string, origin: string, mode: number | undefined, stat: Stats): PackEntry {
   if (stat.isSymbolicLink()) {
-    const linkname = await readlink(absolute).catch((err: unknown) => {
+    let linkname: string;
+    try {
+      linkname = readlinkSync(absolute);
+    } catch (err) {
       throw readFailure(origin, err);
-    });
+    }
     return { name, type: 'symlink', mode: 0o777, size: 0, linkname, origin };
   }
   if (!stat.isFile()) throw new RunError(`'${origin}' is neither a file, a directory nor a link`);
   return {
     name,
     type: 'file',
-    mode: mode ?? Number(stat.mode) & 0o7777,
-    size: Number(stat.size),
+    mode: mode ?? stat.mode & 0o7777,
+    size: stat.size,
     path: absolute,
     origin,
-    stat: { mtimeMs: Number(stat.mtimeMs), ino: Number(stat.ino) },
+    stat: { mtimeMs: stat.mtimeMs, ino: stat.ino },
   };
 }
 
@@ -212,11 +235,61 @@ export async function* fileChunks(entry: PackEntry): AsyncGenerator<Buffer> {
   } catch (err) {
     throw readFailure(entry.origin ?? entry.path!, err);
   }
+  await checkUnchanged(entry, read, hash.digest('hex'));
+}
+
+/**
+ * fileChunks for a consumer that is done with each chunk (has written it out) before it asks for the
+ * next: a large file's chunks share one buffer (readInPlace). Sending a 1 GiB context through the session
+ * with a stream's new Buffer per read took the process's peak RSS to 164-176 MB, with up to a quarter of
+ * its CPU time in the garbage collector.
+ */
+export async function* fileChunksInPlace(entry: PackEntry): AsyncGenerator<Buffer> {
+  if (entry.data || entry.size <= SMALL_FILE) {
+    yield* fileChunks(entry);
+    return;
+  }
+  const hash = createHash('sha256');
+  let read = 0;
+  for await (const chunk of readInPlace(entry)) {
+    hash.update(chunk);
+    read += chunk.length;
+    yield chunk;
+  }
+  await checkUnchanged(entry, read, hash.digest('hex'));
+}
+
+/**
+ * A large file's bytes (no more than were listed), read into one buffer used again for every read: each
+ * chunk holds until the next is asked for. A stream would make a new Buffer per read, which the garbage
+ * collector frees only in its own time.
+ */
+async function* readInPlace(entry: PackEntry): AsyncGenerator<Buffer> {
+  const buffer = Buffer.allocUnsafe(IN_PLACE_CHUNK);
+  let read = 0;
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(entry.path!, 'r');
+    while (read < entry.size) {
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, entry.size - read), read);
+      if (bytesRead === 0) return;
+      read += bytesRead;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } catch (err) {
+    throw readFailure(entry.origin ?? entry.path!, err);
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** After a large file was read: it must still be the file that was listed and digested. */
+async function checkUnchanged(entry: PackEntry, read: number, digest: string): Promise<void> {
   const now = await statOf(entry.path!).catch((err: unknown) => {
     throw readFailure(entry.origin ?? entry.path!, err);
   });
   if (read !== entry.size || now.size !== entry.size || (entry.stat && now.mtimeMs !== entry.stat.mtimeMs)) throw changedWhilePacked(entry);
-  checkDigest(entry, hash.digest('hex'));
+  checkDigest(entry, digest);
 }
 
 /** A large file into its tar entry, through fileChunks. */
@@ -305,13 +378,9 @@ async function contentDigest(entry: PackEntry, cache?: DigestCache): Promise<str
   if (entry.size <= SMALL_FILE) hash.update(readSmall(entry));
   else {
     let read = 0;
-    try {
-      for await (const chunk of createReadStream(entry.path!, { start: 0, end: Math.max(0, entry.size - 1) })) {
-        hash.update(chunk as Buffer);
-        read += (chunk as Buffer).length;
-      }
-    } catch (err) {
-      throw readFailure(entry.origin ?? entry.path!, err);
+    for await (const chunk of readInPlace(entry)) {
+      hash.update(chunk);
+      read += chunk.length;
     }
     if (read !== entry.size) throw changedWhilePacked(entry);
   }

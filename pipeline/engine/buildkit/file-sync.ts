@@ -3,13 +3,14 @@
 // listing; the daemon compares the listing with what it holds from earlier builds and sends a REQ (by index
 // in the listing) for each file it needs; we answer with DATA chunks and an empty DATA per file; its FIN is
 // answered with FIN. Only changed files cross, which is what makes a rebuild with few changes fast.
-import type * as grpc from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat } from 'node:fs/promises';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import path from 'node:path';
 import type { PackEntry } from '../../model/context-entries.ts';
-import { PACKET, type Packet, type Stat } from './session-services.ts';
+import { batchWriter, frame, framePrefix, onMessages, respond } from './grpc-server.ts';
+import { dataPacketHead, fileSyncService, PACKET, type Packet, type Stat } from './session-services.ts';
 
 /**
  * One entry of a context sent through the session: a context entry (a file on disk or bytes in hand, a
@@ -23,7 +24,9 @@ export type SessionFile = Pick<PackEntry, 'name' | 'type' | 'mode' | 'size' | 'p
 };
 
 const GO_MODE = { dir: 2 ** 31, symlink: 2 ** 27, setuid: 2 ** 23, setgid: 2 ** 22, sticky: 2 ** 20 };
-const CHUNK = 32 * 1024;
+// DATA packets carry at most this much: the daemon's gRPC client takes messages of up to 4 MiB; fsutil's own
+// sender sends 32 KiB. Larger packets mean fewer of them to frame and to decode.
+const CHUNK = 256 * 1024;
 
 /** Unix permission bits and a type, as Go's os.FileMode that fsutil carries. */
 export function goFileMode(type: SessionFile['type'], mode: number): number {
@@ -126,81 +129,100 @@ export function statOf(f: SessionFile, modTime: number): Stat {
   };
 }
 
-type DiffCopyCall = grpc.ServerDuplexStream<Packet, Packet>;
-
 /** Serves one DiffCopy call: the daemon names the wanted part in the call's metadata. */
 export interface DiffCopyOptions {
   read?: (file: SessionFile) => AsyncIterable<Uint8Array>;
   onError?: (err: Error) => void;
 }
 
-export function serveDiffCopy(call: DiffCopyCall, files: readonly SessionFile[], options: DiffCopyOptions = {}): void {
-  // grpc-go sends a list as repeated headers, which reach us joined with ", " (names holding ", " are not
-  // supported). followpaths are what fsutil adds to the include patterns: the daemon names the COPY
-  // sources, or the Dockerfile, this way, so only those are listed.
-  const values = (key: string) =>
-    call.metadata
-      .get(key)
-      .flatMap((v) => String(v).split(', '))
-      .filter(Boolean);
-  const include = [...values('include-patterns'), ...followed(files, values('followpaths'))];
-  const entries = listing(files, include, values('exclude-patterns'));
+/** The part of a call's headers that says what the daemon wants: grpc-go sends a list as repeated headers. */
+function metadataList(headers: IncomingHttpHeaders, key: string): string[] {
+  const value = headers[key];
+  // Repeated headers reach us joined with ", " (names holding ", " are not supported).
+  return (Array.isArray(value) ? value : [value ?? '']).flatMap((v) => v.split(', ')).filter(Boolean);
+}
 
-  let queue = Promise.resolve();
+export function serveDiffCopy(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, files: readonly SessionFile[], options: DiffCopyOptions = {}): void {
+  // followpaths are what fsutil adds to the include patterns: the daemon names the COPY sources, or the
+  // Dockerfile, this way, so only those are listed.
+  const include = [...metadataList(headers, 'include-patterns'), ...followed(files, metadataList(headers, 'followpaths'))];
+  const entries = listing(files, include, metadataList(headers, 'exclude-patterns'));
+
+  respond(stream);
+  const out = batchWriter(stream);
   let done = false;
-  const write = (packet: Packet) =>
-    new Promise<void>((resolve) => {
-      if (done || call.write(packet)) resolve();
-      else call.once('drain', () => resolve());
-    });
+  const send = (packet: Packet) => out.write([framedPacket(packet)]);
+  const finish = () => {
+    if (done) return;
+    done = true;
+    out.flush();
+    stream.end();
+  };
   const fail = (message: string, err?: Error) => {
     if (done) return;
     if (err) options.onError?.(err);
-    call.write({ type: PACKET.ERR, ID: 0, data: Buffer.from(message) });
-    done = true;
-    call.end();
+    send({ type: PACKET.ERR, ID: 0, data: Buffer.from(message) });
+    finish();
   };
 
   const sendFile = async (id: number) => {
     const f = entries[id];
     if (!f || f.type !== 'file') throw new Error(`invalid file id ${id}`);
-    const data = f.data;
-    if (data) {
-      for (let at = 0; at < data.length; at += CHUNK) await write({ type: PACKET.DATA, ID: id, data: data.subarray(at, at + CHUNK) });
-    } else if (f.path) {
-      for await (const chunk of options.read ? options.read(f) : createReadStream(f.path, { highWaterMark: CHUNK })) {
-        if (done) return;
-        const bytes = chunk as Buffer;
-        for (let at = 0; at < bytes.length; at += CHUNK) await write({ type: PACKET.DATA, ID: id, data: bytes.subarray(at, at + CHUNK) });
+    for await (const bytes of contentOf(f, options.read)) {
+      if (done) return;
+      let sent = Promise.resolve();
+      for (let at = 0; at < bytes.length; at += CHUNK) {
+        const chunk = bytes.subarray(at, at + CHUNK);
+        const head = dataPacketHead(id, chunk.length);
+        sent = new Promise((resolve) => out.write([framePrefix(head.length + chunk.length), head, chunk], resolve));
       }
+      // The reader may read its next chunk into the same memory (fileChunksInPlace): this one leaves first.
+      await sent;
     }
-    await write({ type: PACKET.DATA, ID: id });
+    out.write([framedPacket({ type: PACKET.DATA, ID: id })]);
   };
 
-  call.on('data', (p: Packet) => {
+  // Files are sent as they are asked for, while the listing still goes out, as fsutil's sender does: the
+  // daemon writes the first files while it reads the last STATs. One file at a time, in the order asked.
+  let listed = Promise.resolve();
+  let sending = Promise.resolve();
+  onMessages(stream, (message) => {
+    const p = fileSyncService.DiffCopy.requestDeserialize(message);
     if (p.type === PACKET.REQ) {
-      queue = queue.then(() => sendFile(p.ID)).catch((err: unknown) => fail(`sending a context file: ${(err as Error).message}`, err as Error));
+      sending = sending.then(() => sendFile(p.ID)).catch((err: unknown) => fail(`sending a context file: ${(err as Error).message}`, err as Error));
     } else if (p.type === PACKET.FIN) {
-      queue = queue.then(() => {
+      void Promise.all([listed, sending]).then(() => {
         if (done) return;
-        call.write({ type: PACKET.FIN, ID: 0 });
-        done = true;
-        call.end();
+        send({ type: PACKET.FIN, ID: 0 });
+        finish();
       });
     } else if (p.type === PACKET.ERR) {
-      done = true;
-      call.end();
+      finish();
     }
   });
-  call.on('error', () => {
-    done = true;
-  });
-  call.on('cancelled', () => {
+  stream.on('close', () => {
     done = true;
   });
 
-  queue = (async () => {
-    for (const f of entries) await write({ type: PACKET.STAT, ID: 0, stat: statOf(f, await modTimeNs(f)) });
-    await write({ type: PACKET.STAT, ID: 0 });
+  listed = (async () => {
+    for (const f of entries) {
+      if (done) return;
+      send({ type: PACKET.STAT, ID: 0, stat: statOf(f, await modTimeNs(f)) });
+      await out.room();
+    }
+    send({ type: PACKET.STAT, ID: 0 });
   })().catch((err: unknown) => fail((err as Error).message));
+}
+
+/** A file's bytes: read through `read` (which checks them against the digest), or as they are. */
+function contentOf(f: SessionFile, read: DiffCopyOptions['read']): AsyncIterable<Uint8Array> | Uint8Array[] {
+  // Read once: an entry's data may be a getter (the tests count reads this way).
+  const data = f.data;
+  if (data) return [data];
+  if (!f.path) return [];
+  return read ? read(f) : createReadStream(f.path, { highWaterMark: CHUNK });
+}
+
+function framedPacket(packet: Packet): Buffer {
+  return frame(fileSyncService.DiffCopy.responseSerialize(packet));
 }

@@ -1,7 +1,6 @@
-// The gRPC services a build session serves to the daemon, as grpc-js service definitions over protobufjs
-// reflection types (no .proto file to ship). Messages and field numbers as upstream defines them:
-// grpc/health/v1/health.proto, moby/buildkit session/auth/auth.proto, session/secrets/secrets.proto.
-import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
+// The gRPC services a build session serves to the daemon: each method's path and how its messages are
+// encoded, over protobufjs reflection types (no .proto file to ship). Messages and field numbers as upstream
+// defines them: grpc/health/v1/health.proto, moby/buildkit session/auth/auth.proto, session/secrets/secrets.proto.
 import protobuf from 'protobufjs';
 
 const root = protobuf.Root.fromJSON({
@@ -34,13 +33,23 @@ const root = protobuf.Root.fromJSON({
   },
 });
 
-function unary<Req extends object, Res extends object>(path: string, request: string, response: string, stream = false): MethodDefinition<Req, Res> {
+/** A method of a service: its path, and its messages to and from bytes. */
+export interface MethodDefinition<Req, Res> {
+  path: string;
+  requestSerialize(value: Req): Buffer;
+  requestDeserialize(bytes: Buffer): Req;
+  responseSerialize(value: Res): Buffer;
+  responseDeserialize(bytes: Buffer): Res;
+}
+
+/** A service: its methods by name; the daemon is told their paths. */
+export type ServiceDefinition = Record<string, { path: string }>;
+
+function method<Req extends object, Res extends object>(path: string, request: string, response: string): MethodDefinition<Req, Res> {
   const req = root.lookupType(request);
   const res = root.lookupType(response);
   return {
     path,
-    requestStream: stream,
-    responseStream: stream,
     requestSerialize: (value: Req) => Buffer.from(req.encode(req.fromObject(value)).finish()),
     requestDeserialize: (bytes: Buffer) => req.toObject(req.decode(bytes), { defaults: true, longs: Number }) as Req,
     responseSerialize: (value: Res) => Buffer.from(res.encode(res.fromObject(value)).finish()),
@@ -51,15 +60,19 @@ function unary<Req extends object, Res extends object>(path: string, request: st
 export const SERVING = 1;
 
 export const healthService = {
-  Check: unary<{ service: string }, { status: number }>('/grpc.health.v1.Health/Check', 'HealthCheckRequest', 'HealthCheckResponse'),
+  Check: method<{ service: string }, { status: number }>('/grpc.health.v1.Health/Check', 'HealthCheckRequest', 'HealthCheckResponse'),
 } satisfies ServiceDefinition;
 
 export const authService = {
-  Credentials: unary<{ Host: string }, { Username: string; Secret: string }>('/moby.filesync.v1.Auth/Credentials', 'CredentialsRequest', 'CredentialsResponse'),
+  Credentials: method<{ Host: string }, { Username: string; Secret: string }>(
+    '/moby.filesync.v1.Auth/Credentials',
+    'CredentialsRequest',
+    'CredentialsResponse',
+  ),
 } satisfies ServiceDefinition;
 
 export const secretsService = {
-  GetSecret: unary<{ ID: string }, { data: Buffer }>('/moby.buildkit.secrets.v1.Secrets/GetSecret', 'GetSecretRequest', 'GetSecretResponse'),
+  GetSecret: method<{ ID: string }, { data: Buffer }>('/moby.buildkit.secrets.v1.Secrets/GetSecret', 'GetSecretRequest', 'GetSecretResponse'),
 } satisfies ServiceDefinition;
 
 export interface Stat {
@@ -85,10 +98,33 @@ export interface Packet {
 
 /** The context through the session: a bidirectional stream of fsutil packets. */
 export const fileSyncService = {
-  DiffCopy: unary<Packet, Packet>('/moby.filesync.v1.FileSync/DiffCopy', 'Packet', 'Packet', true),
+  DiffCopy: method<Packet, Packet>('/moby.filesync.v1.FileSync/DiffCopy', 'Packet', 'Packet'),
 } satisfies ServiceDefinition;
 
 /** The methods of services, as the daemon is told them in X-Docker-Expose-Session-Grpc-Method headers. */
 export function methodsOf(...services: ServiceDefinition[]): string[] {
   return services.flatMap((s) => Object.values(s).map((m) => m.path));
+}
+
+/**
+ * The bytes of a DATA packet up to its data, which follow unchanged: the packet, without copying a chunk of
+ * the context into a message of its own. Fields in number order: type (1, varint), ID (3, varint), data (4,
+ * length-delimited); a zero ID and empty data are left out, as proto3 encoders do (fsutil's included).
+ */
+export function dataPacketHead(id: number, length: number): Buffer {
+  const bytes = [0x08, PACKET.DATA];
+  if (id !== 0) bytes.push(0x18, ...varint(id));
+  if (length > 0) bytes.push(0x22, ...varint(length));
+  return Buffer.from(bytes);
+}
+
+function varint(value: number): number[] {
+  const out: number[] = [];
+  let v = value;
+  while (v > 0x7f) {
+    out.push((v % 0x80) | 0x80);
+    v = Math.floor(v / 0x80);
+  }
+  out.push(v);
+  return out;
 }

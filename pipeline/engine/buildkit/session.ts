@@ -1,13 +1,13 @@
 // A BuildKit session: POST /session upgraded to h2c, on which the daemon is the HTTP/2 client and we serve
 // gRPC. 20.10 checks grpc.health.v1.Health/Check about every second and drops a session that fails it
-// (dockerode 5.0.1's own session serves no Health, which is why we open our own). The daemon waits up to
-// 5 s for a session named in a build, so the session is open before the build is posted.
-import * as grpc from '@grpc/grpc-js';
+// (dockerode 5.0.1's own session serves no Health, which is why we open our own), served by grpc-server.ts.
+// The daemon waits up to 5 s for a session named in a build, so the session is open before the build is posted.
 import { randomUUID } from 'node:crypto';
 import type { EngineApi } from '../docker/engine-api.ts';
 import { hijack } from './engine-request.ts';
 import { serveDiffCopy, type SessionFile } from './file-sync.ts';
-import { authService, fileSyncService, healthService, methodsOf, secretsService, SERVING, type Packet } from './session-services.ts';
+import { GRPC_STATUS, GrpcError, serveGrpc, unaryCall, type CallHandler } from './grpc-server.ts';
+import { authService, fileSyncService, healthService, methodsOf, secretsService, SERVING } from './session-services.ts';
 import type { Credentials } from '../../model/credentials.ts';
 import type { BuildRequest } from '../engine.ts';
 
@@ -50,40 +50,18 @@ export async function openSession(engine: EngineApi, sources: SessionSources, na
     (socket as { alpnProtocol?: string | false }).alpnProtocol = 'h2';
   }
 
-  const server = new grpc.Server();
-  server.addService(healthService, {
-    Check: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<{ status: number }>) => callback(null, { status: SERVING }),
-  });
-  server.addService(authService, {
-    Credentials: (call: grpc.ServerUnaryCall<{ Host: string }, unknown>, callback: grpc.sendUnaryData<{ Username: string; Secret: string }>) => {
-      sources.credentials(registryOf(call.request.Host)).then(
-        (found) => callback(null, answer(found)),
-        // The reason may name a credential helper's output: keep it out of the daemon's logs.
-        () => callback({ code: grpc.status.UNAVAILABLE, details: `no credentials could be read for ${call.request.Host}` }),
-      );
-    },
-  });
-  server.addService(secretsService, {
-    GetSecret: (call: grpc.ServerUnaryCall<{ ID: string }, unknown>, callback: grpc.sendUnaryData<{ data: Buffer }>) => {
-      const read = sources.secrets.get(call.request.ID);
-      if (!read) {
-        callback({ code: grpc.status.NOT_FOUND, details: `secret ${call.request.ID} not found` });
-        return;
-      }
-      read().then(
-        (data) => callback(null, { data }),
-        () => callback({ code: grpc.status.UNAVAILABLE, details: `secret ${call.request.ID} could not be read` }),
-      );
-    },
-  });
+  const routes = new Map<string, CallHandler>([
+    [healthService.Check.path, unaryCall(async () => healthService.Check.responseSerialize({ status: SERVING }))],
+    [authService.Credentials.path, unaryCall((request) => credentialsFor(sources, authService.Credentials.requestDeserialize(request).Host))],
+    [secretsService.GetSecret.path, unaryCall((request) => secretFor(sources, secretsService.GetSecret.requestDeserialize(request).ID))],
+  ]);
   const files = sources.files;
   if (files) {
-    server.addService(fileSyncService, {
-      DiffCopy: (call: grpc.ServerDuplexStream<Packet, Packet>) => serveDiffCopy(call, files, { read: sources.read, onError: sources.onContextError }),
-    });
+    routes.set(fileSyncService.DiffCopy.path, (stream, headers) =>
+      serveDiffCopy(stream, headers, files, { read: sources.read, onError: sources.onContextError }),
+    );
   }
-  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-  injector.injectConnection(socket);
+  const connection = serveGrpc(socket, routes);
 
   let closed = false;
   return {
@@ -91,8 +69,7 @@ export async function openSession(engine: EngineApi, sources: SessionSources, na
     close() {
       if (closed) return;
       closed = true;
-      injector.destroy();
-      server.forceShutdown();
+      connection.destroy();
       socket.destroy();
     },
   };
@@ -101,6 +78,23 @@ export async function openSession(engine: EngineApi, sources: SessionSources, na
 /** BuildKit asks for Docker Hub as registry-1.docker.io; our credential sources know it as docker.io. */
 export function registryOf(host: string): string {
   return host === 'registry-1.docker.io' || host === 'index.docker.io' ? 'docker.io' : host;
+}
+
+async function credentialsFor(sources: SessionSources, host: string): Promise<Buffer> {
+  // The reason may name a credential helper's output: keep it out of the daemon's logs.
+  const found = await sources.credentials(registryOf(host)).catch(() => {
+    throw new GrpcError(GRPC_STATUS.UNAVAILABLE, `no credentials could be read for ${host}`);
+  });
+  return authService.Credentials.responseSerialize(answer(found));
+}
+
+async function secretFor(sources: SessionSources, id: string): Promise<Buffer> {
+  const read = sources.secrets.get(id);
+  if (!read) throw new GrpcError(GRPC_STATUS.NOT_FOUND, `secret ${id} not found`);
+  const data = await read().catch(() => {
+    throw new GrpcError(GRPC_STATUS.UNAVAILABLE, `secret ${id} could not be read`);
+  });
+  return secretsService.GetSecret.responseSerialize({ data });
 }
 
 /** An identity token goes as the secret with no user name, as the docker CLI answers. */
