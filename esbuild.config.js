@@ -1,5 +1,5 @@
 // `npm run build`: the CLI as one bundle, with a chunk for each part that loads later (the builders, the
-// terminal view). A run used to resolve ~100 ES modules one by one; dockerode, gRPC and protobuf stay
+// terminal view). A run used to resolve ~100 ES modules one by one; dockerode and protobuf stay
 // outside the bundle and are loaded only by the builds that need them.
 import { chmodSync } from 'node:fs';
 import path from 'node:path';
@@ -33,7 +33,7 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['dockerode', '@grpc/grpc-js', 'protobufjs'],
+  external: ['dockerode', 'protobufjs'],
   // Bundled CommonJS (yaml) calls require(); an ES module has none of its own.
   banner: { js: "import { createRequire as __biRequire } from 'node:module'; const require = __biRequire(import.meta.url);" },
   plugins: [englishOnly],
