@@ -1,9 +1,8 @@
 // Bytes that should be UTF-8 text, checked rather than decoded with replacement characters: a config saved
 // as UTF-16 by a Windows editor, or a binary given to `edit`, must be named as such, not half-read.
+import { isUtf8 } from 'node:buffer';
 
 export type DecodedText = { ok: true; text: string } | { ok: false; reason: string; line: number; col: number };
-
-const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** The text of UTF-8 bytes (a BOM kept as U+FEFF), or why they are not UTF-8 text and where. */
 export function decodeUtf8(bytes: Uint8Array): DecodedText {
@@ -16,12 +15,10 @@ export function decodeUtf8(bytes: Uint8Array): DecodedText {
     const text = lenient();
     return { ok: false, reason: 'it holds NUL bytes, as binary files do', ...lineCol(text, text.indexOf('\0')) };
   }
-  try {
-    return { ok: true, text: decoder.decode(bytes) };
-  } catch {
-    const text = lenient();
-    return { ok: false, reason: 'it has bytes that are not UTF-8', ...lineCol(text, text.indexOf('\uFFFD')) };
-  }
+  // Node's own check, not a fatal TextDecoder: that one's first use (ICU's converter) cost a run ~9 ms.
+  if (isUtf8(bytes)) return { ok: true, text: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') };
+  const text = lenient();
+  return { ok: false, reason: 'it has bytes that are not UTF-8', ...lineCol(text, text.indexOf('\uFFFD')) };
 }
 
 function otherEncoding(b: Uint8Array): string | undefined {
