@@ -23,7 +23,7 @@ export async function checkFetchedBody(file: string, url: string, expect: FetchE
   const fail = (got: string, hint = 'check the URL in a browser or with curl -i; nothing is cached or pinned from this answer') =>
     new RunError(`${redactUrl(url)} did not give ${WHAT[expect]}: ${got} (content type ${contentType || 'not given'})`, hint);
   if (head.length === 0) throw fail('the body is empty');
-  const htmlWanted = expect === 'text' && /\.html?$/i.test(new URL(url).pathname);
+  const htmlWanted = htmlAllowed(url, expect);
   if (!htmlWanted && (/^text\/html\b/i.test(contentType) || HTML.test(head.toString('latin1')))) {
     throw fail(
       'an HTML page',
@@ -46,6 +46,16 @@ export async function checkFetchedBody(file: string, url: string, expect: FetchE
       if (error) throw fail(`not valid YAML (${error.message.split('\n')[0]})`, 'if the file is not YAML, say so with expect: text or expect: binary');
     }
   }
+}
+
+/** An HTML page is what a .html URL fetched as text should give. */
+function htmlAllowed(url: string, expect: FetchExpect): boolean {
+  return expect === 'text' && /\.html?$/i.test(new URL(url).pathname);
+}
+
+/** What decides the check's verdict on given bytes: the same bytes pass or fail alike for the same kind. */
+export function checkKind(url: string, expect: FetchExpect): string {
+  return htmlAllowed(url, expect) ? `${expect}-html` : expect;
 }
 
 async function readHead(file: string, bytes: number): Promise<Buffer> {

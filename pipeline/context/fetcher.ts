@@ -5,7 +5,7 @@
 // accepts it with --update-lock.
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -16,7 +16,7 @@ import { RunError, UserError } from '../model/errors.ts';
 import { redactUrl } from '../model/url.ts';
 import { isWriteProblem, writeFailure } from './disk-errors.ts';
 import { download, type Timeouts } from './download.ts';
-import { checkFetchedBody } from './fetched-body.ts';
+import { checkFetchedBody, checkKind } from './fetched-body.ts';
 import { emptyLock, LOCK_FILE, parseLock, serializeLock, SHA256, type LockFile } from './lock-file.ts';
 import { updateStateFile } from './state-file.ts';
 
@@ -81,6 +81,14 @@ export function createFetcher(settings: FetchSettings): Fetcher {
     return path.join(settings.cacheDir, 'sha256', sha256);
   };
 
+  // That a cached body passed the check for its kind, beside it: the body cannot change under its digest,
+  // and the check of a YAML type file parses it, for every pinned file on every run.
+  const checkedMark = (sha256: string, url: string, expect: FetchExpect) => `${blob(sha256)}.checked-${checkKind(url, expect)}`;
+  const markChecked = (sha256: string, url: string, expect: FetchExpect) =>
+    writeFile(checkedMark(sha256, url, expect), '').catch(() => {
+      // Not remembered: the next run checks the body again, nothing worse.
+    });
+
   return {
     async fetch(url, options = {}) {
       const { sha256: expected, expect = 'binary' } = options;
@@ -88,9 +96,12 @@ export function createFetcher(settings: FetchSettings): Fetcher {
       const pinned = (await loadLock()).fetched[url]?.sha256;
       const wanted = expected ?? (settings.updateLock ? undefined : pinned);
       if (wanted && (await exists(blob(wanted)))) {
-        await checkFetchedBody(blob(wanted), url, expect).catch((err: RunError) => {
-          throw new RunError(`${err.message}, in the cache as ${wanted}`, 'run again with --update-lock to fetch it anew');
-        });
+        if (!(await exists(checkedMark(wanted, url, expect)))) {
+          await checkFetchedBody(blob(wanted), url, expect).catch((err: RunError) => {
+            throw new RunError(`${err.message}, in the cache as ${wanted}`, 'run again with --update-lock to fetch it anew');
+          });
+          await markChecked(wanted, url, expect);
+        }
         if (pinned !== wanted) await record(url, wanted, (await stat(blob(wanted))).size);
         return { path: blob(wanted), sha256: wanted };
       }
@@ -114,6 +125,7 @@ export function createFetcher(settings: FetchSettings): Fetcher {
         }
         await mkdir(path.dirname(blob(got.sha256)), { recursive: true });
         await rename(got.path, blob(got.sha256));
+        await markChecked(got.sha256, url, expect);
       } catch (err) {
         await rm(got.path, { force: true });
         throw isWriteProblem(err) ? writeFailure(blob(got.sha256), err) : err;

@@ -71,6 +71,16 @@ test('what is expected passes: YAML, a gzip archive, and an HTML page asked for 
   await fetcher.fetch(`${server.url}/page.html`, { expect: 'text' });
 });
 
+test('a cached body is checked once for what a step expects of it, and again when another step expects more', async () => {
+  const s = await fetchSettings();
+  const url = `${server.url}/broken.yaml`;
+  const { sha256 } = await createFetcher(s).fetch(url, { expect: 'binary' });
+  assert.ok((await cached(s)).includes(`${sha256}.checked-binary`), 'its check is remembered beside it');
+  assert.is((await createFetcher(s).fetch(url, { expect: 'binary' })).sha256, sha256);
+  const err = await rejection(createFetcher(s).fetch(url, { expect: 'yaml', sha256 }));
+  assert.match(err.message, /did not give a YAML file: not valid YAML .*, in the cache as /);
+});
+
 // --- bounded time
 
 test('a server that drips a byte every 200 ms fails at the idle timeout: a byte now and then is no progress', async () => {
