@@ -75,7 +75,7 @@ test('a cached body is checked once for what a step expects of it, and again whe
   const s = await fetchSettings();
   const url = `${server.url}/broken.yaml`;
   const { sha256 } = await createFetcher(s).fetch(url, { expect: 'binary' });
-  assert.ok((await cached(s)).includes(`${sha256}.checked-binary`), 'its check is remembered beside it');
+  assert.ok(((await cached(s)) as string[]).includes(`${sha256}.checked-binary`), 'its check is remembered beside it');
   assert.is((await createFetcher(s).fetch(url, { expect: 'binary' })).sha256, sha256);
   const err = await rejection(createFetcher(s).fetch(url, { expect: 'yaml', sha256 }));
   assert.match(err.message, /did not give a YAML file: not valid YAML .*, in the cache as /);
