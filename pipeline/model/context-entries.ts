@@ -65,7 +65,21 @@ export interface PackEntry {
 
 /** Byte order, not locale order: the same names sort the same on every machine. */
 export function compareNames(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+  // UTF-8's byte order is code point order, which UTF-16 units follow too, except where a surrogate (a code
+  // point above U+FFFF) meets a unit from U+E000 up: only there is a unit moved. No Buffers: sorting the
+  // manifest of 2,000 files made two per comparison (~25 ms a build).
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return x >= 0xd800 && y >= 0xd800 ? inCodePointOrder(x) - inCodePointOrder(y) : x - y;
+  }
+  return a.length - b.length;
+}
+
+/** A UTF-16 unit from U+D800 up, placed where its code point sorts: surrogates above the units after them. */
+function inCodePointOrder(unit: number): number {
+  return unit <= 0xdfff ? unit + 0x2000 : unit - 0x800;
 }
 
 /** A record's entries in byte order of their keys: for digests and files that must not depend on insertion order. */

@@ -74,9 +74,13 @@ export function listing(files: readonly SessionFile[], include: readonly string[
   }
   const includes = include.map(globToRegExp);
   const excludes = exclude.filter((p) => !p.startsWith('!')).map(globToRegExp);
+  // The name, and each of its parent directories, from the top: no arrays made per name.
   const matches = (name: string, patterns: RegExp[]) => {
-    const parts = name.split('/');
-    return parts.some((_, i) => patterns.some((re) => re.test(parts.slice(0, i + 1).join('/'))));
+    for (let end = name.indexOf('/'); ; end = name.indexOf('/', end + 1)) {
+      const prefix = end === -1 ? name : name.slice(0, end);
+      if (patterns.some((re) => re.test(prefix))) return true;
+      if (end === -1) return false;
+    }
   };
   const chosen = new Map<string, SessionFile>();
   for (const [name, f] of byName) {
