@@ -24,7 +24,7 @@ const short = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 16);
 
 export function recordLabels(record: InputsRecord): Record<typeof BASE_LABEL | typeof ARGS_LABEL | typeof INPUTS_LABEL, string> {
   const hashedArgs = Object.fromEntries(sortedEntries(record.args).map(([name, value]) => [name, short(createHash('sha256').update(value).digest('hex'))]));
-  const manifest = Object.fromEntries(sortedEntries(record.manifest).map(([path, digest]) => [path, short(digest)]));
+  const manifest = boundedManifest(sortedEntries(record.manifest));
   return {
     [BASE_LABEL]: record.baseId,
     [ARGS_LABEL]: JSON.stringify(hashedArgs),
@@ -48,6 +48,41 @@ export function rebuildReason(previous: Readonly<Record<string, string>> | undef
   if (files.length > 0) return { reason: `inputs changed (${files.join(', ')})`, changed: files };
   if (changed.length > 0) return { reason: 'steps changed (the generated Dockerfile differs)' };
   return { reason: 'labels changed' };
+}
+
+/**
+ * The labels reach the engine as build args, in the request line, which the daemon refuses past 1 MiB
+ * (HTTP 431: a context of 25,000 files did it). A manifest over this size is told by folder instead: the
+ * files below a depth are one entry per folder, with a digest of what it holds, so that a rebuild still
+ * names where the change is (`files/dir042/`).
+ */
+export const INPUTS_LABEL_MAX = 256 * 1024;
+
+function boundedManifest(entries: readonly [string, string][]): Record<string, string> {
+  let manifest = Object.fromEntries(entries.map(([path, digest]) => [path, short(digest)]));
+  for (let depth = Math.max(0, ...entries.map(([path]) => path.split('/').length)) - 1; depth >= 0; depth--) {
+    if (JSON.stringify(manifest).length <= INPUTS_LABEL_MAX) return manifest;
+    manifest = byFolder(entries, depth);
+  }
+  return manifest;
+}
+
+/** Entries of more than `depth` path segments grouped under their folder at that depth (depth 0: all in one). */
+function byFolder(entries: readonly [string, string][], depth: number): Record<string, string> {
+  const grouped = new Map<string, [string, string][]>();
+  const kept: [string, string][] = [];
+  for (const [path, digest] of entries) {
+    const parts = path.split('/');
+    if (parts.length <= depth) kept.push([path, short(digest)]);
+    else {
+      const folder = depth === 0 ? '(all inputs)' : `${parts.slice(0, depth).join('/')}/`;
+      const held = grouped.get(folder);
+      if (held) held.push([path, digest]);
+      else grouped.set(folder, [[path, digest]]);
+    }
+  }
+  const folders = [...grouped].map(([folder, held]): [string, string] => [folder, short(createHash('sha256').update(JSON.stringify(held)).digest('hex'))]);
+  return Object.fromEntries(sortedEntries(Object.fromEntries([...kept, ...folders])));
 }
 
 function parse(json: string | undefined): Record<string, string> {

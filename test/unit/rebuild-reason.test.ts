@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ARGS_LABEL } from '../../pipeline/plan/labels.ts';
-import { DOCKERFILE_KEY, rebuildReason, recordLabels, type InputsRecord } from '../../pipeline/plan/rebuild-reason.ts';
+import { DOCKERFILE_KEY, INPUTS_LABEL_MAX, rebuildReason, recordLabels, type InputsRecord } from '../../pipeline/plan/rebuild-reason.ts';
 
 const before: InputsRecord = {
   baseId: 'sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaa',
@@ -36,6 +36,23 @@ test('a change of the steps alone shows as the generated Dockerfile', () => {
   assert.equal(rebuildReason(labels, { ...before, manifest: { ...before.manifest, [DOCKERFILE_KEY]: 'd2' } }), {
     reason: 'steps changed (the generated Dockerfile differs)',
   });
+});
+
+test('a context of 25,000 files is recorded by folder, small enough for the request line, and a change still named by its folder', () => {
+  const manifest = Object.fromEntries(
+    Array.from({ length: 25_000 }, (_, i) => [
+      `files/dir${String(Math.floor(i / 100)).padStart(3, '0')}/file-with-a-longish-name-${i % 100}.txt`,
+      `sha256:${'a'.repeat(64)}`,
+    ]),
+  );
+  const many = { ...before, manifest: { ...manifest, [DOCKERFILE_KEY]: 'd1' } };
+  const recorded = recordLabels(many);
+  assert.ok(recorded['build-images.inputs'].length <= INPUTS_LABEL_MAX, `${recorded['build-images.inputs'].length} characters`);
+  const inputs = JSON.parse(recorded['build-images.inputs']) as Record<string, string>;
+  assert.is(Object.keys(inputs).length, 251, '250 folders and the Dockerfile');
+  const changed = { ...many, manifest: { ...many.manifest, 'files/dir042/file-with-a-longish-name-7.txt': `sha256:${'b'.repeat(64)}` } };
+  assert.equal(rebuildReason(recorded, changed), { reason: 'inputs changed (files/dir042/)', changed: ['files/dir042/'] });
+  assert.equal(rebuildReason(recorded, many), { reason: 'labels changed' }, 'the same files give the same folders');
 });
 
 test('an image that build-images did not make says so', () => {
