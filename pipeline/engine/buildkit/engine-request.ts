@@ -2,17 +2,8 @@
 // streamed answer (POST /build, /build/prune) and an upgraded connection (POST /session). A BuildKit
 // build never loads dockerode.
 import type { IncomingMessage } from 'node:http';
-import type { Duplex, Readable } from 'node:stream';
-import type { EngineApi } from '../docker/engine-api.ts';
-
-interface DialOptions {
-  method: 'GET' | 'POST';
-  path: string;
-  query?: Record<string, string | number | boolean>;
-  headers?: Record<string, string | string[]>;
-  body?: Readable;
-  signal?: AbortSignal;
-}
+import type { Duplex } from 'node:stream';
+import type { EngineApi, StreamRequest } from '../docker/engine-api.ts';
 
 export interface EngineFailure extends Error {
   statusCode?: number;
@@ -21,12 +12,12 @@ export interface EngineFailure extends Error {
 }
 
 /** A request whose answer is read as a stream; rejects on a status of 400 and up. */
-export function streamRequest(api: EngineApi, options: DialOptions): Promise<IncomingMessage> {
+export function streamRequest(api: EngineApi, options: StreamRequest): Promise<IncomingMessage> {
   return api.stream({ ...options, path: options.path.replace(/\?$/, '') });
 }
 
 /** An upgraded connection (101), as POST /session gives. */
-export function hijack(api: EngineApi, options: Omit<DialOptions, 'body' | 'query'>): Promise<Duplex> {
+export function hijack(api: EngineApi, options: Omit<StreamRequest, 'body' | 'query'>): Promise<Duplex> {
   return api.upgrade(options);
 }
 
