@@ -92,12 +92,8 @@ function parseFound(text: string): Map<string, string> {
   }
 }
 
-async function saveFound(file: string, known: Map<string, string>): Promise<void> {
-  const kept = [...known].slice(-FOUND_IMAGES_KEPT);
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const temporary = `${file}.${process.pid}.tmp`;
-  await writeFile(temporary, JSON.stringify(Object.fromEntries(kept)), { mode: 0o600 });
-  await rename(temporary, file);
+function saveFound(file: string, known: Map<string, string>): Promise<void> {
+  return writePrivately(file, JSON.stringify(Object.fromEntries([...known].slice(-FOUND_IMAGES_KEPT))));
 }
 
 interface CachedFile {
@@ -135,10 +131,15 @@ function parseCached(text: string): ImageFile | undefined {
   }
 }
 
-async function saveCached(key: string, file: ImageFile): Promise<void> {
-  await mkdir(path.dirname(key), { recursive: true, mode: 0o700 });
+function saveCached(key: string, file: ImageFile): Promise<void> {
   const entry: CachedFile = { mode: file.mode, uid: file.uid, gid: file.gid, content: file.content.toString('base64') };
-  const temporary = `${key}.${process.pid}.tmp`;
-  await writeFile(temporary, JSON.stringify(entry), { mode: 0o600 });
-  await rename(temporary, key);
+  return writePrivately(key, JSON.stringify(entry));
+}
+
+/** A cache file, the user's alone (a base's files may be private), written whole or not at all. */
+async function writePrivately(file: string, text: string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, text, { mode: 0o600 });
+  await rename(temporary, file);
 }
