@@ -1,7 +1,8 @@
 // `npm run build`: the CLI as one bundle, with a chunk for each part that loads later (the builders, the
 // terminal view). A run used to resolve ~100 ES modules one by one; dockerode and protobuf stay
 // outside the bundle and are loaded only by the builds that need them.
-import { chmodSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 
@@ -25,6 +26,16 @@ const englishOnly = {
   },
 };
 
+// What this build is made of: a config prepared by one build is not trusted by another (prepared-cache.ts).
+function buildId() {
+  const hash = createHash('sha256');
+  const files = ['pipeline', 'steps'].flatMap((dir) => readdirSync(dir, { recursive: true }).map((f) => path.join(dir, f)));
+  for (const file of [...files.filter((f) => f.endsWith('.ts')).sort(), 'package-lock.json']) hash.update(`${file}\0`).update(readFileSync(file));
+  return hash.digest('hex').slice(0, 16);
+}
+
+// Chunks are named by their content: without this, every build would leave the last one's beside its own.
+rmSync(OUT, { recursive: true, force: true });
 await build({
   entryPoints: ['pipeline/cli/main.ts'],
   outdir: OUT,
@@ -37,6 +48,7 @@ await build({
   // Bundled CommonJS (yaml) calls require(); an ES module has none of its own.
   banner: { js: "import { createRequire as __biRequire } from 'node:module'; const require = __biRequire(import.meta.url);" },
   plugins: [englishOnly],
+  define: { BUILD_IMAGES_BUILD_ID: JSON.stringify(buildId()) },
   logLevel: 'warning',
 });
 chmodSync(path.join(OUT, 'main.js'), 0o755);

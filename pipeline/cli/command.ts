@@ -8,7 +8,7 @@ import { planPhases, type Phase, type Selection } from '../plan/phases.ts';
 import { planEvent } from '../plan/plan-event.ts';
 import type { Plan } from '../plan/plan.ts';
 import type { BuilderName } from '../engine/engine.ts';
-import { prepare } from '../config/prepare.ts';
+import { preparedCache } from '../context/prepared-cache.ts';
 import { enclosingGitHead } from '../config/git-head.ts';
 import { fanOut, jsonReporter } from '../report/json.ts';
 import { plainReporter } from '../report/plain.ts';
@@ -26,7 +26,7 @@ export async function command(options: Options, targets: string[]): Promise<numb
     throw new UserError({ message: `--builder ${builder}: expected ${BUILDER_NAMES.join(' or ')}` });
   }
   const cacheLimit = parseSize(options['cache-limit'], '--cache-limit');
-  const prepared = await prepare({ file: options.file, sets: keyValues(options.set, '--set') });
+  const prepared = await preparedCache().prepare({ file: options.file, sets: keyValues(options.set, '--set') });
   const { phases, selected } = planPhases(prepared.graph, targets);
 
   if (options['dry-run']) {
@@ -47,7 +47,7 @@ export async function command(options: Options, targets: string[]): Promise<numb
   // failures.
   const services = await createServices({
     projectDir: prepared.plan.projectDir,
-    secrets: prepared.loaded.config.secrets,
+    secrets: prepared.config.secrets,
     offline: options.offline,
     updateLock: options['update-lock'],
     signal: controller.signal,

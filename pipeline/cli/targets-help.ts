@@ -1,17 +1,17 @@
 // The targets a config offers, for --help.
-import { ACTIONS } from '../config/schema.ts';
+import { ACTIONS } from '../model/actions.ts';
 import type { Prepared } from '../config/prepare.ts';
 
-export function listTargets({ loaded, graph }: Prepared): string[] {
+export function listTargets({ config, graph }: Prepared): string[] {
   const rows: [string, string][] = [];
-  for (const [name, spec] of Object.entries(loaded.config.images)) {
+  for (const [name, spec] of Object.entries(config.images)) {
     const aliases = spec.aliases.length ? ` (also ${spec.aliases.join(', ')})` : '';
     rows.push([name, `image${aliases}${spec.description ? `: ${spec.description}` : ''}`]);
   }
   for (const [name, target] of graph.targets) {
     if (target.kind === 'command') rows.push([name, `host command of ${target.image}`]);
   }
-  for (const [name, members] of Object.entries(loaded.config.groups)) rows.push([name, `group: ${members.join(' ')}`]);
+  for (const [name, members] of Object.entries(config.groups)) rows.push([name, `group: ${members.join(' ')}`]);
   const actionHelp: Record<(typeof ACTIONS)[number], string> = {
     deploy: `push every tag of the selected images (${graph.actionTargets.join(' ')} when none is named)`,
     deploy_latest: 'tag the selected images :latest and push that',

@@ -1,19 +1,19 @@
 // load → variables → graph → plan: everything a command needs before it touches the engine. Pure but for
 // reading the config file (and a git checkout's HEAD, for a variable's gitCommit).
-import os from 'node:os';
 import path from 'node:path';
 import { UserError, type Problem } from '../model/errors.ts';
 import { buildGraph, type Graph } from '../plan/graph.ts';
-import { loadConfig, validateConfig, type LoadedConfig, type ParsedConfig } from './load-config.ts';
+import { loadConfig, validateConfig, type ParsedConfig } from './load-config.ts';
 import { planBuild, type Plan } from '../plan/plan.ts';
 import { credentialVariables } from './credential-variables.ts';
 import { gitHead } from './git-head.ts';
 import type { CredentialVariables } from '../model/credentials.ts';
-import { configSchema } from './schema.ts';
-import { defaultedVariables, interpolateDeep, resolveVariables, type Variables } from './variables.ts';
+import { configSchema, type Config } from './schema.ts';
+import { defaultedVariables, interpolateConfig, type Variables } from './variables.ts';
 
 export interface Prepared {
-  loaded: LoadedConfig;
+  /** Validated, with every ${VARIABLE} outside `variables:` already replaced. */
+  config: Config;
   variables: Variables;
   /** Variables left at a default they asked to be reported. */
   notices: string[];
@@ -36,11 +36,16 @@ export async function prepare({ file, sets, env = process.env, cwd, now = new Da
   return prepareLoaded(loaded, sets, env, now);
 }
 
-/**
- * In passes, so that each sees real values: the variables section, then the variables' values, then every
- * ${NAME} of the rest replaced, then the whole config against the schema (a URL or a path is checked as
- * it will be used), then the graph, then the plan.
- */
+/** What preparing works out on the way, which the shell's cache of prepared configs keeps (prepared-cache.ts). */
+export interface PreparedParts {
+  prepared: Prepared;
+  raw: Record<string, unknown>;
+  /** The `variables:` section, validated. */
+  declared: Config['variables'];
+  /** The sections that may use variables, with their values in. */
+  interpolated: Record<string, unknown>;
+}
+
 export function prepareLoaded(
   parsed: ParsedConfig,
   sets: Record<string, string>,
@@ -48,17 +53,32 @@ export function prepareLoaded(
   now: Date = new Date(),
   readCommit: (dir: string) => string | undefined = gitHead,
 ): Prepared {
+  return prepareParts(parsed, sets, env, now, readCommit).prepared;
+}
+
+/**
+ * In passes, so that each sees real values: the variables section, then the variables' values, then every
+ * ${NAME} of the rest replaced, then the whole config against the schema (a URL or a path is checked as
+ * it will be used), then the graph, then the plan.
+ */
+export function prepareParts(
+  parsed: ParsedConfig,
+  sets: Record<string, string>,
+  env: Readonly<Record<string, string | undefined>>,
+  now: Date = new Date(),
+  readCommit: (dir: string) => string | undefined = gitHead,
+): PreparedParts {
   const declared = configSchema.shape.variables.safeParse(parsed.raw['variables']);
   if (!declared.success) {
     throw new UserError(parsed.describe(declared.error.issues.map((issue) => ({ ...issue, path: ['variables', ...issue.path] }))));
   }
-  const gitCommit = (dir: string) => readCommit(path.resolve(parsed.projectDir, dir));
-  const variables = resolveVariables(declared.data, parsed.locate, { env, sets, userName: userName(), now, gitCommit });
   const problems: Problem[] = [];
-  const interpolated: Record<string, unknown> = { ...parsed.raw };
-  for (const key of ['source', 'sources', 'images', 'credentials'] as const) {
-    if (key in parsed.raw) interpolated[key] = interpolateDeep(parsed.raw[key], [key], variables, parsed.locate, problems);
-  }
+  const { variables, interpolated } = interpolateConfig(parsed.raw, declared.data, parsed.locate, problems, {
+    env,
+    sets,
+    now,
+    gitCommit: (dir) => readCommit(path.resolve(parsed.projectDir, dir)),
+  });
   // The schema looks too, so that a file's mistakes come out together; what it says of a string whose
   // variable was unknown would only repeat that.
   const loaded = validateConfig(parsed, interpolated, problems);
@@ -66,13 +86,6 @@ export function prepareLoaded(
   if (problems.length > 0) throw new UserError(problems);
   const graph = buildGraph(loaded.config, loaded.locate);
   const plan = planBuild(loaded, graph);
-  return { loaded, variables, notices: defaultedVariables(declared.data, variables), graph, plan, credentials };
-}
-
-function userName(): string {
-  try {
-    return os.userInfo().username;
-  } catch {
-    return 'user';
-  }
+  const notices = defaultedVariables(declared.data, variables);
+  return { prepared: { config: loaded.config, variables, notices, graph, plan, credentials }, raw: parsed.raw, declared: declared.data, interpolated };
 }

@@ -4,9 +4,6 @@ import { stepKinds, stepKindNames, type StepKindName } from '../../steps/index.t
 import { lineField } from '../../steps/fields.ts';
 import { secretId } from '../../steps/fields.ts';
 
-export const ACTIONS = ['deploy', 'deploy_latest', 'rmi', 'clean', 'distclean'] as const;
-export type Action = (typeof ACTIONS)[number];
-
 const name = (what: string) => z.string().regex(/^[a-z0-9][a-z0-9._/-]*$/, `a ${what} name is lower case letters, digits, '.', '_', '-' and '/'`);
 
 export const variableName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name is letters, digits and _');

@@ -2,6 +2,7 @@
 // come from a git checkout's commit), overridden by an environment variable of the same name, overridden
 // by an `override` that is not empty (make's `ifdef PXTAG` / `DOCKER_HUB_TAG := $(PXTAG)`), overridden by
 // --set NAME=VALUE (make's command line).
+import os from 'node:os';
 import { didYouMean, UserError, type Problem, type SourcePosition } from '../model/errors.ts';
 import type { ConfigPath } from './load-config.ts';
 import type { Config } from './schema.ts';
@@ -165,4 +166,32 @@ export function interpolateDeep<T>(value: T, at: ConfigPath, variables: Variable
     return v;
   };
   return walk(value, at) as T;
+}
+
+/** The sections of a config that may use variables. */
+const INTERPOLATED = ['source', 'sources', 'images', 'credentials'] as const;
+
+/**
+ * The variables' values, and the config with them in (every section but `variables:`); what the file
+ * says wrongly is added to `problems`. The same for a config read fresh and for one remembered.
+ */
+export function interpolateConfig(
+  raw: Readonly<Record<string, unknown>>,
+  declared: DeclaredVariables,
+  locate: (at: ConfigPath) => SourcePosition,
+  problems: Problem[],
+  inputs: Omit<VariableInputs, 'userName'>,
+): { variables: Variables; interpolated: Record<string, unknown> } {
+  const variables = resolveVariables(declared, locate, { ...inputs, userName: userName() });
+  const interpolated: Record<string, unknown> = { ...raw };
+  for (const key of INTERPOLATED) if (key in raw) interpolated[key] = interpolateDeep(raw[key], [key], variables, locate, problems);
+  return { variables, interpolated };
+}
+
+function userName(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'user';
+  }
 }

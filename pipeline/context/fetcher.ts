@@ -6,7 +6,6 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -41,11 +40,6 @@ export interface FetchOptions {
   /** What the body must be; a body that is not fails and is never pinned. */
   expect?: FetchExpect;
   timeouts?: Timeouts;
-}
-
-export function defaultCacheDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
-  if (env['BUILD_IMAGES_CACHE']) return env['BUILD_IMAGES_CACHE'];
-  return path.join(env['XDG_CACHE_HOME'] || path.join(os.homedir(), '.cache'), 'build-images');
 }
 
 export interface Fetcher {

@@ -4,7 +4,7 @@
 // -j calling us twice): a file many of them add to (the lock) is read, changed and written under a lock
 // file, so that no run's additions are lost to another's write.
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { RunError } from '../model/errors.ts';
 import { writeFailure } from './disk-errors.ts';
@@ -26,6 +26,22 @@ export async function writeStateFile(file: string, text: string): Promise<void> 
   } catch (err) {
     await rm(tmp, { force: true }).catch(() => {});
     throw writeFailure(file, err);
+  }
+}
+
+/**
+ * A cache file, the user's alone (a base's files may be private), written whole or not at all. A cache,
+ * so no sync: a crash loses an entry, which the next run makes again.
+ */
+export async function writePrivately(file: string, text: string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  const temporary = `${file}.${process.pid}.tmp`;
+  try {
+    await writeFile(temporary, text, { mode: 0o600 });
+    await rename(temporary, file);
+  } catch (err) {
+    await rm(temporary, { force: true });
+    throw err;
   }
 }
 

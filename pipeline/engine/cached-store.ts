@@ -4,9 +4,10 @@
 // without creating a container; and the image found for a label (the digest of a build's inputs) is
 // remembered, so that finding it again is one inspect, not a listing of every image.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImageFile, ImageInfo, ImageStore } from './engine.ts';
+import { writePrivately } from '../context/state-file.ts';
 
 export function rememberingInspections(store: ImageStore): ImageStore {
   const known = new Map<string, Promise<ImageInfo | undefined>>();
@@ -134,12 +135,4 @@ function parseCached(text: string): ImageFile | undefined {
 function saveCached(key: string, file: ImageFile): Promise<void> {
   const entry: CachedFile = { mode: file.mode, uid: file.uid, gid: file.gid, content: file.content.toString('base64') };
   return writePrivately(key, JSON.stringify(entry));
-}
-
-/** A cache file, the user's alone (a base's files may be private), written whole or not at all. */
-async function writePrivately(file: string, text: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const temporary = `${file}.${process.pid}.tmp`;
-  await writeFile(temporary, text, { mode: 0o600 });
-  await rename(temporary, file);
 }

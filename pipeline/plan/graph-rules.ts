@@ -3,7 +3,8 @@
 // a check is a rule here and a line in GRAPH_RULES.
 import { didYouMean, type Problem, type SourcePosition } from '../model/errors.ts';
 import type { ConfigPath } from '../config/load-config.ts';
-import { ACTIONS, type Config } from '../config/schema.ts';
+import type { Config } from '../config/schema.ts';
+import { ACTIONS } from '../model/actions.ts';
 
 export interface RuleInput {
   config: Config;

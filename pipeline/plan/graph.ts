@@ -3,7 +3,8 @@
 import { UserError, type SourcePosition } from '../model/errors.ts';
 import { GRAPH_RULES, imageDependencies, topologicalOrder } from './graph-rules.ts';
 import type { ConfigPath } from '../config/load-config.ts';
-import { ACTIONS, type Action, type Config } from '../config/schema.ts';
+import type { Config } from '../config/schema.ts';
+import { ACTIONS, type Action } from '../model/actions.ts';
 
 export type Target =
   | { kind: 'image'; image: string }

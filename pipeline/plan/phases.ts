@@ -1,7 +1,7 @@
 // A command line's targets as phases, in order like make's: builds, and each action at its place. Pure: the
 // graph and the names in, the whole plan of the line out, deploy's own builds included.
 import { didYouMean, UserError, type Problem } from '../model/errors.ts';
-import type { Action } from '../config/schema.ts';
+import type { Action } from '../model/actions.ts';
 import type { Graph } from './graph.ts';
 
 export interface Selection {

@@ -1,7 +1,7 @@
 // The plan as an event: what `--dry-run` prints and `--json` carries, phase by phase, like `make -n` and
 // `docker buildx bake --print`. Pure: whether a host command is up to date is asked by the caller and
 // passed in. Never a credential: a push names its registry, not what will be sent to it.
-import type { Action } from '../config/schema.ts';
+import type { Action } from '../model/actions.ts';
 import { pasteableCommand, type HostCommand } from '../model/host-command.ts';
 import { pathsToClean, pushTarget, tagsToPush, tagsToRemove } from './action-targets.ts';
 import type { Phase, Selection } from './phases.ts';

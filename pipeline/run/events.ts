@@ -1,6 +1,6 @@
 // What a run reports, as data. The runner emits these; the TTY, plain and JSON renderers consume them.
 import type { BuildStep } from '../engine/engine.ts';
-import type { Action } from '../config/schema.ts';
+import type { Action } from '../model/actions.ts';
 import type { PlanEvent } from '../plan/plan-event.ts';
 
 export type ImageStatus = 'built' | 'skipped' | 'failed';

@@ -26,7 +26,7 @@ const cloudifyRules = () => parse(fixture('config.yaml')).provider_context.impor
 function declared(sets: Record<string, string> = {}) {
   const parsed = parseConfig(readFileSync(path.join(ROOT, 'build.config.yaml'), 'utf8'), 'build.config.yaml', ROOT);
   const prepared = prepareLoaded(parsed, sets, { USER: 'alice' });
-  return cmDeclaration(prepared.loaded.config.images['cm-container']!.steps as unknown as Record<string, unknown>[]);
+  return cmDeclaration(prepared.config.images['cm-container']!.steps as unknown as Record<string, unknown>[]);
 }
 
 /** The Pythons that run cm-api.py here: python3 always; 2.7 (the real base's) where this machine has one. */

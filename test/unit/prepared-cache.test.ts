@@ -1,0 +1,209 @@
+// A config that did not change is not read again: what a run prepares from memory is what it would have
+// prepared from the file, for the repository's own config too, whatever the time; and a changed file, other
+// variables, a damaged memory or a problem in the file all go through the full pass.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { cp, readFile, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { prepare, type Prepared } from '../../pipeline/config/prepare.ts';
+import { preparedCache as inDir } from '../../pipeline/context/prepared-cache.ts';
+import { UserError } from '../../pipeline/model/errors.ts';
+import { tempDir } from '../support/temp.ts';
+import { yaml } from '../support/config.ts';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const BUILD = 'build-1';
+const ENV = { USER: 'alice', PX_SRC: '/src/px' };
+const at = (iso: string) => new Date(iso);
+
+async function repositoryProject(): Promise<string> {
+  const dir = await tempDir('bi-prepared-');
+  for (const entry of ['build.config.yaml', 'images', 'types-3.4']) await cp(path.join(ROOT, entry), path.join(dir, entry), { recursive: true });
+  return dir;
+}
+
+async function project(text: string): Promise<string> {
+  const dir = await tempDir('bi-prepared-');
+  await writeFile(path.join(dir, 'build.config.yaml'), text);
+  return dir;
+}
+
+const options = (cwd: string, now: Date, sets: Record<string, string> = {}, env: Record<string, string> = ENV) => ({
+  file: 'build.config.yaml',
+  cwd,
+  sets,
+  env,
+  now,
+});
+// Each project's memory in a folder of its own, as each user has their own cache.
+const cacheOf = (dir: string) => `${dir}.cache`;
+const preparedCache = (build: string | undefined, dir: string) => inDir(cacheOf(dir), build);
+/** The one file a project's config is remembered in ('' when there is none). */
+const memory = (dir: string) => {
+  const files = existsSync(cacheOf(dir)) ? readdirSync(cacheOf(dir)) : [];
+  return files.length === 1 ? path.join(cacheOf(dir), files[0]!) : path.join(cacheOf(dir), 'none');
+};
+
+/** Marks the remembered plans by hand (not the file's value, which would make their key another), to see where a run's plan comes from. */
+async function markPlans(dir: string, from: string, to: string): Promise<void> {
+  const remembered = JSON.parse(await readFile(memory(dir), 'utf8')) as { plans: Record<string, string> };
+  for (const key of Object.keys(remembered.plans)) remembered.plans[key] = remembered.plans[key]!.replaceAll(from, to);
+  await writeFile(memory(dir), JSON.stringify(remembered));
+}
+
+/** What a run uses of a prepared config, in a form assert.equal compares (maps included). */
+const used = (p: Prepared) =>
+  JSON.parse(
+    JSON.stringify({
+      ...p,
+      graph: { ...p.graph, targets: [...p.graph.targets], dependencies: [...p.graph.dependencies] },
+      plan: { ...p.plan, images: [...p.plan.images] },
+      variables: [...p.variables],
+    }),
+  );
+
+test("the repository's config, remembered, prepares as from the file at another time (its tags carry ${TIMESTAMP})", async () => {
+  const dir = await repositoryProject();
+  const cache = preparedCache(BUILD, dir);
+  await cache.prepare(options(dir, at('2026-12-03T10:00:00Z')));
+  assert.is(statSync(memory(dir)).mode & 0o777, 0o600, "remembered, the user's alone");
+  const later = at('2026-12-03T11:22:33Z');
+  const recalled = await cache.prepare(options(dir, later));
+  assert.equal(used(recalled), used(await prepare(options(dir, later))));
+  assert.ok(recalled.plan.images.get('cm-container')!.tags[0]!.endsWith('-20261203T112233Z'), "the run's own timestamp");
+});
+
+test('a remembered plan is what the next run uses: it does not read the file again', async () => {
+  const dir = await project(yaml`
+images:
+  app:
+    base: alpine:3.20
+    tags: [repo/app:1]
+`);
+  const cache = preparedCache(BUILD, dir);
+  await cache.prepare(options(dir, at('2026-12-03T10:00:00Z')));
+  await markPlans(dir, 'repo/app:1', 'repo/app:from-memory');
+  const prepared = await cache.prepare(options(dir, at('2026-12-03T10:00:05Z')));
+  assert.equal(prepared.plan.images.get('app')!.tags, ['repo/app:from-memory']);
+});
+
+test('an edited file, another --set or another environment is prepared afresh, and each is remembered', async () => {
+  const text = yaml`
+variables:
+  TAG: '1'
+images:
+  app:
+    base: alpine:3.20
+    tags: ['repo/app:\${TAG}']
+`;
+  const dir = await project(text);
+  const cache = preparedCache(BUILD, dir);
+  const tagOf = async (sets: Record<string, string> = {}, env: Record<string, string> = ENV) =>
+    (await cache.prepare(options(dir, at('2026-12-03T10:00:00Z'), sets, env))).plan.images.get('app')!.tags[0];
+  assert.is(await tagOf(), 'repo/app:1');
+  assert.is(await tagOf({ TAG: '2' }), 'repo/app:2');
+  assert.is(await tagOf({}, { ...ENV, TAG: '3' }), 'repo/app:3');
+  assert.is(await tagOf(), 'repo/app:1');
+  assert.is(await tagOf({ TAG: '2' }), 'repo/app:2');
+  await writeFile(path.join(dir, 'build.config.yaml'), text.replace("TAG: '1'", "TAG: '4'"));
+  assert.is(await tagOf(), 'repo/app:4');
+});
+
+test('a file that turns wrong after a good run is reported at its line and column, as without the memory', async () => {
+  const dir = await project(yaml`
+images:
+  app:
+    base: alpine:3.20
+    tags: [repo/app:1]
+`);
+  const cache = preparedCache(BUILD, dir);
+  await cache.prepare(options(dir, at('2026-12-03T10:00:00Z')));
+  await writeFile(
+    path.join(dir, 'build.config.yaml'),
+    yaml`
+images:
+  app:
+    base: alpine:3.20
+    tags: [repo/app:1]
+    stpes: []
+`,
+  );
+  const err = await cache.prepare(options(dir, at('2026-12-03T10:00:01Z'))).catch((e: unknown) => e);
+  assert.instance(err, UserError);
+  assert.equal((err as UserError).problems[0]!.at, { file: 'build.config.yaml', line: 5, col: 5 });
+});
+
+test('an unknown --set is the same clear error with a remembered config', async () => {
+  const dir = await project(yaml`
+images:
+  app:
+    base: alpine:3.20
+    tags: [repo/app:1]
+`);
+  const cache = preparedCache(BUILD, dir);
+  await cache.prepare(options(dir, at('2026-12-03T10:00:00Z')));
+  const err = await cache.prepare(options(dir, at('2026-12-03T10:00:00Z'), { NOPE: 'x' })).catch((e: unknown) => e);
+  assert.instance(err, UserError);
+  assert.match((err as UserError).problems[0]!.message, '--set NOPE: no such variable');
+});
+
+test('a damaged memory, or one of another build of the tool, is prepared afresh', async () => {
+  const dir = await project(yaml`
+images:
+  app:
+    base: alpine:3.20
+    tags: [repo/app:1]
+`);
+  const prepare = () => preparedCache(BUILD, dir).prepare(options(dir, at('2026-12-03T10:00:00Z')));
+  await prepare();
+  const file = memory(dir);
+  const good = JSON.parse(await readFile(file, 'utf8')) as { plans: Record<string, string> };
+  const damagedPlans = JSON.stringify({ ...good, plans: Object.fromEntries(Object.keys(good.plans).map((k) => [k, '{"config": '])) });
+  for (const damage of ['{"key": ', 'null', '[]', '{"key": "x", "plans": {}}', damagedPlans]) {
+    await writeFile(file, damage);
+    assert.equal((await prepare()).plan.images.get('app')!.tags, ['repo/app:1'], damage);
+  }
+  await markPlans(dir, 'repo/app:1', 'repo/app:stale');
+  const other = await preparedCache('build-2', dir).prepare(options(dir, at('2026-12-03T10:00:00Z')));
+  assert.equal(other.plan.images.get('app')!.tags, ['repo/app:1'], "another build's memory is not used");
+});
+
+test('run from its sources (no build id), the tool remembers nothing', async () => {
+  const dir = await project(yaml`
+images:
+  app:
+    base: alpine:3.20
+    tags: [repo/app:1]
+`);
+  await preparedCache(undefined, dir).prepare(options(dir, at('2026-12-03T10:00:00Z')));
+  assert.not.ok(existsSync(memory(dir)));
+});
+
+test("a registry password or a build secret that the config writes into a value never goes to the memory's file", async () => {
+  const dir = await project(yaml`
+variables:
+  DOCKER_HUB_PASSWD: ''
+  TOKEN: ''
+credentials:
+  - { registry: docker.io, usernameVariable: DOCKER_HUB_USER, passwordVariable: DOCKER_HUB_PASSWD }
+secrets:
+  token: { env: TOKEN }
+images:
+  app:
+    base: alpine:3.20
+    tags: [repo/app:1]
+    args: { A: '\${DOCKER_HUB_PASSWD}', B: '\${TOKEN}' }
+`);
+  for (const env of [
+    { ...ENV, DOCKER_HUB_PASSWD: 'hunter2-password' },
+    { ...ENV, TOKEN: 'token-value-42' },
+  ]) {
+    await preparedCache(BUILD, dir).prepare(options(dir, at('2026-12-03T10:00:00Z'), {}, env));
+    const written = existsSync(memory(dir)) ? await readFile(memory(dir), 'utf8') : '';
+    assert.not.match(written, 'hunter2-password');
+    assert.not.match(written, 'token-value-42');
+  }
+});
+
+test.run();
