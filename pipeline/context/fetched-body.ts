@@ -3,7 +3,6 @@
 // answer with an empty body. Such a body fails the build, naming the URL and the content type, and is
 // never cached or pinned.
 import { open, readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
 import type { FetchExpect } from '../model/context-entries.ts';
 import { RunError } from '../model/errors.ts';
 import { redactUrl } from '../model/url.ts';
@@ -41,6 +40,8 @@ export async function checkFetchedBody(file: string, url: string, expect: FetchE
       throw fail('not UTF-8 text');
     }
     if (expect === 'yaml') {
+      // Loaded here: a body checked once is marked so (fetcher.ts), and most runs check none.
+      const { parseDocument } = await import('yaml');
       const doc = parseDocument(text.toString('utf8'));
       const error = doc.errors[0];
       if (error) throw fail(`not valid YAML (${error.message.split('\n')[0]})`, 'if the file is not YAML, say so with expect: text or expect: binary');

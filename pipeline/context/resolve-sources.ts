@@ -3,12 +3,14 @@
 import type { ContextSource, PlainSource } from '../model/context-entries.ts';
 import type { ImageFile } from '../engine/engine.ts';
 import type { Fetcher } from './fetcher.ts';
-import { applyEdit } from './file-edits.ts';
+import { editNow, type ApplyEdit } from './edit-cache.ts';
 
 export interface SourceResolvers {
   fetcher: Fetcher;
   /** Reads a file of the image being built upon. */
   readBaseFile(imagePath: string): Promise<ImageFile>;
+  /** How an edit is made: remembered between runs (edit-cache.ts), or made now. */
+  edit?: ApplyEdit;
 }
 
 export interface ResolvedSources {
@@ -30,7 +32,7 @@ export async function resolveSources(sources: readonly ContextSource[], resolver
       resolved.push({ kind: 'path', name: source.name, path: file, origin, mode: source.mode, excludes: [] });
     } else if (source.kind === 'image-file') {
       const file = edited.get(source.imagePath) ?? (await resolvers.readBaseFile(source.imagePath));
-      const result = applyEdit(source.imagePath, file.content, file.mode, source.edit);
+      const result = await (resolvers.edit ?? editNow)(source.imagePath, file.content, file.mode, source.edit);
       edited.set(source.imagePath, { ...file, content: Buffer.from(result.text), mode: result.mode });
       resolved.push({ kind: 'bytes', name: source.name, data: result.text, mode: result.mode, origin: source.imagePath });
       args[source.ownerArg] = `${file.uid}:${file.gid}`;

@@ -15,7 +15,7 @@ import { resolveSources } from '../context/resolve-sources.ts';
 import type { RunOptions, RunServices } from './services.ts';
 
 /** What building one image uses of a run's services and options. */
-export type BuildServices = Pick<RunServices, 'images' | 'builder' | 'emit' | 'signal' | 'fetcher' | 'credentials' | 'digests' | 'secret'>;
+export type BuildServices = Pick<RunServices, 'images' | 'builder' | 'emit' | 'signal' | 'fetcher' | 'credentials' | 'digests' | 'secret' | 'edit'>;
 export type BuildOptions = Pick<RunOptions, 'noCache' | 'pull' | 'stamp' | 'extraLabels'>;
 
 export type BuildResult = { status: 'built'; id: string; reason: string; changed?: string[] } | { status: 'skipped'; id: string; reason: string };
@@ -53,6 +53,7 @@ export async function buildImage(
   const resolved = await resolveSources(image.context, {
     fetcher: settings.fetcher,
     readBaseFile: (file) => settings.images.readFile(baseId, file, options.extraLabels),
+    edit: settings.edit,
   });
   const args = { ...image.args, ...resolved.args };
   const entries = await listEntries(resolved.sources);

@@ -2,7 +2,9 @@
 // credentials as the docker CLI finds them, the registry client. Tests build their own RunServices.
 import path from 'node:path';
 import { loadDigestCache } from '../context/digest-cache.ts';
-import { createFetcher, defaultCacheDir, LOCK_FILE } from '../context/fetcher.ts';
+import { rememberingEdits } from '../context/edit-cache.ts';
+import { defaultCacheDir } from '../context/cache-dir.ts';
+import { createFetcher, LOCK_FILE } from '../context/fetcher.ts';
 import { createEngine, type EngineOptions } from '../engine/create-engine.ts';
 import type { Engine } from '../engine/engine.ts';
 import { cachingImageFiles, rememberingFoundImages, rememberingInspections } from '../engine/cached-store.ts';
@@ -37,6 +39,7 @@ export async function createServices(settings: ServiceSettings): Promise<RunServ
       path.join(cacheDir, 'image-files'),
     ),
     builder: engine.builder,
+    edit: rememberingEdits(path.join(cacheDir, 'edited-files')),
     emit: settings.emit,
     signal: settings.signal,
     fetcher: createFetcher({

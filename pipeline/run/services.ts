@@ -5,6 +5,7 @@
 import type { Builder, ImageStore } from '../engine/engine.ts';
 import type { Fetcher } from '../context/fetcher.ts';
 import type { DigestCache } from '../context/digest-cache.ts';
+import type { ApplyEdit } from '../context/edit-cache.ts';
 import type { CredentialLookup, Credentials } from '../model/credentials.ts';
 import type { RunEvent } from './events.ts';
 
@@ -15,6 +16,8 @@ export interface RunServices {
   signal: AbortSignal;
   fetcher: Fetcher;
   credentials: CredentialLookup;
+  /** How a base image's file is edited: remembered between runs. Made now when absent. */
+  edit?: ApplyEdit;
   /** Content digests of unchanged files, kept between runs. */
   digests?: DigestCache;
   /** The registry's digest for a tag, asked before a push; undefined when unknown. */
