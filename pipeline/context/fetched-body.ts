@@ -40,8 +40,9 @@ export async function checkFetchedBody(file: string, url: string, expect: FetchE
       throw fail('not UTF-8 text');
     }
     if (expect === 'yaml') {
-      // Loaded here: a body checked once is marked so (fetcher.ts), and most runs check none.
-      const { parseDocument } = await import('yaml');
+      // Loaded here: a body checked once is marked so (fetcher.ts), and most runs check none. yaml is
+      // CommonJS: imported late from the bundle, its functions are on the default export only.
+      const { parseDocument } = (await import('yaml')).default;
       const doc = parseDocument(text.toString('utf8'));
       const error = doc.errors[0];
       if (error) throw fail(`not valid YAML (${error.message.split('\n')[0]})`, 'if the file is not YAML, say so with expect: text or expect: binary');
