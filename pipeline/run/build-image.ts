@@ -16,7 +16,10 @@ import type { RunOptions, RunServices } from './services.ts';
 
 /** What building one image uses of a run's services and options. */
 export type BuildServices = Pick<RunServices, 'images' | 'builder' | 'emit' | 'signal' | 'fetcher' | 'credentials' | 'digests' | 'secret' | 'edit'>;
-export type BuildOptions = Pick<RunOptions, 'noCache' | 'pull' | 'stamp' | 'extraLabels'>;
+export type BuildOptions = Pick<RunOptions, 'noCache' | 'pull' | 'stamp' | 'extraLabels'> & {
+  /** Told as a build is posted. */
+  onBuilding?: () => void;
+};
 
 export type BuildResult = { status: 'built'; id: string; reason: string; changed?: string[] } | { status: 'skipped'; id: string; reason: string };
 
@@ -107,6 +110,7 @@ async function buildAndTag(
   // Read as the build starts, so that an unset variable or an unreadable file is our error naming it, not
   // the daemon's about a session; a secret is small.
   const secrets = new Map(await Promise.all(image.secrets.map(async (id) => [id, await settings.secret(id)()] as const)));
+  options.onBuilding?.();
   const id = await settings.builder.build({
     context: { entries, tar: () => packEntries(entries), read: fileChunksInPlace },
     buildargs: {
