@@ -61,35 +61,34 @@ export async function buildImage(
   const args = { ...image.args, ...resolved.args };
   const entries = await listEntries(resolved.sources);
   const context = await digestContext(entries, settings.digests);
-  await settings.digests?.save();
+  // Written while the build is decided and run; a failure to write still fails the image, after it.
+  const saving = settings.digests?.save();
+  saving?.catch(() => {});
   const digest = inputsDigest({ context: context.sha256, baseId, args });
 
   const current = await inspecting;
   const match = options.noCache ? undefined : current.find((info) => info?.labels[DIGEST_LABEL] === digest);
-  if (match) return skip(image, settings, current, match);
-  // Listing images by label takes the engine 100-200 ms: the reason for a rebuild is worked out meanwhile.
+  if (match) {
+    await saving;
+    return skip(image, settings, current, match);
+  }
+  // Listing images by label takes the engine 40-200 ms: the reason for a rebuild is worked out meanwhile.
   const searching = options.noCache ? Promise.resolve(undefined) : settings.images.findImage(DIGEST_LABEL, digest);
   searching.catch(() => {});
   // In byte order already: recordLabels sorts the manifest (twice a build), and a sorted one takes it a
-  // comparison per entry rather than ~11, each making two Buffers (~40 ms for 2,000 files).
-  const record = { baseId, args, manifest: inByteOrder({ ...context.manifest, [DOCKERFILE_KEY]: context.dockerfile }) };
+  // comparison per entry rather than ~11.
+  const record = { baseId, args, manifest: Object.fromEntries(sortedEntries({ ...context.manifest, [DOCKERFILE_KEY]: context.dockerfile })) };
   const why = options.noCache ? { reason: '--no-cache' } : rebuildReason(current.find((info) => info)?.labels, record);
   const made = await searching;
-  if (made) return skip(image, settings, current, made);
-  return buildAndTag(image, settings, options, { entries, args, record, digest, why });
+  const result = made ? await skip(image, settings, current, made) : await buildAndTag(image, settings, options, { entries, args, record, digest, why });
+  await saving;
+  return result;
 }
 
 /** The image these inputs already made: a tag that is new (ONAP's timestamped one) goes on it. */
 async function skip(image: ImagePlan, settings: BuildServices, current: readonly (ImageInfo | undefined)[], made: ImageInfo): Promise<BuildResult> {
   for (const [i, tag] of image.tags.entries()) if (current[i]?.id !== made.id) await settings.images.tag(made.id, tag);
   return { status: 'skipped', id: made.id, reason: 'up to date' };
-}
-
-/** A record's entries re-made in byte order of their keys (integer-like keys still go first: JS objects put them there). */
-function inByteOrder(record: Readonly<Record<string, string>>): Record<string, string> {
-  const keyed = Object.entries(record).map(([name, value]) => ({ key: Buffer.from(name), name, value }));
-  keyed.sort((a, b) => Buffer.compare(a.key, b.key));
-  return Object.fromEntries(keyed.map(({ name, value }) => [name, value]));
 }
 
 interface BuildInputs {
