@@ -76,4 +76,25 @@ test('content is not touched while listing', () => {
   assert.is(reads, 0);
 });
 
+test("walk order is the old split-and-Buffer comparison's, on names with separators, dots, dashes and every kind of character", () => {
+  const byComponents = (a: string, b: string) => {
+    const pa = a.split('/');
+    const pb = b.split('/');
+    for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+      const c = Buffer.compare(Buffer.from(pa[i]!), Buffer.from(pb[i]!));
+      if (c !== 0) return c;
+    }
+    return pa.length - pb.length;
+  };
+  const alphabet = ['a', 'b', '/', '.', '-', ' ', '0', 'Z', '~', '\u00e9', '\u20ac', '\ue000', '\uffff', '\u{1d11e}', '\u{10ffff}'];
+  let seed = 42;
+  const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  const name = () => Array.from({ length: 1 + random(6) }, () => alphabet[random(alphabet.length)]).join('');
+  for (let i = 0; i < 5000; i++) {
+    const a = name();
+    const b = name();
+    assert.is(Math.sign(compareWalkOrder(a, b)), Math.sign(byComponents(a, b)), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+  }
+});
+
 test.run();

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { serveDiffCopy, type SessionFile } from '../../pipeline/engine/buildkit/file-sync.ts';
 import { frame, onMessages, serveGrpc, unaryCall, type CallHandler } from '../../pipeline/engine/buildkit/grpc-server.ts';
-import { dataPacketHead, fileSyncService, healthService, PACKET, type Packet } from '../../pipeline/engine/buildkit/session-services.ts';
+import { dataPacketHead, fileSyncService, healthService, PACKET, statPacket, type Packet, type Stat } from '../../pipeline/engine/buildkit/session-services.ts';
 
 const { DiffCopy } = fileSyncService;
 
@@ -21,6 +21,23 @@ test('a DATA packet head followed by its bytes decodes as the packet', () => {
       assert.equal([decoded.type, decoded.ID, Buffer.from(decoded.data ?? []).equals(data)], [PACKET.DATA, id, true], `id ${id}, ${length} bytes`);
     }
   }
+});
+
+test('a STAT packet written directly decodes as the packet protobufjs encodes, nanosecond times past 2^53 included', () => {
+  const stats: Stat[] = [
+    { path: 'files/d0/f42.txt', mode: 0o644, uid: 0, gid: 0, size: 4096, modTime: 1796269656827123000, linkname: '' },
+    { path: 'files/', mode: 2 ** 31 + 0o755, uid: 0, gid: 0, size: 0, modTime: 1796269656827.5 * 1e6, linkname: '' },
+    { path: 'lib/libc.so', mode: 2 ** 27 + 0o777, uid: 1001, gid: 1001, size: 0, modTime: 0, linkname: '../x/libc.so.6' },
+    { path: 'types/yaml/ünïcode-☃-𝄞.yaml', mode: 0o600, uid: 65534, gid: 65534, size: 64 * 1024 ** 3, modTime: 1, linkname: '' },
+    { path: '', mode: 0, uid: 0, gid: 0, size: 0, modTime: -1, linkname: '' },
+  ];
+  for (const stat of stats) {
+    const decoded = DiffCopy.responseDeserialize(statPacket(stat));
+    assert.equal(decoded, DiffCopy.responseDeserialize(DiffCopy.responseSerialize({ type: PACKET.STAT, ID: 0, stat })), stat.path);
+    assert.equal(decoded.stat, { ...stat, devmajor: 0, devminor: 0 }, stat.path);
+  }
+  const end = DiffCopy.responseDeserialize(statPacket(undefined));
+  assert.equal([end.type, end.stat], [PACKET.STAT, null], 'the end of the listing');
 });
 
 /** A server on a unix socket with these routes, and an HTTP/2 client connected to it as the daemon would be. */

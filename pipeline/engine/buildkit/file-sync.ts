@@ -8,9 +8,9 @@ import { createReadStream } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import path from 'node:path';
-import type { PackEntry } from '../../model/context-entries.ts';
+import { compareNames, type PackEntry } from '../../model/context-entries.ts';
 import { batchWriter, frame, framePrefix, onMessages, respond } from './grpc-server.ts';
-import { dataPacketHead, fileSyncService, PACKET, type Packet, type Stat } from './session-services.ts';
+import { dataPacketHead, fileSyncService, PACKET, statPacket, type Packet, type Stat } from './session-services.ts';
 
 /**
  * One entry of a context sent through the session: a context entry (a file on disk or bytes in hand, a
@@ -39,16 +39,25 @@ export function goFileMode(type: SessionFile['type'], mode: number): number {
   return m;
 }
 
-/** filepath.Walk's order: names compared component by component, so `a/b` comes before `a.txt`. */
+/**
+ * filepath.Walk's order: names compared component by component, so `a/b` comes before `a.txt`. That is byte
+ * order with the separator below every other byte; compared unit by unit, without splitting the names or
+ * making Buffers (the listing sorts every file of the context).
+ */
 export function compareWalkOrder(a: string, b: string): number {
-  const pa = a.split('/');
-  const pb = b.split('/');
-  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
-    const c = Buffer.compare(Buffer.from(pa[i]!), Buffer.from(pb[i]!));
-    if (c !== 0) return c;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x === SLASH) return -1;
+    if (y === SLASH) return 1;
+    return compareNames(a[i]!, b[i]!);
   }
-  return pa.length - pb.length;
+  return a.length - b.length;
 }
+
+const SLASH = 0x2f;
 
 function globToRegExp(pattern: string): RegExp {
   const body = pattern
@@ -69,31 +78,44 @@ export function listing(files: readonly SessionFile[], include: readonly string[
   const byName = new Map<string, SessionFile>();
   for (const f of files) {
     // The entry itself is kept (not copied) unless its name needs cleaning: its content is read only when asked.
-    const name = f.name.replace(/^\.\/+/, '').replace(/\/+$/, '');
+    const name = f.name.startsWith('./') || f.name.endsWith('/') ? f.name.replace(/^\.\/+/, '').replace(/\/+$/, '') : f.name;
     byName.set(name, name === f.name ? f : { ...f, name });
   }
-  const includes = include.map(globToRegExp);
-  const excludes = exclude.filter((p) => !p.startsWith('!')).map(globToRegExp);
-  // The name, and each of its parent directories, from the top: no arrays made per name.
-  const matches = (name: string, patterns: RegExp[]) => {
-    for (let end = name.indexOf('/'); ; end = name.indexOf('/', end + 1)) {
-      const prefix = end === -1 ? name : name.slice(0, end);
-      if (patterns.some((re) => re.test(prefix))) return true;
-      if (end === -1) return false;
-    }
-  };
+  const included = include.length === 0 ? () => true : matcher(include.map(globToRegExp));
+  const excluded = matcher(exclude.filter((p) => !p.startsWith('!')).map(globToRegExp));
   const chosen = new Map<string, SessionFile>();
   for (const [name, f] of byName) {
-    if (includes.length > 0 && !matches(name, includes)) continue;
-    if (excludes.length > 0 && matches(name, excludes)) continue;
+    if (!included(name) || excluded(name)) continue;
     chosen.set(name, f);
-    const parts = name.split('/');
-    for (let i = 1; i < parts.length; i++) {
-      const dir = parts.slice(0, i).join('/');
-      if (!chosen.has(dir)) chosen.set(dir, byName.get(dir) ?? { name: dir, type: 'directory', mode: 0o755, size: 0 });
+    // Its parents, nearest first; one already chosen came with its own.
+    for (let end = name.lastIndexOf('/'); end > 0; end = name.lastIndexOf('/', end - 1)) {
+      const dir = name.slice(0, end);
+      if (chosen.has(dir)) break;
+      chosen.set(dir, byName.get(dir) ?? { name: dir, type: 'directory', mode: 0o755, size: 0 });
     }
   }
   return [...chosen.values()].sort((a, b) => compareWalkOrder(a.name, b.name));
+}
+
+/**
+ * Whether a name, or one of its parent directories, matches a pattern: from the top, with no arrays made per
+ * name. What a directory gave is remembered: the names under it come together, and each would ask again.
+ */
+function matcher(patterns: readonly RegExp[]): (name: string) => boolean {
+  const known = new Map<string, boolean>();
+  return (name) => {
+    if (patterns.length === 0) return false;
+    for (let end = name.indexOf('/'); ; end = name.indexOf('/', end + 1)) {
+      const prefix = end === -1 ? name : name.slice(0, end);
+      let matched = known.get(prefix);
+      if (matched === undefined) {
+        matched = patterns.some((re) => re.test(prefix));
+        if (end !== -1) known.set(prefix, matched);
+      }
+      if (matched) return true;
+      if (end === -1) return false;
+    }
+  };
 }
 
 /** Followed paths, and the targets of those that are symbolic links, as fsutil's FollowLinks gives them. */
@@ -211,10 +233,10 @@ export function serveDiffCopy(stream: ServerHttp2Stream, headers: IncomingHttpHe
   listed = (async () => {
     for (const f of entries) {
       if (done) return;
-      send({ type: PACKET.STAT, ID: 0, stat: statOf(f, await modTimeNs(f)) });
+      out.write([frame(statPacket(statOf(f, await modTimeNs(f))))]);
       await out.room();
     }
-    send({ type: PACKET.STAT, ID: 0 });
+    out.write([frame(statPacket(undefined))]);
   })().catch((err: unknown) => fail((err as Error).message));
 }
 

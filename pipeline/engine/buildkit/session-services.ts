@@ -118,6 +118,49 @@ export function dataPacketHead(id: number, length: number): Buffer {
   return Buffer.from(bytes);
 }
 
+/**
+ * A STAT packet's bytes, written directly: the listing sends one per file, and protobufjs' fromObject and
+ * encode took ~15 µs each (30 ms for 2,000 files, which the daemon waits for). Fields in number order, zeros
+ * and empty strings left out as proto3 encoders do; int64 values as two's-complement varints. A STAT packet
+ * without a stat (the end of the listing) is the type alone.
+ */
+export function statPacket(stat: Stat | undefined): Buffer {
+  const bytes: number[] = [0x08, PACKET.STAT];
+  if (stat) {
+    const body: number[] = [];
+    const text = (field: number, value: string) => {
+      if (value === '') return;
+      const encoded = Buffer.from(value);
+      body.push((field << 3) | 2, ...varint(encoded.length), ...encoded);
+    };
+    const number = (field: number, value: number) => {
+      if (value !== 0) body.push(field << 3, ...varint64(value));
+    };
+    text(1, stat.path);
+    number(2, stat.mode);
+    number(3, stat.uid);
+    number(4, stat.gid);
+    number(5, stat.size);
+    number(6, stat.modTime);
+    text(7, stat.linkname);
+    bytes.push(0x12, ...varint(body.length), ...body);
+  }
+  return Buffer.from(bytes);
+}
+
+/** An int64's varint: the integer the double holds (nanoseconds pass 2^53), negatives as 2^64 + value. */
+function varint64(value: number): number[] {
+  if (Number.isSafeInteger(value) && value >= 0) return varint(value);
+  let v = BigInt.asUintN(64, BigInt(Math.trunc(value)));
+  const out: number[] = [];
+  while (v > 0x7fn) {
+    out.push(Number(v & 0x7fn) | 0x80);
+    v >>= 7n;
+  }
+  out.push(Number(v));
+  return out;
+}
+
 function varint(value: number): number[] {
   const out: number[] = [];
   let v = value;
