@@ -29,6 +29,14 @@ async function project(text: string): Promise<string> {
   return dir;
 }
 
+/** One image, tagged repo/app:1. */
+const APP = yaml`
+images:
+  app:
+    base: alpine:3.20
+    tags: [repo/app:1]
+`;
+
 const options = (cwd: string, now: Date, sets: Record<string, string> = {}, env: Record<string, string> = ENV) => ({
   file: 'build.config.yaml',
   cwd,
@@ -75,12 +83,7 @@ test("the repository's config, remembered, prepares as from the file at another 
 });
 
 test('a remembered plan is what the next run uses: it does not read the file again', async () => {
-  const dir = await project(yaml`
-images:
-  app:
-    base: alpine:3.20
-    tags: [repo/app:1]
-`);
+  const dir = await project(APP);
   const cache = preparedCache(BUILD, dir);
   await cache.prepare(options(dir, at('2026-12-03T10:00:00Z')));
   await markPlans(dir, 'repo/app:1', 'repo/app:from-memory');
@@ -111,12 +114,7 @@ images:
 });
 
 test('a file that turns wrong after a good run is reported at its line and column, as without the memory', async () => {
-  const dir = await project(yaml`
-images:
-  app:
-    base: alpine:3.20
-    tags: [repo/app:1]
-`);
+  const dir = await project(APP);
   const cache = preparedCache(BUILD, dir);
   await cache.prepare(options(dir, at('2026-12-03T10:00:00Z')));
   await writeFile(
@@ -135,12 +133,7 @@ images:
 });
 
 test('an unknown --set is the same clear error with a remembered config', async () => {
-  const dir = await project(yaml`
-images:
-  app:
-    base: alpine:3.20
-    tags: [repo/app:1]
-`);
+  const dir = await project(APP);
   const cache = preparedCache(BUILD, dir);
   await cache.prepare(options(dir, at('2026-12-03T10:00:00Z')));
   const err = await cache.prepare(options(dir, at('2026-12-03T10:00:00Z'), { NOPE: 'x' })).catch((e: unknown) => e);
@@ -149,12 +142,7 @@ images:
 });
 
 test('a damaged memory, or one of another build of the tool, is prepared afresh', async () => {
-  const dir = await project(yaml`
-images:
-  app:
-    base: alpine:3.20
-    tags: [repo/app:1]
-`);
+  const dir = await project(APP);
   const prepare = () => preparedCache(BUILD, dir).prepare(options(dir, at('2026-12-03T10:00:00Z')));
   await prepare();
   const file = memory(dir);
@@ -170,12 +158,7 @@ images:
 });
 
 test('run from its sources (no build id), the tool remembers nothing', async () => {
-  const dir = await project(yaml`
-images:
-  app:
-    base: alpine:3.20
-    tags: [repo/app:1]
-`);
+  const dir = await project(APP);
   await preparedCache(undefined, dir).prepare(options(dir, at('2026-12-03T10:00:00Z')));
   assert.not.ok(existsSync(memory(dir)));
 });
