@@ -12,6 +12,10 @@ import { preparedCache } from '../context/prepared-cache.ts';
 import { enclosingGitHead } from '../config/git-head.ts';
 import { fanOut, jsonReporter } from '../report/json.ts';
 import { plainReporter } from '../report/plain.ts';
+// Imported with the command, not when a run starts: one chunk fewer for the module loader to read, link and
+// run on every run (~10 ms of one that finds everything up to date); a dry run loads them unused.
+import { createServices } from '../run/create-services.ts';
+import { runPhases } from '../run/run-phases.ts';
 
 const BUILDER_NAMES: readonly BuilderName[] = ['buildkit', 'classic'];
 
@@ -36,7 +40,6 @@ export async function command(options: Options, targets: string[]): Promise<numb
     return EXIT.ok;
   }
 
-  const [{ createServices }, { runPhases }] = await Promise.all([import('../run/create-services.ts'), import('../run/run-phases.ts')]);
   const controller = new AbortController();
   const notices: string[] = [];
   // The reporter is made once the engine has answered; what is said before (a damaged digest cache) waits.
