@@ -66,7 +66,9 @@ export function preparedCache(dir = path.join(defaultCacheDir(), 'prepared-confi
       const bytes = buildId === undefined ? undefined : await readFile(absolute).catch(() => undefined);
       if (buildId === undefined || bytes === undefined) return (await import('../config/prepare.ts')).prepare(options);
       const key = digest(buildId, options.file, absolute, bytes);
-      const store = path.join(dir, `${digest(absolute)}.json`);
+      // One file per build of the tool and config file: two builds used in turn (a global install and a
+      // project's own) do not replace each other's memory on every run.
+      const store = path.join(dir, `${digest(buildId, absolute)}.json`);
       const remembered = await readRemembered(store);
       const found = remembered?.key === key ? recall(remembered, options) : undefined;
       if (found) return found;
