@@ -60,6 +60,11 @@ export interface BuildContext {
   tar(): Readable;
   /** A file entry's bytes, checked against what was listed and digested; throws a RunError naming a file that changed. */
   read(entry: PackEntry): AsyncIterable<Uint8Array>;
+  /**
+   * What this context is across runs (the project and the image): a builder that keeps the last context it
+   * received (BuildKit's session) keeps one per key, and a rebuild sends only what changed since that one.
+   */
+  readonly key?: string;
 }
 
 export interface BuildRequest {

@@ -16,7 +16,7 @@ import type { RunOptions, RunServices } from './services.ts';
 
 /** What building one image uses of a run's services and options. */
 export type BuildServices = Pick<RunServices, 'images' | 'builder' | 'emit' | 'signal' | 'fetcher' | 'credentials' | 'digests' | 'secret' | 'edit'>;
-export type BuildOptions = Pick<RunOptions, 'noCache' | 'pull' | 'stamp' | 'extraLabels'> & {
+export type BuildOptions = Pick<RunOptions, 'noCache' | 'pull' | 'stamp' | 'extraLabels' | 'projectDir'> & {
   /** Told as a build is posted. */
   onBuilding?: () => void;
 };
@@ -111,7 +111,7 @@ async function buildAndTag(
   const secrets = new Map(await Promise.all(image.secrets.map(async (id) => [id, await settings.secret(id)()] as const)));
   options.onBuilding?.();
   const id = await settings.builder.build({
-    context: { entries, tar: () => packEntries(entries), read: fileChunksInPlace },
+    context: { entries, tar: () => packEntries(entries), read: fileChunksInPlace, key: `${options.projectDir}\0${image.name}` },
     buildargs: {
       ...args,
       ...labelArgs({

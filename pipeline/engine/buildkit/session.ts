@@ -2,7 +2,7 @@
 // gRPC. 20.10 checks grpc.health.v1.Health/Check about every second and drops a session that fails it
 // (dockerode 5.0.1's own session serves no Health, which is why we open our own), served by grpc-server.ts.
 // The daemon waits up to 5 s for a session named in a build, so the session is open before the build is posted.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { EngineApi } from '../docker/engine-api.ts';
 import { hijack } from './engine-request.ts';
 import { serveDiffCopy, type SessionFile } from './file-sync.ts';
@@ -22,6 +22,8 @@ export type SessionSources = Pick<BuildRequest, 'credentials' | 'secrets'> & {
   files?: readonly SessionFile[];
   /** How a file's bytes are read for the daemon (checked against what was digested); a plain read without. */
   read?: (file: SessionFile) => AsyncIterable<Uint8Array>;
+  /** Names the context across runs (BuildContext's key): the daemon diffs a new one against the last under it. */
+  contextKey?: string;
   /** Told of the first failure to send the context, which the daemon reports only in its own words. */
   onContextError?: (err: Error) => void;
 };
@@ -36,9 +38,10 @@ export async function openSession(engine: EngineApi, sources: SessionSources, na
       Upgrade: 'h2c',
       'X-Docker-Expose-Session-Uuid': id,
       'X-Docker-Expose-Session-Name': name,
-      // The CLI puts a hash of the context directory here, for its cache of synced contexts; any stable
-      // string will do while the context is the request body.
-      'X-Docker-Expose-Session-Sharedkey': name,
+      // The daemon keeps the last context synced under this key and sends for only what changed since. The
+      // CLI puts a hash of the context directory here; one key for every image made each image's rebuild
+      // a diff against whichever image was built last.
+      'X-Docker-Expose-Session-Sharedkey': sources.contextKey === undefined ? name : createHash('sha256').update(sources.contextKey).digest('hex'),
       'X-Docker-Expose-Session-Grpc-Method': methodsOf(...services),
     },
   });
