@@ -38,7 +38,7 @@ export const OPTION_HELP = `Options:
       --offline          fetch nothing: fetched files come from the cache only
       --update-lock      accept new digests of fetched files into build-images.lock.json
       --builder NAME     buildkit (the default where the engine has it) or classic
-      --cache-limit SIZE a run that builds prunes BuildKit's build cache down to this (default 4g; off: never)
+      --cache-limit SIZE a run that builds prunes BuildKit's build cache down to this, at most every 10 minutes (default 4g; off: never)
   -h, --help             this text, with the targets of the config
   -V, --version          the version
 

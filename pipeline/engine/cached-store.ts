@@ -61,21 +61,24 @@ const FOUND_IMAGES_KEPT = 1000;
 export function rememberingFoundImages(store: ImageStore, file: string): ImageStore {
   let remembered: Promise<Map<string, string>> | undefined;
   const load = () => (remembered ??= readFile(file, 'utf8').then(parseFound, () => new Map<string, string>()));
+  const knownImage = async (label: string, value: string) => {
+    const id = (await load()).get(`${label}=${value}`);
+    const info = id ? await store.inspectImage(id) : undefined;
+    return info?.labels[label] === value ? info : store.knownImage(label, value);
+  };
   return {
     ...store,
+    knownImage,
     async findImage(label, value) {
-      const known = await load();
-      const key = `${label}=${value}`;
-      const id = known.get(key);
-      if (id) {
-        const info = await store.inspectImage(id);
-        if (info?.labels[label] === value) return info;
-      }
+      const known = await knownImage(label, value);
+      if (known) return known;
       const found = await store.findImage(label, value);
-      if (found && found.id !== id) {
-        known.delete(key);
-        known.set(key, found.id);
-        await saveFound(file, known).catch(() => {
+      if (found) {
+        const key = `${label}=${value}`;
+        const ids = await load();
+        ids.delete(key);
+        ids.set(key, found.id);
+        await saveFound(file, ids).catch(() => {
           // Not remembered: the next run lists images again, nothing worse.
         });
       }

@@ -5,6 +5,7 @@ import type Docker from 'dockerode';
 import { RunError } from '../model/errors.ts';
 import { BUILDERS, lazyBuilder, PREFERRED } from './builders.ts';
 import { connectionOptions, describeConnection, type ConnectionOptions } from './docker/connection.ts';
+import { pruningAtMostEvery } from './prune-schedule.ts';
 import { dockerImageStore, engineFailure } from './docker/docker-engine.ts';
 import { engineApi, ping, type PingHeaders } from './docker/engine-api.ts';
 import type { BuilderName, Engine } from './engine.ts';
@@ -15,6 +16,8 @@ export interface EngineOptions {
   connection?: ConnectionOptions;
   /** Told once when the engine lacks the preferred builder. */
   notice?: (message: string) => void;
+  /** Where the last prune of each engine's build cache is noted: pruned at most every 10 minutes. Every time without. */
+  pruneStamps?: string;
 }
 
 export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
@@ -33,7 +36,9 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   if (options.builder && !BUILDERS[builder].available(headers)) {
     throw new RunError(`this engine has no ${builder} builder`, `build with --builder ${PREFERRED.filter((b) => b !== builder).join(' or ')}`);
   }
-  return { images: dockerImageStore(api, dockerode, failure), builder: lazyBuilder(builder, { api, dockerode }, failure) };
+  const built = lazyBuilder(builder, { api, dockerode }, failure);
+  const schedule = options.pruneStamps === undefined ? undefined : { file: options.pruneStamps, engine: describeConnection(connection) };
+  return { images: dockerImageStore(api, dockerode, failure), builder: schedule ? pruningAtMostEvery(built, schedule) : built };
 }
 
 function firstAvailable(headers: PingHeaders, notice?: (message: string) => void): BuilderName {

@@ -29,6 +29,11 @@ export interface ImageStore {
   inspectImage(ref: string): Promise<ImageInfo | undefined>;
   /** An image carrying this label with this value, if the engine has one. */
   findImage(label: string, value: string): Promise<ImageInfo | undefined>;
+  /**
+   * What findImage would find, when that is known without listing the engine's images (the image found
+   * last time for this label); undefined says nothing: findImage may still find one.
+   */
+  knownImage(label: string, value: string): Promise<ImageInfo | undefined>;
   pull(ref: string, credentials: Credentials | undefined, onLine: OnLine, signal: AbortSignal): Promise<void>;
   tag(id: string, ref: string): Promise<void>;
   /** Removes one tag; false when there was no such tag. */

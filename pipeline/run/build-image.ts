@@ -13,6 +13,7 @@ import { DOCKERFILE_KEY, rebuildReason, recordLabels, type InputsRecord, type Re
 import type { ImageInfo } from '../engine/engine.ts';
 import { resolveSources } from '../context/resolve-sources.ts';
 import type { RunOptions, RunServices } from './services.ts';
+import type { RunEvent } from './events.ts';
 
 /** What building one image uses of a run's services and options. */
 export type BuildServices = Pick<RunServices, 'images' | 'builder' | 'emit' | 'signal' | 'fetcher' | 'credentials' | 'digests' | 'secret' | 'edit'>;
@@ -72,17 +73,61 @@ export async function buildImage(
     await saving;
     return skip(image, settings, current, match);
   }
-  // Listing images by label takes the engine 40-200 ms: the reason for a rebuild is worked out meanwhile.
-  const searching = options.noCache ? Promise.resolve(undefined) : settings.images.findImage(DIGEST_LABEL, digest);
-  searching.catch(() => {});
   // In byte order already: recordLabels sorts the manifest (twice a build), and a sorted one takes it a
   // comparison per entry rather than ~11.
   const record = { baseId, args, manifest: Object.fromEntries(sortedEntries({ ...context.manifest, [DOCKERFILE_KEY]: context.dockerfile })) };
   const why = options.noCache ? { reason: '--no-cache' } : rebuildReason(current.find((info) => info)?.labels, record);
-  const made = await searching;
-  const result = made ? await skip(image, settings, current, made) : await buildAndTag(image, settings, options, { entries, args, record, digest, why });
+  const inputs = { entries, args, record, digest, why };
+  const known = options.noCache ? undefined : await settings.images.knownImage(DIGEST_LABEL, digest);
+  const result = known
+    ? await skip(image, settings, current, known)
+    : options.noCache
+      ? await buildAndTag(image, settings, options, inputs)
+      : await buildUnlessMade(image, settings, options, inputs, current);
   await saving;
   return result;
+}
+
+/**
+ * An image these inputs made earlier may be there under no tag of ours (a change undone), and finding it
+ * means listing the engine's images by label: 40-200 ms of the engine's, growing with its images. The build
+ * starts meanwhile, its progress held back; if the image turns up, the build is called off and the image
+ * tagged instead.
+ */
+async function buildUnlessMade(
+  image: ImagePlan,
+  settings: BuildServices,
+  options: BuildOptions,
+  inputs: BuildInputs,
+  current: readonly (ImageInfo | undefined)[],
+): Promise<BuildResult> {
+  const searching = settings.images.findImage(DIGEST_LABEL, inputs.digest);
+  const callOff = new AbortController();
+  const stop = () => callOff.abort();
+  settings.signal.addEventListener('abort', stop, { once: true });
+  const held: RunEvent[] = [];
+  let decided = false;
+  const emit = (event: RunEvent) => (decided ? settings.emit(event) : held.push(event));
+  const building = buildAndTag(image, { ...settings, signal: callOff.signal, emit }, options, inputs);
+  building.catch(() => {});
+  try {
+    const made = await searching.catch(async (err: unknown) => {
+      callOff.abort();
+      await building.catch(() => {});
+      throw err;
+    });
+    if (made) {
+      callOff.abort();
+      await building.catch(() => {});
+      if (settings.signal.aborted) throw new Interrupted();
+      return await skip(image, settings, current, made);
+    }
+    decided = true;
+    for (const event of held.splice(0)) settings.emit(event);
+    return await building;
+  } finally {
+    settings.signal.removeEventListener('abort', stop);
+  }
 }
 
 /** The image these inputs already made: a tag that is new (ONAP's timestamped one) goes on it. */

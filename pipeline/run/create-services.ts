@@ -31,8 +31,8 @@ export interface ServiceSettings {
 }
 
 export async function createServices(settings: ServiceSettings): Promise<RunServices> {
-  const engine = settings.engine ? await createEngine(settings.engine) : noEngine();
   const cacheDir = defaultCacheDir();
+  const engine = settings.engine ? await createEngine({ ...settings.engine, pruneStamps: path.join(cacheDir, 'pruned.json') }) : noEngine();
   return {
     images: cachingImageFiles(
       rememberingFoundImages(rememberingInspections(engine.images), path.join(cacheDir, 'found-images.json')),
@@ -65,7 +65,17 @@ function noEngine(): Engine {
     throw new Error('the engine was used by a line that was planned not to need it');
   };
   return {
-    images: { ping: unused, inspectImage: unused, findImage: unused, pull: unused, tag: unused, untag: unused, push: unused, readFile: unused },
+    images: {
+      ping: unused,
+      inspectImage: unused,
+      findImage: unused,
+      knownImage: unused,
+      pull: unused,
+      tag: unused,
+      untag: unused,
+      push: unused,
+      readFile: unused,
+    },
     builder: { name: 'classic', build: unused, pruneCache: unused },
   };
 }

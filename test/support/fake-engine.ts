@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Builder, BuildRequest, ImageInfo, ImageStore } from '../../pipeline/engine/engine.ts';
-import { RunError } from '../../pipeline/model/errors.ts';
+import { Interrupted, RunError } from '../../pipeline/model/errors.ts';
 import { LABEL_ARGS } from '../../pipeline/plan/labels.ts';
 import type { RunEvent } from '../../pipeline/run/events.ts';
 import type { RunOptions, RunServices } from '../../pipeline/run/services.ts';
@@ -38,6 +38,8 @@ export function fakeEngine(bases: readonly string[] = []): FakeEngine {
       ping: async () => {},
       inspectImage: async (ref) => tags.get(ref) ?? [...tags.values()].find((i) => i.id === ref),
       findImage: async (label, value) => [...tags.values()].find((i) => i.labels[label] === value),
+      // An engine in memory lists at no cost: it knows what it would find.
+      knownImage: async (label, value) => [...tags.values()].find((i) => i.labels[label] === value),
       pull: async (ref) => {
         engine.calls.push(`pull ${ref}`);
         throw new RunError(`pulling ${ref}: not found`);
@@ -77,9 +79,11 @@ export function fakeEngine(bases: readonly string[] = []): FakeEngine {
         try {
           const dockerfile = await dockerfileOf(request.context.tar());
           engine.calls.push(`build ${dockerfile.split('\n')[0]}`);
-          // Long enough for builds that may overlap to do so.
-          await new Promise((resolve) => setTimeout(resolve, 5));
-          await engine.holdBuilds;
+          request.onProgress({ kind: 'step', step: { id: 'from', name: dockerfile.split('\n')[0]!, cached: false } });
+          // Long enough for builds that may overlap to do so; called off, as a real build is, by its signal.
+          const calledOff = new Promise<never>((_, reject) => request.signal.addEventListener('abort', () => reject(new Interrupted()), { once: true }));
+          calledOff.catch(() => {});
+          await Promise.race([Promise.all([new Promise((resolve) => setTimeout(resolve, 5)), engine.holdBuilds]), calledOff]);
           if (engine.failBuildsWith && dockerfile.includes(engine.failBuildsWith)) {
             request.onProgress({ kind: 'step', step: { id: 's', name: 'RUN fail', cached: false, error: 'exit code: 1' } });
             throw new RunError('[2/2] RUN fail: exit code: 1');

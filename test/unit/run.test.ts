@@ -112,6 +112,38 @@ images:
   assert.equal(engine.calls, ['tag reg.test/tool:1.5.0-20190102T000000Z']);
 });
 
+test('an earlier image of these inputs found only by listing: the build begun meanwhile is called off unseen, the image tagged', async () => {
+  const engine = fakeEngine(['alpine:latest']);
+  const config = (tag: string) => yaml`
+images:
+  tool: { base: 'alpine:latest', tags: ['${tag}'], version: 1.5.0, steps: [{ run: 'echo tool' }] }
+`;
+  await run(['tool'], engine, {}, config('reg.test/tool:1.5.0-20190101T000000Z'));
+  const made = await engine.images.inspectImage('reg.test/tool:1.5.0-20190101T000000Z');
+  // Nothing remembered; the listing takes its time, and the build would take longer.
+  const { findImage } = engine.images;
+  engine.images.knownImage = async () => undefined;
+  engine.images.findImage = async (label, value) => (await new Promise((resolve) => setTimeout(resolve, 20)), findImage(label, value));
+  engine.holdBuilds = new Promise(() => {});
+  engine.calls.length = 0;
+  const again = await run(['tool'], engine, {}, config('reg.test/tool:1.5.0-20190102T000000Z'));
+  assert.is(again.finish('tool')!.status, 'skipped');
+  assert.is(again.finish('tool')!.id, made!.id);
+  assert.equal(engine.calls, ['build FROM alpine:latest', 'tag reg.test/tool:1.5.0-20190102T000000Z'], 'begun, called off, then tagged');
+  assert.not.ok(
+    again.events.some((e) => e.type === 'step'),
+    'the build called off shows no step',
+  );
+});
+
+test('with nothing found, the build begun beside the listing goes on, its steps shown', async () => {
+  const engine = fakeEngine(['alpine:latest']);
+  engine.images.knownImage = async () => undefined;
+  const { events, finish } = await run(['tool'], engine);
+  assert.is(finish('tool')!.status, 'built');
+  assert.ok(events.some((e) => e.type === 'step' && e.image === 'tool'));
+});
+
 test('phases run in the line’s order: deploy builds what it pushes first, rmi comes last', async () => {
   const engine = fakeEngine(['alpine:latest']);
   await run(

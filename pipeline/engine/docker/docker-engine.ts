@@ -80,6 +80,8 @@ export function dockerImageStore(api: EngineApi, dockerode: () => Promise<Docker
   };
 
   return {
+    // Nothing is remembered here: cached-store.ts remembers.
+    knownImage: async () => undefined,
     async findImage(label, value) {
       let found: Docker.ImageInfo | undefined;
       try {
