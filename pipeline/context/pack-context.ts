@@ -181,8 +181,11 @@ export function packEntries(entries: readonly PackEntry[]): Readable {
   const add = (header: TarHeader, data?: Buffer) =>
     new Promise<void>((resolve, reject) => {
       const done = (err?: Error | null) => (err ? reject(err) : resolve());
-      if (data) pack.entry(header, data, done);
-      else pack.entry(header, done);
+      const sink = data ? pack.entry(header, data, done) : pack.entry(header, done);
+      // A pack destroyed under it (a build called off, Ctrl-C: the request's signal destroys its body)
+      // destroys the entry with the same error; the pack's reader hears of it, and an entry with no listener
+      // would end the process.
+      sink.on('error', () => {});
     });
   const write = async () => {
     for (const entry of entries) {

@@ -78,11 +78,17 @@ async function binaries(facts: ConfigFacts, ws: Workspace): Promise<string[]> {
   return GRAPH_IMAGES.flatMap((image) => facts.commandOutputs(image)).map((o) => outputPath(o, facts, ws));
 }
 
-// Counted per workspace, so that every side ends with the same file and their images can be compared.
-const edits = new Map<Workspace, number>();
+// Each side's edit is its own: build-images takes the image any builder made of the same inputs, and with
+// the same edits its classic side found, by label, the image its BuildKit side had just built, and tagged it
+// instead of building. The cold case (measured last) puts the file back as it was, so that every side ends
+// with the same file and their images can be compared.
+let edits = 0;
 async function editTypes(ws: Workspace): Promise<void> {
-  edits.set(ws, (edits.get(ws) ?? 0) + 1);
-  await appendFile(path.join(ws.project, CHANGED_FILE), `# edited by the benchmark (${edits.get(ws)})\n`);
+  await appendFile(path.join(ws.project, CHANGED_FILE), `# edited by the benchmark (${++edits}, ${path.basename(path.dirname(ws.project))})\n`);
+}
+
+async function restoreTypes(ws: Workspace): Promise<void> {
+  await cp(path.join(REPO_ROOT, CHANGED_FILE), path.join(ws.project, CHANGED_FILE));
 }
 
 export async function toolSide(root: string, server: TypeServer, builder: string): Promise<Side> {
@@ -104,6 +110,7 @@ export async function toolSide(root: string, server: TypeServer, builder: string
       }),
     makeCold: async () => {
       for (const file of await binaries(facts, ws)) await rm(file, { force: true });
+      await restoreTypes(ws);
       if (builder !== 'classic') await pruneBuildCache();
     },
     change: () => editTypes(ws),
@@ -146,6 +153,7 @@ export async function makeSide(root: string, server: TypeServer, bases: Record<s
       }),
     makeCold: async () => {
       for (const file of await binaries(facts, ws)) await rm(file, { force: true });
+      await restoreTypes(ws);
       if (buildkit) await pruneBuildCache();
     },
     change: () => editTypes(ws),

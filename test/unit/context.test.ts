@@ -149,4 +149,24 @@ test('a missing source is a clear error naming the project path', async () => {
   assert.match(String(err), /'bin\/nope' does not exist/);
 });
 
+test('a context called off while it is packed (a build called off, Ctrl-C) ends quietly, as its reader is told', async () => {
+  const root = await tree();
+  // Entries larger than what the pack holds unread: one is half written when the reader calls it off.
+  const big = (name: string): PlainSource => ({ kind: 'bytes', name, data: 'x'.repeat(256 * 1024), mode: 0o644 });
+  const uncaught: Error[] = [];
+  const hear = (err: Error) => uncaught.push(err);
+  process.on('uncaughtException', hear);
+  try {
+    const pack = packEntries(await listEntries([big('a.bin'), big('b.bin'), ...sources(root)]));
+    const ended = new Promise<unknown>((resolve) => pack.on('error', resolve).on('close', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    pack.destroy(new Error('called off'));
+    await ended;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  } finally {
+    process.off('uncaughtException', hear);
+  }
+  assert.equal(uncaught, []);
+});
+
 test.run();
