@@ -9,9 +9,10 @@
 // under its own timestamp written the same way, then has its own put back.
 //
 // It is kept in the user's cache, not in the project: a plan decides what reaches an image, and a file a
-// checkout brought along must not be able to decide it. Only a config that prepared without a problem is remembered; anything unexpected on the way (no file,
-// another build of the tool, a damaged JSON, a problem with the variables) prepares from the file as
-// before, so every error a user sees still comes from the full pass, placed at its line and column.
+// checkout brought along must not be able to decide it. Only a config that prepared without a problem is
+// remembered; anything unexpected on the way (no file, another build of the tool, a damaged JSON, a problem
+// with the variables) prepares from the file as before, so every error a user sees still comes from the
+// full pass, placed at its line and column.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
