@@ -99,26 +99,24 @@ test('an image built again with the same inputs is up to date, and the engine bu
   assert.is(engine.calls.length, builds);
 });
 
-test('a new tag on unchanged inputs (ONAP’s timestamped tag, its version fixed) goes on the image they made: no build', async () => {
-  const engine = fakeEngine(['alpine:latest']);
-  const config = (tag: string) => yaml`
+/** One image whose tag changes every run, as ONAP's timestamped one does, its version fixed. */
+const timestamped = (tag: string) => yaml`
 images:
   tool: { base: 'alpine:latest', tags: ['${tag}'], version: 1.5.0, steps: [{ run: 'echo tool' }] }
 `;
-  await run(['tool'], engine, {}, config('reg.test/tool:1.5.0-20190101T000000Z'));
+
+test('a new tag on unchanged inputs (ONAP’s timestamped tag, its version fixed) goes on the image they made: no build', async () => {
+  const engine = fakeEngine(['alpine:latest']);
+  await run(['tool'], engine, {}, timestamped('reg.test/tool:1.5.0-20190101T000000Z'));
   engine.calls.length = 0;
-  const again = await run(['tool'], engine, {}, config('reg.test/tool:1.5.0-20190102T000000Z'));
+  const again = await run(['tool'], engine, {}, timestamped('reg.test/tool:1.5.0-20190102T000000Z'));
   assert.is(again.finish('tool')!.status, 'skipped');
   assert.equal(engine.calls, ['tag reg.test/tool:1.5.0-20190102T000000Z']);
 });
 
 test('an earlier image of these inputs found only by listing: the build begun meanwhile is called off unseen, the image tagged', async () => {
   const engine = fakeEngine(['alpine:latest']);
-  const config = (tag: string) => yaml`
-images:
-  tool: { base: 'alpine:latest', tags: ['${tag}'], version: 1.5.0, steps: [{ run: 'echo tool' }] }
-`;
-  await run(['tool'], engine, {}, config('reg.test/tool:1.5.0-20190101T000000Z'));
+  await run(['tool'], engine, {}, timestamped('reg.test/tool:1.5.0-20190101T000000Z'));
   const made = await engine.images.inspectImage('reg.test/tool:1.5.0-20190101T000000Z');
   // Nothing remembered; the listing takes its time, and the build would take longer.
   const { findImage } = engine.images;
@@ -126,7 +124,7 @@ images:
   engine.images.findImage = async (label, value) => (await new Promise((resolve) => setTimeout(resolve, 20)), findImage(label, value));
   engine.holdBuilds = new Promise(() => {});
   engine.calls.length = 0;
-  const again = await run(['tool'], engine, {}, config('reg.test/tool:1.5.0-20190102T000000Z'));
+  const again = await run(['tool'], engine, {}, timestamped('reg.test/tool:1.5.0-20190102T000000Z'));
   assert.is(again.finish('tool')!.status, 'skipped');
   assert.is(again.finish('tool')!.id, made!.id);
   assert.equal(engine.calls, ['build FROM alpine:latest', 'tag reg.test/tool:1.5.0-20190102T000000Z'], 'begun, called off, then tagged');
