@@ -46,14 +46,8 @@ export interface PreparedParts {
   interpolated: Record<string, unknown>;
 }
 
-export function prepareLoaded(
-  parsed: ParsedConfig,
-  sets: Record<string, string>,
-  env: Readonly<Record<string, string | undefined>>,
-  now: Date = new Date(),
-  readCommit: (dir: string) => string | undefined = gitHead,
-): Prepared {
-  return prepareParts(parsed, sets, env, now, readCommit).prepared;
+export function prepareLoaded(...args: Parameters<typeof prepareParts>): Prepared {
+  return prepareParts(...args).prepared;
 }
 
 /**
