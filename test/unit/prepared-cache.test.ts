@@ -9,7 +9,7 @@ import path from 'node:path';
 import { prepare, type Prepared } from '../../pipeline/config/prepare.ts';
 import { preparedCache as inDir } from '../../pipeline/context/prepared-cache.ts';
 import { UserError } from '../../pipeline/model/errors.ts';
-import { tempDir } from '../support/temp.ts';
+import { removeAtExit, tempDir } from '../support/temp.ts';
 import { yaml } from '../support/config.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -19,12 +19,14 @@ const at = (iso: string) => new Date(iso);
 
 async function repositoryProject(): Promise<string> {
   const dir = await tempDir('bi-prepared-');
+  removeAtExit(cacheOf(dir));
   for (const entry of ['build.config.yaml', 'images', 'types-3.4']) await cp(path.join(ROOT, entry), path.join(dir, entry), { recursive: true });
   return dir;
 }
 
 async function project(text: string): Promise<string> {
   const dir = await tempDir('bi-prepared-');
+  removeAtExit(cacheOf(dir));
   await writeFile(path.join(dir, 'build.config.yaml'), text);
   return dir;
 }
