@@ -8,9 +8,19 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { serveDiffCopy, type SessionFile } from '../../pipeline/engine/buildkit/file-sync.ts';
 import { frame, onMessages, serveGrpc, unaryCall, type CallHandler } from '../../pipeline/engine/buildkit/grpc-server.ts';
-import { dataPacketHead, fileSyncService, healthService, PACKET, statPacket, type Packet, type Stat } from '../../pipeline/engine/buildkit/session-services.ts';
+import {
+  dataPacketHead,
+  fileSyncService,
+  healthService,
+  PACKET,
+  StatFrames,
+  statPacket,
+  type Packet,
+  type Stat,
+} from '../../pipeline/engine/buildkit/session-services.ts';
 
 const { DiffCopy } = fileSyncService;
 
@@ -39,6 +49,37 @@ test('a STAT packet written directly decodes as the packet protobufjs encodes, n
   }
   const end = DiffCopy.responseDeserialize(statPacket(undefined));
   assert.equal([end.type, end.stat], [PACKET.STAT, null], 'the end of the listing');
+});
+
+test('many STAT packets framed into shared buffers decode one by one as protobufjs encodes them', () => {
+  const random = (n: number) => Math.floor(Math.random() * n);
+  const times = [0, 1, 127, 128, 2 ** 32 - 1, 2 ** 32, 2 ** 53 + 2, 1796269656827123000, 2 ** 63 - 2 ** 11, -1, -(2 ** 40)];
+  const stats: Stat[] = Array.from({ length: 3000 }, (_, i) => ({
+    path: `d${random(50)}/${'x'.repeat(i % 997 === 0 ? 5000 : random(40))}-${i}.txt`,
+    mode: [0o644, 2 ** 31 + 0o755, 2 ** 27 + 0o777][i % 3]!,
+    uid: random(70_000),
+    gid: i % 2 ? 0 : random(70_000),
+    size: [0, 1, random(2 ** 31), 64 * 1024 ** 3][i % 4]!,
+    modTime: i < times.length ? times[i]! : (1.7e18 + random(1e12)) * (i % 2 ? 1 : 1.001),
+    linkname: i % 5 === 0 ? `../t${i}` : '',
+  }));
+  const frames = new StatFrames();
+  const buffers: Buffer[] = [];
+  for (const stat of stats) {
+    frames.add(stat);
+    if (frames.pending > 20_000) buffers.push(frames.take());
+  }
+  frames.add(undefined);
+  buffers.push(frames.take());
+  const decoded: Packet[] = [];
+  const stream = new PassThrough();
+  onMessages(stream, (m) => decoded.push(DiffCopy.responseDeserialize(m)));
+  for (const b of buffers) stream.write(b);
+  assert.is(decoded.length, stats.length + 1);
+  for (const [i, stat] of stats.entries()) {
+    assert.equal(decoded[i], DiffCopy.responseDeserialize(DiffCopy.responseSerialize({ type: PACKET.STAT, ID: 0, stat })), stat.path);
+  }
+  assert.equal([decoded.at(-1)!.type, decoded.at(-1)!.stat], [PACKET.STAT, null], 'the end of the listing');
 });
 
 /** A server on a unix socket with these routes, and an HTTP/2 client connected to it as the daemon would be. */

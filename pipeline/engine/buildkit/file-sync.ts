@@ -10,7 +10,7 @@ import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import path from 'node:path';
 import { compareNames, type PackEntry } from '../../model/context-entries.ts';
 import { batchWriter, frame, framePrefix, onMessages, respond } from './grpc-server.ts';
-import { dataPacketHead, fileSyncService, PACKET, statPacket, type Packet, type Stat } from './session-services.ts';
+import { dataPacketHead, fileSyncService, PACKET, StatFrames, type Packet, type Stat } from './session-services.ts';
 
 /**
  * One entry of a context sent through the session: a context entry (a file on disk or bytes in hand, a
@@ -27,6 +27,8 @@ const GO_MODE = { dir: 2 ** 31, symlink: 2 ** 27, setuid: 2 ** 23, setgid: 2 ** 
 // DATA packets carry at most this much: the daemon's gRPC client takes messages of up to 4 MiB; fsutil's own
 // sender sends 32 KiB. Larger packets mean fewer of them to frame and to decode.
 const CHUNK = 256 * 1024;
+// STAT packets (~60 bytes each) go out this many bytes at a time.
+const STAT_BATCH = 16 * 1024;
 
 /** Unix permission bits and a type, as Go's os.FileMode that fsutil carries. */
 export function goFileMode(type: SessionFile['type'], mode: number): number {
@@ -135,12 +137,19 @@ export function followed(files: readonly SessionFile[], paths: readonly string[]
 
 /** The modification time that goes in the STAT, in ns. */
 export async function modTimeNs(f: SessionFile): Promise<number> {
+  const known = knownModTimeNs(f);
+  if (known !== undefined) return known;
+  return f.path ? Math.round((await lstat(f.path)).mtimeMs * 1e6) : 0;
+}
+
+/** The STAT's time when it needs no look at the disk, as for every entry of a context: undefined otherwise. */
+function knownModTimeNs(f: SessionFile): number | undefined {
   const ms = f.mtimeMs ?? f.stat?.mtimeMs;
   if (ms !== undefined) return Math.round(ms * 1e6);
   if (f.type !== 'file') return 0;
   const data = f.data;
   if (data) return createHash('sha256').update(data).digest().readUInt32BE(0) * 1e6;
-  return f.path ? Math.round((await lstat(f.path)).mtimeMs * 1e6) : 0;
+  return f.path ? undefined : 0;
 }
 
 export function statOf(f: SessionFile, modTime: number): Stat {
@@ -236,13 +245,19 @@ export function serveDiffCopy(stream: ServerHttp2Stream, headers: IncomingHttpHe
     done = true;
   });
 
+  // In batches that leave as each is full: the daemon compares and asks while the rest is written.
   listed = (async () => {
+    const stats = new StatFrames();
     for (const f of entries) {
       if (done) return;
-      out.write([frame(statPacket(statOf(f, await modTimeNs(f))))]);
+      stats.add(statOf(f, knownModTimeNs(f) ?? (await modTimeNs(f))));
+      if (stats.pending < STAT_BATCH) continue;
+      out.write([stats.take()]);
+      out.flush();
       await out.room();
     }
-    out.write([frame(statPacket(undefined))]);
+    stats.add(undefined);
+    out.write([stats.take()]);
   })().catch((err: unknown) => fail((err as Error).message));
 }
 

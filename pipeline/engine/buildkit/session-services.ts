@@ -119,46 +119,173 @@ export function dataPacketHead(id: number, length: number): Buffer {
 }
 
 /**
- * A STAT packet's bytes, written directly: the listing sends one per file, and protobufjs' fromObject and
- * encode took ~15 µs each (30 ms for 2,000 files, which the daemon waits for). Fields in number order, zeros
- * and empty strings left out as proto3 encoders do; int64 values as two's-complement varints. A STAT packet
- * without a stat (the end of the listing) is the type alone.
+ * STAT packets written directly, framed as gRPC messages, many to a buffer: the listing sends one per entry
+ * of the context, and building each as an array of numbers, then a Buffer, then a framed copy, took ~20 µs
+ * an entry (2,000 entries: ~40 ms the daemon waits for before it asks for a file). Fields in number order,
+ * zeros and empty strings left out as proto3 encoders do; int64 values as two's-complement varints. A STAT
+ * packet without a stat (the end of the listing) is the type alone.
  */
-export function statPacket(stat: Stat | undefined): Buffer {
-  const bytes: number[] = [0x08, PACKET.STAT];
-  if (stat) {
-    const body: number[] = [];
-    const text = (field: number, value: string) => {
-      if (value === '') return;
-      const encoded = Buffer.from(value);
-      body.push((field << 3) | 2, ...varint(encoded.length), ...encoded);
-    };
-    const number = (field: number, value: number) => {
-      if (value !== 0) body.push(field << 3, ...varint64(value));
-    };
-    text(1, stat.path);
-    number(2, stat.mode);
-    number(3, stat.uid);
-    number(4, stat.gid);
-    number(5, stat.size);
-    number(6, stat.modTime);
-    text(7, stat.linkname);
-    bytes.push(0x12, ...varint(body.length), ...body);
+export class StatFrames {
+  private out = new ByteWriter(64 * 1024);
+  private body = new ByteWriter(1024);
+
+  /** Bytes written and not yet taken. */
+  get pending(): number {
+    return this.out.length;
   }
-  return Buffer.from(bytes);
+
+  add(stat: Stat | undefined): void {
+    if (!stat) {
+      this.frame(0);
+      return;
+    }
+    const body = this.body;
+    body.reset();
+    body.text(1, stat.path);
+    body.number(2, stat.mode);
+    body.number(3, stat.uid);
+    body.number(4, stat.gid);
+    body.number(5, stat.size);
+    body.number(6, stat.modTime);
+    body.text(7, stat.linkname);
+    this.frame(body.length);
+  }
+
+  /** The frames written so far; the next are written into new memory. */
+  take(): Buffer {
+    return this.out.take();
+  }
+
+  /** The frame's prefix, the packet's type (STAT), then the stat's field (2) with its bytes. */
+  private frame(bodyLength: number): void {
+    const packetLength = 2 + (bodyLength === 0 ? 0 : 1 + varintLength(bodyLength) + bodyLength);
+    const out = this.out;
+    out.room(5 + packetLength);
+    out.byte(0);
+    out.uint32(packetLength);
+    out.byte(0x08);
+    out.byte(PACKET.STAT);
+    if (bodyLength === 0) return;
+    out.byte(0x12);
+    out.varint(bodyLength);
+    out.bytes(this.body.view());
+  }
 }
 
-/** An int64's varint: the integer the double holds (nanoseconds pass 2^53), negatives as 2^64 + value. */
-function varint64(value: number): number[] {
-  if (Number.isSafeInteger(value) && value >= 0) return varint(value);
-  let v = BigInt.asUintN(64, BigInt(Math.trunc(value)));
-  const out: number[] = [];
-  while (v > 0x7fn) {
-    out.push(Number(v & 0x7fn) | 0x80);
-    v >>= 7n;
+/** One STAT packet's bytes, unframed. */
+export function statPacket(stat: Stat | undefined): Buffer {
+  const frames = new StatFrames();
+  frames.add(stat);
+  return frames.take().subarray(5);
+}
+
+/** Bytes written one field at a time into memory that grows as needed. */
+class ByteWriter {
+  private buffer: Buffer;
+  private at = 0;
+
+  constructor(private readonly size: number) {
+    this.buffer = Buffer.allocUnsafe(size);
   }
-  out.push(Number(v));
-  return out;
+
+  get length(): number {
+    return this.at;
+  }
+
+  reset(): void {
+    this.at = 0;
+  }
+
+  view(): Buffer {
+    return this.buffer.subarray(0, this.at);
+  }
+
+  take(): Buffer {
+    const taken = this.view();
+    this.buffer = Buffer.allocUnsafe(Math.max(this.size, this.buffer.length));
+    this.at = 0;
+    return taken;
+  }
+
+  room(bytes: number): void {
+    if (this.at + bytes <= this.buffer.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.at + bytes));
+    this.buffer.copy(bigger, 0, 0, this.at);
+    this.buffer = bigger;
+  }
+
+  byte(value: number): void {
+    this.buffer[this.at++] = value;
+  }
+
+  uint32(value: number): void {
+    this.buffer.writeUInt32BE(value, this.at);
+    this.at += 4;
+  }
+
+  bytes(value: Uint8Array): void {
+    this.room(value.length);
+    this.buffer.set(value, this.at);
+    this.at += value.length;
+  }
+
+  /** A string field; an empty one is left out. */
+  text(field: number, value: string): void {
+    if (value === '') return;
+    const length = Buffer.byteLength(value);
+    this.room(11 + length);
+    this.byte((field << 3) | 2);
+    this.varint(length);
+    this.at += this.buffer.write(value, this.at, length, 'utf8');
+  }
+
+  /** An integer field (varint); zero is left out. */
+  number(field: number, value: number): void {
+    if (value === 0) return;
+    this.room(11);
+    this.byte(field << 3);
+    this.varint(value);
+  }
+
+  /**
+   * An int64's varint from the integer a double holds (nanoseconds pass 2^53, and the double's value is the
+   * one sent), in two 32-bit halves; a negative one as 2^64 + value.
+   */
+  varint(value: number): void {
+    if (value >= 0 && value < 2 ** 32 && Number.isInteger(value)) {
+      let v = value;
+      while (v > 0x7f) {
+        this.byte((v & 0x7f) | 0x80);
+        v >>>= 7;
+      }
+      this.byte(v);
+      return;
+    }
+    if (value >= 0 && value < 2 ** 64 && Number.isInteger(value)) {
+      // Both halves are exact: a remainder and a division by a power of two lose nothing.
+      let low = value % 2 ** 32;
+      let high = (value - low) / 2 ** 32;
+      while (high !== 0 || low > 0x7f) {
+        this.byte((low & 0x7f) | 0x80);
+        low = ((low >>> 7) | ((high & 0x7f) << 25)) >>> 0;
+        high >>>= 7;
+      }
+      this.byte(low);
+      return;
+    }
+    let v = BigInt.asUintN(64, BigInt(Math.trunc(value)));
+    while (v > 0x7fn) {
+      this.byte(Number(v & 0x7fn) | 0x80);
+      v >>= 7n;
+    }
+    this.byte(Number(v));
+  }
+}
+
+function varintLength(value: number): number {
+  let length = 1;
+  for (let v = value; v > 0x7f; v = Math.floor(v / 0x80)) length++;
+  return length;
 }
 
 function varint(value: number): number[] {
