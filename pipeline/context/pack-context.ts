@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar, { type Header } from 'tar-stream';
 import { RunError, UserError } from '../model/errors.ts';
-import { compareNames, DOCKERFILE, type PackEntry, type PlainSource } from '../model/context-entries.ts';
+import { DOCKERFILE, sortByName, type PackEntry, type PlainSource } from '../model/context-entries.ts';
 import type { DigestCache } from './digest-cache.ts';
 import { compileIgnore, isIgnored, parseIgnoreFile } from './dockerignore.ts';
 
@@ -25,7 +25,7 @@ const IN_PLACE_CHUNK = 256 * 1024;
 /** Expands the plan's sources into tar entries, sorted. Reads directories and stats, no file contents. */
 export async function listEntries(sources: readonly PlainSource[]): Promise<PackEntry[]> {
   const entries = (await Promise.all(sources.map(expandSource))).flat();
-  entries.sort((a, b) => compareNames(a.name, b.name));
+  sortByName(entries, (entry) => entry.name);
   for (let i = 1; i < entries.length; i++) {
     if (entries[i]!.name === entries[i - 1]!.name) {
       throw new RunError(`two context entries are named '${entries[i]!.name}'`);

@@ -84,5 +84,23 @@ function inCodePointOrder(unit: number): number {
 
 /** A record's entries in byte order of their keys: for digests and files that must not depend on insertion order. */
 export function sortedEntries<V>(record: Readonly<Record<string, V>>): [string, V][] {
-  return Object.entries(record).sort(([a], [b]) => compareNames(a, b));
+  return sortByName(Object.entries(record), ([key]) => key);
+}
+
+// Units from the surrogates up: only where one of them meets a unit of its own range or above do UTF-16
+// order and byte order part.
+const UNITS_OUT_OF_ORDER = /[\ud800-\uffff]/;
+
+/**
+ * Items sorted in byte order of their names, in place. Names without a unit from U+D800 up (nearly all)
+ * compare natively, in UTF-16 order, which is then byte order: a context's 2,000 names sorted in ~1 ms
+ * against ~6 ms with compareNames, whose loop in JavaScript the others still take.
+ */
+export function sortByName<T>(items: T[], nameOf: (item: T) => string): T[] {
+  if (items.some((item) => UNITS_OUT_OF_ORDER.test(nameOf(item)))) return items.sort((a, b) => compareNames(nameOf(a), nameOf(b)));
+  return items.sort((a, b) => {
+    const x = nameOf(a);
+    const y = nameOf(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
 }

@@ -95,6 +95,13 @@ test("walk order is the old split-and-Buffer comparison's, on names with separat
     const b = name();
     assert.is(Math.sign(compareWalkOrder(a, b)), Math.sign(byComponents(a, b)), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
   }
+  // A whole listing, sorted its own way, comes in the same order; without the units from U+D800 up too.
+  for (const letters of [alphabet, alphabet.filter((c) => c < '\ud800')]) {
+    const names = new Set(Array.from({ length: 3000 }, () => Array.from({ length: 1 + random(6) }, () => letters[random(letters.length)]).join('')));
+    const files = [...names].filter((n) => !n.split('/').includes('')).map((n) => file(n));
+    const listed = listing(files).map((f) => f.name);
+    assert.equal(listed, [...listed].sort(compareWalkOrder));
+  }
 });
 
 test.run();

@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import path from 'node:path';
-import { compareNames, type PackEntry } from '../../model/context-entries.ts';
+import { compareNames, sortByName, type PackEntry } from '../../model/context-entries.ts';
 import { batchWriter, frame, framePrefix, onMessages, respond } from './grpc-server.ts';
 import { dataPacketHead, fileSyncService, PACKET, StatFrames, type Packet, type Stat } from './session-services.ts';
 
@@ -96,7 +96,17 @@ export function listing(files: readonly SessionFile[], include: readonly string[
       chosen.set(dir, byName.get(dir) ?? { name: dir, type: 'directory', mode: 0o755, size: 0 });
     }
   }
-  return [...chosen.values()].sort((a, b) => compareWalkOrder(a.name, b.name));
+  return inWalkOrder([...chosen.values()]);
+}
+
+/**
+ * Sorted by compareWalkOrder, through keys in which the separator is the lowest unit (NUL, which no name
+ * holds) that then compare natively, in byte order (sortByName): 2,000 entries in ~1 ms against ~6.
+ */
+function inWalkOrder(files: SessionFile[]): SessionFile[] {
+  if (files.some((f) => f.name.includes('\0'))) return files.sort((a, b) => compareWalkOrder(a.name, b.name));
+  const keyed = files.map((f) => ({ key: f.name.replaceAll('/', '\0'), f }));
+  return sortByName(keyed, (k) => k.key).map((k) => k.f);
 }
 
 /**
