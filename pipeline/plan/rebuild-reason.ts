@@ -22,7 +22,9 @@ export interface RebuildReason {
 
 const short = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 16);
 
-export function recordLabels(record: InputsRecord): Record<typeof BASE_LABEL | typeof ARGS_LABEL | typeof INPUTS_LABEL, string> {
+export type RecordLabels = Record<typeof BASE_LABEL | typeof ARGS_LABEL | typeof INPUTS_LABEL, string>;
+
+export function recordLabels(record: InputsRecord): RecordLabels {
   const hashedArgs = Object.fromEntries(sortedEntries(record.args).map(([name, value]) => [name, short(createHash('sha256').update(value).digest('hex'))]));
   const manifest = boundedManifest(sortedEntries(record.manifest));
   return {
@@ -32,10 +34,13 @@ export function recordLabels(record: InputsRecord): Record<typeof BASE_LABEL | t
   };
 }
 
-/** Compares the labels of the image a tag names now with what this build would record. */
-export function rebuildReason(previous: Readonly<Record<string, string>> | undefined, current: InputsRecord): RebuildReason {
+/** Compares the labels of the image a tag names now with what this build would record (`now`, when made already). */
+export function rebuildReason(
+  previous: Readonly<Record<string, string>> | undefined,
+  current: InputsRecord,
+  now: RecordLabels = recordLabels(current),
+): RebuildReason {
   if (!previous) return { reason: 'no image yet' };
-  const now = recordLabels(current);
   const oldBase = previous[BASE_LABEL];
   if (oldBase === undefined) return { reason: 'the image was not built by build-images' };
   if (oldBase !== current.baseId) {

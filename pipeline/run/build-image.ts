@@ -9,7 +9,7 @@ import { sortedEntries, type PackEntry } from '../model/context-entries.ts';
 import { digestContext, fileChunksInPlace, listEntries, packEntries } from '../context/pack-context.ts';
 import { DIGEST_LABEL, labelArgs } from '../plan/labels.ts';
 import type { ImagePlan } from '../plan/plan.ts';
-import { DOCKERFILE_KEY, rebuildReason, recordLabels, type InputsRecord, type RebuildReason } from '../plan/rebuild-reason.ts';
+import { DOCKERFILE_KEY, rebuildReason, recordLabels, type RebuildReason, type RecordLabels } from '../plan/rebuild-reason.ts';
 import type { ImageInfo } from '../engine/engine.ts';
 import { resolveSources } from '../context/resolve-sources.ts';
 import type { RunOptions, RunServices } from './services.ts';
@@ -73,11 +73,11 @@ export async function buildImage(
     await saving;
     return skip(image, settings, current, match);
   }
-  // In byte order already: recordLabels sorts the manifest (twice a build), and a sorted one takes it a
-  // comparison per entry rather than ~11.
-  const record = { baseId, args, manifest: Object.fromEntries(sortedEntries({ ...context.manifest, [DOCKERFILE_KEY]: context.dockerfile })) };
-  const why = options.noCache ? { reason: '--no-cache' } : rebuildReason(current.find((info) => info)?.labels, record);
-  const inputs = { entries, args, record, digest, why };
+  const record = { baseId, args, manifest: { ...context.manifest, [DOCKERFILE_KEY]: context.dockerfile } };
+  // Made once, for the reason and for the build: a large context's manifest is ~200 KB of JSON.
+  const labels = recordLabels(record);
+  const why = options.noCache ? { reason: '--no-cache' } : rebuildReason(current.find((info) => info)?.labels, record, labels);
+  const inputs = { entries, args, labels, digest, why };
   const known = options.noCache ? undefined : await settings.images.knownImage(DIGEST_LABEL, digest);
   const result = known
     ? await skip(image, settings, current, known)
@@ -139,7 +139,7 @@ async function skip(image: ImagePlan, settings: BuildServices, current: readonly
 interface BuildInputs {
   entries: PackEntry[];
   args: Record<string, string>;
-  record: InputsRecord;
+  labels: RecordLabels;
   digest: string;
   why: RebuildReason;
 }
@@ -148,7 +148,7 @@ async function buildAndTag(
   image: ImagePlan,
   settings: BuildServices,
   options: BuildOptions,
-  { entries, args, record, digest, why }: BuildInputs,
+  { entries, args, labels, digest, why }: BuildInputs,
 ): Promise<BuildResult> {
   if (settings.signal.aborted) throw new Interrupted();
   // Read as the build starts, so that an unset variable or an unreadable file is our error naming it, not
@@ -160,7 +160,7 @@ async function buildAndTag(
     buildargs: {
       ...args,
       ...labelArgs({
-        ...recordLabels(record),
+        ...labels,
         [DIGEST_LABEL]: digest,
         'org.opencontainers.image.created': options.stamp.created,
         'org.opencontainers.image.revision': options.stamp.revision,

@@ -32,7 +32,13 @@ export interface ServiceSettings {
 
 export async function createServices(settings: ServiceSettings): Promise<RunServices> {
   const cacheDir = defaultCacheDir();
-  const engine = settings.engine ? await createEngine({ ...settings.engine, pruneStamps: path.join(cacheDir, 'pruned.json') }) : noEngine();
+  // The digest cache is read while the engine answers its ping.
+  const [engine, digests] = await Promise.all([
+    settings.engine ? createEngine({ ...settings.engine, pruneStamps: path.join(cacheDir, 'pruned.json') }) : noEngine(),
+    loadDigestCache(path.join(settings.projectDir, STATE_DIR, 'digests.json'), {
+      notice: (message) => settings.emit({ type: 'notice', message }),
+    }),
+  ]);
   return {
     images: cachingImageFiles(
       rememberingFoundImages(rememberingInspections(engine.images), path.join(cacheDir, 'found-images.json')),
@@ -49,9 +55,7 @@ export async function createServices(settings: ServiceSettings): Promise<RunServ
       updateLock: settings.updateLock,
       signal: settings.signal,
     }),
-    digests: await loadDigestCache(path.join(settings.projectDir, STATE_DIR, 'digests.json'), {
-      notice: (message) => settings.emit({ type: 'notice', message }),
-    }),
+    digests,
     credentials: registryCredentials(settings.credentials),
     remoteDigest: (ref, credentials) => remoteDigest(ref, credentials),
     sleep,
