@@ -1,6 +1,5 @@
 // `npm run build`: the CLI as one bundle, with a chunk for each part that loads later (the builders, the
-// terminal view). A run used to resolve ~100 ES modules one by one. protobufjs goes into BuildKit's chunk
-// (its ~30 CommonJS files cost a build ~13 ms to resolve and load); dockerode stays outside, loaded only by
+// terminal view). A run used to resolve ~100 ES modules one by one. dockerode stays outside, loaded only by
 // the classic builder, pulls and pushes.
 import { createHash } from 'node:crypto';
 import { chmodSync, readdirSync, readFileSync, rmSync } from 'node:fs';

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compareWalkOrder, followed, goFileMode, listing, modTimeNs, statOf, type SessionFile } from '../../pipeline/engine/buildkit/file-sync.ts';
+import { seededRandom } from '../support/random.ts';
 
 const file = (name: string, extra: Partial<SessionFile> = {}): SessionFile => ({ name, type: 'file', mode: 0o644, size: 1, data: Buffer.from('x'), ...extra });
 
@@ -87,8 +88,7 @@ test("walk order is the old split-and-Buffer comparison's, on names with separat
     return pa.length - pb.length;
   };
   const alphabet = ['a', 'b', '/', '.', '-', ' ', '0', 'Z', '~', '\u00e9', '\u20ac', '\ue000', '\uffff', '\u{1d11e}', '\u{10ffff}'];
-  let seed = 42;
-  const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  const random = seededRandom(42);
   const name = () => Array.from({ length: 1 + random(6) }, () => alphabet[random(alphabet.length)]).join('');
   for (let i = 0; i < 5000; i++) {
     const a = name();

@@ -21,8 +21,11 @@ import {
   type Packet,
   type Stat,
 } from '../../pipeline/engine/buildkit/session-services.ts';
+import { reference } from '../support/protobuf-reference.ts';
 
 const { DiffCopy } = fileSyncService;
+// What protobufjs makes of a packet: the reference for the packets we write by hand.
+const ReferencePacket = reference('Packet');
 
 test('a DATA packet head followed by its bytes decodes as the packet', () => {
   for (const id of [0, 1, 127, 128, 300, 2 ** 31]) {
@@ -43,11 +46,11 @@ test('a STAT packet written directly decodes as the packet protobufjs encodes, n
     { path: '', mode: 0, uid: 0, gid: 0, size: 0, modTime: -1, linkname: '' },
   ];
   for (const stat of stats) {
-    const decoded = DiffCopy.responseDeserialize(statPacket(stat));
-    assert.equal(decoded, DiffCopy.responseDeserialize(DiffCopy.responseSerialize({ type: PACKET.STAT, ID: 0, stat })), stat.path);
-    assert.equal(decoded.stat, { ...stat, devmajor: 0, devminor: 0 }, stat.path);
+    const decoded = ReferencePacket.decode(statPacket(stat));
+    assert.equal(decoded, ReferencePacket.decode(ReferencePacket.encode({ type: PACKET.STAT, ID: 0, stat })), stat.path);
+    assert.equal(decoded.stat, { ...stat, devmajor: 0, devminor: 0, xattrs: {} }, stat.path);
   }
-  const end = DiffCopy.responseDeserialize(statPacket(undefined));
+  const end = ReferencePacket.decode(statPacket(undefined));
   assert.equal([end.type, end.stat], [PACKET.STAT, null], 'the end of the listing');
 });
 
@@ -71,13 +74,13 @@ test('many STAT packets framed into shared buffers decode one by one as protobuf
   }
   frames.add(undefined);
   buffers.push(frames.take());
-  const decoded: Packet[] = [];
+  const decoded: Record<string, unknown>[] = [];
   const stream = new PassThrough();
-  onMessages(stream, (m) => decoded.push(DiffCopy.responseDeserialize(m)));
+  onMessages(stream, (m) => decoded.push(ReferencePacket.decode(m)));
   for (const b of buffers) stream.write(b);
   assert.is(decoded.length, stats.length + 1);
   for (const [i, stat] of stats.entries()) {
-    assert.equal(decoded[i], DiffCopy.responseDeserialize(DiffCopy.responseSerialize({ type: PACKET.STAT, ID: 0, stat })), stat.path);
+    assert.equal(decoded[i], ReferencePacket.decode(ReferencePacket.encode({ type: PACKET.STAT, ID: 0, stat })), stat.path);
   }
   assert.equal([decoded.at(-1)!.type, decoded.at(-1)!.stat], [PACKET.STAT, null], 'the end of the listing');
 });
