@@ -36,6 +36,34 @@ test('include patterns and followed paths choose entries; a chosen directory bri
   assert.equal(listing(files, ['.dockerignore']), []);
 });
 
+test('names without wildcards are looked up, and choose what matching every name would choose', () => {
+  const files = [
+    file('Dockerfile'),
+    file('src/a.go'),
+    file('src/sub/b.go'),
+    { name: 'docs/', type: 'directory' as const, mode: 0o755, size: 0 },
+    file('docs/x.md'),
+    { name: 'conf', type: 'symlink' as const, mode: 0o777, size: 0, linkname: 'src/a.go' },
+    file('./dot.txt'),
+  ];
+  const patterns = [
+    ['Dockerfile', 'Dockerfile.dockerignore', 'dockerfile'],
+    ['.dockerignore'],
+    ['src/sub/b.go'],
+    ['src'],
+    ['docs'],
+    ['conf', './dot.txt'],
+    ['src/sub/'],
+    ['nothing'],
+  ];
+  // A pattern with a wildcard that matches nothing sends the listing down the path that matches every name.
+  for (const include of patterns) assert.equal(listing(files, include), listing(files, [...include, 'none*']), include.join(' '));
+  assert.equal(
+    listing(files, ['src/sub/b.go']).map((f) => f.name),
+    ['src', 'src/sub', 'src/sub/b.go'],
+  );
+});
+
 test('a followed symbolic link brings its target', () => {
   const files = [file('real/conf'), { name: 'conf', type: 'symlink' as const, mode: 0o777, size: 0, linkname: 'real/conf' }];
   assert.equal(followed(files, ['conf']), ['conf', 'real/conf']);

@@ -77,17 +77,10 @@ function globToRegExp(pattern: string): RegExp {
  * starting with `!` are not supported (we never send a .dockerignore: the caller filtered already).
  */
 export function listing(files: readonly SessionFile[], include: readonly string[] = [], exclude: readonly string[] = []): SessionFile[] {
-  const byName = new Map<string, SessionFile>();
-  for (const f of files) {
-    // The entry itself is kept (not copied) unless its name needs cleaning: its content is read only when asked.
-    const name = f.name.startsWith('./') || f.name.endsWith('/') ? f.name.replace(/^\.\/+/, '').replace(/\/+$/, '') : f.name;
-    byName.set(name, name === f.name ? f : { ...f, name });
-  }
-  const included = include.length === 0 ? () => true : matcher(include.map(globToRegExp));
-  const excluded = matcher(exclude.filter((p) => !p.startsWith('!')).map(globToRegExp));
+  const index = indexOf(files);
+  const { byName } = index;
   const chosen = new Map<string, SessionFile>();
-  for (const [name, f] of byName) {
-    if (!included(name) || excluded(name)) continue;
+  const choose = (name: string, f: SessionFile) => {
     chosen.set(name, f);
     // Its parents, nearest first; one already chosen came with its own.
     for (let end = name.lastIndexOf('/'); end > 0; end = name.lastIndexOf('/', end - 1)) {
@@ -95,8 +88,60 @@ export function listing(files: readonly SessionFile[], include: readonly string[
       if (chosen.has(dir)) break;
       chosen.set(dir, byName.get(dir) ?? { name: dir, type: 'directory', mode: 0o755, size: 0 });
     }
+  };
+  const named = namedFiles(index, include, exclude);
+  if (named) {
+    for (const f of named) choose(f.name, f);
+  } else {
+    const included = include.length === 0 ? () => true : matcher(include.map(globToRegExp));
+    const excluded = matcher(exclude.filter((p) => !p.startsWith('!')).map(globToRegExp));
+    for (const [name, f] of byName) if (included(name) && !excluded(name)) choose(name, f);
   }
   return inWalkOrder([...chosen.values()]);
+}
+
+interface Index {
+  byName: Map<string, SessionFile>;
+  /** Every directory a name lies in, listed or not. */
+  directories: Set<string>;
+}
+
+const indexes = new WeakMap<readonly SessionFile[], Index>();
+
+/** The entries by their clean name, made once per context: a session lists the same files three times. */
+function indexOf(files: readonly SessionFile[]): Index {
+  let index = indexes.get(files);
+  if (index) return index;
+  index = { byName: new Map(), directories: new Set() };
+  for (const f of files) {
+    // The entry itself is kept (not copied) unless its name needs cleaning: its content is read only when asked.
+    const name = f.name.startsWith('./') || f.name.endsWith('/') ? f.name.replace(/^\.\/+/, '').replace(/\/+$/, '') : f.name;
+    index.byName.set(name, name === f.name ? f : { ...f, name });
+    for (let end = name.lastIndexOf('/'); end > 0 && !index.directories.has(name.slice(0, end)); end = name.lastIndexOf('/', end - 1)) {
+      index.directories.add(name.slice(0, end));
+    }
+  }
+  indexes.set(files, index);
+  return index;
+}
+
+/**
+ * The files that patterns without wildcards name, looked up instead of every name matched: the frontend asks
+ * for the Dockerfile and the .dockerignore this way, on the way to the build's first step. Undefined when a
+ * lookup cannot answer: a wildcard, an exclusion, or a directory named (its contents come with it).
+ */
+function namedFiles({ byName, directories }: Index, include: readonly string[], exclude: readonly string[]): SessionFile[] | undefined {
+  if (include.length === 0 || exclude.length > 0) return undefined;
+  const found: SessionFile[] = [];
+  for (const pattern of include) {
+    if (pattern.includes('*') || pattern.includes('?')) return undefined;
+    const name = pattern.replace(/^\.?\/+/, '').replace(/\/+$/, '');
+    if (directories.has(name)) return undefined;
+    const f = byName.get(name);
+    if (f?.type === 'directory') return undefined;
+    if (f) found.push(f);
+  }
+  return found;
 }
 
 /**
