@@ -2,7 +2,7 @@
 // encoded, by hand (protobuf-wire.ts). Messages and field numbers as upstream defines them:
 // grpc/health/v1/health.proto, moby/buildkit session/auth/auth.proto, session/secrets/secrets.proto, and
 // tonistiigi/fsutil types/wire.proto and stat.proto.
-import { readMessage, WireWriter, varintLength } from './protobuf-wire.ts';
+import { readMessage, WireWriter, varintLength, type WireReader } from './protobuf-wire.ts';
 
 /** A message to and from its bytes. */
 interface Codec<T> {
@@ -35,37 +35,48 @@ function strings<T extends Record<string, string>>(fields: Record<keyof T & stri
   };
 }
 
-// status: 0 UNKNOWN, 1 SERVING, 2 NOT_SERVING
-const healthCheckResponse: Codec<{ status: number }> = {
-  encode: ({ status }) => {
-    const w = new WireWriter();
-    w.number(1, status);
-    return w.take();
-  },
-  decode: (bytes) => {
-    const value = { status: 0 };
-    readMessage(bytes, (r, field, wire) => field === 1 && wire === VARINT && ((value.status = r.int32()), true));
-    return value;
-  },
-};
-
-// Field 2 of GetSecretRequest, a map of annotations, is not read: decoding skips it.
-const getSecretResponse: Codec<{ data: Uint8Array }> = {
-  encode: ({ data }) => {
-    const w = new WireWriter();
-    w.bytes(1, data);
-    return w.take();
-  },
-  decode: (bytes) => {
-    const value = { data: Buffer.alloc(0) as Uint8Array };
-    readMessage(bytes, (r, field, wire) => field === 1 && wire === LEN && ((value.data = copy(r.bytesField())), true));
-    return value;
-  },
-};
+/** A message of one field, numbered 1, of this name: read as `read` reads it when it comes with this wire type. */
+function oneField<K extends string, V>(
+  name: K,
+  absent: V,
+  wire: number,
+  write: (w: WireWriter, value: V) => void,
+  read: (r: WireReader) => V,
+): Codec<Record<K, V>> {
+  return {
+    encode(value) {
+      const w = new WireWriter();
+      write(w, value[name]);
+      return w.take();
+    },
+    decode(bytes) {
+      let value = absent;
+      readMessage(bytes, (r, field, type) => field === 1 && type === wire && ((value = read(r)), true));
+      return { [name]: value } as Record<K, V>;
+    },
+  };
+}
 
 /** Decoded bytes, in memory of their own: a message's buffer may be reused once it is read. */
 const copy = (view: Uint8Array) => Buffer.from(view);
 const EMPTY = Buffer.alloc(0);
+
+// status: 0 UNKNOWN, 1 SERVING, 2 NOT_SERVING
+const healthCheckResponse = oneField(
+  'status',
+  0,
+  VARINT,
+  (w, status) => w.number(1, status),
+  (r) => r.int32(),
+);
+// Field 2 of GetSecretRequest, a map of annotations, is not read: decoding skips it.
+const getSecretResponse = oneField<'data', Uint8Array>(
+  'data',
+  EMPTY,
+  LEN,
+  (w, data) => w.bytes(1, data),
+  (r) => copy(r.bytesField()),
+);
 
 /** A method of a service: its path, and its messages to and from bytes. */
 export interface MethodDefinition<Req, Res> {
