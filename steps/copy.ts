@@ -1,6 +1,6 @@
 import path from 'node:path/posix';
 import { z } from 'zod';
-import { copyArgs, instruction } from '../pipeline/plan/dockerfile.ts';
+import { copyArgs, entryName, instruction } from '../pipeline/plan/dockerfile.ts';
 import { STATE_DIR } from '../pipeline/model/project-files.ts';
 import { chownFlag, imagePathField, modeField, ownerField } from './fields.ts';
 import { defineStep } from './step.ts';
@@ -24,7 +24,10 @@ export const copyStep = defineStep({
     const written = path.basename(path.normalize(intoDirectory ? step.from.replace(/^[a-z0-9][a-z0-9._/-]*:/, '') : step.to));
     // `from: .` (the whole project) or a source root (`px:`) has no name of its own in the context.
     const name = written === '.' || written === '' ? 'content' : written;
-    const entry = `${ctx.contextDir}/${name}`;
+    // COPY reads its sources as globs: a name with `[`, `*`, `?` (or anything unusual) goes in under one it
+    // reads literally. Copied into a directory, the file keeps its own name inside one of that name.
+    const literal = entryName(name) === name;
+    const entry = `${ctx.contextDir}/${entryName(name)}`;
     const source = ctx.projectPath(step.from, 'from');
     return {
       instructions: [instruction('COPY', ...chownFlag(step.owner), copyArgs([entry], step.to))],
@@ -38,6 +41,7 @@ export const copyStep = defineStep({
           origin: path.normalize(step.from),
           mode: step.mode,
           excludes: [...(step.exclude ?? []), STATE_DIR],
+          ...(intoDirectory && !literal ? { wrapFile: true } : {}),
         },
       ],
       hostCommands: [],

@@ -55,7 +55,11 @@ async function expandPath(source: Extract<PlainSource, { kind: 'path' }>): Promi
     throw new RunError(`'${source.origin}' does not exist`, 'check the path, or the step that should produce it');
   }
   if (source.root) await checkInsideRoot(source.path, source.root, source.origin);
-  if (!stat.isDirectory()) return [await fileEntry(source.name, source.path, source.origin, source.mode)];
+  if (!stat.isDirectory()) {
+    if (!source.wrapFile) return [await fileEntry(source.name, source.path, source.origin, source.mode)];
+    const inside = `${source.name}/${path.basename(source.path)}`;
+    return [{ name: `${source.name}/`, type: 'directory', mode: 0o755, size: 0 }, await fileEntry(inside, source.path, source.origin, source.mode)];
+  }
 
   const ignoreFile = await readIgnoreFile(path.join(source.path, '.dockerignore'), `${source.origin}/.dockerignore`);
   const rules = compileIgnore([...parseIgnoreFile(ignoreFile), ...source.excludes]);

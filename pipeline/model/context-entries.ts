@@ -41,6 +41,11 @@ export type PlainSource =
       excludes: readonly string[];
       /** The directory it must stay in once symbolic links are resolved (the project, or a named source). */
       root?: string;
+      /**
+       * A file (or link) goes in as the one entry of a directory of this source's name, under its own name:
+       * copied into a directory, a name COPY would read as a glob (`[id].tsx`) then never reaches COPY.
+       */
+      wrapFile?: boolean;
     }
   /** Content made by the tool itself: the Dockerfile, an edited file. */
   | { kind: 'bytes'; name: string; data: string | Uint8Array; mode: number; origin?: string }

@@ -340,4 +340,52 @@ test('a copy step’s mode wins over the mode of the file it copies', async () =
   assert.is((await runIn(APP, ['stat', '-c', '%a', '/usr/bin/run'])).output.trim(), '755', 'the step’s mode wins over the file’s');
 });
 
+test('a file whose name COPY would read as a glob arrives under its own name, into a directory and as a target', async () => {
+  const dir = await project({
+    'build.config.yaml': `
+images:
+  app:
+    base: ubuntu:16.04
+    tags: ['${APP}']
+    steps:
+      - copy: { from: 'pages/[id].tsx', to: /app/pages/, owner: cfyuser }
+      - copy: { from: 'pages/[id].tsx', to: '/app/copy/[slug]*.tsx', mode: '0600' }
+      - copy: { from: pages/index.tsx, to: /app/pages/ }
+      - copy: { from: pages/index.tsx, to: /app/plain/, owner: cfyuser }
+`,
+    'pages/[id].tsx': 'the id page\n',
+    'pages/index.tsx': 'the index\n',
+    'pages/i.tsx': 'not this one\n',
+  });
+  const result = await cli(['app'], { cwd: dir });
+  assert.is(result.code, 0, result.stderr);
+  const listing = await runIn(APP, [
+    'sh',
+    '-c',
+    'cd /app && find . | sort && cat "pages/[id].tsx" "copy/[slug]*.tsx" && stat -c "%a %U %n" "pages/[id].tsx" "copy/[slug]*.tsx"',
+  ]);
+  assert.is(
+    listing.output,
+    [
+      '.',
+      './copy',
+      './copy/[slug]*.tsx',
+      './pages',
+      './pages/[id].tsx',
+      './pages/index.tsx',
+      './plain',
+      './plain/index.tsx',
+      'the id page',
+      'the id page',
+      '644 cfyuser pages/[id].tsx',
+      '600 root copy/[slug]*.tsx',
+      '',
+    ].join('\n'),
+  );
+  // The directory it went into is made as for any file copied into a directory this builder makes.
+  const made = await runIn(APP, ['stat', '-c', '%a %U %G', '/app/pages', '/app/plain']);
+  const [pages, plain] = made.output.trim().split('\n');
+  assert.is(pages, plain);
+});
+
 test.run();

@@ -143,6 +143,29 @@ test('ignore patterns: globs within a segment, ** across, ! re-includes, last ma
   assert.not.ok(isIgnored('src/main.go', rules));
 });
 
+test("a wrapped file is the one entry of a directory of the source's name, under its own name", async () => {
+  const root = await tree();
+  await writeFile(path.join(root, 'conf/[id].tsx'), 'page\n');
+  const source: PlainSource = {
+    kind: 'path',
+    name: 's00-copy/_id_.tsx',
+    path: path.join(root, 'conf/[id].tsx'),
+    origin: 'conf/[id].tsx',
+    excludes: [],
+    wrapFile: true,
+  };
+  assert.equal(
+    (await listEntries([source])).map((e) => `${e.type} ${e.name}`),
+    ['directory s00-copy/_id_.tsx/', 'file s00-copy/_id_.tsx/[id].tsx'],
+  );
+  const directory: PlainSource = { ...source, name: 's00-copy/conf', path: path.join(root, 'conf/sub'), origin: 'conf/sub' };
+  assert.equal(
+    (await listEntries([directory])).map((e) => e.name),
+    ['s00-copy/conf/', 's00-copy/conf/run.sh'],
+    'a directory goes in as it is',
+  );
+});
+
 test('a missing source is a clear error naming the project path', async () => {
   const root = await tree();
   const err = await listEntries([{ kind: 'path', name: 'x', path: path.join(root, 'nope'), origin: 'bin/nope', excludes: [] }]).catch((e: Error) => e);

@@ -90,6 +90,26 @@ images:
   );
 });
 
+test('a name COPY would read as a glob goes into the context under one it reads literally, kept whole inside it when copied into a directory', () => {
+  const { plan: globs } = prepareText(yaml`
+images:
+  app:
+    base: a
+    tags: [x]
+    steps:
+      - copy: { from: 'pages/[id].tsx', to: /app/pages/ }
+      - copy: { from: pages/index.tsx, to: '/app/pages/[slug]*.tsx' }
+      - copy: { from: pages/index.tsx, to: /app/pages/ }
+`);
+  const app = globs.images.get('app')!;
+  assert.equal(
+    app.dockerfile.split('\n').filter((l) => l.startsWith('COPY')),
+    ['COPY ["s00-copy/_id_.tsx", "/app/pages/"]', 'COPY ["s01-copy/_slug__.tsx", "/app/pages/[slug]*.tsx"]', 'COPY ["s02-copy/index.tsx", "/app/pages/"]'],
+  );
+  const wrapped = app.context.filter((c) => c.kind === 'path').map((c) => c.kind === 'path' && Boolean(c.wrapFile));
+  assert.equal(wrapped, [true, false, false], 'only the copy into a directory of a name that changed is wrapped');
+});
+
 test('host commands resolve against the project', () => {
   const [command] = plan.images.get('app')!.hostCommands;
   assert.is(command!.cwd, `${PROJECT}/src`);
