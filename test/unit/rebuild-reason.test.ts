@@ -1,7 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { createHash } from 'node:crypto';
+import { sortedEntries } from '../../pipeline/model/context-entries.ts';
+import { seededRandom } from '../support/random.ts';
 import { ARGS_LABEL } from '../../pipeline/plan/labels.ts';
-import { DOCKERFILE_KEY, INPUTS_LABEL_MAX, rebuildReason, recordLabels, type InputsRecord } from '../../pipeline/plan/rebuild-reason.ts';
+import { DOCKERFILE_KEY, INPUTS_LABEL_MAX, jsonLength, rebuildReason, recordLabels, type InputsRecord } from '../../pipeline/plan/rebuild-reason.ts';
 
 const before: InputsRecord = {
   baseId: 'sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaa',
@@ -57,6 +60,45 @@ test('a context of 25,000 files is recorded by folder, small enough for the requ
 
 test('an image that build-images did not make says so', () => {
   assert.equal(rebuildReason({ maintainer: 'someone' }, before), { reason: 'the image was not built by build-images' });
+});
+
+test('the manifest is folded exactly where writing it out to measure it would fold it, whatever the names hold', () => {
+  // The way it was done before it was counted: each candidate written out and measured.
+  const short = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 16);
+  const folder = (held: [string, string][]) => short(createHash('sha256').update(JSON.stringify(held)).digest('hex'));
+  const byFolder = (entries: [string, string][], depth: number) => {
+    const grouped = new Map<string, [string, string][]>();
+    const kept: [string, string][] = [];
+    for (const [path, digest] of entries) {
+      const parts = path.split('/');
+      if (parts.length <= depth) kept.push([path, short(digest)]);
+      else {
+        const name = depth === 0 ? '(all inputs)' : `${parts.slice(0, depth).join('/')}/`;
+        grouped.set(name, [...(grouped.get(name) ?? []), [path, digest]]);
+      }
+    }
+    return Object.fromEntries(sortedEntries(Object.fromEntries([...kept, ...[...grouped].map(([name, held]): [string, string] => [name, folder(held)])])));
+  };
+  const written = (manifest: Record<string, string>) => {
+    const entries = sortedEntries(manifest);
+    let out = Object.fromEntries(entries.map(([path, digest]) => [path, short(digest)]));
+    for (let depth = Math.max(0, ...entries.map(([path]) => path.split('/').length)) - 1; depth >= 0; depth--) {
+      if (JSON.stringify(out).length <= INPUTS_LABEL_MAX) return out;
+      out = byFolder(entries, depth);
+    }
+    return out;
+  };
+  const random = seededRandom(11);
+  const piece = () => ['a', 'dir', 'x"y', 'back\\slash', 'tab\t', 'ünï', '☃', '\ud800', 'files', 'd0', 'long-name-'.repeat(3)][random(11)]!;
+  for (const size of [0, 1, 40, 300, 700, 1200, 2500, 6000]) {
+    const manifest: Record<string, string> = {};
+    for (let i = 0; i < size; i++)
+      manifest[Array.from({ length: 1 + random(4) }, piece).join('/') + `-${i}`] = `sha256:${createHash('sha256').update(String(i)).digest('hex')}`;
+    const counted = recordLabels({ ...before, manifest })['build-images.inputs'];
+    assert.is(counted, JSON.stringify(written(manifest)), `${size} entries`);
+    const shortened = Object.fromEntries(Object.entries(manifest).map(([path, digest]) => [path, short(digest)]));
+    assert.is(jsonLength(shortened), JSON.stringify(shortened).length, `the length of ${size} entries, counted`);
+  }
 });
 
 test.run();
