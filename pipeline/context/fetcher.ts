@@ -8,8 +8,6 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
-import tar from 'tar-stream';
 import { DEFAULT_FETCH_TIMEOUTS, type FetchExpect } from '../model/context-entries.ts';
 import { RunError, UserError } from '../model/errors.ts';
 import { redactUrl } from '../model/url.ts';
@@ -166,6 +164,8 @@ export function memberName(member: string): string | undefined {
 
 /** Streams one member of a .tar.gz to `to`; false when the archive has no such file. */
 async function extractMember(archive: string, wanted: string, to: string): Promise<boolean> {
+  // Loaded here, on the rare fetch of an archive, not by every run (~5 ms of module loading between them).
+  const [{ createGunzip }, { default: tar }] = await Promise.all([import('node:zlib'), import('tar-stream')]);
   const extract = tar.extract();
   let found = false;
   extract.on('entry', (header, stream, next) => {

@@ -7,9 +7,9 @@ import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, t
 import { lstat, open, readFile, realpath, stat as statOf, type FileHandle } from 'node:fs/promises';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import tar, { type Header } from 'tar-stream';
+import type { Header, Pack } from 'tar-stream';
 import { RunError, UserError } from '../model/errors.ts';
 import { DOCKERFILE, sortByName, type PackEntry, type PlainSource } from '../model/context-entries.ts';
 import type { DigestCache } from './digest-cache.ts';
@@ -179,9 +179,26 @@ function entryOf(name: string, absolute: string, origin: string, mode: number | 
   };
 }
 
-/** Streams the entries as a tar. */
+/**
+ * Streams the entries as a tar. tar-stream is loaded with the first tar (the classic builder's, a tar body),
+ * not by every run: ~5 ms of loading a run through the session never needed.
+ */
 export function packEntries(entries: readonly PackEntry[]): Readable {
-  const pack = tar.pack();
+  const out = new PassThrough();
+  import('tar-stream').then(
+    ({ default: tar }) => {
+      if (out.destroyed) return;
+      const pack = tar.pack();
+      // Destroying what we return (a build called off) destroys the pack, and a failed pack fails it.
+      pipeline(pack as unknown as Readable, out).catch(() => {});
+      writeEntries(pack, entries);
+    },
+    (err: Error) => out.destroy(err),
+  );
+  return out;
+}
+
+function writeEntries(pack: Pack, entries: readonly PackEntry[]): void {
   const add = (header: TarHeader, data?: Buffer) =>
     new Promise<void>((resolve, reject) => {
       const done = (err?: Error | null) => (err ? reject(err) : resolve());
@@ -213,7 +230,6 @@ export function packEntries(entries: readonly PackEntry[]): Readable {
     pack.finalize();
   };
   write().catch((err: unknown) => pack.destroy(err instanceof Error ? err : new Error(String(err))));
-  return pack as unknown as Readable;
 }
 
 /**
