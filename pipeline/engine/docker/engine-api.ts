@@ -5,6 +5,7 @@
 // dockerode is kept for pull, push, containers and the classic builder. Paths carry no API version: the
 // daemon answers in its own, so nothing here pins an old one (Engine 29 refuses versions below 1.44).
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { createRequire } from 'node:module';
 import type { Duplex, Readable } from 'node:stream';
 import type { ConnectionOptions } from './connection.ts';
 import type Https from 'node:https';
@@ -50,8 +51,9 @@ const MAX_BODY = 16 * 1024 * 1024;
 export function engineApi(connection: ConnectionOptions): EngineApi {
   const secure = 'protocol' in connection && connection.protocol === 'https';
   // One connection reused across the run's small calls; idle, it does not keep the process alive.
-  // node:https (and TLS with it) is loaded only for an engine over TLS: ~2 ms of every other run.
-  const https = secure ? (process.getBuiltinModule('node:https') as typeof Https) : undefined;
+  // node:https (and TLS with it) is loaded only for an engine over TLS: ~2 ms of every other run. Loaded
+  // synchronously, as this client is made; process.getBuiltinModule would do it from Node 20.16 only.
+  const https = secure ? (createRequire(import.meta.url)('node:https') as typeof Https) : undefined;
   const agent = https ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
   const target =
     'socketPath' in connection
