@@ -74,7 +74,7 @@ export async function buildImage(
     return skip(image, settings, current, match);
   }
   const record = { baseId, args, manifest: { ...context.manifest, [DOCKERFILE_KEY]: context.dockerfile } };
-  // Made once, for the reason and for the build: a large context's manifest is ~200 KB of JSON.
+  // Made once, for the reason and for the build: a large context's manifest is measured and folded to make them.
   const labels = recordLabels(record);
   const why = options.noCache ? { reason: '--no-cache' } : rebuildReason(current.find((info) => info)?.labels, record, labels);
   const inputs = { entries, args, labels, digest, why };
