@@ -25,12 +25,11 @@ test('it is valid YAML of DSL 1.3', () => {
   assert.is(types.tosca_definitions_version, 'cloudify_dsl_1_3');
 });
 
-test('the plugins, diamond included, none installed, each with its executor', () => {
+test('exactly the three plugins of 3.4 (agent, default_workflows, script; no diamond), none installed, each with its executor', () => {
   assert.equal(types.plugins, {
     agent: { executor: 'central_deployment_agent', install: false },
     default_workflows: { executor: 'central_deployment_agent', install: false },
     script: { executor: 'host_agent', install: false },
-    diamond: { executor: 'host_agent', install: false },
   });
 });
 
@@ -66,8 +65,10 @@ test('every node type of 3.4, Database and CloudifyManager included, derived as 
   assert.equal(types.node_types['cloudify.nodes.CloudifyManager'].properties.cloudify.default.workflows, { task_retries: -1, task_retry_interval: 30 });
 });
 
-test('Compute: install_agent defaults to true (DCAE VM blueprints set it), agent_config to a remote install on port 22', () => {
-  assert.is(compute.properties.install_agent.default, true);
+test("Compute: install_agent defaults to '' (agent_config.install_method governs the agent), agent_config to a remote install on port 22", () => {
+  assert.is(compute.properties.install_agent.default, '');
+  // No type is declared, so blueprints that still set install_agent: false parse.
+  assert.not.ok('type' in compute.properties.install_agent);
   assert.equal(compute.properties.agent_config, { type: 'cloudify.datatypes.AgentConfig', default: { install_method: 'remote', port: 22 } });
   assert.is(compute.properties.ip.default, '');
   assert.is(compute.properties.os_family.default, 'linux');
@@ -147,7 +148,7 @@ test('the relationships, with the file system scripts of 3.4', () => {
   assert.is(mount.unlink.inputs.script_path.default, `${TREE}/fs/unmount.sh`);
 });
 
-test("the workflows: update with skip_install/skip_uninstall and update_id '', scale with ignore_failure, install_new_agents with install/validate", () => {
+test("the workflows: update with skip_install/skip_uninstall and update_id '', scale with exactly scalable_entity_name, delta and scale_compute, install_new_agents with install/validate", () => {
   const wf = types.workflows;
   assert.equal(Object.keys(wf).sort(), ['execute_operation', 'heal', 'install', 'install_new_agents', 'scale', 'uninstall', 'update']);
   assert.is(wf.install, 'default_workflows.cloudify.plugins.workflows.install');
@@ -156,7 +157,10 @@ test("the workflows: update with skip_install/skip_uninstall and update_id '', s
   assert.is(wf.update.parameters.skip_install.default, false);
   assert.is(wf.update.parameters.skip_uninstall.default, false);
   assert.is(Object.keys(wf.update.parameters).length, 12);
-  assert.equal(wf.scale.parameters.ignore_failure, { type: 'boolean', default: false });
+  assert.equal(Object.keys(wf.scale.parameters), ['scalable_entity_name', 'delta', 'scale_compute']);
+  assert.not.ok('default' in wf.scale.parameters.scalable_entity_name);
+  assert.is(wf.scale.parameters.delta.default, 1);
+  assert.is(wf.scale.parameters.scale_compute.default, false);
   assert.is(wf.scale.mapping, 'default_workflows.cloudify.plugins.workflows.scale_entity');
   assert.equal(Object.fromEntries(Object.entries(wf.install_new_agents.parameters).map(([k, v]) => [k, (v as { default: unknown }).default])), {
     install_agent_timeout: 300,
