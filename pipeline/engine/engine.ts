@@ -34,6 +34,11 @@ export interface ImageStore {
    * last time for this label); undefined says nothing: findImage may still find one.
    */
   knownImage(label: string, value: string): Promise<ImageInfo | undefined>;
+  /**
+   * The newest image carrying this label with this value and tagged in one of these repositories: the
+   * previous build of a config image whatever its tags are now (ONAP's tag is new on every run).
+   */
+  newestImage(label: string, value: string, repositories: readonly string[]): Promise<ImageInfo | undefined>;
   pull(ref: string, credentials: Credentials | undefined, onLine: OnLine, signal: AbortSignal): Promise<void>;
   tag(id: string, ref: string): Promise<void>;
   /** Removes one tag; false when there was no such tag. */

@@ -8,6 +8,8 @@ export const DIGEST_LABEL = 'build-images.digest';
 export const BASE_LABEL = 'build-images.base';
 export const ARGS_LABEL = 'build-images.args';
 export const INPUTS_LABEL = 'build-images.inputs';
+/** The config's name of the image, which stays when its tags change: the next build's reason is told against it. */
+export const IMAGE_LABEL = 'build-images.image';
 const OCI = 'org.opencontainers.image';
 
 export const LABEL_ARGS = {

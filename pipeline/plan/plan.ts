@@ -9,7 +9,7 @@ import { instruction, renderDockerfile } from './dockerfile.ts';
 import { didYouMean, UserError, type Problem } from '../model/errors.ts';
 import type { Graph } from './graph.ts';
 import type { HostCommand } from '../model/host-command.ts';
-import { labelInstructions, ociLabels } from './labels.ts';
+import { IMAGE_LABEL, labelInstructions, ociLabels } from './labels.ts';
 import type { ConfigPath, LoadedConfig } from '../config/load-config.ts';
 import { STATE_DIR } from '../model/project-files.ts';
 
@@ -97,7 +97,7 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
   });
 
   const version = spec.version ?? /:([^/:]+)$/.exec(spec.tags[0]!)?.[1] ?? 'latest';
-  const labels = { ...ociLabels(name, version, loaded.config.source), ...spec.labels };
+  const labels = { ...ociLabels(name, version, loaded.config.source), ...spec.labels, [IMAGE_LABEL]: name };
   const dockerfile = renderDockerfile(from, [...instructions, ...labelInstructions(labels)]);
   return {
     name,

@@ -3,11 +3,11 @@
 // label, so that the next run can tell, from the engine alone, that the image for every tag is already what
 // these inputs make.
 import { createHash } from 'node:crypto';
-import { registryOf } from '../model/image-ref.ts';
+import { imageRef, registryOf, repositoryOf } from '../model/image-ref.ts';
 import { Interrupted, RunError } from '../model/errors.ts';
 import { sortedEntries, type PackEntry } from '../model/context-entries.ts';
 import { digestContext, fileChunksInPlace, listEntries, packEntries } from '../context/pack-context.ts';
-import { DIGEST_LABEL, labelArgs } from '../plan/labels.ts';
+import { DIGEST_LABEL, IMAGE_LABEL, labelArgs } from '../plan/labels.ts';
 import type { ImagePlan } from '../plan/plan.ts';
 import { DOCKERFILE_KEY, rebuildReason, recordLabels, type RebuildReason, type RecordLabels } from '../plan/rebuild-reason.ts';
 import type { ImageInfo } from '../engine/engine.ts';
@@ -76,7 +76,10 @@ export async function buildImage(
   const record = { baseId, args, manifest: { ...context.manifest, [DOCKERFILE_KEY]: context.dockerfile } };
   // Made once, for the reason and for the build: a large context's manifest is measured and folded to make them.
   const labels = recordLabels(record);
-  const why = options.noCache ? { reason: '--no-cache' } : rebuildReason(current.find((info) => info)?.labels, record, labels);
+  const tagged = current.find((info) => info);
+  const why = options.noCache
+    ? async () => ({ reason: '--no-cache' })
+    : async () => rebuildReason((tagged ?? (await earlierImage(image, settings)))?.labels, record, labels);
   const inputs = { entries, args, labels, digest, why };
   const known = options.noCache ? undefined : await settings.images.knownImage(DIGEST_LABEL, digest);
   const result = known
@@ -130,6 +133,12 @@ async function buildUnlessMade(
   }
 }
 
+/** When no tag names an image yet: the newest built earlier for this config image, under tags it has now. */
+function earlierImage(image: ImagePlan, settings: BuildServices): Promise<ImageInfo | undefined> {
+  const repositories = [...new Set(image.tags.map((tag) => repositoryOf(imageRef(tag))))];
+  return settings.images.newestImage(IMAGE_LABEL, image.name, repositories);
+}
+
 /** The image these inputs already made: a tag that is new (ONAP's timestamped one) goes on it. */
 async function skip(image: ImagePlan, settings: BuildServices, current: readonly (ImageInfo | undefined)[], made: ImageInfo): Promise<BuildResult> {
   for (const [i, tag] of image.tags.entries()) if (current[i]?.id !== made.id) await settings.images.tag(made.id, tag);
@@ -141,7 +150,8 @@ interface BuildInputs {
   args: Record<string, string>;
   labels: RecordLabels;
   digest: string;
-  why: RebuildReason;
+  /** Asked only when a build starts, and told while it runs: it may list the engine's images. */
+  why: () => Promise<RebuildReason>;
 }
 
 async function buildAndTag(
@@ -155,6 +165,8 @@ async function buildAndTag(
   // the daemon's about a session; a secret is small.
   const secrets = new Map(await Promise.all(image.secrets.map(async (id) => [id, await settings.secret(id)()] as const)));
   options.onBuilding?.();
+  const reasoning = why();
+  reasoning.catch(() => {});
   const id = await settings.builder.build({
     context: { entries, tar: () => packEntries(entries), read: fileChunksInPlace, key: `${options.projectDir}\0${image.name}` },
     buildargs: {
@@ -177,5 +189,5 @@ async function buildAndTag(
 
   // Past this point the tags go on together: an interrupt waits for them rather than leave half of them.
   for (const tag of image.tags) await settings.images.tag(id, tag);
-  return { status: 'built', id, ...why };
+  return { status: 'built', id, ...(await reasoning) };
 }

@@ -74,6 +74,7 @@ function noEngine(): Engine {
       inspectImage: unused,
       findImage: unused,
       knownImage: unused,
+      newestImage: unused,
       pull: unused,
       tag: unused,
       untag: unused,

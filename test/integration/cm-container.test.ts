@@ -432,6 +432,30 @@ test('deploy pushes ONAP’s tags to CM_REGISTRY: <version>-SNAPSHOT-<timestamp>
   }
 });
 
+test('a one-line change of a file of types-3.4/ is named as the reason of the rebuild under a new timestamped tag, in --json and on the terminal', async () => {
+  const types = path.join(projectDir, 'types-3.4', 'types.yaml');
+  const original = await readFile(types, 'utf8');
+  const changed = (note: string) => writeFile(types, original.replace('default: linux', `default: linux # ${note}`));
+  // The tag's timestamp has seconds: the next second gives a tag that names no image yet.
+  const nextSecond = () => new Promise((resolve) => setTimeout(resolve, 1100));
+  try {
+    await changed('one line changed');
+    await nextSecond();
+    const json = await build();
+    assert.is(json.code, 0, json.stderr + json.stdout);
+    assert.equal(finishOf(json, 'cm-container'), { ...finishOf(json, 'cm-container'), status: 'built', reason: 'inputs changed (types-3.4/types.yaml)' });
+    assert.is.not(summaryOf(json).images.find((i) => i.name === 'cm-container')!.tags[0], built, 'a tag of its own');
+
+    await changed('and again');
+    await nextSecond();
+    const shown = await cli([...SETS(), 'cm-container'], { cwd: projectDir, env: { BUILD_IMAGES_CACHE: cacheDir } });
+    assert.is(shown.code, 0, shown.stderr + shown.stdout);
+    assert.match(shown.stdout + shown.stderr, /built [0-9a-f]{12}.* \(inputs changed \(types-3\.4\/types\.yaml\)\): /);
+  } finally {
+    await writeFile(types, original);
+  }
+});
+
 test('a release job sets the version', async () => {
   const result = await cli(['--dry-run', ...SETS(), '--set', 'CM_VERSION=1.5.3', 'cm-container'], { cwd: projectDir });
   assert.is(result.code, 0, result.stderr);

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Builder, BuildRequest, ImageInfo, ImageStore } from '../../pipeline/engine/engine.ts';
 import { Interrupted, RunError } from '../../pipeline/model/errors.ts';
+import { parseImageRef, repositoryOf } from '../../pipeline/model/image-ref.ts';
 import { LABEL_ARGS } from '../../pipeline/plan/labels.ts';
 import type { RunEvent } from '../../pipeline/run/events.ts';
 import type { RunOptions, RunServices } from '../../pipeline/run/services.ts';
@@ -40,6 +41,9 @@ export function fakeEngine(bases: readonly string[] = []): FakeEngine {
       findImage: async (label, value) => [...tags.values()].find((i) => i.labels[label] === value),
       // An engine in memory lists at no cost: it knows what it would find.
       knownImage: async (label, value) => [...tags.values()].find((i) => i.labels[label] === value),
+      // The last tagged is the newest.
+      newestImage: async (label, value, repositories) =>
+        [...tags].filter(([ref, i]) => i.labels[label] === value && repositories.includes(repositoryOfTag(ref))).at(-1)?.[1],
       pull: async (ref) => {
         engine.calls.push(`pull ${ref}`);
         throw new RunError(`pulling ${ref}: not found`);
@@ -89,7 +93,11 @@ export function fakeEngine(bases: readonly string[] = []): FakeEngine {
             throw new RunError('[2/2] RUN fail: exit code: 1');
           }
           const labels = Object.fromEntries(Object.entries(LABEL_ARGS).map(([label, arg]) => [label, request.buildargs[arg] ?? '']));
-          const info = { id: digestOf(dockerfile + JSON.stringify(request.buildargs)), labels: { ...labels, ...request.labels }, repoDigests: [] };
+          const info = {
+            id: digestOf(dockerfile + JSON.stringify(request.buildargs)),
+            labels: { ...writtenLabels(dockerfile), ...labels, ...request.labels },
+            repoDigests: [],
+          };
           tags.set(info.id, info);
           return info.id;
         } finally {
@@ -167,4 +175,16 @@ export function runOptions(overrides: Partial<RunOptions> = {}): RunOptions {
     projectDir: '/nonexistent',
     ...overrides,
   };
+}
+
+const repositoryOfTag = (ref: string) => {
+  const parsed = parseImageRef(ref);
+  return parsed.ok ? repositoryOf(parsed.ref) : '';
+};
+
+/** The labels the Dockerfile's LABEL line writes as they are (not those it takes from build args). */
+function writtenLabels(dockerfile: string): Record<string, string> {
+  const line = dockerfile.split('\n').find((l) => l.startsWith('LABEL ')) ?? '';
+  const pairs = [...line.matchAll(/"((?:[^"\\]|\\.)*)"="((?:[^"\\]|\\.)*)"/g)].filter(([, , value]) => !value!.startsWith('${'));
+  return Object.fromEntries(pairs.map(([, key, value]) => [key!, value!.replace(/\\(.)/g, '$1')]));
 }

@@ -44,7 +44,7 @@ test('the Dockerfile is generated line by line, exec form where it matters', () 
       'ENTRYPOINT ["/usr/bin/app"]',
       'CMD []',
       'ARG BI_DIGEST BI_BASE BI_ARGS BI_INPUTS BI_CREATED BI_REVISION',
-      'LABEL "org.opencontainers.image.title"="app" "org.opencontainers.image.version"="1.0" "org.opencontainers.image.source"="https://example.test/repo" "team"="infra" "cost"="\\$5" ' +
+      'LABEL "org.opencontainers.image.title"="app" "org.opencontainers.image.version"="1.0" "org.opencontainers.image.source"="https://example.test/repo" "team"="infra" "cost"="\\$5" "build-images.image"="app" ' +
         '"build-images.digest"="${BI_DIGEST}" "build-images.base"="${BI_BASE}" "build-images.args"="${BI_ARGS}" "build-images.inputs"="${BI_INPUTS}" ' +
         '"org.opencontainers.image.created"="${BI_CREATED}" "org.opencontainers.image.revision"="${BI_REVISION}"',
       '',
@@ -116,7 +116,7 @@ test('host commands resolve against the project', () => {
   assert.equal(command!.outputs, [`${PROJECT}/src/app`]);
 });
 
-test('an image built on another depends on it; OCI labels come with the plan', () => {
+test("an image built on another depends on it; OCI labels and the config's name of the image come with the plan", () => {
   const app = plan.images.get('app')!;
   assert.equal(app.dependsOn, ['base']);
   assert.equal(app.labels, {
@@ -125,6 +125,7 @@ test('an image built on another depends on it; OCI labels come with the plan', (
     'org.opencontainers.image.source': 'https://example.test/repo',
     team: 'infra',
     cost: '$5',
+    'build-images.image': 'app',
   });
   assert.equal(plan.images.get('base')!.tags, ['acme/base:1.0', 'acme/base:stable']);
 });

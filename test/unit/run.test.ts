@@ -134,6 +134,30 @@ test('an earlier image of these inputs found only by listing: the build begun me
   );
 });
 
+/** ONAP's timestamped image with a build arg, in a repository of its own. */
+const timestampedWith = (repository: string, tag: string, flavor: string) => yaml`
+images:
+  tool: { base: 'alpine:latest', tags: ['${repository}:${tag}'], version: 1.5.0, args: { FLAVOR: '${flavor}' }, steps: [{ run: 'echo tool' }] }
+`;
+
+test('a rebuild under a new timestamped tag is told against the newest earlier image of the config image, not "no image yet"', async () => {
+  const engine = fakeEngine(['alpine:latest']);
+  await run(['tool'], engine, {}, timestampedWith('reg.test/tool', '1.5.0-20190101T000000Z', 'mild'));
+  await run(['tool'], engine, {}, timestampedWith('reg.test/tool', '1.5.0-20190102T000000Z', 'hot'));
+  const third = await run(['tool'], engine, {}, timestampedWith('reg.test/tool', '1.5.0-20190103T000000Z', 'mild'));
+  assert.is(third.finish('tool')!.status, 'skipped', 'the first image is taken again');
+  const fourth = await run(['tool'], engine, {}, timestampedWith('reg.test/tool', '1.5.0-20190104T000000Z', 'spicy'));
+  assert.is(fourth.finish('tool')!.status, 'built');
+  assert.is(fourth.finish('tool')!.reason, 'build args changed (FLAVOR)');
+});
+
+test('an image of the same config name in another repository (another project) is no earlier image of this one', async () => {
+  const engine = fakeEngine(['alpine:latest']);
+  await run(['tool'], engine, {}, timestampedWith('other.test/tool', '1.5.0-20190101T000000Z', 'mild'));
+  const ours = await run(['tool'], engine, {}, timestampedWith('reg.test/tool', '1.5.0-20190102T000000Z', 'hot'));
+  assert.is(ours.finish('tool')!.reason, 'no image yet');
+});
+
 test('with nothing found, the build begun beside the listing goes on, its steps shown', async () => {
   const engine = fakeEngine(['alpine:latest']);
   engine.images.knownImage = async () => undefined;

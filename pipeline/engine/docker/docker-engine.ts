@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import type { ImageFile, ImageInfo, ImageStore } from '../engine.ts';
 import type { Credentials } from '../../model/credentials.ts';
 import { serverAddress } from '../../model/image-ref.ts';
-import { imageRef, repositoryOf, tagOf } from '../../model/image-ref.ts';
+import { imageRef, parseImageRef, repositoryOf, tagOf } from '../../model/image-ref.ts';
 import { Interrupted, RunError, UserError } from '../../model/errors.ts';
 import { EDITABLE_FILE_MAX } from '../../model/file-edit.ts';
 import { readProgress } from './progress.ts';
@@ -92,6 +92,19 @@ export function dockerImageStore(api: EngineApi, dockerode: () => Promise<Docker
       }
       // The list's summary has all an ImageInfo holds: no inspect after it.
       return found && { id: found.Id, labels: found.Labels ?? {}, repoDigests: found.RepoDigests ?? [] };
+    },
+    async newestImage(label, value, repositories) {
+      let listed: Docker.ImageInfo[];
+      try {
+        listed = (await api.request('GET', '/images/json', { filters: JSON.stringify({ label: [`${label}=${value}`] }) })).json as Docker.ImageInfo[];
+      } catch (err) {
+        throw failure(`looking for earlier images labelled ${label}`, err);
+      }
+      const wanted = new Set<string | undefined>(repositories);
+      // Another project's image of the same name is in other repositories; `<none>:<none>` parses as none.
+      const ours = listed.filter((i) => (i.RepoTags ?? []).some((tag) => wanted.has(repositoryOfTag(tag))));
+      const newest = ours.reduce<Docker.ImageInfo | undefined>((a, b) => (a && a.Created >= b.Created ? a : b), undefined);
+      return newest && { id: newest.Id, labels: newest.Labels ?? {}, repoDigests: newest.RepoDigests ?? [] };
     },
     async ping() {
       try {
@@ -247,4 +260,9 @@ async function readEntry(container: Docker.Container, file: string): Promise<{ f
     archive.pipe(extract).on('finish', resolve).on('error', reject);
   });
   return result;
+}
+
+function repositoryOfTag(tag: string): string | undefined {
+  const parsed = parseImageRef(tag);
+  return parsed.ok ? repositoryOf(parsed.ref) : undefined;
 }
