@@ -57,7 +57,9 @@ export function formatEvent(event: RunEvent, verbose: boolean): Line[] {
           ? `${event.tag} is already in the registry`
           : event.status === 'pushed'
             ? `pushed ${event.tag}${event.digest ? ` (${event.digest})` : ''}`
-            : `push of ${event.tag} FAILED: ${event.error}`;
+            : event.status === 'tagged'
+              ? `tagged ${event.tag} in the registry${event.digest ? ` (${event.digest})` : ''}`
+              : `push of ${event.tag} FAILED: ${event.error}`;
       return [{ image: event.image, text }];
     }
     case 'cache':
@@ -80,6 +82,9 @@ export function formatFinish(event: Extract<RunEvent, { type: 'finish' }>): stri
   const seconds = event.seconds ? ` in ${event.seconds.toFixed(1)}s` : '';
   if (event.status === 'failed') return [`FAILED${seconds}: ${event.error}`, ...(event.hint ? [`  hint: ${event.hint}`] : [])];
   const id = event.id ? shortId(event.id) : '';
+  if (event.status === 'skipped' && event.registry) {
+    return [`up to date in ${event.registry.name} (${event.registry.digest}; ${event.reason ?? 'its inputs label matched'}): ${event.tags.join(', ')}`];
+  }
   if (event.status === 'skipped') return [`up to date (${id}): ${event.tags.join(', ')}`];
   return [`built ${id}${seconds} (${event.reason}): ${event.tags.join(', ')}`];
 }

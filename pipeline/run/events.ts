@@ -44,11 +44,19 @@ export type RunEvent =
       changed?: string[];
       error?: string;
       hint?: string;
+      /**
+       * With `skipped`: the image was up to date in this registry (a tag there carries these inputs' digest),
+       * so it was neither pulled, built nor pushed; `digest` is the manifest's there.
+       */
+      registry?: { name: string; digest: string };
       seconds: number;
     }
   | { type: 'action'; action: Action; image?: string; message: string; ok: boolean }
-  /** `present`: the registry already had this tag for this very image, so it was not pushed again. */
-  | { type: 'push'; image: string; tag: string; status: 'pushed' | 'present' | 'failed'; digest?: string; error?: string }
+  /**
+   * `present`: the registry already had this tag for this very image, so it was not pushed again;
+   * `tagged`: the registry had the image under another tag, and the manifest was put under this one there.
+   */
+  | { type: 'push'; image: string; tag: string; status: 'pushed' | 'present' | 'tagged' | 'failed'; digest?: string; error?: string }
   /** The builder's cache was pruned down to its limit. */
   | { type: 'cache'; reclaimed: number; limit: number }
   | {
