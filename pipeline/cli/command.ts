@@ -1,7 +1,7 @@
 // The build command: prepare the plan, pick the reporters, then either print the plan (--dry-run, no
 // Docker call at all) or carry it out. The engine is asked for only when the line builds an image or runs
 // an action: `all` compiles on a machine with no engine.
-import { keyValues, parseSize, type Options } from './options.ts';
+import { ciKind, keyValues, parseSize, type CiKind, type Options } from './options.ts';
 import { EXIT, RunError, UserError } from '../model/errors.ts';
 import type { Reporter, RunEvent } from '../run/events.ts';
 import { planPhases, type Phase, type Selection } from '../plan/phases.ts';
@@ -12,6 +12,7 @@ import { preparedCache } from '../context/prepared-cache.ts';
 import { enclosingGitHead } from '../config/git-head.ts';
 import { fanOut, jsonReporter } from '../report/json.ts';
 import { plainReporter } from '../report/plain.ts';
+import { recordedOutputs, type RecordedOutputs, type RunSink } from '../report/output-file.ts';
 // Imported with the command, not when a run starts: one chunk fewer for the module loader to read, link and
 // run on every run (~10 ms of one that finds everything up to date); a dry run loads them unused.
 import { createServices } from '../run/create-services.ts';
@@ -20,6 +21,20 @@ import { runPhases } from '../run/run-phases.ts';
 const BUILDER_NAMES: readonly BuilderName[] = ['buildkit', 'classic'];
 
 export async function command(options: Options, targets: string[]): Promise<number> {
+  const ci = ciKind(options.ci);
+  // Made before the config is read, so that a config error is in the report files too.
+  const outputs = await makeOutputs(options, ci);
+  try {
+    return await buildCommand(options, targets, outputs, ci);
+  } catch (err) {
+    if (err instanceof UserError) outputs.problems(err.problems);
+    throw err;
+  } finally {
+    await outputs.close();
+  }
+}
+
+async function buildCommand(options: Options, targets: string[], outputs: RecordedOutputs, ci: CiKind): Promise<number> {
   const concurrency = options.concurrency === undefined ? 2 : Number(options.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new UserError({ message: `--concurrency ${options.concurrency}: expected a whole number from 1 up` });
@@ -32,9 +47,10 @@ export async function command(options: Options, targets: string[]): Promise<numb
   const cacheLimit = parseSize(options['cache-limit'], '--cache-limit');
   const prepared = await preparedCache().prepare({ file: options.file, sets: keyValues(options.set, '--set') });
   const { phases, selected } = planPhases(prepared.graph, targets);
+  outputs.select(selected.images);
 
   if (options['dry-run']) {
-    const reporter = await makeReporter(options, selected.images, prepared.notices);
+    const reporter = await makeReporter(options, selected.images, prepared.notices, ci);
     reporter.emit(planEvent(prepared.plan, phases, selected, await freshnessOf(prepared.plan, phases)));
     await reporter.close();
     return EXIT.ok;
@@ -58,7 +74,7 @@ export async function command(options: Options, targets: string[]): Promise<numb
     credentials: prepared.credentials,
     emit: (event) => (reporter ? reporter.emit(event) : early.push(event)),
   }).catch(oneLine);
-  reporter = await makeReporter(options, selected.images, [...prepared.notices, ...notices]);
+  reporter = await makeReporter(options, selected.images, [...prepared.notices, ...notices], ci, outputs);
   for (const event of early) reporter.emit(event);
 
   const onInterrupt = () => {
@@ -124,14 +140,27 @@ function commandsOf(plan: Plan, selection: Selection) {
 }
 
 /** The run's reporters, the notices already given to them (they come before anything else). */
-async function makeReporter(options: Options, images: readonly string[], notices: readonly string[]): Promise<Reporter> {
+async function makeReporter(options: Options, images: readonly string[], notices: readonly string[], ci: CiKind, outputs?: RecordedOutputs): Promise<Reporter> {
   // With --json, stdout is for events only; the human view moves to stderr.
   const human = options.json ? process.stderr : process.stdout;
-  const useTty = human.isTTY && !process.env['CI'] && !options['dry-run'];
+  const useTty = human.isTTY && !process.env['CI'] && ci === 'none' && !options['dry-run'];
   // The terminal view writes the notices above its tree itself; the others hear them as events.
   const view = useTty ? (await import('../report/tty.ts')).ttyReporter(images, human, options.verbose, notices) : plainReporter(human, options.verbose);
   const json = options.json ? jsonReporter(process.stdout, options.verbose) : undefined;
   const told = [json, useTty ? undefined : view].filter((r): r is Reporter => r !== undefined);
   for (const message of notices) told.forEach((r) => r.emit({ type: 'notice', message }));
-  return json ? fanOut(json, view) : view;
+  // The report files hear every event, and are written when the command ends (outputs.close), not here.
+  const recorded: Reporter | undefined = outputs && { emit: (event) => outputs.emit(event), close: async () => {} };
+  const all = [json, view, recorded].filter((r): r is Reporter => r !== undefined);
+  return all.length === 1 ? view : fanOut(...all);
+}
+
+/** The report files the options ask for (none on a dry run: it does nothing to report). */
+async function makeOutputs(options: Options, _ci: CiKind): Promise<RecordedOutputs> {
+  const sinks: RunSink[] = [];
+  if (!options['dry-run']) {
+    if (options['metadata-file']) sinks.push((await import('../report/metadata-file.ts')).metadataFile(options['metadata-file']));
+    if (options.junit) sinks.push((await import('../report/junit.ts')).junitFile(options.junit));
+  }
+  return recordedOutputs(sinks);
 }

@@ -19,6 +19,9 @@ export const OPTIONS = {
   'update-lock': { type: 'boolean', default: false },
   builder: { type: 'string' },
   'cache-limit': { type: 'string', default: '4g' },
+  'metadata-file': { type: 'string' },
+  junit: { type: 'string' },
+  ci: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
   version: { type: 'boolean', short: 'V', default: false },
 } as const;
@@ -39,6 +42,10 @@ export const OPTION_HELP = `Options:
       --update-lock      accept new digests of fetched files into build-images.lock.json
       --builder NAME     buildkit (the default where the engine has it) or classic
       --cache-limit SIZE a run that builds prunes BuildKit's build cache down to this, at most every 10 minutes (default 4g; off: never)
+      --metadata-file FILE what the run did per image (status, tags pushed, digests), as bake's --metadata-file
+      --junit FILE       a JUnit XML report: a test case per image and per host command
+      --ci KIND          github or gitlab: annotations, log groups, a job summary (default: from GITHUB_ACTIONS
+                         or GITLAB_CI); none: plain lines
   -h, --help             this text, with the targets of the config
   -V, --version          the version
 
@@ -67,6 +74,20 @@ export function parseSize(text: string, option: string): number | undefined {
   if (!match) throw new UserError({ message: `${option} ${text}: expected a size like 4g, 500m or 1024, or off` });
   const power = ' kmgt'.indexOf(match[2]!.toLowerCase() || ' ');
   return Math.round(Number(match[1]) * 1024 ** power);
+}
+
+export const CI_KINDS = ['github', 'gitlab', 'none'] as const;
+export type CiKind = (typeof CI_KINDS)[number];
+
+/** Which CI's log conventions to follow: --ci, else GitHub Actions' or GitLab CI's own variable. */
+export function ciKind(option: string | undefined, env: Readonly<Record<string, string | undefined>> = process.env): CiKind {
+  if (option !== undefined) {
+    if (!(CI_KINDS as readonly string[]).includes(option)) throw new UserError({ message: `--ci ${option}: expected ${CI_KINDS.join(', ')}` });
+    return option as CiKind;
+  }
+  if (env['GITHUB_ACTIONS'] === 'true') return 'github';
+  if (env['GITLAB_CI'] === 'true') return 'gitlab';
+  return 'none';
 }
 
 export function keyValues(items: readonly string[], option: string): Record<string, string> {

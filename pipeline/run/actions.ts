@@ -82,9 +82,10 @@ export async function pushTags(image: ImagePlan, tags: readonly string[], settin
   for (const tag of tags) {
     if (settings.signal.aborted) throw new Interrupted();
     try {
-      if (await alreadyInRegistry(tag, settings)) {
+      const present = await alreadyInRegistry(tag, settings);
+      if (present) {
         outcome.present.push(tag);
-        settings.emit({ type: 'push', image: image.name, tag, status: 'present' });
+        settings.emit({ type: 'push', image: image.name, tag, status: 'present', digest: present });
         continue;
       }
       const { digest } = await pushWithRetries(image, tag, settings);
@@ -99,8 +100,8 @@ export async function pushTags(image: ImagePlan, tags: readonly string[], settin
   return outcome;
 }
 
-/** Whether the registry's manifest for the tag is the one this image was last pushed as. */
-async function alreadyInRegistry(tag: string, settings: PushServices): Promise<boolean> {
+/** The registry's digest for the tag when its manifest is the one this image was last pushed as. */
+async function alreadyInRegistry(tag: string, settings: PushServices): Promise<string | undefined> {
   const local = await settings.images.inspectImage(tag);
   const ref = imageRef(tag);
   const repo = repositoryOf(ref);
@@ -108,9 +109,9 @@ async function alreadyInRegistry(tag: string, settings: PushServices): Promise<b
   const known = new Set(
     (local?.repoDigests ?? []).filter((d) => d.startsWith(`${repo}@`) || d.startsWith(`${host}/${repository}@`)).map((d) => d.slice(d.indexOf('@') + 1)),
   );
-  if (known.size === 0) return false;
+  if (known.size === 0) return undefined;
   const remote = await settings.remoteDigest(tag, await settings.credentials(registryOf(tag)));
-  return remote !== undefined && known.has(remote);
+  return remote !== undefined && known.has(remote) ? remote : undefined;
 }
 
 // The engine retries a layer upload itself, five times over 50 s, saying "Retrying in N seconds"; it does not

@@ -30,6 +30,8 @@ export type RunEvent =
       /** A failed command's last lines of stderr: the compiler's message. */
       output?: string[];
       hint?: string;
+      /** How long it took, ran or failed (0 when up to date). */
+      seconds?: number;
     }
   | { type: 'pull'; image: string; ref: string }
   | {
@@ -49,6 +51,16 @@ export type RunEvent =
        * so it was neither pulled, built nor pushed; `digest` is the manifest's there.
        */
       registry?: { name: string; digest: string };
+      /**
+       * With `failed`: the image was never started, because an image it is built on failed (`dependency`) or
+       * the run had stopped first (a failure without --keep-going, or Ctrl-C: `stopped`).
+       */
+      notBuilt?: 'dependency' | 'stopped';
+      /**
+       * What it was built on (built or up to date): the reference (a graph image's first tag), the image ID used,
+       * and, when the engine knows it, the manifest's digest in the base's registry.
+       */
+      base?: { ref: string; id?: string; digest?: string };
       seconds: number;
     }
   | { type: 'action'; action: Action; image?: string; message: string; ok: boolean }

@@ -239,20 +239,22 @@ export async function runCommands(commands: readonly HostCommand[], settings: Co
 async function runCommand(planned: HostCommand, settings: CommandSettings): Promise<void> {
   const event = { type: 'command', image: planned.image, name: planned.name } as const;
   let command = planned;
+  const started = Date.now();
+  const seconds = () => (Date.now() - started) / 1000;
   try {
     command = await resolveCommand(planned);
     const freshness = await checkFreshness(command);
     if (freshness.fresh) {
-      settings.emit({ ...event, status: 'fresh', command: pasteableCommand(command) });
+      settings.emit({ ...event, status: 'fresh', command: pasteableCommand(command), seconds: 0 });
       return;
     }
     await runHostCommand(command, { onLine: (line) => settings.emit({ type: 'log', image: command.image, line }) }, settings.signal);
     await recordSignature(command);
-    settings.emit({ ...event, status: 'ran', command: pasteableCommand(command), reason: freshness.reason });
+    settings.emit({ ...event, status: 'ran', command: pasteableCommand(command), reason: freshness.reason, seconds: seconds() });
   } catch (err) {
     if (err instanceof RunError) {
       const failure = err instanceof CommandFailure ? { output: [...err.output], hint: err.hint } : { hint: err.hint };
-      settings.emit({ ...event, status: 'failed', command: pasteableCommand(command), reason: err.message, ...failure });
+      settings.emit({ ...event, status: 'failed', command: pasteableCommand(command), reason: err.message, ...failure, seconds: seconds() });
     }
     throw err;
   }

@@ -4,9 +4,10 @@
 import { buildImage, type BuildOptions, type BuildServices } from './build-image.ts';
 import { isMissingInput, runCommands } from './host-command.ts';
 import { Interrupted, RunError } from '../model/errors.ts';
-import type { ImageStatus } from './events.ts';
+import type { ImageStatus, RunEvent } from './events.ts';
+import { apiLocation, imageRef, repositoryOf } from '../model/image-ref.ts';
 import type { Selection } from '../plan/phases.ts';
-import type { Plan } from '../plan/plan.ts';
+import type { ImagePlan, Plan } from '../plan/plan.ts';
 import type { RunOptions } from './services.ts';
 
 export type SchedulerOptions = BuildOptions & Pick<RunOptions, 'concurrency' | 'keepGoing'>;
@@ -46,18 +47,18 @@ export async function runBuilds(
     if (previous) return previous;
     const image = plan.images.get(name)!;
     const deps = await Promise.all(image.dependsOn.filter((d) => jobs.has(d) || done.has(d)).map((d) => jobs.get(d) ?? done.get(d)!));
-    const notBuilt = (error: string, hint?: string): ImageRun => {
-      settings.emit({ type: 'finish', image: name, status: 'failed', tags: image.tags, error, hint, seconds: 0 });
+    const notBuilt = (cause: 'dependency' | 'stopped', error: string, hint?: string): ImageRun => {
+      settings.emit({ type: 'finish', image: name, status: 'failed', tags: image.tags, error, hint, notBuilt: cause, seconds: 0 });
       return { name, status: 'failed', error, hint };
     };
     const failedDep = deps.find((d) => d.status === 'failed');
-    if (failedDep) return notBuilt(`not built: ${failedDep.name} failed`);
+    if (failedDep) return notBuilt('dependency', `not built: ${failedDep.name} failed`);
 
     const stopped = stopReason();
-    if (stopped) return notBuilt(stopped.error, stopped.hint);
+    if (stopped) return notBuilt('stopped', stopped.error, stopped.hint);
     settings.emit({ type: 'start', image: name });
     const started = Date.now();
-    const finish = (run: ImageRun): ImageRun => {
+    const finish = (run: ImageRun, more: Pick<Extract<RunEvent, { type: 'finish' }>, 'notBuilt' | 'base'> = {}): ImageRun => {
       settings.emit({
         type: 'finish',
         image: name,
@@ -68,6 +69,7 @@ export async function runBuilds(
         changed: run.changed,
         error: run.error,
         hint: run.hint,
+        ...more,
         seconds: (Date.now() - started) / 1000,
       });
       return run;
@@ -87,9 +89,10 @@ export async function runBuilds(
     const release = await slots.acquire();
     try {
       const stoppedMeanwhile = stopReason();
-      if (stoppedMeanwhile) return finish({ name, status: 'failed', ...stoppedMeanwhile });
+      if (stoppedMeanwhile) return finish({ name, status: 'failed', ...stoppedMeanwhile }, { notBuilt: 'stopped' });
       const bases = new Map(deps.filter((d) => d.id).map((d) => [d.name, d.id!]));
-      return finish({ name, ...(await buildImage(image, bases, settings, options)) });
+      const result = await buildImage(image, bases, settings, options);
+      return finish({ name, ...result }, { base: await baseOf(image, bases, settings) });
     } catch (err) {
       return failed(err);
     } finally {
@@ -101,6 +104,22 @@ export async function runBuilds(
   const results = new Map(done);
   for (const [name, run] of jobs) results.set(name, await run);
   return results;
+}
+
+/**
+ * What the image was built on, for the run's reports (--metadata-file): a graph image's ID; a reference's
+ * ID and its digest in its registry when the engine knows it (asked once per run: the store remembers).
+ */
+async function baseOf(image: ImagePlan, bases: ReadonlyMap<string, string>, settings: BuildServices): Promise<{ ref: string; id?: string; digest?: string }> {
+  if (image.base.kind === 'image') return { ref: image.from, id: bases.get(image.base.image) };
+  const { ref } = image.base;
+  const info = await settings.images.inspectImage(ref).catch(() => undefined);
+  const parsed = imageRef(ref);
+  const { host, repository } = apiLocation(parsed);
+  const named = [`${repositoryOf(parsed)}@`, `${host}/${repository}@`];
+  const repoDigest = info?.repoDigests.find((d) => named.some((prefix) => d.startsWith(prefix)));
+  const digest = repoDigest?.slice(repoDigest.indexOf('@') + 1) ?? (ref.includes('@') ? ref.slice(ref.indexOf('@') + 1) : undefined);
+  return { ref, ...(info ? { id: info.id } : {}), ...(digest ? { digest } : {}) };
 }
 
 function semaphore(size: number) {
