@@ -13,6 +13,11 @@ import { enclosingGitHead } from '../config/git-head.ts';
 import { fanOut, jsonReporter } from '../report/json.ts';
 import { plainReporter } from '../report/plain.ts';
 import { recordedOutputs, type RecordedOutputs, type RunSink } from '../report/output-file.ts';
+import { redacting, secretMask } from '../report/secret-mask.ts';
+import { maskCommand } from '../report/workflow-commands.ts';
+import type { Locate } from '../report/github.ts';
+import type { ParsedConfig } from '../config/load-config.ts';
+import { knownSecrets, maskingServices } from './mask-secrets.ts';
 // Imported with the command, not when a run starts: one chunk fewer for the module loader to read, link and
 // run on every run (~10 ms of one that finds everything up to date); a dry run loads them unused.
 import { createServices } from '../run/create-services.ts';
@@ -28,6 +33,7 @@ export async function command(options: Options, targets: string[]): Promise<numb
     return await buildCommand(options, targets, outputs, ci);
   } catch (err) {
     if (err instanceof UserError) outputs.problems(err.problems);
+    else if (err instanceof RunError) outputs.failure(err.message);
     throw err;
   } finally {
     await outputs.close();
@@ -56,6 +62,11 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
     return EXIT.ok;
   }
 
+  // Every secret known now is masked before anything is printed; the others as the run reads them.
+  const human = options.json ? process.stderr : process.stdout;
+  const mask = secretMask(ci === 'github' ? (value) => human.write(`${maskCommand(value)}\n`) : undefined);
+  for (const value of knownSecrets(prepared.config.secrets, prepared.credentials, process.env)) mask.add(value);
+
   const controller = new AbortController();
   const notices: string[] = [];
   // The reporter is made once the engine has answered; what is said before (a damaged digest cache) waits.
@@ -64,7 +75,7 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
   let reporter: Reporter | undefined;
   // The engine is asked before anything is drawn: one that does not answer is one clear line, not a tree of
   // failures.
-  const services = await createServices({
+  const created = await createServices({
     projectDir: prepared.plan.projectDir,
     secrets: prepared.config.secrets,
     offline: options.offline,
@@ -74,7 +85,8 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
     credentials: prepared.credentials,
     emit: (event) => (reporter ? reporter.emit(event) : early.push(event)),
   }).catch(oneLine);
-  reporter = await makeReporter(options, selected.images, [...prepared.notices, ...notices], ci, outputs);
+  const services = maskingServices(created, mask);
+  reporter = redacting(await makeReporter(options, selected.images, [...prepared.notices, ...notices], ci, outputs), mask);
   for (const event of early) reporter.emit(event);
 
   const onInterrupt = () => {
@@ -145,7 +157,13 @@ async function makeReporter(options: Options, images: readonly string[], notices
   const human = options.json ? process.stderr : process.stdout;
   const useTty = human.isTTY && !process.env['CI'] && ci === 'none' && !options['dry-run'];
   // The terminal view writes the notices above its tree itself; the others hear them as events.
-  const view = useTty ? (await import('../report/tty.ts')).ttyReporter(images, human, options.verbose, notices) : plainReporter(human, options.verbose);
+  const view = useTty
+    ? (await import('../report/tty.ts')).ttyReporter(images, human, options.verbose, notices)
+    : ci === 'github'
+      ? (await import('../report/github.ts')).githubReporter(human, options.verbose, configLocator(options.file))
+      : ci === 'gitlab'
+        ? (await import('../report/gitlab.ts')).gitlabReporter(human, options.verbose)
+        : plainReporter(human, options.verbose);
   const json = options.json ? jsonReporter(process.stdout, options.verbose) : undefined;
   const told = [json, useTty ? undefined : view].filter((r): r is Reporter => r !== undefined);
   for (const message of notices) told.forEach((r) => r.emit({ type: 'notice', message }));
@@ -156,11 +174,30 @@ async function makeReporter(options: Options, images: readonly string[], notices
 }
 
 /** The report files the options ask for (none on a dry run: it does nothing to report). */
-async function makeOutputs(options: Options, _ci: CiKind): Promise<RecordedOutputs> {
+async function makeOutputs(options: Options, ci: CiKind): Promise<RecordedOutputs> {
   const sinks: RunSink[] = [];
   if (!options['dry-run']) {
     if (options['metadata-file']) sinks.push((await import('../report/metadata-file.ts')).metadataFile(options['metadata-file']));
     if (options.junit) sinks.push((await import('../report/junit.ts')).junitFile(options.junit));
+    const summary = process.env['GITHUB_STEP_SUMMARY'];
+    if (ci === 'github' && summary) sinks.push((await import('../report/github.ts')).githubSummaryFile(summary));
   }
   return recordedOutputs(sinks);
+}
+
+/**
+ * Where a failed image or host command is in the config, for its annotation: the file is parsed again only
+ * then (a run whose plan was remembered has no positions).
+ */
+function configLocator(file: string): Locate {
+  let parsed: Promise<ParsedConfig> | undefined;
+  return async (image, command) => {
+    parsed ??= import('../config/load-config.ts').then(({ loadConfig }) => loadConfig(file));
+    const config = await parsed;
+    const images = config.raw['images'] as Record<string, { steps?: unknown[] }> | undefined;
+    const steps = Array.isArray(images?.[image]?.steps) ? images[image].steps : [];
+    const commands = steps.map((step, i) => [i, (step as { command?: { name?: string } } | null)?.command] as const).filter(([, c]) => c !== undefined);
+    const step = command === undefined ? undefined : (commands.find(([, c]) => c?.name === command) ?? (commands.length === 1 ? commands[0] : undefined));
+    return config.locate(step ? ['images', image, 'steps', step[0]] : ['images', image]);
+  };
 }

@@ -3,7 +3,8 @@
 // (yaml, zod, dockerode, listr2) are imported only by the commands that need them.
 import { readFileSync } from 'node:fs';
 import { EXIT, formatProblem, Interrupted, RunError, UserError } from '../model/errors.ts';
-import { EXAMPLES, keyValues, OPTION_HELP, parseOptions, type Options } from './options.ts';
+import { ciKind, EXAMPLES, keyValues, OPTION_HELP, parseOptions, type Options } from './options.ts';
+import { problemAnnotations } from '../report/workflow-commands.ts';
 
 function version(): string {
   for (const candidate of ['../../package.json', '../../../package.json']) {
@@ -31,8 +32,12 @@ async function help(options: Options): Promise<void> {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/** Whether errors are also annotations (GitHub Actions); --ci, once parsed, decides over the environment. */
+let annotate = process.env['GITHUB_ACTIONS'] === 'true';
+
 export async function main(argv: string[]): Promise<number> {
   const { values: options, positionals: targets } = parseOptions(argv);
+  annotate = ciKind(options.ci) === 'github';
   if (options.version) {
     process.stdout.write(`build-images ${version()}\n`);
     return EXIT.ok;
@@ -48,11 +53,13 @@ export async function main(argv: string[]): Promise<number> {
 function report(err: unknown): number {
   if (err instanceof UserError) {
     process.stderr.write(`${err.problems.map(formatProblem).join('\n')}\n`);
+    if (annotate) process.stderr.write(`${problemAnnotations(err.problems).join('\n')}\n`);
     return EXIT.usage;
   }
   if (err instanceof Interrupted) return EXIT.interrupted;
   if (err instanceof RunError) {
     process.stderr.write(`${formatProblem({ message: err.message, hint: err.hint })}\n`);
+    if (annotate) process.stderr.write(`${problemAnnotations([{ message: err.message, hint: err.hint }], 'build-images failed').join('\n')}\n`);
     return EXIT.failed;
   }
   process.stderr.write(`internal error (a bug in build-images, please report it):\n${(err as Error)?.stack ?? String(err)}\n`);

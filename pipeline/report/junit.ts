@@ -31,6 +31,12 @@ export function junitXml(run: RunResult, hostname: string = os.hostname() || 'lo
       })),
     });
   }
+  if (run.error) {
+    suites.push({
+      name: 'run',
+      cases: [{ name: 'build-images', classname: 'build-images.run', seconds: 0, failure: { message: run.error, type: 'run failed', text: '' } }],
+    });
+  }
   if (run.images.length > 0) suites.push({ name: 'images', cases: run.images.map(imageCase) });
   if (run.commands.length > 0) suites.push({ name: 'host commands', cases: run.commands.map(commandCase) });
 

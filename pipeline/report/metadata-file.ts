@@ -21,6 +21,7 @@ export function metadataDocument(run: RunResult): Record<string, unknown> {
       ? { problems: run.problems.map((p) => ({ message: p.message, ...(p.at ? { at: formatPosition(p.at) } : {}), ...(p.hint ? { hint: p.hint } : {}) })) }
       : {}),
     ...(run.actionFailures.length ? { actionFailures: run.actionFailures } : {}),
+    ...(run.error ? { error: run.error } : {}),
     commands: run.commands.map((c) => ({
       image: c.image,
       ...(c.name ? { name: c.name } : {}),

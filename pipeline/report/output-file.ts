@@ -3,7 +3,7 @@
 // second Ctrl-C exits at once (process.exit), so what is not written by then is written from the exit hook,
 // which is why writing is synchronous. Each file is written beside itself and renamed over it: a reader
 // (the next CI step, a dashboard) sees the old file or the whole new one, never half of one.
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { RunError, type Problem } from '../model/errors.ts';
 import type { Reporter } from '../run/events.ts';
@@ -17,6 +17,8 @@ export interface RecordedOutputs extends Reporter {
   select(images: readonly string[]): void;
   /** Config errors, which end the run before it starts (or are found as an image is built). */
   problems(problems: readonly Problem[]): void;
+  /** What ended the run otherwise (an engine that does not answer). */
+  failure(message: string): void;
 }
 
 export function recordedOutputs(sinks: readonly RunSink[], now: () => number = Date.now): RecordedOutputs {
@@ -49,6 +51,7 @@ export function recordedOutputs(sinks: readonly RunSink[], now: () => number = D
     select: (images) => recorder.select(images),
     emit: (event) => recorder.emit(event),
     problems: (list) => recorder.problems(list),
+    failure: (message) => recorder.failure(message),
     close: async () => write(),
   };
 }
@@ -69,5 +72,15 @@ export function writeWhole(file: string, text: string): void {
     rmSync(temporary, { force: true });
     const code = (err as NodeJS.ErrnoException).code;
     throw new RunError(`cannot write ${file}${code ? ` (${code})` : ''}`, code === 'ENOENT' ? 'its directory must exist' : undefined);
+  }
+}
+
+/** Appends `text` to `file` in one write (GitHub's job summary file is the runner's, shared by the job's steps). */
+export function appendWhole(file: string, text: string): void {
+  try {
+    appendFileSync(file, text);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new RunError(`cannot append to ${file}${code ? ` (${code})` : ''}`);
   }
 }

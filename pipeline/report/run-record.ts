@@ -61,6 +61,8 @@ export interface RunResult {
   problems: Problem[];
   /** What an action said when it failed (nothing pushed because an image did not build). */
   actionFailures: string[];
+  /** What ended the run otherwise (an engine that does not answer). */
+  error?: string;
 }
 
 /** How many lines of an image's output a report keeps. */
@@ -71,6 +73,7 @@ export interface RunRecorder {
   select(images: readonly string[]): void;
   emit(event: RunEvent): void;
   problems(problems: readonly Problem[]): void;
+  failure(message: string): void;
   /** What is known now; `exitCode` says how a run that never summed up ended (130: interrupted). */
   result(end?: { exitCode?: number }): RunResult;
 }
@@ -82,6 +85,7 @@ export function runRecorder(images: readonly string[] = [], now: () => number = 
   const problems: Problem[] = [];
   const actionFailures: string[] = [];
   let summary: Extract<RunEvent, { type: 'summary' }> | undefined;
+  let error: string | undefined;
   const recordOf = (name: string): ImageRecord => {
     let record = records.get(name);
     if (!record) {
@@ -155,6 +159,9 @@ export function runRecorder(images: readonly string[] = [], now: () => number = 
     problems(list) {
       problems.push(...list);
     },
+    failure(message) {
+      error ??= message;
+    },
     result(end = {}) {
       const status = summary
         ? summary.interrupted
@@ -170,7 +177,16 @@ export function runRecorder(images: readonly string[] = [], now: () => number = 
           ? { ...record, reason: status === 'interrupted' ? 'not built: interrupted' : 'not built: the run stopped first' }
           : record,
       );
-      return { started, finished: now(), status, images: list, commands: [...commands], problems: [...problems], actionFailures: [...actionFailures] };
+      return {
+        started,
+        finished: now(),
+        status,
+        images: list,
+        commands: [...commands],
+        problems: [...problems],
+        actionFailures: [...actionFailures],
+        ...(error ? { error } : {}),
+      };
     },
   };
 }
