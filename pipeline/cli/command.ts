@@ -29,18 +29,22 @@ export async function command(options: Options, targets: string[]): Promise<numb
   const ci = ciKind(options.ci);
   // Made before the config is read, so that a config error is in the report files too.
   const outputs = await makeOutputs(options, ci);
+  // Ctrl-C stays ours until the report files are written: a second one then exits through the exit hook,
+  // which writes them, rather than kill the process half-way.
+  const afterOutputs: (() => void)[] = [];
   try {
-    return await buildCommand(options, targets, outputs, ci);
+    return await buildCommand(options, targets, outputs, ci, afterOutputs);
   } catch (err) {
     if (err instanceof UserError) outputs.problems(err.problems);
     else if (err instanceof RunError) outputs.failure(err.message);
     throw err;
   } finally {
     await outputs.close();
+    for (const undo of afterOutputs) undo();
   }
 }
 
-async function buildCommand(options: Options, targets: string[], outputs: RecordedOutputs, ci: CiKind): Promise<number> {
+async function buildCommand(options: Options, targets: string[], outputs: RecordedOutputs, ci: CiKind, afterOutputs: (() => void)[]): Promise<number> {
   const concurrency = options.concurrency === undefined ? 2 : Number(options.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new UserError({ message: `--concurrency ${options.concurrency}: expected a whole number from 1 up` });
@@ -96,6 +100,10 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
   };
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onInterrupt);
+  afterOutputs.push(() => {
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
+  });
   try {
     const outcome = await runPhases(prepared.plan, phases, selected, services, {
       concurrency,
@@ -112,8 +120,6 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
   } finally {
     // Also when the run throws: a task tree left open would keep its timer, and the process, alive.
     await reporter.close();
-    process.off('SIGINT', onInterrupt);
-    process.off('SIGTERM', onInterrupt);
   }
 }
 

@@ -42,7 +42,8 @@ export const OPTION_HELP = `Options:
       --update-lock      accept new digests of fetched files into build-images.lock.json
       --builder NAME     buildkit (the default where the engine has it) or classic
       --cache-limit SIZE a run that builds prunes BuildKit's build cache down to this, at most every 10 minutes (default 4g; off: never)
-      --metadata-file FILE what the run did per image (status, tags pushed, digests), as bake's --metadata-file
+      --metadata-file FILE
+                         what the run did per image (status, tags pushed, registry digests), as bake's
       --junit FILE       a JUnit XML report: a test case per image and per host command
       --ci KIND          github or gitlab: annotations, log groups, a job summary (default: from GITHUB_ACTIONS
                          or GITLAB_CI); none: plain lines
@@ -55,7 +56,8 @@ export const EXAMPLES = `Examples:
   build-images                              build every image
   build-images --dry-run px-oci-mon         show what px-oci-mon would be built from
   build-images all px-container deploy      compile, build the px containers, push them
-  build-images --set DOCKER_HUB_TAG=1.2 px-container deploy deploy_latest`;
+  build-images --set DOCKER_HUB_TAG=1.2 px-container deploy deploy_latest
+  build-images --metadata-file images.json --junit images.xml px-container deploy   in CI`;
 
 export type Options = ReturnType<typeof parseOptions>['values'];
 

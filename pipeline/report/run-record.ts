@@ -106,14 +106,16 @@ export function runRecorder(images: readonly string[] = [], now: () => number = 
     },
     emit(event) {
       switch (event.type) {
+        // A host command asked for alone (px-oci-mon/px-oci-mon) speaks for an image the line does not build:
+        // its lines make no image record.
         case 'start':
           recordOf(event.image).started = now();
           return;
         case 'log':
-          keep(recordOf(event.image), event.line);
+          if (records.has(event.image)) keep(recordOf(event.image), event.line);
           return;
         case 'step':
-          if (event.step.error) keep(recordOf(event.image), `${event.step.name}: ${event.step.error}`);
+          if (event.step.error && records.has(event.image)) keep(recordOf(event.image), `${event.step.name}: ${event.step.error}`);
           return;
         case 'command': {
           commands.push({
@@ -127,7 +129,7 @@ export function runRecorder(images: readonly string[] = [], now: () => number = 
             seconds: event.seconds ?? 0,
             finished: now(),
           });
-          if (event.status === 'failed') for (const line of event.output ?? []) keep(recordOf(event.image), line);
+          if (event.status === 'failed' && records.has(event.image)) for (const line of event.output ?? []) keep(recordOf(event.image), line);
           return;
         }
         case 'finish':
@@ -172,11 +174,15 @@ export function runRecorder(images: readonly string[] = [], now: () => number = 
         : end.exitCode === 130
           ? 'interrupted'
           : 'failed';
-      const list = [...records.values()].map((record) =>
-        record.finished === undefined && record.status === 'skipped' && !record.reason
-          ? { ...record, reason: status === 'interrupted' ? 'not built: interrupted' : 'not built: the run stopped first' }
-          : record,
-      );
+      const interrupted = status === 'interrupted';
+      const list = [...records.values()].map((record): ImageRecord => {
+        if (record.finished !== undefined) return record;
+        // Begun and never finished: the process ended while it was being built.
+        if (record.started !== undefined) {
+          return { ...record, status: 'failed', reason: interrupted ? 'interrupted while it was being built' : 'the run ended while it was being built' };
+        }
+        return { ...record, reason: interrupted ? 'not built: interrupted' : 'not built: the run stopped first' };
+      });
       return {
         started,
         finished: now(),

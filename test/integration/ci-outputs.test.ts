@@ -3,7 +3,7 @@
 // a group, failures are annotations at their line, the job summary is written, and the secrets are masked
 // before anything else and appear nowhere else, although a build prints one.
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
@@ -208,6 +208,37 @@ test('a config error in GitHub Actions: an annotation at its line, and in the me
   const metadata = JSON.parse(await readFile(path.join(broken, 'm.json'), 'utf8')) as Metadata;
   assert.equal((metadata['build-images.run'] as { problems: { at: string }[] }).problems[0]!.at, 'build.config.yaml:5:5');
   assert.match(await readFile(path.join(broken, 's.md'), 'utf8'), /Config errors:/);
+});
+
+test('Ctrl-C twice (the second exits at once): both files are still written whole, the run interrupted', async () => {
+  const slow = await project({
+    'build.config.yaml': `images:\n  slow:\n    base: ubuntu:16.04\n    tags: ['bi-test-${RUN_ID}/slow:1']\n    steps:\n      - run: sleep 30\n  later:\n    base: { image: slow }\n    tags: ['bi-test-${RUN_ID}/later:1']\n`,
+  });
+  let sent = false;
+  const started = Date.now();
+  const result = await cli(['--no-cache', '--metadata-file', 'm.json', '--junit', 'j.xml'], {
+    cwd: slow,
+    onLine: (line, child) => {
+      if (sent || !/^slow: building/.test(line)) return;
+      sent = true;
+      child.kill('SIGINT');
+      child.kill('SIGINT');
+    },
+  });
+  assert.is(result.code, 130, result.stdout + result.stderr);
+  assert.ok(Date.now() - started < 20_000, 'the build was not waited for');
+  const metadata = JSON.parse(await readFile(path.join(slow, 'm.json'), 'utf8')) as Metadata;
+  assert.is((metadata['build-images.run'] as { status: string }).status, 'interrupted');
+  assert.is(metadata['slow']!['build-images.status'], 'failed');
+  assert.match(String(metadata['slow']!['build-images.reason']), /interrupted/);
+  assert.is(metadata['later']!['build-images.status'], 'skipped');
+  const junit = await readFile(path.join(slow, 'j.xml'), 'utf8');
+  assert.ok((await validateXML({ xml: [{ fileName: 'j.xml', contents: junit }], schema: [XSD] })).valid, junit);
+  assert.equal(
+    (await readdir(slow)).filter((f) => f.endsWith('.tmp')),
+    [],
+    'no temporary file left',
+  );
 });
 
 test.run();

@@ -85,7 +85,12 @@ export function fakeEngine(bases: readonly string[] = []): FakeEngine {
           engine.calls.push(`build ${dockerfile.split('\n')[0]}`);
           request.onProgress({ kind: 'step', step: { id: 'from', name: dockerfile.split('\n')[0]!, cached: false } });
           // Long enough for builds that may overlap to do so; called off, as a real build is, by its signal.
-          const calledOff = new Promise<never>((_, reject) => request.signal.addEventListener('abort', () => reject(new Interrupted()), { once: true }));
+          // Called off already while the context was read (a loaded machine): an abort that came before the
+          // listener would otherwise hold the build, and the test, for ever.
+          const calledOff = new Promise<never>((_, reject) => {
+            if (request.signal.aborted) reject(new Interrupted());
+            request.signal.addEventListener('abort', () => reject(new Interrupted()), { once: true });
+          });
           calledOff.catch(() => {});
           await Promise.race([Promise.all([new Promise((resolve) => setTimeout(resolve, 5)), engine.holdBuilds]), calledOff]);
           if (engine.failBuildsWith && dockerfile.includes(engine.failBuildsWith)) {

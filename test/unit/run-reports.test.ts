@@ -206,6 +206,24 @@ test('the schema refuses what a strict reader would (it is no rubber stamp)', as
   }
 });
 
+test('a host command asked for alone is a test case, and its image no record of its own', async () => {
+  const run = recorded(
+    [
+      { type: 'log', image: 'px', line: 'go: compiling' },
+      { type: 'command', image: 'px', name: 'px/px', status: 'failed', command: 'go build', reason: 'exited with code 1', output: ['x.go:1: bad'], seconds: 1 },
+      { type: 'summary', ok: false, images: [], commands: { ran: 0, fresh: 0, failed: 1 }, pushed: [], notPushed: [] },
+    ],
+    [],
+  );
+  assert.equal(run.images, []);
+  const xml = junitXml(run, 'h');
+  await valid(xml);
+  assert.match(
+    xml,
+    /<testcase name="px\/px" classname="build-images.commands.px" time="1.000">\n\s*<failure message="exited with code 1" type="command failed">x.go:1: bad\ncommand: go build<\/failure>/,
+  );
+});
+
 test('an empty run is a valid report too', async () => {
   await valid(junitXml(runRecorder([], clock()).result(), 'h'));
 });
@@ -236,7 +254,9 @@ test('a process that exits before the run ends (a second Ctrl-C) still writes th
   assert.is(child.status, 130, child.stderr);
   const doc = JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8')) as Record<string, Record<string, unknown>>;
   assert.is(doc[RUN_KEY]!['status'], 'interrupted');
-  assert.is(doc['a']!['build-images.status'], 'skipped');
+  assert.is(doc['a']!['build-images.status'], 'failed', 'begun, never finished');
+  assert.is(doc['a']!['build-images.reason'], 'interrupted while it was being built');
+  assert.is(doc['b']!['build-images.status'], 'skipped');
   assert.is(doc['b']!['build-images.reason'], 'not built: interrupted');
   assert.equal(readdirSync(dir), ['meta.json']);
 });
