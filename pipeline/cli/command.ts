@@ -18,6 +18,7 @@ import { maskCommand } from '../report/workflow-commands.ts';
 import type { Locate } from '../report/github.ts';
 import type { ParsedConfig } from '../config/load-config.ts';
 import { knownSecrets, maskingServices } from './mask-secrets.ts';
+import { failedStep } from '../report/failed-step.ts';
 // Imported with the command, not when a run starts: one chunk fewer for the module loader to read, link and
 // run on every run (~10 ms of one that finds everything up to date); a dry run loads them unused.
 import { createServices } from '../run/create-services.ts';
@@ -197,13 +198,12 @@ async function makeOutputs(options: Options, ci: CiKind): Promise<RecordedOutput
  */
 function configLocator(file: string): Locate {
   let parsed: Promise<ParsedConfig> | undefined;
-  return async (image, command) => {
+  return async (image, failure) => {
     parsed ??= import('../config/load-config.ts').then(({ loadConfig }) => loadConfig(file));
     const config = await parsed;
     const images = config.raw['images'] as Record<string, { steps?: unknown[] }> | undefined;
     const steps = Array.isArray(images?.[image]?.steps) ? images[image].steps : [];
-    const commands = steps.map((step, i) => [i, (step as { command?: { name?: string } } | null)?.command] as const).filter(([, c]) => c !== undefined);
-    const step = command === undefined ? undefined : (commands.find(([, c]) => c?.name === command) ?? (commands.length === 1 ? commands[0] : undefined));
-    return config.locate(step ? ['images', image, 'steps', step[0]] : ['images', image]);
+    const step = failedStep(steps, failure);
+    return config.locate(step === undefined ? ['images', image] : ['images', image, 'steps', step]);
   };
 }

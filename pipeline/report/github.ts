@@ -15,7 +15,7 @@ import { errorAnnotation, escapeData, maskCommand } from './workflow-commands.ts
 const guard = (line: string) => (line.trimStart().startsWith('::') ? `| ${line}` : line);
 
 /** Where a failed image's or command's annotation goes: the config's entry for it. */
-export type Locate = (image: string, command?: string) => Promise<SourcePosition | undefined>;
+export type Locate = (image: string, failure: { command?: string; error?: string }) => Promise<SourcePosition | undefined>;
 
 export interface GithubView extends GroupedView {
   mask(value: string): void;
@@ -27,7 +27,7 @@ export function githubReporter(out: NodeJS.WritableStream, verbose: boolean, loc
     close: () => '::endgroup::',
     guard,
   });
-  const failures: { image: string; command?: string; message: string; title: string }[] = [];
+  const failures: { image: string; command?: string; error?: string; message: string; title: string }[] = [];
   return {
     ...view,
     mask: (value) => view.raw(maskCommand(value)),
@@ -36,6 +36,7 @@ export function githubReporter(out: NodeJS.WritableStream, verbose: boolean, loc
       if (event.type === 'finish' && event.status === 'failed' && !event.notBuilt) {
         failures.push({
           image: event.image,
+          error: event.error,
           message: event.hint ? `${event.error}\nhint: ${event.hint}` : String(event.error),
           title: `build-images: ${event.image} failed`,
         });
@@ -53,8 +54,11 @@ export function githubReporter(out: NodeJS.WritableStream, verbose: boolean, loc
     },
     async close() {
       await view.close();
-      for (const failure of failures) {
-        const at = await locate(failure.image, failure.command).catch(() => undefined);
+      // An image that failed because its host command did is said once, at the command's step.
+      const commandFailed = new Set(failures.filter((f) => f.command !== undefined).map((f) => f.image));
+      const kind = (f: (typeof failures)[number]) => f.command !== undefined || f.error === undefined || !commandFailed.has(f.image);
+      for (const failure of failures.filter(kind)) {
+        const at = await locate(failure.image, { command: failure.command, error: failure.error }).catch(() => undefined);
         view.raw(errorAnnotation(failure.message, at, failure.title, workspace));
       }
     },

@@ -46,6 +46,12 @@ images:
   after-broken:
     base: { image: broken }
     tags: ['bi-test-${RUN_ID}/after-broken:1']
+  bad-run:
+    base: ubuntu:16.04
+    tags: ['bi-test-${RUN_ID}/bad-run:1']
+    steps:
+      - run: echo fine
+      - run: 'echo failing; exit 4'
 `;
 
 test.before(async () => {
@@ -94,7 +100,7 @@ function run(extra: string[], name: string) {
 }
 
 type Metadata = Record<string, Record<string, unknown>>;
-const targets = ['base', 'app', 'broken', 'after-broken', 'deploy'];
+const targets = ['base', 'app', 'broken', 'after-broken', 'bad-run', 'deploy'];
 
 test('a failing run: metadata with the registry digests, a valid JUnit report, groups, annotations, a summary, and no secret anywhere', async () => {
   const { result: running, files } = run(targets, 'first');
@@ -160,6 +166,15 @@ test('a failing run: metadata with the registry digests, a valid JUnit report, g
     lines.some((l) => l.startsWith(`::error file=build.config.yaml,line=${line},col=9,title=build-images%3A broken/cc failed::exited with code 3`)),
     result.stdout,
   );
+
+  // A failing RUN: at its step, not at the image; the image that failed through its host command: once, at the command.
+  const runLine = config.split('\n').findIndex((l) => l.includes("exit 4'")) + 1;
+  assert.ok(
+    lines.some((l) => l.startsWith(`::error file=build.config.yaml,line=${runLine},col=9,title=build-images%3A bad-run failed::`)),
+    result.stdout,
+  );
+  assert.not.ok(lines.some((l) => l.startsWith('::error') && l.includes('title=build-images%3A broken failed')));
+  assert.is(metadata['bad-run']!['build-images.status'], 'failed');
 
   const summary = await readFile(files.summary, 'utf8');
   assert.match(summary, /^### build-images: FAILED\n/);

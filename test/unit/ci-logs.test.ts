@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import type { RunEvent } from '../../pipeline/run/events.ts';
 import { annotationFile, escapeData, escapeProperty, problemAnnotations, workflowCommand } from '../../pipeline/report/workflow-commands.ts';
 import { githubReporter, jobSummary } from '../../pipeline/report/github.ts';
+import { failedStep } from '../../pipeline/report/failed-step.ts';
 import { gitlabReporter, sectionName } from '../../pipeline/report/gitlab.ts';
 import { jsonReporter, fanOut } from '../../pipeline/report/json.ts';
 import { redacting, secretMask } from '../../pipeline/report/secret-mask.ts';
@@ -87,7 +88,7 @@ test("GitHub: each image's lines in a group of its own, never interleaved; outco
   const view = githubReporter(
     out,
     true,
-    async (image, command) => {
+    async (image, { command }) => {
       located.push(`${image}${command ? ` ${command}` : ''}`);
       return { file: `${process.cwd()}/build.config.yaml`, line: image === 'b' ? 12 : 3, col: 3 };
     },
@@ -133,7 +134,15 @@ test("a failed host command is annotated at its step of the config, with its out
     process.cwd(),
   );
   const { out, lines } = capture();
-  const view = githubReporter(out, false, async (image, command) => parsed.locate(['images', image, ...(command ? ['steps', 1] : [])]), process.cwd());
+  const view = githubReporter(
+    out,
+    false,
+    async (image, failure) => {
+      const step = failedStep(parsed.raw['images'] ? ((parsed.raw['images'] as Record<string, { steps: unknown[] }>)[image]?.steps ?? []) : [], failure);
+      return parsed.locate(['images', image, ...(step === undefined ? [] : ['steps', step])]);
+    },
+    process.cwd(),
+  );
   view.emit({
     type: 'command',
     image: 'px',
@@ -143,10 +152,33 @@ test("a failed host command is annotated at its step of the config, with its out
     reason: 'exited with code 2: make',
     output: ['main.go:3: undefined: x'],
   });
+  view.emit({ type: 'finish', image: 'px', status: 'failed', tags: ['px'], error: 'exited with code 2: make', seconds: 1 });
   await view.close();
+  assert.is(lines().filter((l) => l.startsWith('::error')).length, 1, 'the image failed because its command did: one annotation');
   assert.equal(lines().slice(-1), [
     '::error file=build.config.yaml,line=7,col=9,title=build-images%3A px/cc failed::exited with code 2: make%0Amain.go:3: undefined: x%0Acommand: cd /src && make',
   ]);
+});
+
+test('the step a failure came from: a host command by name, a RUN by the command its instruction shows', () => {
+  const steps = [
+    { copy: { from: 'a', to: '/a' } },
+    { command: { name: 'app/gen', run: 'make gen', outputs: ['x'] } },
+    { run: 'make' },
+    { run: 'make install' },
+    { run: { command: 'npm ci', secrets: ['token'] } },
+    { run: ['go', 'build', './...'] },
+    { run: 'echo ${VERSION}' },
+  ];
+  assert.is(failedStep(steps, { command: 'app/gen' }), 1);
+  assert.is(failedStep(steps, { command: 'app/other' }), 1, 'the one command step');
+  assert.is(failedStep([...steps, { command: { name: 'b', run: 'x', outputs: ['y'] } }], { command: 'app/other' }), undefined);
+  assert.is(failedStep(steps, { error: '[3/8] RUN ["/bin/sh", "-c", "make"]: process did not complete successfully: exit code: 2' }), 2);
+  assert.is(failedStep(steps, { error: '[4/8] RUN ["/bin/sh", "-c", "make install"]: exit code: 2' }), 3, 'not make, which it also shows');
+  assert.is(failedStep(steps, { error: '[5/8] RUN --mount=type=secret,id=token,required=true ["/bin/sh", "-c", "npm ci"]: exit code: 1' }), 4);
+  assert.is(failedStep(steps, { error: 'Step 6/8 : RUN ["go","build","./..."]: returned a non-zero code: 1' }), 5);
+  assert.is(failedStep(steps, { error: '[7/8] RUN ["/bin/sh", "-c", "echo 1.2"]: exit code: 1' }), undefined, 'a variable: the image, not a guess');
+  assert.is(failedStep(steps, { error: 'pulling alpine: not found' }), undefined);
 });
 
 test('the job summary: a Markdown table of image, status, time, reason, tags and digests, with hostile values made plain text', () => {
