@@ -34,13 +34,16 @@ export async function command(options: Options, targets: string[]): Promise<numb
   // which writes them, rather than kill the process half-way.
   const afterOutputs: (() => void)[] = [];
   try {
-    return await buildCommand(options, targets, outputs, ci, afterOutputs);
+    const code = await buildCommand(options, targets, outputs, ci, afterOutputs);
+    await outputs.close();
+    return code;
   } catch (err) {
     if (err instanceof UserError) outputs.problems(err.problems);
     else if (err instanceof RunError) outputs.failure(err.message);
+    // A report file that cannot be written is said, but does not hide why the run failed.
+    await outputs.close().catch((failure: unknown) => process.stderr.write(`error: ${(failure as Error).message}\n`));
     throw err;
   } finally {
-    await outputs.close();
     for (const undo of afterOutputs) undo();
   }
 }

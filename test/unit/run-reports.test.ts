@@ -19,6 +19,7 @@ import { runPhases } from '../../pipeline/run/run-phases.ts';
 import { prepareText, yaml } from '../support/config.ts';
 import { fakeEngine, fakeServices, runOptions } from '../support/fake-engine.ts';
 import { tempDir } from '../support/temp.ts';
+import { RunError } from '../../pipeline/model/errors.ts';
 
 const XSD = readFileSync(fileURLToPath(new URL('../fixtures/junit/junit.xsd', import.meta.url)), 'utf8');
 const D1 = `sha256:${'1'.repeat(64)}`;
@@ -238,6 +239,19 @@ test('the files are written whole at the end, and no temporary file is left besi
   const doc = JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8')) as Record<string, Record<string, unknown>>;
   assert.is(doc['base']!['containerimage.digest'], D1);
   await valid(readFileSync(path.join(dir, 'junit.xml'), 'utf8'));
+});
+
+test('a file that cannot be written is a run error naming it, and leaves nothing behind', async () => {
+  const dir = await tempDir('bi-reports-');
+  const outputs = recordedOutputs([metadataFile(path.join(dir, 'missing', 'meta.json'))], clock());
+  await outputs.close().then(
+    () => assert.unreachable(),
+    (err: Error) => {
+      assert.instance(err, RunError);
+      assert.match(err.message, /cannot write .*missing\/meta\.json \(ENOENT\)/);
+    },
+  );
+  assert.equal(readdirSync(dir), []);
 });
 
 test('a process that exits before the run ends (a second Ctrl-C) still writes them, as interrupted', async () => {
