@@ -35,7 +35,8 @@ export async function command(options: Options, targets: string[]): Promise<numb
 
   if (options['dry-run']) {
     const reporter = await makeReporter(options, selected.images, prepared.notices);
-    reporter.emit(planEvent(prepared.plan, phases, selected, await freshnessOf(prepared.plan, phases)));
+    const registryCheck = prepared.config.registryCheck && !options['no-registry-check'];
+    reporter.emit(planEvent(prepared.plan, phases, selected, await freshnessOf(prepared.plan, phases), registryCheck));
     await reporter.close();
     return EXIT.ok;
   }
@@ -79,6 +80,7 @@ export async function command(options: Options, targets: string[]): Promise<numb
       extraLabels: keyValues(options.label, '--label'),
       projectDir: prepared.plan.projectDir,
       cacheLimit,
+      registryCheck: prepared.config.registryCheck && !options['no-registry-check'],
     });
     return outcome.interrupted ? EXIT.interrupted : outcome.ok ? EXIT.ok : EXIT.failed;
   } finally {

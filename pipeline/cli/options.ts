@@ -19,6 +19,7 @@ export const OPTIONS = {
   'update-lock': { type: 'boolean', default: false },
   builder: { type: 'string' },
   'cache-limit': { type: 'string', default: '4g' },
+  'no-registry-check': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
   version: { type: 'boolean', short: 'V', default: false },
 } as const;
@@ -39,6 +40,7 @@ export const OPTION_HELP = `Options:
       --update-lock      accept new digests of fetched files into build-images.lock.json
       --builder NAME     buildkit (the default where the engine has it) or classic
       --cache-limit SIZE a run that builds prunes BuildKit's build cache down to this, at most every 10 minutes (default 4g; off: never)
+      --no-registry-check  build what deploy pushes even when its registry already holds an image of the same inputs
   -h, --help             this text, with the targets of the config
   -V, --version          the version
 

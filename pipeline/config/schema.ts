@@ -99,6 +99,12 @@ export const configSchema = z.strictObject({
     .record(secretId, z.union([z.strictObject({ env: variableName }), z.strictObject({ file: z.string().min(1) })]))
     .default({})
     .describe('secrets a run step may mount (BuildKit), read from an environment variable or a file at build time; never in the image'),
+  registryCheck: z
+    .boolean()
+    .default(true)
+    .describe(
+      'before building an image the line pushes, ask its registry whether a pushed tag already carries the same inputs (then nothing is pulled, built or uploaded); --no-registry-check turns it off',
+    ),
 });
 
 export type Config = z.output<typeof configSchema>;

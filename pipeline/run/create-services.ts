@@ -11,6 +11,7 @@ import { cachingImageFiles, rememberingFoundImages, rememberingInspections } fro
 import { STATE_DIR } from '../model/project-files.ts';
 import { registryCredentials } from '../registry/registry-auth.ts';
 import { remoteDigest } from '../registry/registry-client.ts';
+import { putRemoteTag, remoteImage } from '../registry/registry-images.ts';
 import type { RunEvent } from './events.ts';
 import type { Config } from '../config/schema.ts';
 import type { CredentialVariables } from '../model/credentials.ts';
@@ -58,6 +59,7 @@ export async function createServices(settings: ServiceSettings): Promise<RunServ
     digests,
     credentials: registryCredentials(settings.credentials),
     remoteDigest: (ref, credentials) => remoteDigest(ref, credentials),
+    registry: { image: remoteImage, putTag: putRemoteTag },
     sleep,
     secret: secretReader(settings.secrets, settings.projectDir),
   };

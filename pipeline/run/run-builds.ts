@@ -5,6 +5,7 @@ import { buildImage, type BuildOptions, type BuildServices } from './build-image
 import { isMissingInput, runCommands } from './host-command.ts';
 import { Interrupted, RunError } from '../model/errors.ts';
 import type { ImageStatus } from './events.ts';
+import type { RemoteImage } from '../registry/registry-images.ts';
 import type { Selection } from '../plan/phases.ts';
 import type { Plan } from '../plan/plan.ts';
 import type { RunOptions } from './services.ts';
@@ -19,6 +20,9 @@ export interface ImageRun {
   changed?: string[];
   error?: string;
   hint?: string;
+  /** Up to date in a registry: where, and what it holds there (it is not on the engine). */
+  registry?: { name: string; digest: string };
+  remote?: RemoteImage;
 }
 
 export async function runBuilds(
@@ -68,6 +72,7 @@ export async function runBuilds(
         changed: run.changed,
         error: run.error,
         hint: run.hint,
+        registry: run.registry,
         seconds: (Date.now() - started) / 1000,
       });
       return run;
@@ -88,7 +93,7 @@ export async function runBuilds(
     try {
       const stoppedMeanwhile = stopReason();
       if (stoppedMeanwhile) return finish({ name, status: 'failed', ...stoppedMeanwhile });
-      const bases = new Map(deps.filter((d) => d.id).map((d) => [d.name, d.id!]));
+      const bases = new Map(deps.filter((d) => d.id).map((d) => [d.name, { id: d.id!, remote: d.remote }]));
       return finish({ name, ...(await buildImage(image, bases, settings, options)) });
     } catch (err) {
       return failed(err);
