@@ -1,7 +1,7 @@
 // The build command: prepare the plan, pick the reporters, then either print the plan (--dry-run, no
 // Docker call at all) or carry it out. The engine is asked for only when the line builds an image or runs
 // an action: `all` compiles on a machine with no engine.
-import { keyValues, parseSize, type Options } from './options.ts';
+import { cacheFromOption, cacheToOption, keyValues, parseSize, type Options } from './options.ts';
 import { EXIT, RunError, UserError } from '../model/errors.ts';
 import type { Reporter, RunEvent } from '../run/events.ts';
 import { planPhases, type Phase, type Selection } from '../plan/phases.ts';
@@ -30,6 +30,8 @@ export async function command(options: Options, targets: string[]): Promise<numb
     throw new UserError({ message: `--builder ${builder}: expected ${BUILDER_NAMES.join(' or ')}` });
   }
   const cacheLimit = parseSize(options['cache-limit'], '--cache-limit');
+  const cacheFrom = cacheFromOption(options['cache-from']);
+  const inlineCache = cacheToOption(options['cache-to']);
   const prepared = await preparedCache().prepare({ file: options.file, sets: keyValues(options.set, '--set') });
   const { phases, selected } = planPhases(prepared.graph, targets);
 
@@ -81,6 +83,8 @@ export async function command(options: Options, targets: string[]): Promise<numb
       projectDir: prepared.plan.projectDir,
       cacheLimit,
       registryCheck: prepared.config.registryCheck && !options['no-registry-check'],
+      cacheFrom,
+      inlineCache,
     });
     return outcome.interrupted ? EXIT.interrupted : outcome.ok ? EXIT.ok : EXIT.failed;
   } finally {

@@ -20,6 +20,8 @@ export const OPTIONS = {
   builder: { type: 'string' },
   'cache-limit': { type: 'string', default: '4g' },
   'no-registry-check': { type: 'boolean', default: false },
+  'cache-from': { type: 'string', multiple: true, default: [] as string[] },
+  'cache-to': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
   version: { type: 'boolean', short: 'V', default: false },
 } as const;
@@ -41,6 +43,8 @@ export const OPTION_HELP = `Options:
       --builder NAME     buildkit (the default where the engine has it) or classic
       --cache-limit SIZE a run that builds prunes BuildKit's build cache down to this, at most every 10 minutes (default 4g; off: never)
       --no-registry-check  build what deploy pushes even when its registry already holds an image of the same inputs
+      --cache-from REF   an image whose layers every build may reuse (type=registry,ref=REF too); repeatable
+      --cache-to inline|none  whether images carry inline cache metadata for the next build (default: each image's cache.to)
   -h, --help             this text, with the targets of the config
   -V, --version          the version
 
@@ -79,4 +83,29 @@ export function keyValues(items: readonly string[], option: string): Record<stri
     out[item.slice(0, eq)] = item.slice(eq + 1);
   }
   return out;
+}
+
+/** --cache-from as buildx writes it (`type=registry,ref=REF`) or a bare reference. */
+export function cacheFromOption(items: readonly string[]): string[] {
+  return items.map((item) => {
+    if (!item.includes('=')) return item;
+    const fields = Object.fromEntries(item.split(',').map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)]));
+    if (fields['type'] === 'registry' && fields['ref']) return fields['ref'];
+    throw new UserError({
+      message: `--cache-from ${item}: expected an image reference or type=registry,ref=REF`,
+      hint: "a local cache directory needs BuildKit's Control API, which this tool does not speak yet",
+    });
+  });
+}
+
+/** --cache-to: inline or none (also as type=inline); a registry or local export is not to be had through POST /build. */
+export function cacheToOption(item: string | undefined): boolean | undefined {
+  if (item === undefined) return undefined;
+  const type = item.startsWith('type=') ? item.slice(5).split(',')[0] : item;
+  if (type === 'inline') return true;
+  if (type === 'none') return false;
+  throw new UserError({
+    message: `--cache-to ${item}: expected inline or none`,
+    hint: "cache export to a registry or a directory needs BuildKit's Control API, which this tool does not speak yet; inline cache in the pushed image serves the next build",
+  });
 }

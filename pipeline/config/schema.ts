@@ -81,6 +81,16 @@ export const imageSchema = z.strictObject({
   labels: z.record(lineField, lineField).default({}),
   args: z.record(variableName, z.string()).default({}).describe('build args (ARG in the Dockerfile)'),
   steps: z.array(stepSchema).default([]),
+  cache: z
+    .strictObject({
+      from: z.array(z.string().min(1)).default([]).describe('images whose layers a build may reuse (as --cache-from); the tags the line pushes always are'),
+      to: z
+        .enum(['inline', 'none'])
+        .default('inline')
+        .describe('inline: the image carries its cache metadata, so the next build on another machine can reuse its layers'),
+    })
+    .default({ from: [], to: 'inline' })
+    .describe('layer cache from images in a registry, as buildx takes it'),
 });
 
 export const configSchema = z.strictObject({

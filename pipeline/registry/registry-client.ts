@@ -32,6 +32,16 @@ export async function remoteDigest(ref: string, auth: Credentials | undefined, t
 
 /** Bearer tokens got in this process, by realm, service and scope: a run asks the token service once each. */
 const tokens = new Map<string, Promise<string | undefined>>();
+/**
+ * The Authorization that a registry last took for a repository and kind of request (read, or write), sent
+ * at once the next time: each request's 401 and answer again would double a run's round trips.
+ */
+const accepted = new Map<string, string>();
+const acceptedKey = (url: string, init: RequestInit) => {
+  const { origin, pathname } = new URL(url);
+  const repository = pathname.replace(/\/(manifests|blobs|tags)\/.*$/, '');
+  return `${origin}${repository}\0${init.method === 'PUT' || init.method === 'POST' || init.method === 'PATCH' ? 'write' : 'read'}`;
+};
 
 /**
  * A request to a registry, its 401 challenge answered once (basic, or a bearer token for `scope`, by default
@@ -44,12 +54,17 @@ export async function authorizedFetch(url: string, init: RequestInit, auth: Cred
       headers: { ...(init.headers as Record<string, string> | undefined), ...(authorization ? { authorization } : {}) },
       signal: AbortSignal.timeout(timeoutMs),
     });
-  const response = await send();
+  const key = acceptedKey(url, init);
+  const known = accepted.get(key);
+  const response = await send(known);
   if (response.status !== 401) return response;
   await response.body?.cancel();
+  if (known) accepted.delete(key);
   const authorization = await answerChallenge(response.headers.get('www-authenticate') ?? '', auth, timeoutMs, scope);
   if (!authorization) return response;
-  return send(authorization);
+  const answered = await send(authorization);
+  if (answered.status !== 401) accepted.set(key, authorization);
+  return answered;
 }
 
 async function answerChallenge(challenge: string, auth: Credentials | undefined, timeoutMs: number, scope?: string): Promise<string | undefined> {

@@ -13,16 +13,19 @@ import { DOCKERFILE_KEY, rebuildReason, recordLabels, type RebuildReason, type R
 import type { ImageInfo } from '../engine/engine.ts';
 import { editStandIns, resolveEdits, resolveFetches, type FetchedSource } from '../context/resolve-sources.ts';
 import type { RemoteImage } from '../registry/registry-images.ts';
-import { baseConfigDigest, checksRegistry, upToDateInRegistry } from './registry-cache.ts';
+import { baseConfigDigest, cacheSources, checksRegistry, upToDateInRegistry } from './registry-cache.ts';
 import type { RunOptions, RunServices } from './services.ts';
 import type { RunEvent } from './events.ts';
 
 /** What building one image uses of a run's services and options. */
 export type BuildServices = Pick<
   RunServices,
-  'images' | 'builder' | 'emit' | 'signal' | 'fetcher' | 'credentials' | 'digests' | 'secret' | 'edit' | 'registry'
+  'images' | 'builder' | 'emit' | 'signal' | 'fetcher' | 'credentials' | 'digests' | 'secret' | 'edit' | 'registry' | 'remoteDigest'
 >;
-export type BuildOptions = Pick<RunOptions, 'noCache' | 'pull' | 'stamp' | 'extraLabels' | 'projectDir' | 'pushRefs'> & {
+export type BuildOptions = Pick<
+  RunOptions,
+  'noCache' | 'pull' | 'stamp' | 'extraLabels' | 'projectDir' | 'pushRefs' | 'cacheFrom' | 'inlineCache' | 'registryCheck'
+> & {
   /** Told as a build is posted. */
   onBuilding?: () => void;
 };
@@ -124,7 +127,8 @@ export async function buildImage(
     await saving;
     return skip(image, settings, current, known);
   }
-  const inRegistry = checksRegistry(image, options) ? await upToDateInRegistry(image, digest, options.pushRefs!.get(image.name)!, settings) : undefined;
+  const held = new Map<string, boolean>();
+  const inRegistry = checksRegistry(image, options) ? await upToDateInRegistry(image, digest, options.pushRefs!.get(image.name)!, settings, held) : undefined;
   if (inRegistry) {
     await saving;
     return inRegistry;
@@ -139,7 +143,14 @@ export async function buildImage(
     readBaseFile: (file) => settings.images.readFile(readFrom, file, options.extraLabels),
     edit: settings.edit,
   });
-  const inputs = { entries: await withEdits(entries, fetched, edited.sources), args: { ...image.args, ...edited.args }, labels, digest, why };
+  const cacheFrom = await cacheSources(image, options, settings, held);
+  if (cacheFrom.length > 0 && settings.builder.name === 'classic') {
+    settings.emit({
+      type: 'notice',
+      message: `${image.name}: the classic builder reuses layers only of cache images already on the engine (it pulls none of ${cacheFrom.join(', ')}) and exports no inline cache; BuildKit does both`,
+    });
+  }
+  const inputs = { entries: await withEdits(entries, fetched, edited.sources), args: { ...image.args, ...edited.args }, labels, digest, why, cacheFrom };
   const result = options.noCache ? await buildAndTag(image, settings, options, inputs) : await buildUnlessMade(image, settings, options, inputs, current);
   await saving;
   return result;
@@ -215,13 +226,15 @@ interface BuildInputs {
   digest: string;
   /** Asked only when a build starts, and told while it runs: it may list the engine's images. */
   why: () => Promise<RebuildReason>;
+  /** The images the registry has that the build may take layers from. */
+  cacheFrom: string[];
 }
 
 async function buildAndTag(
   image: ImagePlan,
   settings: BuildServices,
   options: BuildOptions,
-  { entries, args, labels, digest, why }: BuildInputs,
+  { entries, args, labels, digest, why, cacheFrom }: BuildInputs,
 ): Promise<BuildResult> {
   if (settings.signal.aborted) throw new Interrupted();
   // Read as the build starts, so that an unset variable or an unreadable file is our error naming it, not
@@ -248,6 +261,11 @@ async function buildAndTag(
       settings.emit(event.kind === 'step' ? { type: 'step', image: image.name, step: event.step } : { type: 'log', image: image.name, line: event.line }),
     credentials: settings.credentials,
     secrets: new Map([...secrets].map(([id, value]) => [id, async () => value])),
+    // The tags this line pushes hold the previous image: on a fresh runner its layers are the only cache.
+    cache: {
+      from: cacheFrom,
+      inline: options.inlineCache ?? image.cache.inline,
+    },
   });
 
   // Past this point the tags go on together: an interrupt waits for them rather than leave half of them.

@@ -10,8 +10,8 @@ import type { RunServices } from './services.ts';
 import { Interrupted } from '../model/errors.ts';
 
 /** Whether this image is checked in the registry first: the line pushes it, and nothing forces a build. */
-export function checksRegistry(image: ImagePlan, options: Pick<BuildOptions, 'pushRefs' | 'noCache'>): boolean {
-  return !options.noCache && (options.pushRefs?.get(image.name)?.length ?? 0) > 0;
+export function checksRegistry(image: ImagePlan, options: Pick<BuildOptions, 'pushRefs' | 'noCache' | 'registryCheck'>): boolean {
+  return options.registryCheck !== false && !options.noCache && (options.pushRefs?.get(image.name)?.length ?? 0) > 0;
 }
 
 /** A base's config digest as its registry tells it (the image ID a pull would give), or undefined in doubt. */
@@ -25,18 +25,21 @@ export async function baseConfigDigest(ref: string, settings: Pick<BuildServices
 
 /**
  * The first push tag whose image carries this digest. A registry that cannot be asked only costs the
- * check (said in the image's log): the image is then built, as it would be without one.
+ * check (said in the image's log): the image is then built, as it would be without one. `held` learns
+ * which tags the registry has, so that the build's cache sources are not asked for again.
  */
 export async function upToDateInRegistry(
   image: ImagePlan,
   digest: string,
   refs: readonly string[],
   settings: Pick<BuildServices, 'registry' | 'credentials' | 'emit'>,
+  held: Map<string, boolean>,
 ): Promise<Extract<BuildResult, { remote: unknown }> | undefined> {
   for (const ref of refs) {
     const registry = registryOf(ref);
     try {
       const remote = await settings.registry.image(ref, await settings.credentials(registry));
+      held.set(ref, remote !== undefined);
       if (remote?.labels[DIGEST_LABEL] !== digest) continue;
       return {
         status: 'skipped',
@@ -89,4 +92,22 @@ export async function tagInRegistry(
     }
   }
   return outcome;
+}
+
+/**
+ * The images a build may take layers from: the config's and the command line's, and the tags the line
+ * pushes (the previous image), those only that the registry has: BuildKit 0.8 fails a build whose cache
+ * source is not there ("importing cache manifest … not found"), as a first job's would be.
+ */
+export async function cacheSources(
+  image: ImagePlan,
+  options: Pick<BuildOptions, 'cacheFrom' | 'pushRefs'>,
+  settings: Pick<BuildServices, 'remoteDigest' | 'credentials'>,
+  held: ReadonlyMap<string, boolean>,
+): Promise<string[]> {
+  const candidates = [...new Set([...image.cache.from, ...(options.cacheFrom ?? []), ...(options.pushRefs?.get(image.name) ?? [])])];
+  const there = await Promise.all(
+    candidates.map(async (ref) => held.get(ref) ?? (await settings.remoteDigest(ref, await settings.credentials(registryOf(ref)))) !== undefined),
+  );
+  return candidates.filter((_, i) => there[i]);
 }

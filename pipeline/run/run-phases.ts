@@ -32,8 +32,7 @@ export async function runPhases(plan: Plan, phases: readonly Phase[], selected: 
   const images = selected.targets.map((name) => plan.images.get(name)!);
   const pruner = options.cacheLimit === undefined ? undefined : cachePruner(services, options.cacheLimit);
   const actions = phases.flatMap((phase) => (phase.kind === 'action' ? [phase.action] : []));
-  const pushing = options.registryCheck === false ? undefined : pushRefs(actions, images);
-  const buildOptions = { ...options, pushRefs: pushing, onBuilding: pruner?.start };
+  const buildOptions = { ...options, pushRefs: pushRefs(actions, images), onBuilding: pruner?.start };
 
   for (const phase of phases) {
     if (services.signal.aborted) break;

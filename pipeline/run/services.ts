@@ -50,11 +50,15 @@ export interface RunOptions {
   cacheLimit?: number;
   /**
    * Per image, the tags this line will push: its registry is asked for them before it is built (the
-   * registry as the cache of record). Absent or empty: no registry is asked.
+   * registry as the cache of record), and a build takes layers from them.
    */
   pushRefs?: ReadonlyMap<string, readonly string[]>;
   /** Whether the registry is asked at all (config `registryCheck`, --no-registry-check). */
   registryCheck?: boolean;
+  /** --cache-from: more images every build may take layers from. */
+  cacheFrom?: readonly string[];
+  /** --cache-to: inline cache metadata in every image, or none; undefined: as each image's config says. */
+  inlineCache?: boolean;
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
