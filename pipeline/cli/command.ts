@@ -1,7 +1,7 @@
 // The build command: prepare the plan, pick the reporters, then either print the plan (--dry-run, no
 // Docker call at all) or carry it out. The engine is asked for only when the line builds an image or runs
 // an action: `all` compiles on a machine with no engine.
-import { ciKind, keyValues, parseSize, type CiKind, type Options } from './options.ts';
+import { cacheFromOption, cacheToOption, ciKind, keyValues, parseSize, type CiKind, type Options } from './options.ts';
 import { EXIT, RunError, UserError } from '../model/errors.ts';
 import type { Reporter, RunEvent } from '../run/events.ts';
 import { planPhases, type Phase, type Selection } from '../plan/phases.ts';
@@ -59,13 +59,16 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
     throw new UserError({ message: `--builder ${builder}: expected ${BUILDER_NAMES.join(' or ')}` });
   }
   const cacheLimit = parseSize(options['cache-limit'], '--cache-limit');
+  const cacheFrom = cacheFromOption(options['cache-from']);
+  const inlineCache = cacheToOption(options['cache-to']);
   const prepared = await preparedCache().prepare({ file: options.file, sets: keyValues(options.set, '--set') });
   const { phases, selected } = planPhases(prepared.graph, targets);
   outputs.select(selected.images);
 
   if (options['dry-run']) {
     const reporter = await makeReporter(options, selected.images, prepared.notices, ci);
-    reporter.emit(planEvent(prepared.plan, phases, selected, await freshnessOf(prepared.plan, phases)));
+    const registryCheck = prepared.config.registryCheck && !options['no-registry-check'];
+    reporter.emit(planEvent(prepared.plan, phases, selected, await freshnessOf(prepared.plan, phases), registryCheck));
     await reporter.close();
     return EXIT.ok;
   }
@@ -119,6 +122,9 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
       extraLabels: keyValues(options.label, '--label'),
       projectDir: prepared.plan.projectDir,
       cacheLimit,
+      registryCheck: prepared.config.registryCheck && !options['no-registry-check'],
+      cacheFrom,
+      inlineCache,
     });
     return outcome.interrupted ? EXIT.interrupted : outcome.ok ? EXIT.ok : EXIT.failed;
   } finally {

@@ -19,6 +19,9 @@ export const OPTIONS = {
   'update-lock': { type: 'boolean', default: false },
   builder: { type: 'string' },
   'cache-limit': { type: 'string', default: '4g' },
+  'no-registry-check': { type: 'boolean', default: false },
+  'cache-from': { type: 'string', multiple: true, default: [] as string[] },
+  'cache-to': { type: 'string' },
   'metadata-file': { type: 'string' },
   junit: { type: 'string' },
   ci: { type: 'string' },
@@ -42,8 +45,11 @@ export const OPTION_HELP = `Options:
       --update-lock      accept new digests of fetched files into build-images.lock.json
       --builder NAME     buildkit (the default where the engine has it) or classic
       --cache-limit SIZE a run that builds prunes BuildKit's build cache down to this, at most every 10 minutes (default 4g; off: never)
+      --no-registry-check  build what deploy pushes even when its registry already holds an image of the same inputs
+      --cache-from REF   an image whose layers every build may reuse (type=registry,ref=REF too); repeatable
+      --cache-to inline|none  whether images carry inline cache metadata for the next build (default: each image's cache.to)
       --metadata-file FILE
-                         what the run did per image (status, tags pushed, registry digests), as bake's
+                         what the run did per image (status, tags pushed, registry digests), bake's shape
       --junit FILE       a JUnit XML report: a test case per image and per host command
       --ci KIND          github or gitlab: annotations, log groups, a job summary (default: from GITHUB_ACTIONS
                          or GITLAB_CI); none: plain lines
@@ -100,4 +106,29 @@ export function keyValues(items: readonly string[], option: string): Record<stri
     out[item.slice(0, eq)] = item.slice(eq + 1);
   }
   return out;
+}
+
+/** --cache-from as buildx writes it (`type=registry,ref=REF`) or a bare reference. */
+export function cacheFromOption(items: readonly string[]): string[] {
+  return items.map((item) => {
+    if (!item.includes('=')) return item;
+    const fields = Object.fromEntries(item.split(',').map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)]));
+    if (fields['type'] === 'registry' && fields['ref']) return fields['ref'];
+    throw new UserError({
+      message: `--cache-from ${item}: expected an image reference or type=registry,ref=REF`,
+      hint: "a local cache directory needs BuildKit's Control API, which this tool does not speak yet",
+    });
+  });
+}
+
+/** --cache-to: inline or none (also as type=inline); a registry or local export is not to be had through POST /build. */
+export function cacheToOption(item: string | undefined): boolean | undefined {
+  if (item === undefined) return undefined;
+  const type = item.startsWith('type=') ? item.slice(5).split(',')[0] : item;
+  if (type === 'inline') return true;
+  if (type === 'none') return false;
+  throw new UserError({
+    message: `--cache-to ${item}: expected inline or none`,
+    hint: "cache export to a registry or a directory needs BuildKit's Control API, which this tool does not speak yet; inline cache in the pushed image serves the next build",
+  });
 }

@@ -81,6 +81,16 @@ export const imageSchema = z.strictObject({
   labels: z.record(lineField, lineField).default({}),
   args: z.record(variableName, z.string()).default({}).describe('build args (ARG in the Dockerfile)'),
   steps: z.array(stepSchema).default([]),
+  cache: z
+    .strictObject({
+      from: z.array(z.string().min(1)).default([]).describe('images whose layers a build may reuse (as --cache-from); the tags the line pushes always are'),
+      to: z
+        .enum(['inline', 'none'])
+        .default('inline')
+        .describe('inline: the image carries its cache metadata, so the next build on another machine can reuse its layers'),
+    })
+    .default({ from: [], to: 'inline' })
+    .describe('layer cache from images in a registry, as buildx takes it'),
 });
 
 export const configSchema = z.strictObject({
@@ -99,6 +109,12 @@ export const configSchema = z.strictObject({
     .record(secretId, z.union([z.strictObject({ env: variableName }), z.strictObject({ file: z.string().min(1) })]))
     .default({})
     .describe('secrets a run step may mount (BuildKit), read from an environment variable or a file at build time; never in the image'),
+  registryCheck: z
+    .boolean()
+    .default(true)
+    .describe(
+      'before building an image the line pushes, ask its registry whether a pushed tag already carries the same inputs (then nothing is pulled, built or uploaded); --no-registry-check turns it off',
+    ),
 });
 
 export type Config = z.output<typeof configSchema>;

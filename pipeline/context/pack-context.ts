@@ -63,7 +63,7 @@ async function expandPath(source: Extract<PlainSource, { kind: 'path' }>): Promi
 
   const ignoreFile = await readIgnoreFile(path.join(source.path, '.dockerignore'), `${source.origin}/.dockerignore`);
   const rules = compileIgnore([...parseIgnoreFile(ignoreFile), ...source.excludes]);
-  const entries: PackEntry[] = [{ name: `${source.name}/`, type: 'directory', mode: stat.mode & 0o7777, size: 0 }];
+  const entries: PackEntry[] = [{ name: `${source.name}/`, type: 'directory', mode: DIRECTORY_MODE, size: 0 }];
   // A symbolic link met on the way is packed as a link and never followed (lstat, not stat): a link to
   // /etc in the project puts a harmless link in the image, not the host's files. Directories are read and
   // their entries looked at synchronously, like small files (readSmall): a page-cached lstat takes a few
@@ -79,7 +79,7 @@ async function expandPath(source: Extract<PlainSource, { kind: 'path' }>): Promi
       const origin = `${source.origin}/${relative}`;
       const childStat = lstatOrFail(absolute, origin);
       if (childStat.isDirectory()) {
-        entries.push({ name: `${source.name}/${relative}/`, type: 'directory', mode: childStat.mode & 0o7777, size: 0 });
+        entries.push({ name: `${source.name}/${relative}/`, type: 'directory', mode: DIRECTORY_MODE, size: 0 });
         subdirectories.push(relative);
       } else {
         entries.push(entryOf(`${source.name}/${relative}`, absolute, origin, source.mode, childStat));
@@ -156,6 +156,14 @@ function lstatOrFail(absolute: string, origin: string): Stats {
   }
 }
 
+/**
+ * A project file's mode as git keeps it: executable by its owner or not (0755, 0644), whatever the umask of
+ * the machine that checked it out (a CI runner's 0002 gives 0664). The image, and the digest of its inputs,
+ * are then the same on every machine; a step's `mode:` sets any other.
+ */
+const checkoutMode = (mode: number) => (mode & 0o100 ? 0o755 : 0o644);
+const DIRECTORY_MODE = 0o755;
+
 /** The entry of a file or a link, from its lstat. */
 function entryOf(name: string, absolute: string, origin: string, mode: number | undefined, stat: Stats): PackEntry {
   if (stat.isSymbolicLink()) {
@@ -171,7 +179,7 @@ function entryOf(name: string, absolute: string, origin: string, mode: number | 
   return {
     name,
     type: 'file',
-    mode: mode ?? stat.mode & 0o7777,
+    mode: mode ?? checkoutMode(stat.mode),
     size: stat.size,
     path: absolute,
     origin,

@@ -1,5 +1,7 @@
 // Turns the sources known only at build time into plain ones: fetched files into cache paths, files of
-// the base image into edited bytes (and their owners into build args).
+// the base image into edited bytes (and their owners into build args). The two happen apart: fetches first,
+// for the digest of the inputs; edits only once the image must be built, because they need the base image
+// on the engine, and an image found up to date in a registry must be decided without pulling its base.
 import type { ContextSource, PlainSource } from '../model/context-entries.ts';
 import type { ImageFile } from '../engine/engine.ts';
 import type { Fetcher } from './fetcher.ts';
@@ -18,27 +20,60 @@ export interface ResolvedSources {
   args: Record<string, string>;
 }
 
+type EditSource = Extract<ContextSource, { kind: 'image-file' }>;
+/** Plain sources, and the edits of base files still to make. */
+export type FetchedSource = PlainSource | EditSource;
+
 export async function resolveSources(sources: readonly ContextSource[], resolvers: SourceResolvers): Promise<ResolvedSources> {
+  return resolveEdits(await resolveFetches(sources, resolvers.fetcher), resolvers);
+}
+
+export async function resolveFetches(sources: readonly ContextSource[], fetcher: Fetcher): Promise<FetchedSource[]> {
+  const resolved: FetchedSource[] = [];
+  for (const source of sources) {
+    if (source.kind === 'fetch') {
+      const fetched = await fetcher.fetch(source.url, { sha256: source.sha256, expect: source.expect, timeouts: source.timeouts });
+      const file = source.extract ? await fetcher.extract(fetched, source.extract, source.url) : fetched.path;
+      const origin = source.extract ? `${source.url}#${source.extract}` : source.url;
+      resolved.push({ kind: 'path', name: source.name, path: file, origin, mode: source.mode, excludes: [] });
+    } else {
+      resolved.push(source);
+    }
+  }
+  return resolved;
+}
+
+/**
+ * Each edit as what decides its bytes apart from the base image: the file's path and every edit of it up to
+ * this one. With the base's identity in the digest beside them, equal stand-ins mean equal edited files, so
+ * the digest of the inputs needs no byte of the base (and no owner of its files).
+ */
+export function editStandIns(sources: readonly FetchedSource[]): PlainSource[] {
+  const edits = new Map<string, unknown[]>();
+  return sources.map((source) => {
+    if (source.kind !== 'image-file') return source;
+    const stack = [...(edits.get(source.imagePath) ?? []), source.edit];
+    edits.set(source.imagePath, stack);
+    return { kind: 'bytes', name: source.name, data: JSON.stringify(['edit', source.imagePath, stack]), mode: 0, origin: source.imagePath };
+  });
+}
+
+export async function resolveEdits(sources: readonly FetchedSource[], resolvers: Omit<SourceResolvers, 'fetcher'>): Promise<ResolvedSources> {
   const resolved: PlainSource[] = [];
   const args: Record<string, string> = {};
   // A second edit of the same file starts from the first one's result, not the base's: each COPY writes the
   // whole file, and the last must hold every edit (otherwise it silently undid the earlier ones).
   const edited = new Map<string, ImageFile>();
   for (const source of sources) {
-    if (source.kind === 'fetch') {
-      const fetched = await resolvers.fetcher.fetch(source.url, { sha256: source.sha256, expect: source.expect, timeouts: source.timeouts });
-      const file = source.extract ? await resolvers.fetcher.extract(fetched, source.extract, source.url) : fetched.path;
-      const origin = source.extract ? `${source.url}#${source.extract}` : source.url;
-      resolved.push({ kind: 'path', name: source.name, path: file, origin, mode: source.mode, excludes: [] });
-    } else if (source.kind === 'image-file') {
-      const file = edited.get(source.imagePath) ?? (await resolvers.readBaseFile(source.imagePath));
-      const result = await (resolvers.edit ?? editNow)(source.imagePath, file.content, file.mode, source.edit);
-      edited.set(source.imagePath, { ...file, content: Buffer.from(result.text), mode: result.mode });
-      resolved.push({ kind: 'bytes', name: source.name, data: result.text, mode: result.mode, origin: source.imagePath });
-      args[source.ownerArg] = `${file.uid}:${file.gid}`;
-    } else {
+    if (source.kind !== 'image-file') {
       resolved.push(source);
+      continue;
     }
+    const file = edited.get(source.imagePath) ?? (await resolvers.readBaseFile(source.imagePath));
+    const result = await (resolvers.edit ?? editNow)(source.imagePath, file.content, file.mode, source.edit);
+    edited.set(source.imagePath, { ...file, content: Buffer.from(result.text), mode: result.mode });
+    resolved.push({ kind: 'bytes', name: source.name, data: result.text, mode: result.mode, origin: source.imagePath });
+    args[source.ownerArg] = `${file.uid}:${file.gid}`;
   }
   return { sources: resolved, args };
 }

@@ -88,6 +88,8 @@ export interface BuildRequest {
   credentials: CredentialLookup;
   /** What `RUN --mount=type=secret,id=ID` may read, by id. Never logged, never in the image. */
   secrets: ReadonlyMap<string, () => Promise<Buffer>>;
+  /** Images whose layers the build may reuse, and whether the image carries inline cache metadata for the next. */
+  cache?: { from: readonly string[]; inline: boolean };
 }
 
 export type BuilderName = 'classic' | 'buildkit';

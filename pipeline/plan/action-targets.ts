@@ -2,6 +2,7 @@
 // and both read it here, so that what `--dry-run deploy` shows is what `deploy` pushes.
 import { formatRef, imageRef, registryOf, tagOf, withTag } from '../model/image-ref.ts';
 import type { ImagePlan } from './plan.ts';
+import type { Action } from '../model/actions.ts';
 
 /** The same repository's `:latest`. */
 export function latestOf(tag: string): string {
@@ -27,4 +28,10 @@ export function pathsToClean(image: ImagePlan): { outputs: string[]; stamps: str
 
 export function pushTarget(image: ImagePlan, tag: string): { image: string; tag: string; registry: string } {
   return { image: image.name, tag, registry: registryOf(tag) };
+}
+
+/** Per image, the tags a line's deploy and deploy_latest will push, in that order: what the registry is asked for. */
+export function pushRefs(actions: readonly Action[], images: readonly ImagePlan[]): Map<string, string[]> {
+  const pushing = (['deploy', 'deploy_latest'] as const).filter((action) => actions.includes(action));
+  return new Map(images.map((image) => [image.name, [...new Set(pushing.flatMap((action) => tagsToPush(action, image)))]]));
 }

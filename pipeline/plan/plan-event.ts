@@ -3,7 +3,7 @@
 // passed in. Never a credential: a push names its registry, not what will be sent to it.
 import type { Action } from '../model/actions.ts';
 import { pasteableCommand, type HostCommand } from '../model/host-command.ts';
-import { pathsToClean, pushTarget, tagsToPush, tagsToRemove } from './action-targets.ts';
+import { pathsToClean, pushRefs, pushTarget, tagsToPush, tagsToRemove } from './action-targets.ts';
 import type { Phase, Selection } from './phases.ts';
 import type { ImagePlan, Plan } from './plan.ts';
 
@@ -27,7 +27,14 @@ export interface PlannedCommand {
 }
 
 export type PlannedPhase =
-  | { kind: 'build'; images: string[]; commands: PlannedCommand[]; forAction?: Action }
+  | {
+      kind: 'build';
+      images: string[];
+      commands: PlannedCommand[];
+      forAction?: Action;
+      /** Images the line pushes, whose registry a run asks first whether these tags hold the same inputs. */
+      registryChecks?: { image: string; tags: string[] }[];
+    }
   | { kind: 'action'; action: 'deploy' | 'deploy_latest'; images: string[]; pushes: { image: string; tag: string; registry: string }[] }
   | { kind: 'action'; action: 'rmi' | 'clean' | 'distclean'; images: string[]; removes: string[] };
 
@@ -40,9 +47,11 @@ export interface PlanEvent {
 /** What the caller found out about a command: whether it is up to date, and the command as it will run. */
 export type Freshness = (command: HostCommand) => { upToDate: boolean; reason?: string; asRun?: HostCommand } | undefined;
 
-export function planEvent(plan: Plan, phases: readonly Phase[], selected: Selection, freshness: Freshness = () => undefined): PlanEvent {
+export function planEvent(plan: Plan, phases: readonly Phase[], selected: Selection, freshness: Freshness = () => undefined, registryCheck = true): PlanEvent {
   const image = (name: string) => plan.images.get(name)!;
   const targets = selected.targets.map(image);
+  const actions = phases.flatMap((phase) => (phase.kind === 'action' ? [phase.action] : []));
+  const checked = registryCheck ? pushRefs(actions, targets) : new Map<string, string[]>();
   return {
     type: 'plan',
     phases: phases.map((phase): PlannedPhase => {
@@ -51,11 +60,13 @@ export function planEvent(plan: Plan, phases: readonly Phase[], selected: Select
           ...phase.selection.commands.map(({ image: owner, name }) => image(owner).hostCommands.find((c) => c.name === name)!),
           ...phase.selection.images.flatMap((name) => image(name).hostCommands),
         ];
+        const registryChecks = phase.selection.images.flatMap((name) => (checked.get(name)?.length ? [{ image: name, tags: checked.get(name)! }] : []));
         return {
           kind: 'build',
           images: phase.selection.images,
           commands: commands.map((c) => plannedCommand(c, freshness)),
           ...(phase.forAction ? { forAction: phase.forAction } : {}),
+          ...(registryChecks.length ? { registryChecks } : {}),
         };
       }
       const names = targets.map((i) => i.name);

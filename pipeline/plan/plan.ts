@@ -33,6 +33,8 @@ export interface ImagePlan {
   hostCommands: readonly HostCommand[];
   /** Ids of the config's secrets its run steps mount: only these are offered to its build. */
   secrets: readonly string[];
+  /** Where a build may take layers from (with the tags the line pushes), and whether it exports inline cache. */
+  cache: { from: readonly string[]; inline: boolean };
 }
 
 export interface Plan {
@@ -112,6 +114,7 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
     context: [{ kind: 'bytes', name: DOCKERFILE, data: dockerfile, mode: 0o644 }, ...context],
     hostCommands,
     secrets: [...secrets],
+    cache: { from: spec.cache.from, inline: spec.cache.to === 'inline' },
   };
 }
 

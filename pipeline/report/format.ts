@@ -113,7 +113,10 @@ function formatPhase(phase: PlannedPhase, n: number): string[] {
       `     ${c.name ?? c.image}: ${c.upToDate === undefined ? 'would run' : c.upToDate ? 'up to date' : `would run (${c.reason})`}`,
       `       $ ${c.command}`,
     ]);
-    return [head, ...commands];
+    const checks = (phase.registryChecks ?? []).map(
+      (c) => `     ${c.image}: would first ask the registry whether ${c.tags.join(', ')} already holds these inputs (then nothing is pulled, built or pushed)`,
+    );
+    return [head, ...commands, ...checks];
   }
   if ('pushes' in phase) {
     return [`  ${n}. ${phase.action} ${phase.images.join(', ')}`, ...phase.pushes.map((p) => `     push ${p.tag} (registry ${p.registry})`)];

@@ -5,10 +5,12 @@ import { apiLocation, imageRef, registryOf, repositoryOf } from '../model/image-
 import { pathsToClean, tagsToPush, tagsToRemove } from '../plan/action-targets.ts';
 import { Interrupted, RunError } from '../model/errors.ts';
 import type { ImagePlan } from '../plan/plan.ts';
+import type { RemoteImage } from '../registry/registry-images.ts';
+import { tagInRegistry } from './registry-cache.ts';
 import type { RunOptions, RunServices } from './services.ts';
 
 type Services<K extends keyof RunServices> = Pick<RunServices, K | 'emit' | 'signal'>;
-type PushServices = Services<'images' | 'credentials' | 'remoteDigest' | 'sleep'>;
+type PushServices = Services<'images' | 'credentials' | 'remoteDigest' | 'sleep' | 'registry'>;
 
 const PUSH_ATTEMPTS = 4;
 // The registry's or the network's passing trouble, worth another try; a refusal (401, 403, 404) is not.
@@ -145,7 +147,7 @@ async function pushWithRetries(image: ImagePlan, tag: string, settings: PushServ
 export async function deployImages(
   action: 'deploy' | 'deploy_latest',
   images: readonly ImagePlan[],
-  results: ReadonlyMap<string, { status: string; id?: string }>,
+  results: ReadonlyMap<string, { status: string; id?: string; remote?: RemoteImage }>,
   settings: PushServices,
   options: Pick<RunOptions, 'pushPartial'>,
 ): Promise<Omit<PushOutcome, 'present'>> {
@@ -159,8 +161,12 @@ export async function deployImages(
     return { pushed: [], failed: images.flatMap(tagsOf) };
   }
   for (const image of built) {
-    const id = results.get(image.name)!.id!;
-    const pushedNow = action === 'deploy' ? await deploy(image, id, settings) : await deployLatest(image, id, settings);
+    const { id, remote } = results.get(image.name)!;
+    const pushedNow = remote
+      ? await tagInRegistry(image, tagsToPush(action, image), remote, settings)
+      : action === 'deploy'
+        ? await deploy(image, id!, settings)
+        : await deployLatest(image, id!, settings);
     outcome.pushed.push(...pushedNow.pushed);
     outcome.failed.push(...pushedNow.failed);
   }

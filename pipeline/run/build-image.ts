@@ -5,24 +5,36 @@
 import { createHash } from 'node:crypto';
 import { imageRef, registryOf, repositoryOf } from '../model/image-ref.ts';
 import { Interrupted, RunError } from '../model/errors.ts';
-import { sortedEntries, type PackEntry } from '../model/context-entries.ts';
+import { sortedEntries, type PackEntry, type PlainSource } from '../model/context-entries.ts';
 import { digestContext, fileChunksInPlace, listEntries, packEntries } from '../context/pack-context.ts';
 import { DIGEST_LABEL, IMAGE_LABEL, labelArgs } from '../plan/labels.ts';
 import type { ImagePlan } from '../plan/plan.ts';
 import { DOCKERFILE_KEY, rebuildReason, recordLabels, type RebuildReason, type RecordLabels } from '../plan/rebuild-reason.ts';
 import type { ImageInfo } from '../engine/engine.ts';
-import { resolveSources } from '../context/resolve-sources.ts';
+import { editStandIns, resolveEdits, resolveFetches, type FetchedSource } from '../context/resolve-sources.ts';
+import type { RemoteImage } from '../registry/registry-images.ts';
+import { baseConfigDigest, cacheSources, checksRegistry, upToDateInRegistry } from './registry-cache.ts';
 import type { RunOptions, RunServices } from './services.ts';
 import type { RunEvent } from './events.ts';
 
 /** What building one image uses of a run's services and options. */
-export type BuildServices = Pick<RunServices, 'images' | 'builder' | 'emit' | 'signal' | 'fetcher' | 'credentials' | 'digests' | 'secret' | 'edit'>;
-export type BuildOptions = Pick<RunOptions, 'noCache' | 'pull' | 'stamp' | 'extraLabels' | 'projectDir'> & {
+export type BuildServices = Pick<
+  RunServices,
+  'images' | 'builder' | 'emit' | 'signal' | 'fetcher' | 'credentials' | 'digests' | 'secret' | 'edit' | 'registry' | 'remoteDigest'
+>;
+export type BuildOptions = Pick<
+  RunOptions,
+  'noCache' | 'pull' | 'stamp' | 'extraLabels' | 'projectDir' | 'pushRefs' | 'cacheFrom' | 'inlineCache' | 'registryCheck'
+> & {
   /** Told as a build is posted. */
   onBuilding?: () => void;
 };
 
-export type BuildResult = { status: 'built'; id: string; reason: string; changed?: string[] } | { status: 'skipped'; id: string; reason: string };
+export type BuildResult =
+  | { status: 'built'; id: string; reason: string; changed?: string[] }
+  | { status: 'skipped'; id: string; reason: string }
+  /** Up to date in the registry: nothing pulled, built or pushed; `id` is its config digest. */
+  | { status: 'skipped'; id: string; reason: string; registry: { name: string; digest: string }; remote: RemoteImage };
 
 /** The context (its Dockerfile holds the steps and the labels), the base, the build args. */
 export function inputsDigest(inputs: { context: string; baseId: string; args: Readonly<Record<string, string>> }): string {
@@ -30,10 +42,15 @@ export function inputsDigest(inputs: { context: string; baseId: string; args: Re
   return `sha256:${createHash('sha256').update(canonical).digest('hex')}`;
 }
 
+/** A base's identity for the digest, and how it is put on the engine when a build needs it there. */
+interface BaseImage {
+  id: string;
+  /** Absent when the engine has it already; else pulls it, and gives what to read its files by. */
+  fetch?: () => Promise<string>;
+}
+
 /** The ID of a base given by reference: the local image, pulled only when absent (or when asked to). */
-async function resolveBase(image: ImagePlan, ref: string, settings: BuildServices, pull: boolean): Promise<string> {
-  const local = pull ? undefined : await settings.images.inspectImage(ref);
-  if (local) return local.id;
+async function pullBase(image: ImagePlan, ref: string, settings: BuildServices): Promise<string> {
   settings.emit({ type: 'pull', image: image.name, ref });
   const auth = await settings.credentials(registryOf(ref));
   await settings.images.pull(ref, auth, (line) => settings.emit({ type: 'log', image: image.name, line }), settings.signal);
@@ -42,30 +59,59 @@ async function resolveBase(image: ImagePlan, ref: string, settings: BuildService
   return pulled.id;
 }
 
+/**
+ * The base: on the engine already, or (when the image may be up to date in a registry) known by its config
+ * digest from the registry, pulled only if the image must be built after all; else pulled now.
+ */
+async function resolveBase(image: ImagePlan, builtBases: ReadonlyMap<string, BaseRun>, settings: BuildServices, options: BuildOptions): Promise<BaseImage> {
+  if (image.base.kind === 'image') {
+    const base = builtBases.get(image.base.image)!;
+    const from = image.from;
+    return base.remote ? { id: base.id, fetch: () => pullRemote(image, base.remote!, from, settings) } : { id: base.id };
+  }
+  const ref = image.base.ref;
+  const local = options.pull ? undefined : await settings.images.inspectImage(ref);
+  if (local) return { id: local.id };
+  const remote = checksRegistry(image, options) ? await baseConfigDigest(ref, settings) : undefined;
+  if (remote) return { id: remote, fetch: () => pullBase(image, ref, settings) };
+  return { id: await pullBase(image, ref, settings) };
+}
+
+/** A graph base that was up to date in its registry, pulled by digest and tagged as FROM names it. */
+async function pullRemote(image: ImagePlan, remote: RemoteImage, from: string, settings: BuildServices): Promise<string> {
+  const ref = imageRef(remote.ref);
+  const byDigest = `${repositoryOf(ref)}@${remote.digest}`;
+  await pullBase(image, byDigest, settings);
+  await settings.images.tag(byDigest, from);
+  return from;
+}
+
+/** What a build is given of an image it is built on: its ID, and where it is when only a registry has it. */
+export interface BaseRun {
+  id: string;
+  remote?: RemoteImage;
+}
+
 export async function buildImage(
   image: ImagePlan,
-  builtBases: ReadonlyMap<string, string>,
+  builtBases: ReadonlyMap<string, BaseRun>,
   settings: BuildServices,
   options: BuildOptions,
 ): Promise<BuildResult> {
-  const baseId = image.base.kind === 'ref' ? await resolveBase(image, image.base.ref, settings, options.pull) : builtBases.get(image.base.image)!;
+  const base = await resolveBase(image, builtBases, settings, options);
 
   // The tags' images are asked for while the context is resolved, listed and digested: the answer does not
   // depend on them, and the engine's round trip then costs no time of its own.
   const inspecting = Promise.all(image.tags.map((tag) => settings.images.inspectImage(tag)));
   inspecting.catch(() => {});
-  const resolved = await resolveSources(image.context, {
-    fetcher: settings.fetcher,
-    readBaseFile: (file) => settings.images.readFile(baseId, file, options.extraLabels),
-    edit: settings.edit,
-  });
-  const args = { ...image.args, ...resolved.args };
-  const entries = await listEntries(resolved.sources);
+  const fetched = await resolveFetches(image.context, settings.fetcher);
+  // Edits of the base's files enter the digest by what they do (editStandIns), not by their bytes.
+  const entries = await listEntries(editStandIns(fetched));
   const context = await digestContext(entries, settings.digests);
   // Written while the build is decided and run; a failure to write still fails the image, after it.
   const saving = settings.digests?.save();
   saving?.catch(() => {});
-  const digest = inputsDigest({ context: context.sha256, baseId, args });
+  const digest = inputsDigest({ context: context.sha256, baseId: base.id, args: image.args });
 
   const current = await inspecting;
   const match = options.noCache ? undefined : current.find((info) => info?.labels[DIGEST_LABEL] === digest);
@@ -73,22 +119,50 @@ export async function buildImage(
     await saving;
     return skip(image, settings, current, match);
   }
-  const record = { baseId, args, manifest: { ...context.manifest, [DOCKERFILE_KEY]: context.dockerfile } };
+  const record = { baseId: base.id, args: image.args, manifest: { ...context.manifest, [DOCKERFILE_KEY]: context.dockerfile } };
   // Made once, for the reason and for the build: a large context's manifest is measured and folded to make them.
   const labels = recordLabels(record);
+  const known = options.noCache ? undefined : await settings.images.knownImage(DIGEST_LABEL, digest);
+  if (known) {
+    await saving;
+    return skip(image, settings, current, known);
+  }
+  const held = new Map<string, boolean>();
+  const inRegistry = checksRegistry(image, options) ? await upToDateInRegistry(image, digest, options.pushRefs!.get(image.name)!, settings, held) : undefined;
+  if (inRegistry) {
+    await saving;
+    return inRegistry;
+  }
+
   const tagged = current.find((info) => info);
   const why = options.noCache
     ? async () => ({ reason: '--no-cache' })
     : async () => rebuildReason((tagged ?? (await earlierImage(image, settings)))?.labels, record, labels);
-  const inputs = { entries, args, labels, digest, why };
-  const known = options.noCache ? undefined : await settings.images.knownImage(DIGEST_LABEL, digest);
-  const result = known
-    ? await skip(image, settings, current, known)
-    : options.noCache
-      ? await buildAndTag(image, settings, options, inputs)
-      : await buildUnlessMade(image, settings, options, inputs, current);
+  const readFrom = base.fetch ? await base.fetch() : base.id;
+  const edited = await resolveEdits(fetched, {
+    readBaseFile: (file) => settings.images.readFile(readFrom, file, options.extraLabels),
+    edit: settings.edit,
+  });
+  const cacheFrom = await cacheSources(image, options, settings, held);
+  if (cacheFrom.length > 0 && settings.builder.name === 'classic') {
+    settings.emit({
+      type: 'notice',
+      message: `${image.name}: the classic builder reuses layers only of cache images already on the engine (it pulls none of ${cacheFrom.join(', ')}) and exports no inline cache; BuildKit does both`,
+    });
+  }
+  const inputs = { entries: await withEdits(entries, fetched, edited.sources), args: { ...image.args, ...edited.args }, labels, digest, why, cacheFrom };
+  const result = options.noCache ? await buildAndTag(image, settings, options, inputs) : await buildUnlessMade(image, settings, options, inputs, current);
   await saving;
   return result;
+}
+
+/** The listed entries with each edit's stand-in replaced by the edited file. */
+async function withEdits(entries: readonly PackEntry[], fetched: readonly FetchedSource[], sources: readonly PlainSource[]): Promise<PackEntry[]> {
+  const names = new Set(fetched.filter((source) => source.kind === 'image-file').map((source) => source.name));
+  if (names.size === 0) return [...entries];
+  const edits = sources.filter((source) => names.has(source.name));
+  const made = new Map((await listEntries(edits)).map((entry) => [entry.name, entry]));
+  return entries.map((entry) => made.get(entry.name) ?? entry);
 }
 
 /**
@@ -152,13 +226,15 @@ interface BuildInputs {
   digest: string;
   /** Asked only when a build starts, and told while it runs: it may list the engine's images. */
   why: () => Promise<RebuildReason>;
+  /** The images the registry has that the build may take layers from. */
+  cacheFrom: string[];
 }
 
 async function buildAndTag(
   image: ImagePlan,
   settings: BuildServices,
   options: BuildOptions,
-  { entries, args, labels, digest, why }: BuildInputs,
+  { entries, args, labels, digest, why, cacheFrom }: BuildInputs,
 ): Promise<BuildResult> {
   if (settings.signal.aborted) throw new Interrupted();
   // Read as the build starts, so that an unset variable or an unreadable file is our error naming it, not
@@ -185,6 +261,11 @@ async function buildAndTag(
       settings.emit(event.kind === 'step' ? { type: 'step', image: image.name, step: event.step } : { type: 'log', image: image.name, line: event.line }),
     credentials: settings.credentials,
     secrets: new Map([...secrets].map(([id, value]) => [id, async () => value])),
+    // The tags this line pushes hold the previous image: on a fresh runner its layers are the only cache.
+    cache: {
+      from: cacheFrom,
+      inline: options.inlineCache ?? image.cache.inline,
+    },
   });
 
   // Past this point the tags go on together: an interrupt waits for them rather than leave half of them.

@@ -11,6 +11,7 @@ import { cachingImageFiles, rememberingFoundImages, rememberingInspections } fro
 import { STATE_DIR } from '../model/project-files.ts';
 import { registryCredentials } from '../registry/registry-auth.ts';
 import { remoteDigest } from '../registry/registry-client.ts';
+import { putRemoteTag, remoteImage, type RemoteImage } from '../registry/registry-images.ts';
 import type { RunEvent } from './events.ts';
 import type { Config } from '../config/schema.ts';
 import type { CredentialVariables } from '../model/credentials.ts';
@@ -58,6 +59,7 @@ export async function createServices(settings: ServiceSettings): Promise<RunServ
     digests,
     credentials: registryCredentials(settings.credentials),
     remoteDigest: (ref, credentials) => remoteDigest(ref, credentials),
+    registry: rememberingRegistry(),
     sleep,
     secret: secretReader(settings.secrets, settings.projectDir),
   };
@@ -82,5 +84,25 @@ function noEngine(): Engine {
       readFile: unused,
     },
     builder: { name: 'classic', build: unused, pruneCache: unused },
+  };
+}
+
+/** The registry asked once per tag in a run (two images on one base ask for it once); a tag made there is asked again. */
+function rememberingRegistry(): RunServices['registry'] {
+  const asked = new Map<string, Promise<RemoteImage | undefined>>();
+  return {
+    image(ref, credentials) {
+      let answer = asked.get(ref);
+      if (!answer) {
+        answer = remoteImage(ref, credentials);
+        asked.set(ref, answer);
+        answer.catch(() => asked.delete(ref));
+      }
+      return answer;
+    },
+    async putTag(image, target, credentials) {
+      asked.delete(target);
+      return putRemoteTag(image, target, credentials);
+    },
   };
 }

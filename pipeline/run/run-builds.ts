@@ -5,7 +5,8 @@ import { buildImage, type BuildOptions, type BuildServices } from './build-image
 import { isMissingInput, runCommands } from './host-command.ts';
 import { Interrupted, RunError } from '../model/errors.ts';
 import type { ImageStatus, RunEvent } from './events.ts';
-import { apiLocation, imageRef, repositoryOf } from '../model/image-ref.ts';
+import type { RemoteImage } from '../registry/registry-images.ts';
+import { apiLocation, imageRef, registryOf, repositoryOf } from '../model/image-ref.ts';
 import type { Selection } from '../plan/phases.ts';
 import type { ImagePlan, Plan } from '../plan/plan.ts';
 import type { RunOptions } from './services.ts';
@@ -20,6 +21,9 @@ export interface ImageRun {
   changed?: string[];
   error?: string;
   hint?: string;
+  /** Up to date in a registry: where, and what it holds there (it is not on the engine). */
+  registry?: { name: string; digest: string };
+  remote?: RemoteImage;
 }
 
 export async function runBuilds(
@@ -69,6 +73,7 @@ export async function runBuilds(
         changed: run.changed,
         error: run.error,
         hint: run.hint,
+        registry: run.registry,
         ...more,
         seconds: (Date.now() - started) / 1000,
       });
@@ -90,7 +95,7 @@ export async function runBuilds(
     try {
       const stoppedMeanwhile = stopReason();
       if (stoppedMeanwhile) return finish({ name, status: 'failed', ...stoppedMeanwhile }, { notBuilt: 'stopped' });
-      const bases = new Map(deps.filter((d) => d.id).map((d) => [d.name, d.id!]));
+      const bases = new Map(deps.filter((d) => d.id).map((d) => [d.name, { id: d.id!, remote: d.remote }]));
       const result = await buildImage(image, bases, settings, options);
       return finish({ name, ...result }, { base: await baseOf(image, bases, settings) });
     } catch (err) {
@@ -107,19 +112,32 @@ export async function runBuilds(
 }
 
 /**
- * What the image was built on, for the run's reports (--metadata-file): a graph image's ID; a reference's
- * ID and its digest in its registry when the engine knows it (asked once per run: the store remembers).
+ * What the image was built on, for the run's reports (--metadata-file): a graph image's ID (and its digest
+ * where it was up to date in a registry); a reference's ID and manifest digest, from the engine when it has
+ * the base, else from what the registry said of it (asked once a run: both remember).
  */
-async function baseOf(image: ImagePlan, bases: ReadonlyMap<string, string>, settings: BuildServices): Promise<{ ref: string; id?: string; digest?: string }> {
-  if (image.base.kind === 'image') return { ref: image.from, id: bases.get(image.base.image) };
+async function baseOf(
+  image: ImagePlan,
+  bases: ReadonlyMap<string, { id: string; remote?: RemoteImage }>,
+  settings: BuildServices,
+): Promise<{ ref: string; id?: string; digest?: string }> {
+  if (image.base.kind === 'image') {
+    const base = bases.get(image.base.image);
+    return { ref: image.from, ...(base ? { id: base.id } : {}), ...(base?.remote ? { digest: base.remote.digest } : {}) };
+  }
   const { ref } = image.base;
-  const info = await settings.images.inspectImage(ref).catch(() => undefined);
   const parsed = imageRef(ref);
-  const { host, repository } = apiLocation(parsed);
-  const named = [`${repositoryOf(parsed)}@`, `${host}/${repository}@`];
-  const repoDigest = info?.repoDigests.find((d) => named.some((prefix) => d.startsWith(prefix)));
-  const digest = repoDigest?.slice(repoDigest.indexOf('@') + 1) ?? (ref.includes('@') ? ref.slice(ref.indexOf('@') + 1) : undefined);
-  return { ref, ...(info ? { id: info.id } : {}), ...(digest ? { digest } : {}) };
+  const info = await settings.images.inspectImage(ref).catch(() => undefined);
+  if (info) {
+    const { host, repository } = apiLocation(parsed);
+    const named = [`${repositoryOf(parsed)}@`, `${host}/${repository}@`];
+    const repoDigest = info.repoDigests.find((d) => named.some((prefix) => d.startsWith(prefix)));
+    const digest = repoDigest?.slice(repoDigest.indexOf('@') + 1) ?? parsed.digest;
+    return { ref, id: info.id, ...(digest ? { digest } : {}) };
+  }
+  // Only told: a registry that cannot be asked now leaves the digest out, and fails nothing.
+  const remote = await (async () => settings.registry.image(ref, await settings.credentials(registryOf(ref))))().catch(() => undefined);
+  return remote ? { ref, id: remote.configDigest, digest: remote.digest } : { ref };
 }
 
 function semaphore(size: number) {

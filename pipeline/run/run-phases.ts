@@ -1,6 +1,7 @@
 // Carries out a command line's phases in order, like make: builds, then each action at its place. The
 // phases are the whole plan (plan/phases.ts puts deploy's builds in it); this only sequences them.
 import { cleanOutputs, deployImages, removeImages } from './actions.ts';
+import { pushRefs } from '../plan/action-targets.ts';
 import { Interrupted, RunError } from '../model/errors.ts';
 import type { RunEvent } from './events.ts';
 import type { Phase, Selection } from '../plan/phases.ts';
@@ -30,7 +31,8 @@ export async function runPhases(plan: Plan, phases: readonly Phase[], selected: 
   // Actions apply to the images the line names; what those are built on is built, not pushed or removed.
   const images = selected.targets.map((name) => plan.images.get(name)!);
   const pruner = options.cacheLimit === undefined ? undefined : cachePruner(services, options.cacheLimit);
-  const buildOptions = { ...options, onBuilding: pruner?.start };
+  const actions = phases.flatMap((phase) => (phase.kind === 'action' ? [phase.action] : []));
+  const buildOptions = { ...options, pushRefs: pushRefs(actions, images), onBuilding: pruner?.start };
 
   for (const phase of phases) {
     if (services.signal.aborted) break;

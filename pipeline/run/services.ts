@@ -8,6 +8,7 @@ import type { DigestCache } from '../context/digest-cache.ts';
 import type { ApplyEdit } from '../context/edit-cache.ts';
 import type { CredentialLookup, Credentials } from '../model/credentials.ts';
 import type { RunEvent } from './events.ts';
+import type { RemoteImage } from '../registry/registry-images.ts';
 
 export interface RunServices {
   images: ImageStore;
@@ -20,6 +21,11 @@ export interface RunServices {
   edit?: ApplyEdit;
   /** Content digests of unchanged files, kept between runs. */
   digests?: DigestCache;
+  /** What a registry holds under a tag, read without a pull; and a manifest put under another tag there. */
+  registry: {
+    image(ref: string, credentials: Credentials | undefined): Promise<RemoteImage | undefined>;
+    putTag(image: RemoteImage, target: string, credentials: Credentials | undefined): Promise<string>;
+  };
   /** The registry's digest for a tag, asked before a push; undefined when unknown. */
   remoteDigest(ref: string, credentials: Credentials | undefined): Promise<string | undefined>;
   /** Waits between push attempts. */
@@ -42,6 +48,17 @@ export interface RunOptions {
   projectDir: string;
   /** The builder's cache is pruned down to this after a run that built; undefined: never. */
   cacheLimit?: number;
+  /**
+   * Per image, the tags this line will push: its registry is asked for them before it is built (the
+   * registry as the cache of record), and a build takes layers from them.
+   */
+  pushRefs?: ReadonlyMap<string, readonly string[]>;
+  /** Whether the registry is asked at all (config `registryCheck`, --no-registry-check). */
+  registryCheck?: boolean;
+  /** --cache-from: more images every build may take layers from. */
+  cacheFrom?: readonly string[];
+  /** --cache-to: inline cache metadata in every image, or none; undefined: as each image's config says. */
+  inlineCache?: boolean;
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -90,7 +90,10 @@ test('`all` compiles the GOPATH-era checkout with Debian’s Go, offline, withou
   assert.ok((await stat(path.join(pxSource, 'px-spec-websvc/px-spec-websvc'))).size > 0);
   const shown = String(commandEvents(first)[0]!['command']);
   assert.match(shown, /^cd \S+\/\.build-images\/gopath\/\w+\/src\/github\.com\/portworx\/px-installer\/px-oci-mon && /);
-  assert.match(shown, / GO111MODULE=off GOARCH=amd64 GOOS=linux GOPATH=\S+ go build -ldflags '-X main\.PXTAG= -extldflags -static' -o px-oci-mon \.$/);
+  assert.match(
+    shown,
+    / GO111MODULE=off GOARCH=amd64 GOOS=linux GOPATH=\S+ go build -trimpath -ldflags '-X main\.PXTAG= -extldflags -static' -o px-oci-mon \.$/,
+  );
   const second = await run(['all'], { DOCKER_HOST: NO_ENGINE });
   assert.equal(
     commandEvents(second).map((e) => e['status']),
@@ -421,7 +424,7 @@ test('a compile error shows Go’s message and the matching hint; -k goes on and
   const plain = await cli(['-k', 'all'], { cwd: projectDir, env: { DOCKER_HOST: NO_ENGINE, PX_SRC: broken } });
   assert.match(
     plain.stdout,
-    /px-oci-mon: px-oci-mon\/px-oci-mon: FAILED: exited with code 2: go build -ldflags '-X main\.PXTAG= -extldflags -static' -o px-oci-mon \.\n {2}\| # github\.com\/portworx\/px-installer\/px-oci-mon\n {2}\| \.\/main\.go:\d+:\d+: undefined: undefinedHelper\n {2}command: cd \S+ && CGO_ENABLED=0 GO111MODULE=off /,
+    /px-oci-mon: px-oci-mon\/px-oci-mon: FAILED: exited with code 2: go build -trimpath -ldflags '-X main\.PXTAG= -extldflags -static' -o px-oci-mon \.\n {2}\| # github\.com\/portworx\/px-installer\/px-oci-mon\n {2}\| \.\/main\.go:\d+:\d+: undefined: undefinedHelper\n {2}command: cd \S+ && CGO_ENABLED=0 GO111MODULE=off /,
   );
   assert.match(
     plain.stdout,

@@ -8,6 +8,7 @@ import { parseImageRef, repositoryOf } from '../../pipeline/model/image-ref.ts';
 import { LABEL_ARGS } from '../../pipeline/plan/labels.ts';
 import type { RunEvent } from '../../pipeline/run/events.ts';
 import type { RunOptions, RunServices } from '../../pipeline/run/services.ts';
+import type { RemoteImage } from '../../pipeline/registry/registry-images.ts';
 
 export interface FakeEngine {
   images: ImageStore;
@@ -18,6 +19,8 @@ export interface FakeEngine {
   maxConcurrentBuilds: number;
   /** The registry's tags: ref → digest. */
   registry: Map<string, string>;
+  /** What the registry holds under each tag, as the registry-side check reads it. */
+  remote: Map<string, RemoteImage>;
   /** A build whose Dockerfile contains this text fails, as a failing RUN would. */
   failBuildsWith?: string;
   /** When set, every build waits for it before it ends. */
@@ -34,6 +37,7 @@ export function fakeEngine(bases: readonly string[] = []): FakeEngine {
     calls: [],
     maxConcurrentBuilds: 0,
     registry: new Map(),
+    remote: new Map(),
     pushFailures: new Map(),
     images: {
       ping: async () => {},
@@ -46,11 +50,13 @@ export function fakeEngine(bases: readonly string[] = []): FakeEngine {
         [...tags].filter(([ref, i]) => i.labels[label] === value && repositories.includes(repositoryOfTag(ref))).at(-1)?.[1],
       pull: async (ref) => {
         engine.calls.push(`pull ${ref}`);
-        throw new RunError(`pulling ${ref}: not found`);
+        const held = [...engine.remote.values()].find((r) => ref.endsWith(`@${r.digest}`));
+        if (!held) throw new RunError(`pulling ${ref}: not found`);
+        tags.set(ref, { id: held.configDigest, labels: held.labels, repoDigests: [ref] });
       },
       tag: async (id, ref) => {
         engine.calls.push(`tag ${ref}`);
-        const info = [...tags.values()].find((i) => i.id === id);
+        const info = tags.get(id) ?? [...tags.values()].find((i) => i.id === id);
         if (!info) throw new RunError(`no image ${id}`);
         tags.set(ref, info);
       },
@@ -68,6 +74,8 @@ export function fakeEngine(bases: readonly string[] = []): FakeEngine {
         const digest = digestOf(`${tags.get(ref)?.id}`);
         engine.registry.set(ref, digest);
         const info = tags.get(ref)!;
+        const manifest = Buffer.from(JSON.stringify({ config: info.id }));
+        engine.remote.set(ref, { ref, digest, mediaType: 'fake', manifest, configDigest: info.id, blobs: [info.id], labels: info.labels });
         tags.set(ref, { ...info, repoDigests: [...info.repoDigests, `${ref.slice(0, ref.lastIndexOf(':'))}@${digest}`] });
         return { digest };
       },
@@ -160,6 +168,18 @@ export function fakeServices(engine: FakeEngine, overrides: Partial<RunServices>
     },
     credentials: async () => undefined,
     remoteDigest: async (ref) => engine.registry.get(ref),
+    registry: {
+      image: async (ref) => {
+        engine.calls.push(`registry ${ref}`);
+        return engine.remote.get(ref);
+      },
+      putTag: async (image, target) => {
+        engine.calls.push(`put ${target}`);
+        engine.remote.set(target, { ...image, ref: target });
+        engine.registry.set(target, image.digest);
+        return image.digest;
+      },
+    },
     secret: (id) => async () => Buffer.from(`secret ${id}`),
     sleep: async (ms) => {
       slept.push(ms);

@@ -79,16 +79,18 @@ export async function startRegistry(options: { port?: number; user?: string; pas
 
 /**
  * A proxy on loopback in front of the registry that fails the first manifest upload with a 500 (unless
- * told not to), and records the Authorization header of every request: what the registry was sent.
+ * told not to), and records every request and its Authorization header: what the registry was sent.
  */
 export async function flakyProxy(
   target: string,
   { failOnce = true } = {},
-): Promise<{ address: string; failures: () => number; authorizations: () => string[]; stop(): Promise<void> }> {
+): Promise<{ address: string; failures: () => number; authorizations: () => string[]; requests: () => string[]; stop(): Promise<void> }> {
   let failed = 0;
   const authorizations: string[] = [];
+  const requests: string[] = [];
   const server = http.createServer((req, res) => {
     if (req.headers.authorization) authorizations.push(req.headers.authorization);
+    requests.push(`${req.method} ${req.url}`);
     if (failOnce && req.method === 'PUT' && req.url?.includes('/manifests/') && failed === 0) {
       failed++;
       req.resume();
@@ -108,6 +110,8 @@ export async function flakyProxy(
     address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
     failures: () => failed,
     authorizations: () => [...authorizations],
+    /** `METHOD /path?query` of every request, in order. */
+    requests: () => [...requests],
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -32,6 +32,21 @@ test('the build query: version 2, our session, no tag, no network, args and labe
   assert.is(buildQuery({ session: 'abc', buildargs: {}, labels: {}, noCache: false, contextInSession: true })['remote'], 'client-session');
 });
 
+test("layer cache: cachefrom as one JSON array, inline export as BuildKit's build arg; none asked, neither sent", () => {
+  const query = buildQuery({
+    session: 'abc',
+    buildargs: { A: '1' },
+    labels: {},
+    noCache: false,
+    cache: { from: ['r.test/a:1', 'r.test/a:latest'], inline: true },
+  });
+  assert.is(query['cachefrom'], '["r.test/a:1","r.test/a:latest"]');
+  assert.is(query['buildargs'], '{"A":"1","BUILDKIT_INLINE_CACHE":"1"}');
+  const plain = buildQuery({ session: 'abc', buildargs: {}, labels: {}, noCache: false, cache: { from: [], inline: false } });
+  assert.not.ok('cachefrom' in plain);
+  assert.is(plain['buildargs'], '{}');
+});
+
 test('Docker Hub is asked for as registry-1.docker.io and known to us as docker.io', () => {
   assert.is(registryOf('registry-1.docker.io'), 'docker.io');
   assert.is(registryOf('127.0.0.1:5000'), '127.0.0.1:5000');

@@ -86,15 +86,22 @@ test('a changed byte or mode changes the context digest and that entry’s diges
   assert.equal(changed, ['conf/b.yaml']);
 });
 
-test('the digest follows content, mode and link target, not file times', async () => {
+test('the digest follows content, the executable bit and link target, not file times nor the umask of a checkout', async () => {
   const root = await tree();
   const digest = async () => (await digestContext(await listEntries(sources(root)))).sha256;
   const first = await digest();
   await utimes(path.join(root, 'conf/a.yaml'), new Date(2001, 1, 1), new Date(2001, 1, 1));
   assert.is(await digest(), first);
+  // What a checkout under umask 0002 or 0077 makes of the same files and folders.
+  await chmod(path.join(root, 'conf/a.yaml'), 0o664);
+  await chmod(path.join(root, 'conf/sub'), 0o775);
+  assert.is(await digest(), first);
   await chmod(path.join(root, 'conf/a.yaml'), 0o600);
+  await chmod(path.join(root, 'conf/sub'), 0o700);
+  assert.is(await digest(), first);
+  await chmod(path.join(root, 'conf/a.yaml'), 0o744);
   const moded = await digest();
-  assert.is.not(moded, first);
+  assert.is.not(moded, first, 'executable now');
   await rm(path.join(root, 'conf/link.yaml'));
   await symlink('b.yaml', path.join(root, 'conf/link.yaml'));
   assert.is.not(await digest(), moded);

@@ -166,6 +166,54 @@ test('with nothing found, the build begun beside the listing goes on, its steps 
   assert.ok(events.some((e) => e.type === 'step' && e.image === 'tool'));
 });
 
+/** A fresh runner: an engine with the bases only, and the registry the last job pushed to. */
+function freshRunner(last: FakeEngine): FakeEngine {
+  const engine = fakeEngine(['alpine:latest']);
+  engine.remote = last.remote;
+  engine.registry = last.registry;
+  return engine;
+}
+
+test('on a fresh runner, an image the registry holds with these inputs is neither built nor pushed; its missing tag is made there', async () => {
+  const last = fakeEngine(['alpine:latest']);
+  await run(['deploy'], last);
+  const fresh = freshRunner(last);
+  const { finish, events } = await run(['deploy', 'deploy_latest'], fresh);
+  assert.is(finish('app')!.status, 'skipped');
+  assert.equal(finish('app')!.registry, { name: 'reg.test', digest: last.registry.get('reg.test/app:1') });
+  assert.match(finish('app')!.reason!, /^up to date in reg\.test: reg\.test\/app:1 carries the same inputs digest$/);
+  assert.not.ok(
+    fresh.calls.some((c) => /^(build|push|pull) /.test(c)),
+    fresh.calls.join('\n'),
+  );
+  const pushes = events.filter((e) => e.type === 'push');
+  assert.ok(pushes.some((e) => e.type === 'push' && e.tag === 'reg.test/app:1' && e.status === 'present'));
+  assert.ok(pushes.some((e) => e.type === 'push' && e.tag === 'reg.test/app:latest' && e.status === 'tagged'));
+  assert.is(fresh.remote.get('reg.test/app:latest')!.digest, last.registry.get('reg.test/app:1'));
+});
+
+test('an image built on one up to date in the registry pulls that one only when it must be built itself', async () => {
+  const last = fakeEngine(['alpine:latest']);
+  await run(['deploy'], last);
+  const fresh = freshRunner(last);
+  const changedApp = CONFIG.replace("run: 'echo app'", "run: 'echo app, changed'");
+  const { finish } = await run(['deploy'], fresh, {}, changedApp);
+  assert.is(finish('base')!.status, 'skipped');
+  assert.ok(finish('base')!.registry);
+  assert.is(finish('app')!.status, 'built');
+  const digest = last.registry.get('reg.test/base:1');
+  assert.ok(fresh.calls.includes(`pull reg.test/base@${digest}`), fresh.calls.join('\n'));
+});
+
+test('--no-registry-check (registryCheck false) asks no registry', async () => {
+  const last = fakeEngine(['alpine:latest']);
+  await run(['deploy'], last);
+  const fresh = freshRunner(last);
+  const { finish } = await run(['deploy'], fresh, { registryCheck: false });
+  assert.is(finish('app')!.status, 'built');
+  assert.not.ok(fresh.calls.some((c) => c.startsWith('registry ')));
+});
+
 test('phases run in the line’s order: deploy builds what it pushes first, rmi comes last', async () => {
   const engine = fakeEngine(['alpine:latest']);
   await run(
@@ -178,6 +226,7 @@ images:
 `,
   );
   assert.equal(engine.calls, [
+    'registry reg.test/tool:1',
     'build FROM alpine:latest',
     'tag reg.test/tool:1',
     'push reg.test/tool:1',

@@ -96,7 +96,7 @@ test('deploy alone builds what it pushes first: the plan is the whole line', () 
   ]);
 });
 
-test('the dry run names every push and its registry, and every host command with its directory', () => {
+test('the dry run names every push and its registry, every host command with its directory, and the registry check it would make', () => {
   const prepared = prepareText(yaml`
 images:
   app:
@@ -121,6 +121,7 @@ images:
           reason: 'no record of a run',
         },
       ],
+      registryChecks: [{ image: 'app', tags: ['127.0.0.1:5000/team/app:1', '127.0.0.1:5000/team/app:latest'] }],
     },
     { kind: 'action', action: 'deploy', images: ['app'], pushes: [{ image: 'app', tag: '127.0.0.1:5000/team/app:1', registry: '127.0.0.1:5000' }] },
     { kind: 'action', action: 'deploy_latest', images: ['app'], pushes: [{ image: 'app', tag: '127.0.0.1:5000/team/app:latest', registry: '127.0.0.1:5000' }] },

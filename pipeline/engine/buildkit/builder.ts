@@ -78,6 +78,7 @@ async function build(engine: EngineApi, request: TarBodyRequest | SessionContext
         buildargs: request.buildargs,
         labels: request.labels,
         noCache: request.noCache,
+        cache: request.cache,
         signal,
         session: session.id,
         ...('body' in request ? { body: request.body } : { contextInSession: true }),

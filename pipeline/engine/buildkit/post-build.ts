@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { streamRequest } from './engine-request.ts';
 import type { BuildRequest } from '../engine.ts';
 
-export type BuildQuery = Pick<BuildRequest, 'buildargs' | 'labels' | 'noCache'> & {
+export type BuildQuery = Pick<BuildRequest, 'buildargs' | 'labels' | 'noCache' | 'cache'> & {
   session: string;
   /** The context is served by the session's FileSync, not sent as the body. */
   contextInSession?: boolean;
@@ -17,9 +17,12 @@ export function buildQuery(request: BuildQuery): Record<string, string | number 
     version: '2',
     session: request.session,
     dockerfile: 'Dockerfile',
-    buildargs: JSON.stringify(request.buildargs),
+    // Inline cache is asked of BuildKit by a build arg (what `docker build --build-arg BUILDKIT_INLINE_CACHE=1`
+    // does): the image's config then tells the next build, on any machine, which layers it may reuse.
+    buildargs: JSON.stringify({ ...request.buildargs, ...(request.cache?.inline ? { BUILDKIT_INLINE_CACHE: '1' } : {}) }),
     labels: JSON.stringify(request.labels),
     nocache: request.noCache,
+    ...(request.cache?.from.length ? { cachefrom: JSON.stringify(request.cache.from) } : {}),
     // The engines we drive run with --bridge=none, and 20.10 refuses networkmode=bridge there; RUN steps
     // get no network either way.
     networkmode: 'none',

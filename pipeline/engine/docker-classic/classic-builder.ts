@@ -17,6 +17,8 @@ export function createClassicBuilder(docker: Docker, failure: Failure): Builder 
         throw new RunError('the classic builder cannot mount secrets', 'build with BuildKit (the default where the engine has it)');
       }
       const steps = classicSteps(request.onProgress);
+      // Layers of cache images already on the engine only: it pulls none, and exports no cache (build-image says so).
+      const cacheFrom = request.cache?.from ?? [];
       const result = await streamed(
         failure,
         'building',
@@ -26,6 +28,8 @@ export function createClassicBuilder(docker: Docker, failure: Failure): Builder 
             buildargs: { ...request.buildargs },
             labels: { ...request.labels },
             nocache: request.noCache,
+            // The engine wants one JSON array; dockerode would repeat the parameter for an array.
+            ...(cacheFrom.length ? { cachefrom: JSON.stringify(cacheFrom) } : {}),
             pull: false,
             rm: true,
             // Without forcerm a failed RUN leaves its exited container behind.

@@ -1,0 +1,113 @@
+// The registry as the cache of record: on a fresh CI runner nothing local survives, but the registry holds
+// what the last job pushed. An image whose push tags already name an image labelled with this run's inputs
+// digest is up to date there: its base is not pulled, nothing is built, nothing uploaded.
+import { registryOf } from '../model/image-ref.ts';
+import { DIGEST_LABEL } from '../plan/labels.ts';
+import type { ImagePlan } from '../plan/plan.ts';
+import type { BuildOptions, BuildResult, BuildServices } from './build-image.ts';
+import type { RemoteImage } from '../registry/registry-images.ts';
+import type { RunServices } from './services.ts';
+import { Interrupted } from '../model/errors.ts';
+
+/** Whether this image is checked in the registry first: the line pushes it, and nothing forces a build. */
+export function checksRegistry(image: ImagePlan, options: Pick<BuildOptions, 'pushRefs' | 'noCache' | 'registryCheck'>): boolean {
+  return options.registryCheck !== false && !options.noCache && (options.pushRefs?.get(image.name)?.length ?? 0) > 0;
+}
+
+/** A base's config digest as its registry tells it (the image ID a pull would give), or undefined in doubt. */
+export async function baseConfigDigest(ref: string, settings: Pick<BuildServices, 'registry' | 'credentials'>): Promise<string | undefined> {
+  try {
+    return (await settings.registry.image(ref, await settings.credentials(registryOf(ref))))?.configDigest;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The first push tag whose image carries this digest. A registry that cannot be asked only costs the
+ * check (said in the image's log): the image is then built, as it would be without one. `held` learns
+ * which tags the registry has, so that the build's cache sources are not asked for again.
+ */
+export async function upToDateInRegistry(
+  image: ImagePlan,
+  digest: string,
+  refs: readonly string[],
+  settings: Pick<BuildServices, 'registry' | 'credentials' | 'emit'>,
+  held: Map<string, boolean>,
+): Promise<Extract<BuildResult, { remote: unknown }> | undefined> {
+  for (const ref of refs) {
+    const registry = registryOf(ref);
+    try {
+      const remote = await settings.registry.image(ref, await settings.credentials(registry));
+      held.set(ref, remote !== undefined);
+      if (remote?.labels[DIGEST_LABEL] !== digest) continue;
+      return {
+        status: 'skipped',
+        id: remote.configDigest,
+        reason: `up to date in ${registry}: ${ref} carries the same inputs digest`,
+        registry: { name: registry, digest: remote.digest },
+        remote,
+      };
+    } catch (err) {
+      settings.emit({ type: 'log', image: image.name, line: `could not ask ${registry} for ${ref} (${(err as Error).message}): building` });
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * deploy of an image up to date in the registry: each tag it lacks gets the same manifest there (deploy_latest's
+ * `latest`, ONAP's new timestamped tag), none is uploaded. A tag that cannot be made so is reported failed:
+ * the image is not on the engine to push.
+ */
+export async function tagInRegistry(
+  image: ImagePlan,
+  tags: readonly string[],
+  remote: RemoteImage,
+  settings: Pick<RunServices, 'registry' | 'credentials' | 'remoteDigest' | 'emit' | 'signal'>,
+): Promise<{ pushed: string[]; failed: string[]; present: string[] }> {
+  const outcome = { pushed: [] as string[], failed: [] as string[], present: [] as string[] };
+  for (const tag of tags) {
+    if (settings.signal.aborted) throw new Interrupted();
+    const auth = await settings.credentials(registryOf(tag));
+    if ((await settings.remoteDigest(tag, auth)) === remote.digest) {
+      outcome.present.push(tag);
+      settings.emit({ type: 'push', image: image.name, tag, status: 'present', digest: remote.digest });
+      continue;
+    }
+    try {
+      const digest = await settings.registry.putTag(remote, tag, auth);
+      outcome.pushed.push(tag);
+      settings.emit({ type: 'push', image: image.name, tag, status: 'tagged', digest });
+    } catch (err) {
+      outcome.failed.push(tag);
+      settings.emit({
+        type: 'push',
+        image: image.name,
+        tag,
+        status: 'failed',
+        error: `tagging ${tag} from ${remote.ref} in the registry: ${(err as Error).message}`,
+      });
+    }
+  }
+  return outcome;
+}
+
+/**
+ * The images a build may take layers from: the config's and the command line's, and the tags the line
+ * pushes (the previous image), those only that the registry has: BuildKit 0.8 fails a build whose cache
+ * source is not there ("importing cache manifest … not found"), as a first job's would be.
+ */
+export async function cacheSources(
+  image: ImagePlan,
+  options: Pick<BuildOptions, 'cacheFrom' | 'pushRefs'>,
+  settings: Pick<BuildServices, 'remoteDigest' | 'credentials'>,
+  held: ReadonlyMap<string, boolean>,
+): Promise<string[]> {
+  const candidates = [...new Set([...image.cache.from, ...(options.cacheFrom ?? []), ...(options.pushRefs?.get(image.name) ?? [])])];
+  const there = await Promise.all(
+    candidates.map(async (ref) => held.get(ref) ?? (await settings.remoteDigest(ref, await settings.credentials(registryOf(ref)))) !== undefined),
+  );
+  return candidates.filter((_, i) => there[i]);
+}
