@@ -10,7 +10,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { validateXML } from 'xmllint-wasm';
 import { cli, project } from '../support/cli.ts';
-import { cleanup, ensureStandIns, requireEngine, RUN_ID } from '../support/engine.ts';
+import { cleanup, docker, ensureStandIns, requireEngine, RUN_ID } from '../support/engine.ts';
 import { PASSWORD, startRegistry, USER, type Registry } from '../support/registry.ts';
 
 const test = suite('CI outputs');
@@ -207,6 +207,20 @@ test('nothing changed: up to date, the tags already in the registry, with the sa
   );
   for (const p of pushed) assert.is(p.digest, await registryDigest(p.tag));
   assert.is((metadata['build-images.run'] as { status: string }).status, 'ok');
+});
+
+test('a fresh runner (the engine has no image of it): up to date in the registry, with its digest there', async () => {
+  for (const tag of ['1', 'stable']) await docker.getImage(`${registry.address}/bi-${RUN_ID}/base:${tag}`).remove({ force: true });
+  const { result: running, files } = run(['base', 'deploy'], 'fresh');
+  const result = await running;
+  assert.is(result.code, 0, result.stdout + result.stderr);
+  const base = (JSON.parse(await readFile(files.metadata, 'utf8')) as Metadata)['base']!;
+  assert.is(base['build-images.status'], 'up to date in registry', result.stdout);
+  const digest = await registryDigest(`${registry.address}/bi-${RUN_ID}/base:1`);
+  assert.is(base['containerimage.digest'], digest);
+  assert.equal(base['build-images.registry'], { name: registry.address, digest });
+  for (const p of base['build-images.pushed'] as { tag: string; digest?: string }[]) assert.is(p.digest, await registryDigest(p.tag));
+  assert.match(await readFile(files.summary, 'utf8'), /\| <code>base<\/code> \| up to date in registry \|/);
 });
 
 test('a config error in GitHub Actions: an annotation at its line, and in the metadata file and the summary', async () => {
