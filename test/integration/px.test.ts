@@ -90,7 +90,10 @@ test('`all` compiles the GOPATH-era checkout with Debian’s Go, offline, withou
   assert.ok((await stat(path.join(pxSource, 'px-spec-websvc/px-spec-websvc'))).size > 0);
   const shown = String(commandEvents(first)[0]!['command']);
   assert.match(shown, /^cd \S+\/\.build-images\/gopath\/\w+\/src\/github\.com\/portworx\/px-installer\/px-oci-mon && /);
-  assert.match(shown, / GO111MODULE=off GOARCH=amd64 GOOS=linux GOPATH=\S+ go build -trimpath -ldflags '-X main\.PXTAG= -extldflags -static' -o px-oci-mon \.$/);
+  assert.match(
+    shown,
+    / GO111MODULE=off GOARCH=amd64 GOOS=linux GOPATH=\S+ go build -trimpath -ldflags '-X main\.PXTAG= -extldflags -static' -o px-oci-mon \.$/,
+  );
   const second = await run(['all'], { DOCKER_HOST: NO_ENGINE });
   assert.equal(
     commandEvents(second).map((e) => e['status']),

@@ -25,9 +25,13 @@ export interface TokenService {
 export async function startTokenService(dir: string, user: string, password: string): Promise<TokenService> {
   const key = path.join(dir, 'token.key');
   const certificate = path.join(dir, 'token.crt');
-  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', certificate, '-days', '1', '-subj', '/CN=bi-token'], {
-    encoding: 'utf8',
-  });
+  const made = spawnSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', certificate, '-days', '1', '-subj', '/CN=bi-token'],
+    {
+      encoding: 'utf8',
+    },
+  );
   if (made.status !== 0) throw new Error(`openssl: ${made.stderr} (install openssl)`);
   const privateKey = createPrivateKey(await readFile(key));
   const chain = [new X509Certificate(await readFile(certificate)).raw.toString('base64')];
@@ -53,7 +57,10 @@ export async function startTokenService(dir: string, user: string, password: str
     const url = new URL(req.url ?? '/', 'http://token');
     if (url.pathname !== '/token') return void res.writeHead(404).end();
     if (req.headers.authorization !== expected) return void res.writeHead(401, { 'www-authenticate': 'Basic realm="bi-token"' }).end();
-    const scopes = url.searchParams.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
+    const scopes = url.searchParams
+      .getAll('scope')
+      .flatMap((s) => s.split(' '))
+      .filter(Boolean);
     asked.push(scopes);
     const token = tokenFor(scopes);
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, access_token: token, expires_in: 300 }));
