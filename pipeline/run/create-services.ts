@@ -77,6 +77,7 @@ function noEngine(): Engine {
       findImage: unused,
       knownImage: unused,
       newestImage: unused,
+      imageIds: unused,
       pull: unused,
       tag: unused,
       untag: unused,

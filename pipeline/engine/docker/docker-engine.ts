@@ -5,7 +5,7 @@ import type Docker from 'dockerode';
 import path from 'node:path';
 import type { Header } from 'tar-stream';
 import type { Readable } from 'node:stream';
-import type { ImageFile, ImageInfo, ImageStore } from '../engine.ts';
+import type { ImageFile, ImageIdKind, ImageInfo, ImageStore } from '../engine.ts';
 import type { Credentials } from '../../model/credentials.ts';
 import { serverAddress } from '../../model/image-ref.ts';
 import { imageRef, parseImageRef, repositoryOf, tagOf } from '../../model/image-ref.ts';
@@ -79,7 +79,21 @@ export function dockerImageStore(api: EngineApi, dockerode: () => Promise<Docker
     }
   };
 
+  let idKind: Promise<ImageIdKind> | undefined;
   return {
+    imageIds() {
+      idKind ??= api.request('GET', '/info').then(
+        ({ json }) => {
+          const status = ((json as { DriverStatus?: [string, string][] | null }).DriverStatus ?? []).flat();
+          return status.some((s) => s.startsWith('io.containerd.snapshotter')) ? 'manifest' : 'config';
+        },
+        (err: unknown) => {
+          idKind = undefined;
+          throw failure('asking the engine about its image store', err);
+        },
+      );
+      return idKind;
+    },
     // Nothing is remembered here: cached-store.ts remembers.
     knownImage: async () => undefined,
     async findImage(label, value) {
