@@ -10,6 +10,7 @@ import type { Plan } from '../plan/plan.ts';
 import type { BuilderName } from '../engine/engine.ts';
 import { preparedCache } from '../context/prepared-cache.ts';
 import { enclosingGitHead } from '../config/git-head.ts';
+import { givenValues } from '../model/given-values.ts';
 import { fanOut, jsonReporter } from '../report/json.ts';
 import { plainReporter } from '../report/plain.ts';
 // Imported with the command, not when a run starts: one chunk fewer for the module loader to read, link and
@@ -56,6 +57,7 @@ export async function command(options: Options, targets: string[]): Promise<numb
     signal: controller.signal,
     engine: needsEngine(phases) ? { builder, notice: (message) => notices.push(message) } : undefined,
     credentials: prepared.credentials,
+    given: givenValues(prepared.variables, process.env),
     emit: (event) => (reporter ? reporter.emit(event) : early.push(event)),
   }).catch(oneLine);
   reporter = await makeReporter(options, selected.images, [...prepared.notices, ...notices]);

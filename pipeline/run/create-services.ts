@@ -14,6 +14,7 @@ import { remoteDigest } from '../registry/registry-client.ts';
 import type { RunEvent } from './events.ts';
 import type { Config } from '../config/schema.ts';
 import type { CredentialVariables } from '../model/credentials.ts';
+import type { GivenValues } from '../model/given-values.ts';
 import { secretReader } from './secrets.ts';
 import { sleep, type RunServices } from './services.ts';
 
@@ -25,6 +26,8 @@ export interface ServiceSettings {
   secrets: Config['secrets'];
   /** Which environment variables carry which registry's credentials (they go to that registry only). */
   credentials: readonly CredentialVariables[];
+  /** Values given with --set or by the environment, which no file the tool writes may hold. */
+  given: GivenValues;
   /** undefined when the line needs no engine (host commands alone). */
   engine: EngineOptions | undefined;
   emit(event: RunEvent): void;
@@ -45,7 +48,7 @@ export async function createServices(settings: ServiceSettings): Promise<RunServ
       path.join(cacheDir, 'image-files'),
     ),
     builder: engine.builder,
-    edit: rememberingEdits(path.join(cacheDir, 'edited-files')),
+    edit: rememberingEdits(path.join(cacheDir, 'edited-files'), undefined, settings.given),
     emit: settings.emit,
     signal: settings.signal,
     fetcher: createFetcher({
@@ -54,6 +57,7 @@ export async function createServices(settings: ServiceSettings): Promise<RunServ
       offline: settings.offline,
       updateLock: settings.updateLock,
       signal: settings.signal,
+      given: settings.given,
     }),
     digests,
     credentials: registryCredentials(settings.credentials),
