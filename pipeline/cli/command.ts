@@ -2,7 +2,7 @@
 // Docker call at all) or carry it out. The engine is asked for only when the line builds an image or runs
 // an action: `all` compiles on a machine with no engine.
 import { keyValues, parseSize, type Options } from './options.ts';
-import { EXIT, RunError, UserError } from '../model/errors.ts';
+import { EXIT, formatProblem, RunError, UserError, type Problem } from '../model/errors.ts';
 import type { Reporter, RunEvent } from '../run/events.ts';
 import { planPhases, type Phase, type Selection } from '../plan/phases.ts';
 import { planEvent } from '../plan/plan-event.ts';
@@ -70,6 +70,7 @@ export async function command(options: Options, targets: string[]): Promise<numb
   };
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onInterrupt);
+  let problems: Problem[];
   try {
     const outcome = await runPhases(prepared.plan, phases, selected, services, {
       concurrency,
@@ -82,13 +83,17 @@ export async function command(options: Options, targets: string[]): Promise<numb
       projectDir: prepared.plan.projectDir,
       cacheLimit,
     });
-    return outcome.interrupted ? EXIT.interrupted : outcome.ok ? EXIT.ok : EXIT.failed;
+    if (outcome.interrupted) return EXIT.interrupted;
+    problems = outcome.problems;
+    if (problems.length === 0) return outcome.ok ? EXIT.ok : EXIT.failed;
   } finally {
     // Also when the run throws: a task tree left open would keep its timer, and the process, alive.
     await reporter.close();
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);
   }
+  // Said once more at the end, as every config error is (file:line:col, exit 2), after the run's own view.
+  throw new UserError([...new Map(problems.map((p) => [formatProblem(p), p])).values()]);
 }
 
 /** An unreachable engine in one line, its advice included: the first thing a newcomer without one sees. */

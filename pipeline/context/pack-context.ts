@@ -10,7 +10,7 @@ import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Header, Pack } from 'tar-stream';
-import { RunError, UserError } from '../model/errors.ts';
+import { RunError, UserError, type SourcePosition } from '../model/errors.ts';
 import { DOCKERFILE, sortByName, type PackEntry, type PlainSource } from '../model/context-entries.ts';
 import type { DigestCache } from './digest-cache.ts';
 import { compileIgnore, isIgnored, parseIgnoreFile } from './dockerignore.ts';
@@ -52,9 +52,10 @@ async function expandPath(source: Extract<PlainSource, { kind: 'path' }>): Promi
   const isRoot = source.root !== undefined && path.resolve(source.path) === path.resolve(source.root);
   const stat = await (isRoot ? statOf : lstat)(source.path).catch(() => undefined);
   if (!stat) {
-    throw new RunError(`'${source.origin}' does not exist`, 'check the path, or the step that should produce it');
+    const problem = { message: `copy: '${source.origin}' does not exist`, hint: 'check the path, or the step that should produce it' };
+    throw source.at ? new UserError({ ...problem, at: source.at }) : new RunError(problem.message, problem.hint);
   }
-  if (source.root) await checkInsideRoot(source.path, source.root, source.origin);
+  if (source.root) await checkInsideRoot(source.path, source.root, source.origin, source.at);
   if (!stat.isDirectory()) {
     if (!source.wrapFile) return [await fileEntry(source.name, source.path, source.origin, source.mode)];
     const inside = `${source.name}/${path.basename(source.path)}`;
@@ -99,7 +100,7 @@ async function expandPath(source: Extract<PlainSource, { kind: 'path' }>): Promi
  * among the path's directories (`escape -> /etc`, then `from: escape/shadow`) must not lead outside. The
  * last part may be a link: it is packed as one.
  */
-async function checkInsideRoot(absolute: string, root: string, origin: string): Promise<void> {
+async function checkInsideRoot(absolute: string, root: string, origin: string, at?: SourcePosition): Promise<void> {
   // The root itself (`from: .`, `from: px:`) may be reached through a link: it is what the user named.
   if (path.resolve(absolute) === path.resolve(root)) return;
   const [realRoot, realParent] = await Promise.all([realpath(root), realpath(path.dirname(absolute))]).catch((err: unknown) => {
@@ -110,6 +111,7 @@ async function checkInsideRoot(absolute: string, root: string, origin: string): 
     throw new UserError({
       message: `copy: '${origin}' leads outside ${path.basename(root)} through a symbolic link (it is ${path.join(realParent, path.basename(absolute))})`,
       hint: 'copy only what lies in the project or a declared source; to copy a directory from elsewhere, declare it under `sources:`',
+      at,
     });
   }
 }

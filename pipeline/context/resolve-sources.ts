@@ -3,6 +3,7 @@
 import type { ContextSource, PlainSource } from '../model/context-entries.ts';
 import type { ImageFile } from '../engine/engine.ts';
 import type { Fetcher } from './fetcher.ts';
+import { InputMismatch, UserError } from '../model/errors.ts';
 import { editNow, type ApplyEdit } from './edit-cache.ts';
 
 export interface SourceResolvers {
@@ -31,8 +32,15 @@ export async function resolveSources(sources: readonly ContextSource[], resolver
       const origin = source.extract ? `${source.url}#${source.extract}` : source.url;
       resolved.push({ kind: 'path', name: source.name, path: file, origin, mode: source.mode, excludes: [] });
     } else if (source.kind === 'image-file') {
-      const file = edited.get(source.imagePath) ?? (await resolvers.readBaseFile(source.imagePath));
-      const result = await (resolvers.edit ?? editNow)(source.imagePath, file.content, file.mode, source.edit);
+      const { file, result } = await editOf(source, edited, resolvers).catch((err: unknown) => {
+        // What the base image lacks is the config's mistake, placed at the step that asked for it.
+        if (!(err instanceof InputMismatch) || !source.at) throw err;
+        throw new UserError({
+          message: `edit: ${err.message}`,
+          hint: err.hint,
+          at: err.about === 'path' ? (source.at.path ?? source.at.file) : source.at.file,
+        });
+      });
       edited.set(source.imagePath, { ...file, content: Buffer.from(result.text), mode: result.mode });
       resolved.push({ kind: 'bytes', name: source.name, data: result.text, mode: result.mode, origin: source.imagePath });
       args[source.ownerArg] = `${file.uid}:${file.gid}`;
@@ -41,4 +49,10 @@ export async function resolveSources(sources: readonly ContextSource[], resolver
     }
   }
   return { sources: resolved, args };
+}
+
+async function editOf(source: Extract<ContextSource, { kind: 'image-file' }>, edited: ReadonlyMap<string, ImageFile>, resolvers: SourceResolvers) {
+  const file = edited.get(source.imagePath) ?? (await resolvers.readBaseFile(source.imagePath));
+  const result = await (resolvers.edit ?? editNow)(source.imagePath, file.content, file.mode, source.edit);
+  return { file, result };
 }

@@ -37,6 +37,22 @@ export class RunError extends Error {
   }
 }
 
+/**
+ * What the config asks of an input that the input does not have, found only at build time (a base image's
+ * file that is missing, a directory or binary; a project path that is not there): exit 2 like every other
+ * config error, once it is placed at the step that asked (`at`, or the step's `about` field).
+ */
+export class InputMismatch extends RunError {
+  constructor(
+    message: string,
+    hint?: string,
+    readonly about: 'file' | 'path' = 'file',
+  ) {
+    super(message, hint);
+    this.name = 'InputMismatch';
+  }
+}
+
 export class Interrupted extends Error {
   constructor() {
     super('interrupted');
