@@ -33,6 +33,7 @@ export async function command(options: Options, targets: string[]): Promise<numb
   const cacheLimit = parseSize(options['cache-limit'], '--cache-limit');
   const prepared = await preparedCache().prepare({ file: options.file, sets: keyValues(options.set, '--set') });
   const { phases, selected } = planPhases(prepared.graph, targets);
+  await checkCopiesOf(prepared.plan, phases);
 
   if (options['dry-run']) {
     const reporter = await makeReporter(options, selected.images, prepared.notices);
@@ -99,6 +100,18 @@ export async function command(options: Options, targets: string[]): Promise<numb
 /** An unreachable engine in one line, its advice included: the first thing a newcomer without one sees. */
 function oneLine(err: unknown): never {
   throw err instanceof RunError && err.hint ? new RunError(`${err.message}: ${err.hint}`) : err;
+}
+
+/**
+ * The copies of the images the line builds, checked on the disk before anything runs (a link that leads out
+ * of the project is a config error at the copy's `from`, in a dry run too); the packer checks them again.
+ */
+async function checkCopiesOf(plan: Plan, phases: readonly Phase[]): Promise<void> {
+  const images = new Set(phases.flatMap((phase) => (phase.kind === 'build' ? phase.selection.images : [])));
+  const sources = [...images].flatMap((name) => plan.images.get(name)!.context.filter((source) => source.kind === 'path'));
+  if (sources.length === 0) return;
+  const { checkCopies } = await import('../context/pack-context.ts');
+  await checkCopies(sources);
 }
 
 /** Whether any phase builds an image or acts on images; host commands alone need no engine. */

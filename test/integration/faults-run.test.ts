@@ -10,7 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { cli, project, type CliResult } from '../support/cli.ts';
-import { cleanup, docker, importImage, imageInfo, requireEngine, rootfs, RUN_ID, RUN_LABEL, testTag } from '../support/engine.ts';
+import { cleanup, docker, importImage, imageInfo, requireEngine, rootfs, RUN_ID, RUN_LABEL, runIn, testTag } from '../support/engine.ts';
 import { answer, loopback, routes, status, type Loopback } from '../support/loopback.ts';
 import Docker from 'dockerode';
 import { digestContext, fileChunks, listEntries, packEntries } from '../../pipeline/context/pack-context.ts';
@@ -105,12 +105,45 @@ test('extract: ../../etc/shadow is a config error at its line', async () => {
   cleanExit(result, 2, /build.config.yaml:\d+:\d+: error: extract names a file inside the archive: a relative path without \.\./);
 });
 
-test('copy through a link out of the project (escape -> /etc) is exit 2 naming the path; nothing is built', async () => {
+test('copy through a link out of the project (escape -> /etc) is exit 2 at the copy’s from, in a dry run too; nothing is built', async () => {
   const dir = await project({ 'build.config.yaml': config('- copy: { from: escape/passwd, to: /stolen }') });
   await symlink('/etc', path.join(dir, 'escape'));
-  const result = await run(['app'], dir);
-  cleanExit(result, 2, "copy: 'escape/passwd' leads outside");
+  for (const args of [['--dry-run'], ['app']]) {
+    const result = await run(args, dir);
+    cleanExit(result, 2, /^build\.config\.yaml:7:23: error: copy: 'escape\/passwd' leads outside/);
+  }
   assert.is(await imageInfo(testTag('app', '1')), undefined);
+});
+
+test('a copied path that is itself a link (to a file, to /etc) is exit 2 at the copy’s from, in a dry run too; nothing is built', async () => {
+  for (const [link, target, hint] of [
+    ['tool', 'bin/tool', /hint: copy what it points to: from: bin\/tool/],
+    ['etc', '/etc', /hint: it points outside/],
+  ] as const) {
+    const dir = await project({ 'build.config.yaml': config(`- copy: { from: ${link}, to: /x }`), 'bin/tool': 'tool\n' });
+    await symlink(target, path.join(dir, link));
+    for (const args of [['--dry-run'], ['app']]) {
+      const result = await run(args, dir);
+      cleanExit(result, 2, new RegExp(`^build\\.config\\.yaml:7:23: error: copy: '${link}' is a symbolic link \\(to ${target.replace('/', '\\/')}\\)`), hint);
+      assert.not.match(result.stderr + result.stdout, /failed to compute cache key/);
+    }
+    assert.is(await imageInfo(testTag('app', '1')), undefined);
+  }
+});
+
+test('a link inside a copied directory that points out of it is exit 2 at the copy step; one inside it reaches the image as a link', async () => {
+  const dir = await project({ 'build.config.yaml': config('- copy: { from: conf, to: /conf/ }', 'linked'), 'conf/a.yaml': 'a: 1\n' });
+  await symlink('a.yaml', path.join(dir, 'conf/current.yaml'));
+  await symlink('/etc/shadow', path.join(dir, 'conf/shadow'));
+  cleanExit(
+    await run(['linked'], dir),
+    2,
+    /^build\.config\.yaml:7:23: error: copy: 'conf\/shadow' is a symbolic link to \/etc\/shadow, outside the copied 'conf'/m,
+  );
+  assert.is(await imageInfo(testTag('linked', '1')), undefined);
+  await rm(path.join(dir, 'conf/shadow'));
+  cleanExit(await run(['linked'], dir), 0);
+  assert.is((await runIn(testTag('linked', '1'), ['readlink', '/conf/current.yaml'])).output, 'a.yaml\n');
 });
 
 test('an image named a/../../../tmp/x is exit 2 at its line, and nothing is written outside .build-images/', async () => {
