@@ -231,6 +231,17 @@ function describeIssue(
       };
     });
   }
+  if (issue.code === 'invalid_key') {
+    // A record's key that its rule refuses (an empty label key): said with the rule, at the key.
+    const key = String(at[at.length - 1]);
+    const parent = at.slice(0, -1);
+    const offset = index.keyOffset(parent, key);
+    return {
+      message: `${issue.issues.map((i) => i.message).join('; ')}: key '${key}' at ${parent.join('.')}`,
+      at: offset === undefined ? locate(at) : position(offset),
+      ...(key.trim() === '' ? { hint: 'give it a name, or remove the entry' } : {}),
+    };
+  }
   if (isMissing(issue)) {
     return {
       message: `'${at[at.length - 1]}' is missing${at.length > 1 ? ` at ${at.slice(0, -1).join('.')}` : ''}`,
@@ -252,7 +263,34 @@ function describeIssue(
   if (scalarWhereString && (typeof value === 'number' || typeof value === 'boolean')) {
     return { message: `expected a string${where}`, at: locate(at), hint: "quote the value: '1.0' stays 1.0, unquoted it is the number 1" };
   }
+  const wrongType = wrongTypeOfUnion(issue);
+  if (wrongType) {
+    // `TAGS: [a, b]` for a variable: zod says only "Invalid input"; what each form expects says more.
+    const keys = wrongType.expected.includes('object') ? knownKeys(at) : [];
+    return {
+      message: `expected ${wrongType.expected.map(typeName).join(' or ')}${where}, not ${typeName(wrongType.received)}`,
+      at: locate(at),
+      hint: keys.length ? `write one value, or a map of ${keys.join(', ')}` : undefined,
+    };
+  }
   return { message: `${issue.message.replace(/^Invalid input: /, '')}${where}`, at: locate(at) };
+}
+
+/** A union none of whose forms has the value's type: the types they take, and the value's. */
+function wrongTypeOfUnion(issue: z.core.$ZodIssue): { expected: string[]; received: string } | undefined {
+  if (issue.code !== 'invalid_union' || !('errors' in issue) || issue.errors.length === 0) return undefined;
+  const roots = issue.errors.map((branch) =>
+    branch.length === 1 && branch[0]!.path.length === 0 && branch[0]!.code === 'invalid_type' ? branch[0]! : undefined,
+  );
+  if (roots.some((root) => root === undefined)) return undefined;
+  const received = /received (\w+)/.exec(roots[0]!.message)?.[1];
+  if (received === undefined || received === 'undefined') return undefined;
+  return { expected: roots.map((root) => String((root as { expected?: string }).expected)), received };
+}
+
+function typeName(type: string): string {
+  const names: Record<string, string> = { string: 'a string', object: 'a map', array: 'a list', number: 'a number', boolean: 'true or false', null: 'nothing' };
+  return names[type] ?? type;
 }
 
 /** The keys the schema allows at a path, for a did-you-mean; found through zod's public classes. */
