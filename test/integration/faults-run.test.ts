@@ -62,6 +62,12 @@ test.after(async () => {
   await cleanup();
 });
 
+/** Every file below a directory (links not followed). */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+}
+
 /** A run with its own fetch cache, never the user's. */
 const run = (args: string[], cwd: string, env: Record<string, string> = {}) => cli(args, { cwd, env: { BUILD_IMAGES_CACHE: cacheDir, ...env } });
 
@@ -156,6 +162,64 @@ test('an image named a/../../../tmp/x is exit 2 at its line, and nothing is writ
 });
 
 // --- secrets
+
+test('no file the tool writes holds a value given with --set or taken from the environment, and runs that recall them still use it', async () => {
+  const token = 'tok-Qz81-given';
+  const tag = 'tag-env-5k2w';
+  const outside = await tempDir('bi-values-src-');
+  await writeFile(path.join(outside, 'file.txt'), 'from a source elsewhere\n');
+  // Older than two seconds, so that digests.json keeps its digest.
+  await utimes(path.join(outside, 'file.txt'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+  const image = testTag('values', tag);
+  const dir = await project({
+    'build.config.yaml': `
+variables:
+  TAG: '1'
+  TOKEN: none
+  REPO: none
+  SRC: ../none
+sources:
+  ext: \${SRC}
+images:
+  values:
+    base: ${BASE}
+    tags: ['${image.replace(`:${tag}`, ':${TAG}')}']
+    labels: { token: 'label-\${TOKEN}' }
+    args: { T: '\${TOKEN}' }
+    steps:
+      - fetch: { url: '\${REPO}/types.yaml', to: /types/ }
+      - edit: { file: /etc/group, appendLine: 'values:x:4242:\${TOKEN}' }
+      - copy: { from: 'ext:file.txt', to: /from-src.txt }
+      - env: { A: 'env-\${TOKEN}' }
+`,
+  });
+  const cache = await tempDir('bi-values-cache-');
+  const args = ['--set', `TOKEN=${token}`, '--set', `REPO=${server.url}`];
+  const env = { BUILD_IMAGES_CACHE: cache, TAG: tag, SRC: outside };
+  for (const line of [
+    ['--dry-run', ...args],
+    [...args, 'values'],
+    [...args, 'values'],
+    ['--dry-run', ...args],
+  ]) {
+    const result = await cli(line, { cwd: dir, env });
+    assert.is(result.code, 0, result.stderr + result.stdout);
+  }
+  assert.is((await runIn(image, ['sh', '-c', 'tail -n 1 /etc/group; echo "$A"'])).output, `values:x:4242:${token}\nenv-${token}\n`);
+  const written = [...(await filesUnder(cache)), ...(await filesUnder(path.join(dir, '.build-images'))), path.join(dir, 'build-images.lock.json')];
+  for (const kind of ['prepared-configs/', 'edited-files/', 'pruned.json', 'digests.json', 'build-images.lock.json'])
+    assert.ok(
+      written.some((f) => f.includes(kind)),
+      `${kind} was written:\n${written.join('\n')}`,
+    );
+  const leaks: string[] = [];
+  for (const file of written) {
+    const text = await readFile(file, 'latin1');
+    for (const value of [token, tag, server.url, outside, ...(process.env['DOCKER_HOST'] ? [process.env['DOCKER_HOST']] : [])])
+      if (text.includes(value) || file.includes(value)) leaks.push(`${file} holds ${value}`);
+  }
+  assert.equal(leaks, []);
+});
 
 test('a fetch URL with a password is refused at config time, and the password appears nowhere', async () => {
   const url = `http://user:${PASSWORD}@127.0.0.1:${new URL(server.url).port}/types.yaml`;
