@@ -9,7 +9,7 @@ import type { ImageFile, ImageIdKind, ImageInfo, ImageStore } from '../engine.ts
 import type { Credentials } from '../../model/credentials.ts';
 import { serverAddress } from '../../model/image-ref.ts';
 import { imageRef, parseImageRef, repositoryOf, tagOf } from '../../model/image-ref.ts';
-import { Interrupted, RunError, UserError } from '../../model/errors.ts';
+import { InputMismatch, Interrupted, RunError, UserError } from '../../model/errors.ts';
 import { EDITABLE_FILE_MAX } from '../../model/file-edit.ts';
 import { readProgress } from './progress.ts';
 import { nameInPath, ping, type EngineApi } from './engine-api.ts';
@@ -171,7 +171,7 @@ export function dockerImageStore(api: EngineApi, dockerode: () => Promise<Docker
         for (let hop = 0; hop < 10; hop++) {
           const entry = await readEntry(container, current);
           if (!entry)
-            throw new RunError(`${file} does not exist in the base image ${shortRef(image)}`, 'check the path, and that the base is the one you mean');
+            throw new InputMismatch(`${file} does not exist in the base image ${shortRef(image)}`, 'check the path, and that the base is the one you mean');
           if (entry.linkname === undefined) return entry.file;
           // A link is not followed by the archive call: resolve it and ask again.
           current = entry.linkname.startsWith('/') ? entry.linkname : path.posix.join(path.posix.dirname(current), entry.linkname);
@@ -219,14 +219,14 @@ function shortRef(image: string): string {
 /** Why an archive entry is not a file edit can read: a directory (it made /etc/etc), a device, a huge file. */
 function unreadable(file: string, header: Header): RunError | undefined {
   if (header.type !== 'file' && header.type !== 'symlink' && header.type !== 'contiguous-file') {
-    return new RunError(
+    return new InputMismatch(
       `${file} is a ${header.type === 'directory' ? 'directory' : header.type} in the base image: edit changes one file`,
       'name a file, such as /etc/app/config.yaml',
     );
   }
   if ((header.size ?? 0) > EDITABLE_FILE_MAX) {
     const mib = (n: number) => `${Math.round(n / 1024 / 1024)} MiB`;
-    return new RunError(
+    return new InputMismatch(
       `${file} in the base image is ${mib(header.size!)}: edit reads files of up to ${mib(EDITABLE_FILE_MAX)}`,
       'edit is for config files and scripts, which are small; for a large file, copy one of your own',
     );
