@@ -40,6 +40,7 @@ export const copyStep = defineStep({
           root: ctx.projectRoot(step.from),
           origin: path.normalize(step.from),
           mode: step.mode,
+          at: ctx.at('from'),
           excludes: [...(step.exclude ?? []), STATE_DIR],
           ...(intoDirectory && !literal ? { wrapFile: true } : {}),
         },

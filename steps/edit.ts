@@ -37,7 +37,16 @@ export const editStep = defineStep({
       : { kind: 'append-line', line: step.appendLine!, executable: step.executable };
     return {
       instructions: [instruction('ARG', ownerArg), instruction('COPY', `--chown=\${${ownerArg}}`, copyArgs([name], step.file))],
-      context: [{ kind: 'image-file', name, imagePath: step.file, edit, ownerArg }],
+      context: [
+        {
+          kind: 'image-file',
+          name,
+          imagePath: step.file,
+          edit,
+          ownerArg,
+          at: { file: ctx.at('file'), ...(step.prependToList ? { path: ctx.at('prependToList.at') } : {}) },
+        },
+      ],
       hostCommands: [],
     };
   },

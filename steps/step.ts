@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { SourcePosition } from '../pipeline/model/errors.ts';
 import type { ContextSource } from '../pipeline/model/context-entries.ts';
 import type { HostCommand } from '../pipeline/model/host-command.ts';
 
@@ -13,6 +14,8 @@ export interface StepPlanContext {
   projectPath(relative: string, field: string): string;
   /** The directory that path must stay in once links are resolved: the project, or its named source. */
   projectRoot(relative: string): string;
+  /** Where a field of the step (`from`, `prependToList.at`) is in the config file. */
+  at(field: string): SourcePosition;
   /** A file of the tool's own under the project's .build-images/, for state such as command stamps. */
   statePath(name: string): string;
 }

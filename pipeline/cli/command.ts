@@ -2,7 +2,7 @@
 // Docker call at all) or carry it out. The engine is asked for only when the line builds an image or runs
 // an action: `all` compiles on a machine with no engine.
 import { cacheFromOption, cacheToOption, ciKind, keyValues, parseSize, type CiKind, type Options } from './options.ts';
-import { EXIT, RunError, UserError } from '../model/errors.ts';
+import { EXIT, formatProblem, RunError, UserError, type Problem } from '../model/errors.ts';
 import type { Reporter, RunEvent } from '../run/events.ts';
 import { planPhases, type Phase, type Selection } from '../plan/phases.ts';
 import { planEvent } from '../plan/plan-event.ts';
@@ -10,6 +10,7 @@ import type { Plan } from '../plan/plan.ts';
 import type { BuilderName } from '../engine/engine.ts';
 import { preparedCache } from '../context/prepared-cache.ts';
 import { enclosingGitHead } from '../config/git-head.ts';
+import { givenValues } from '../model/given-values.ts';
 import { fanOut, jsonReporter } from '../report/json.ts';
 import { plainReporter } from '../report/plain.ts';
 import { recordedOutputs, type RecordedOutputs, type RunSink } from '../report/output-file.ts';
@@ -63,6 +64,7 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
   const inlineCache = cacheToOption(options['cache-to']);
   const prepared = await preparedCache().prepare({ file: options.file, sets: keyValues(options.set, '--set') });
   const { phases, selected } = planPhases(prepared.graph, targets);
+  await checkCopiesOf(prepared.plan, phases);
   outputs.select(selected.images);
 
   if (options['dry-run']) {
@@ -94,6 +96,7 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
     signal: controller.signal,
     engine: needsEngine(phases) ? { builder, notice: (message) => notices.push(message) } : undefined,
     credentials: prepared.credentials,
+    given: givenValues(prepared.variables, process.env),
     emit: (event) => (reporter ? reporter.emit(event) : early.push(event)),
   }).catch(oneLine);
   const services = maskingServices(created, mask);
@@ -111,6 +114,7 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);
   });
+  let problems: Problem[];
   try {
     const outcome = await runPhases(prepared.plan, phases, selected, services, {
       concurrency,
@@ -126,16 +130,32 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
       cacheFrom,
       inlineCache,
     });
-    return outcome.interrupted ? EXIT.interrupted : outcome.ok ? EXIT.ok : EXIT.failed;
+    if (outcome.interrupted) return EXIT.interrupted;
+    problems = outcome.problems;
+    if (problems.length === 0) return outcome.ok ? EXIT.ok : EXIT.failed;
   } finally {
     // Also when the run throws: a task tree left open would keep its timer, and the process, alive.
     await reporter.close();
   }
+  // Said once more at the end, as every config error is (file:line:col, exit 2), after the run's own view.
+  throw new UserError([...new Map(problems.map((p) => [formatProblem(p), p])).values()]);
 }
 
 /** An unreachable engine in one line, its advice included: the first thing a newcomer without one sees. */
 function oneLine(err: unknown): never {
   throw err instanceof RunError && err.hint ? new RunError(`${err.message}: ${err.hint}`) : err;
+}
+
+/**
+ * The copies of the images the line builds, checked on the disk before anything runs (a link that leads out
+ * of the project is a config error at the copy's `from`, in a dry run too); the packer checks them again.
+ */
+async function checkCopiesOf(plan: Plan, phases: readonly Phase[]): Promise<void> {
+  const images = new Set(phases.flatMap((phase) => (phase.kind === 'build' ? phase.selection.images : [])));
+  const sources = [...images].flatMap((name) => plan.images.get(name)!.context.filter((source) => source.kind === 'path'));
+  if (sources.length === 0) return;
+  const { checkCopies } = await import('../context/pack-context.ts');
+  await checkCopies(sources);
 }
 
 /** Whether any phase builds an image or acts on images; host commands alone need no engine. */

@@ -31,7 +31,9 @@ export const OPTIONS = {
 
 export const OPTION_HELP = `Options:
   -f, --file FILE        the config (default: build.config.yaml)
-      --set NAME=VALUE   set a variable (beats the environment and the default); repeatable
+      --set NAME=VALUE   set a variable (beats the environment and the default); repeatable. Never written to a
+                         file, but it reaches the images: a token goes in the config's secrets: (an environment
+                         variable or a file), which only a RUN that names it sees
   -n, --dry-run          print the plan (bases, dependencies, tags, Dockerfiles); no Docker call
       --json             NDJSON events on stdout; human output goes to stderr
   -v, --verbose          stream every line of build output

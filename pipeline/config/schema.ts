@@ -78,7 +78,7 @@ export const imageSchema = z.strictObject({
   aliases: z.array(name('target')).default([]).describe('more target names for this image'),
   dependsOn: z.array(z.string()).default([]).describe('images that must build first'),
   version: lineField.optional().describe('org.opencontainers.image.version (default: the first tag)'),
-  labels: z.record(lineField, lineField).default({}),
+  labels: z.record(lineField.regex(/\S/, 'a label key may not be empty'), lineField).default({}),
   args: z.record(variableName, z.string()).default({}).describe('build args (ARG in the Dockerfile)'),
   steps: z.array(stepSchema).default([]),
   cache: z

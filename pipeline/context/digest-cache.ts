@@ -1,6 +1,8 @@
 // Content digests of project files, kept between runs in .build-images/digests.json, keyed by what a
 // change would alter: path, size, mtime and inode. A file modified in the last two seconds is not kept,
-// since a second change within the same mtime tick would go unseen (git's "racy clean" rule).
+// since a second change within the same mtime tick would go unseen (git's "racy clean" rule). The key is
+// kept as its digest: a path may hold a value taken from the environment (PX_SRC, a checkout elsewhere).
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { PackEntry } from '../model/context-entries.ts';
@@ -20,7 +22,7 @@ export interface DigestCacheOptions {
   notice?: (message: string) => void;
 }
 
-const keyOf = (entry: PackEntry) => `${entry.path}\0${entry.size}\0${entry.stat?.mtimeMs}\0${entry.stat?.ino}`;
+const keyOf = (entry: PackEntry) => createHash('sha256').update(`${entry.path}\0${entry.size}\0${entry.stat?.mtimeMs}\0${entry.stat?.ino}`).digest('base64url');
 
 export async function loadDigestCache(file: string, { now = Date.now, notice = () => {} }: DigestCacheOptions = {}): Promise<DigestCache> {
   const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? '{}' : err));

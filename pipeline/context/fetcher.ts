@@ -3,7 +3,7 @@
 // content-addressed cache, and a lock file beside the config pins the digest of every URL once seen, as
 // npm's lock does: a rebuild needs no network, and a file that changed upstream fails until the user
 // accepts it with --update-lock.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,6 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { DEFAULT_FETCH_TIMEOUTS, type FetchExpect } from '../model/context-entries.ts';
 import { RunError, UserError } from '../model/errors.ts';
 import { redactUrl } from '../model/url.ts';
+import { holdsGiven, type GivenValues } from '../model/given-values.ts';
 import { isWriteProblem, writeFailure } from './disk-errors.ts';
 import { download, type Timeouts } from './download.ts';
 import { checkFetchedBody, checkKind } from './fetched-body.ts';
@@ -25,6 +26,8 @@ export interface FetchSettings {
   offline: boolean;
   updateLock: boolean;
   signal: AbortSignal;
+  /** Values given with --set or by the environment: a URL that holds one is pinned under its digest. */
+  given?: GivenValues;
 }
 
 export interface Fetched {
@@ -58,12 +61,22 @@ export function createFetcher(settings: FetchSettings): Fetcher {
         throw new RunError(`cannot read ${lockName}: ${err.message}`);
       },
     ));
+  // The lock is committed: a URL that holds a value given with --set or by the environment (a token in
+  // a query, a private host) is pinned under its digest, never written out. A pin under the URL itself
+  // (written when the value was the config's own) still holds, and is the one updated.
+  const keyIn = (fetched: LockFile['fetched'], url: string) =>
+    Object.hasOwn(fetched, url) || !holdsGiven(url, settings.given ?? []) ? url : `sha256:${createHash('sha256').update(url).digest('hex')}`;
+  const pinnedFor = async (url: string) => {
+    const { fetched } = await loadLock();
+    return fetched[keyIn(fetched, url)]?.sha256;
+  };
   // Read again under the lock and merged: a concurrent run may have pinned other URLs since we read it.
   const record = async (url: string, sha256: string, size: number) => {
-    (await loadLock()).fetched[url] = { sha256, size };
+    const { fetched } = await loadLock();
+    fetched[keyIn(fetched, url)] = { sha256, size };
     await updateStateFile(settings.lockPath, (text) => {
       const current = text === undefined ? emptyLock() : parseLock(lockName, text);
-      current.fetched[url] = { sha256, size };
+      current.fetched[keyIn(current.fetched, url)] = { sha256, size };
       return serializeLock(current);
     });
   };
@@ -85,7 +98,7 @@ export function createFetcher(settings: FetchSettings): Fetcher {
     async fetch(url, options = {}) {
       const { sha256: expected, expect = 'binary' } = options;
       const shown = redactUrl(url);
-      const pinned = (await loadLock()).fetched[url]?.sha256;
+      const pinned = await pinnedFor(url);
       const wanted = expected ?? (settings.updateLock ? undefined : pinned);
       if (wanted && (await exists(blob(wanted)))) {
         if (!(await exists(checkedMark(wanted, url, expect)))) {

@@ -1,7 +1,7 @@
 // Edits of a base image's files, as pure functions of their text. They replace ONAP's `sed` lines, which
 // broke whenever Cloudify changed a quote or an indent, and which added a rule again on every run.
 import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
-import { RunError } from '../model/errors.ts';
+import { InputMismatch, RunError } from '../model/errors.ts';
 import type { FileEdit } from '../model/file-edit.ts';
 import { decodeUtf8 } from '../model/utf8-text.ts';
 
@@ -17,7 +17,7 @@ export interface EditedFile {
 export function applyEdit(file: string, content: Uint8Array, mode: number, edit: FileEdit): EditedFile {
   const decoded = decodeUtf8(content);
   if (!decoded.ok) {
-    throw new RunError(
+    throw new InputMismatch(
       `${file} in the base image is not UTF-8 text (${decoded.reason}, line ${decoded.line}), so edit cannot change it`,
       'edit changes text files such as YAML configs and start-up scripts; for anything else, copy a file of your own',
     );
@@ -47,10 +47,10 @@ export function appendLine(text: string, line: string): string {
 export function prependToList(file: string, text: string, at: readonly string[], items: readonly Readonly<Record<string, string>>[]): string {
   const where = `${file}: ${at.join('.')}`;
   const doc = parseDocument(text, { keepSourceTokens: true });
-  if (doc.errors.length) throw new RunError(`${file} is not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
+  if (doc.errors.length) throw new InputMismatch(`${file} is not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
   const list = doc.getIn(at, true) as Node | undefined;
-  if (list === undefined) throw new RunError(`${where} does not exist`, `the base image's ${file} has no such key: check its version`);
-  if (!isSeq(list)) throw new RunError(`${where} is not a list`, 'the rules must be a YAML sequence');
+  if (list === undefined) throw new InputMismatch(`${where} does not exist`, `the base image's ${file} has no such key: check its version`, 'path');
+  if (!isSeq(list)) throw new InputMismatch(`${where} is not a list`, 'the rules must be a YAML sequence', 'path');
 
   const existing = list.items.map((item) => (isMap(item) ? JSON.stringify(item.toJSON()) : undefined));
   const missing = items.filter((item) => !existing.includes(JSON.stringify(item)));
@@ -67,7 +67,7 @@ export function prependToList(file: string, text: string, at: readonly string[],
     // A block sequence: new `- ` lines above the first item, with its indentation.
     const lineStart = text.lastIndexOf('\n', start - 1) + 1;
     const indent = /^[ ]*(?=- )/.exec(text.slice(lineStart))?.[0];
-    if (indent === undefined) throw new RunError(`${where}: the list's first item is not on a line of its own`);
+    if (indent === undefined) throw new InputMismatch(`${where}: the list's first item is not on a line of its own`, undefined, 'path');
     edited = text.slice(0, lineStart) + missing.map((item) => `${indent}- ${flowMap(item)}\n`).join('') + text.slice(lineStart);
   }
   checkPrepended(file, edited, at, missing);

@@ -4,13 +4,13 @@
 // and the stream's buffers, never by the context.
 import crypto, { createHash } from 'node:crypto';
 import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
-import { lstat, open, readFile, realpath, stat as statOf, type FileHandle } from 'node:fs/promises';
+import { lstat, open, readFile, readlink, realpath, stat as statOf, type FileHandle } from 'node:fs/promises';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Header, Pack } from 'tar-stream';
-import { RunError, UserError } from '../model/errors.ts';
+import { RunError, UserError, type Problem } from '../model/errors.ts';
 import { DOCKERFILE, sortByName, type PackEntry, type PlainSource } from '../model/context-entries.ts';
 import type { DigestCache } from './digest-cache.ts';
 import { compileIgnore, isIgnored, parseIgnoreFile } from './dockerignore.ts';
@@ -47,14 +47,21 @@ async function expandSource(source: PlainSource): Promise<PackEntry[]> {
   }
 }
 
-async function expandPath(source: Extract<PlainSource, { kind: 'path' }>): Promise<PackEntry[]> {
+type PathSource = Extract<PlainSource, { kind: 'path' }>;
+
+async function expandPath(source: PathSource): Promise<PackEntry[]> {
   // The project or a source named whole (`from: .`, `from: px:`) is followed even when it is a link.
   const isRoot = source.root !== undefined && path.resolve(source.path) === path.resolve(source.root);
   const stat = await (isRoot ? statOf : lstat)(source.path).catch(() => undefined);
   if (!stat) {
-    throw new RunError(`'${source.origin}' does not exist`, 'check the path, or the step that should produce it');
+    const problem = { message: `copy: '${source.origin}' does not exist`, hint: 'check the path, or the step that should produce it' };
+    throw source.at ? new UserError({ ...problem, at: source.at }) : new RunError(problem.message, problem.hint);
   }
-  if (source.root) await checkInsideRoot(source.path, source.root, source.origin);
+  // Checked as the run was planned, and again now: the disk may have changed since.
+  const wrong = await copyPathProblem(source).catch((err: unknown) => {
+    throw readFailure(source.origin, err);
+  });
+  if (wrong) throw new UserError(wrong);
   if (!stat.isDirectory()) {
     if (!source.wrapFile) return [await fileEntry(source.name, source.path, source.origin, source.mode)];
     const inside = `${source.name}/${path.basename(source.path)}`;
@@ -78,6 +85,7 @@ async function expandPath(source: Extract<PlainSource, { kind: 'path' }>): Promi
       const absolute = path.join(source.path, relative);
       const origin = `${source.origin}/${relative}`;
       const childStat = lstatOrFail(absolute, origin);
+      if (childStat.isSymbolicLink()) checkLinkInside(source, relative, absolute, origin);
       if (childStat.isDirectory()) {
         entries.push({ name: `${source.name}/${relative}/`, type: 'directory', mode: DIRECTORY_MODE, size: 0 });
         subdirectories.push(relative);
@@ -94,24 +102,90 @@ async function expandPath(source: Extract<PlainSource, { kind: 'path' }>): Promi
   return entries;
 }
 
+const leaves = (relative: string) => relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative);
+
 /**
- * The config's check that a path stays in the project is lexical; this one is made on the disk: a link
- * among the path's directories (`escape -> /etc`, then `from: escape/shadow`) must not lead outside. The
- * last part may be a link: it is packed as one.
+ * What is wrong on the disk with a copy's path, checked as the run is planned (so that `--dry-run` says it
+ * too) and again as the context is packed. The config's check that a path stays in the project is lexical;
+ * this one follows links: one among the path's directories (`escape -> /etc`, then `from: escape/shadow`)
+ * must not lead outside. The path itself may not be a link: COPY would follow it inside the context, where
+ * what it points to is not (the engine's own "failed to compute cache key"). Undefined when nothing is
+ * wrong, also when the path is not there yet: a step before the copy may make it.
  */
-async function checkInsideRoot(absolute: string, root: string, origin: string): Promise<void> {
+export async function copyPathProblem(source: PathSource): Promise<Problem | undefined> {
   // The root itself (`from: .`, `from: px:`) may be reached through a link: it is what the user named.
-  if (path.resolve(absolute) === path.resolve(root)) return;
-  const [realRoot, realParent] = await Promise.all([realpath(root), realpath(path.dirname(absolute))]).catch((err: unknown) => {
-    throw readFailure(origin, err);
-  });
-  const inside = path.relative(realRoot, path.join(realParent, path.basename(absolute)));
-  if (inside === '..' || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside)) {
-    throw new UserError({
-      message: `copy: '${origin}' leads outside ${path.basename(root)} through a symbolic link (it is ${path.join(realParent, path.basename(absolute))})`,
+  if (!source.root || path.resolve(source.path) === path.resolve(source.root)) return undefined;
+  const realRoot = await realpath(source.root).catch(missingIsFine);
+  if (realRoot === undefined) return undefined;
+  const real = await realParts(source.path);
+  if (leaves(path.relative(realRoot, real))) {
+    return {
+      message: `copy: '${source.origin}' leads outside ${path.basename(source.root)} through a symbolic link (it is ${real})`,
       hint: 'copy only what lies in the project or a declared source; to copy a directory from elsewhere, declare it under `sources:`',
-    });
+      at: source.at,
+    };
   }
+  const stat = await lstat(source.path).catch(missingIsFine);
+  if (!stat?.isSymbolicLink()) return undefined;
+  const target = await realpath(source.path).catch(missingIsFine);
+  const prefix = /^[a-z0-9][a-z0-9._/-]*:/.exec(source.origin)?.[0] ?? '';
+  const within = target !== undefined && !leaves(path.relative(realRoot, target));
+  return {
+    message: `copy: '${source.origin}' is a symbolic link (to ${await readlink(source.path)}): a link is copied only from inside a copied directory, pointing inside it`,
+    hint: within
+      ? `copy what it points to: from: ${prefix}${path.relative(realRoot, target) || '.'}`
+      : `it points ${target === undefined ? 'to nothing' : `outside ${path.basename(source.root)}`}: copy only what lies in the project or a declared source`,
+    at: source.at,
+  };
+}
+
+/** The path with its directories' links resolved: of its longest part that exists, then the rest as written. */
+async function realParts(absolute: string): Promise<string> {
+  const rest: string[] = [path.basename(absolute)];
+  for (let dir = path.dirname(absolute); ; dir = path.dirname(dir)) {
+    const real = await realpath(dir).catch(missingIsFine);
+    if (real !== undefined || dir === path.dirname(dir)) return path.join(real ?? dir, ...rest);
+    rest.unshift(path.basename(dir));
+  }
+}
+
+const missingIsFine = (err: NodeJS.ErrnoException): undefined => {
+  if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined;
+  throw err;
+};
+
+/**
+ * A link met inside a copied directory is packed as a link, never followed, and only when it points inside
+ * what is copied: one to /etc or up out of the directory would mean something else in the image than here.
+ */
+function checkLinkInside(source: PathSource, relative: string, absolute: string, origin: string): void {
+  let linkname: string;
+  try {
+    linkname = readlinkSync(absolute);
+  } catch (err) {
+    throw readFailure(origin, err);
+  }
+  if (!path.isAbsolute(linkname) && !leaves(path.normalize(path.join(path.dirname(relative), linkname)))) return;
+  throw new UserError({
+    message: `copy: '${origin}' is a symbolic link to ${linkname}, outside the copied '${source.origin}'`,
+    hint: 'a link is copied as a link only when it points inside what is copied: copy what it points to instead, or make the link with a run step',
+    at: source.at,
+  });
+}
+
+/** Every copy of the images to build, checked on the disk as the run is planned: all problems at once. */
+export async function checkCopies(sources: readonly PlainSource[]): Promise<void> {
+  const problems = await Promise.all(
+    sources.map((source) =>
+      source.kind === 'path'
+        ? copyPathProblem(source).catch((err: unknown) => {
+            throw readFailure(source.origin, err);
+          })
+        : undefined,
+    ),
+  );
+  const found = problems.filter((p): p is Problem => p !== undefined);
+  if (found.length > 0) throw new UserError(found);
 }
 
 async function readIgnoreFile(file: string, origin: string): Promise<string> {

@@ -22,6 +22,7 @@ import { defaultedVariables, interpolateConfig } from '../config/variables.ts';
 import type { Graph } from '../plan/graph.ts';
 import type { ImagePlan, Plan } from '../plan/plan.ts';
 import type { Problem } from '../model/errors.ts';
+import { concealGiven, givenDigest, givenValues, revealGiven, type GivenValues } from '../model/given-values.ts';
 import { defaultCacheDir } from './cache-dir.ts';
 import { writePrivately } from './state-file.ts';
 
@@ -103,10 +104,11 @@ function recall(remembered: Remembered, options: PrepareOptions): Prepared | und
     });
     if (problems.length > 0) return undefined;
     const stamp = variables.get('TIMESTAMP')!.value;
-    const planKey = planKeyOf(remembered.raw, interpolated, stamp);
+    const given = givenValues(variables, options.env ?? process.env);
+    const planKey = planKeyOf(remembered.raw, interpolated, stamp, given);
     const kept = planKey === undefined ? undefined : remembered.plans[planKey];
     if (kept === undefined) return undefined;
-    const plan = JSON.parse(kept.replaceAll(PLACEHOLDER, stamp)) as KeptPlan;
+    const plan = JSON.parse(revealGiven(kept, given, true).replaceAll(PLACEHOLDER, stamp)) as KeptPlan;
     return {
       config: plan.config,
       credentials: plan.credentials,
@@ -122,20 +124,23 @@ function recall(remembered: Remembered, options: PrepareOptions): Prepared | und
 }
 
 /**
- * The second key: the config with its values in, the timestamp written as the placeholder. None when the
- * timestamp or the placeholder is written into the file itself, where putting the run's own back in would
- * change what the user wrote.
+ * The second key: the config with its values in, the timestamp written as the placeholder, and the values
+ * given with --set or by the environment (a plan is kept with placeholders for them: a run with other
+ * values must not find it). None when the timestamp or the placeholder is written into the file itself,
+ * where putting the run's own back in would change what the user wrote.
  */
-function planKeyOf(raw: unknown, interpolated: unknown, stamp: string): string | undefined {
+function planKeyOf(raw: unknown, interpolated: unknown, stamp: string, given: GivenValues): string | undefined {
   const written = JSON.stringify(raw);
   if (written.includes(stamp) || written.includes(PLACEHOLDER)) return undefined;
-  return digest(JSON.stringify(interpolated).replaceAll(stamp, PLACEHOLDER));
+  return digest(JSON.stringify(interpolated).replaceAll(stamp, PLACEHOLDER), givenDigest(given));
 }
 
 async function remember(store: string, key: string, earlier: Remembered | undefined, parts: PreparedParts, options: PrepareOptions): Promise<void> {
   const { prepared } = parts;
   const stamp = prepared.variables.get('TIMESTAMP')!.value;
-  const planKey = planKeyOf(parts.raw, parts.interpolated, stamp);
+  const env = options.env ?? process.env;
+  const given = givenValues(prepared.variables, env);
+  const planKey = planKeyOf(parts.raw, parts.interpolated, stamp, given);
   if (planKey === undefined) return;
   const kept: KeptPlan = {
     config: prepared.config,
@@ -145,13 +150,16 @@ async function remember(store: string, key: string, earlier: Remembered | undefi
   };
   const text = JSON.stringify(kept);
   // A value that is a secret where it is used never goes to disk, even in a config that wrote it in.
-  if (secretValues(prepared, options.env ?? process.env).some((secret) => text.includes(secret))) return;
+  if (secretValues(prepared, env).some((secret) => text.includes(secret))) return;
+  // Nor does a value given with --set or by the environment: the plan keeps a placeholder in its place.
+  const concealed = concealGiven(text.replaceAll(stamp, PLACEHOLDER), given, true);
+  if (concealed === undefined || revealGiven(concealed, given, true).replaceAll(PLACEHOLDER, stamp) !== text) return;
   const plans = Object.entries(earlier?.key === key ? earlier.plans : {}).filter(([k]) => k !== planKey);
   const remembered: Remembered = {
     key,
     raw: parts.raw,
     declared: parts.declared,
-    plans: Object.fromEntries([...plans.slice(-(PLANS_KEPT - 1)), [planKey, text.replaceAll(stamp, PLACEHOLDER)]]),
+    plans: Object.fromEntries([...plans.slice(-(PLANS_KEPT - 1)), [planKey, concealed]]),
   };
   await writePrivately(store, JSON.stringify(remembered));
 }

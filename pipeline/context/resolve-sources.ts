@@ -5,6 +5,7 @@
 import type { ContextSource, PlainSource } from '../model/context-entries.ts';
 import type { ImageFile } from '../engine/engine.ts';
 import type { Fetcher } from './fetcher.ts';
+import { InputMismatch, UserError } from '../model/errors.ts';
 import { editNow, type ApplyEdit } from './edit-cache.ts';
 
 export interface SourceResolvers {
@@ -69,11 +70,24 @@ export async function resolveEdits(sources: readonly FetchedSource[], resolvers:
       resolved.push(source);
       continue;
     }
-    const file = edited.get(source.imagePath) ?? (await resolvers.readBaseFile(source.imagePath));
-    const result = await (resolvers.edit ?? editNow)(source.imagePath, file.content, file.mode, source.edit);
+    const { file, result } = await editOf(source, edited, resolvers).catch((err: unknown) => {
+      // What the base image lacks is the config's mistake, placed at the step that asked for it.
+      if (!(err instanceof InputMismatch) || !source.at) throw err;
+      throw new UserError({
+        message: `edit: ${err.message}`,
+        hint: err.hint,
+        at: err.about === 'path' ? (source.at.path ?? source.at.file) : source.at.file,
+      });
+    });
     edited.set(source.imagePath, { ...file, content: Buffer.from(result.text), mode: result.mode });
     resolved.push({ kind: 'bytes', name: source.name, data: result.text, mode: result.mode, origin: source.imagePath });
     args[source.ownerArg] = `${file.uid}:${file.gid}`;
   }
   return { sources: resolved, args };
+}
+
+async function editOf(source: EditSource, edited: ReadonlyMap<string, ImageFile>, resolvers: Omit<SourceResolvers, 'fetcher'>) {
+  const file = edited.get(source.imagePath) ?? (await resolvers.readBaseFile(source.imagePath));
+  const result = await (resolvers.edit ?? editNow)(source.imagePath, file.content, file.mode, source.edit);
+  return { file, result };
 }

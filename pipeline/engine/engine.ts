@@ -14,6 +14,8 @@ export interface ImageInfo {
   repoDigests: readonly string[];
 }
 
+export type ImageIdKind = 'config' | 'manifest';
+
 export interface ImageFile {
   content: Buffer;
   mode: number;
@@ -44,6 +46,11 @@ export interface ImageStore {
   /** Removes one tag; false when there was no such tag. */
   untag(ref: string): Promise<boolean>;
   push(ref: string, credentials: Credentials | undefined, onLine: OnLine, signal: AbortSignal): Promise<{ digest?: string }>;
+  /**
+   * What an image ID is here: the config's digest (a graphdriver engine), or the digest of the manifest or
+   * index the image's tag names (the containerd image store, Engine 29's default).
+   */
+  imageIds(): Promise<ImageIdKind>;
   /** A file of an image (a link is followed); `labels` go on anything the store makes to read it. */
   readFile(image: string, path: string, labels: Readonly<Record<string, string>>): Promise<ImageFile>;
 }

@@ -3,6 +3,7 @@
 // builds here, and the engine does it after the build it runs beside. After every build, it cost each
 // rebuild that much; what ten minutes of builds add is well within any limit worth setting. A lower limit
 // is a new one, pruned to at once.
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { writePrivately } from '../context/state-file.ts';
 import type { Builder } from './engine.ts';
@@ -23,7 +24,8 @@ export function pruningAtMostEvery(builder: Builder, { file, engine, intervalMs 
     name: builder.name,
     build: (request) => builder.build(request),
     async pruneCache(keepBytes) {
-      const key = `${engine} ${keepBytes}`;
+      // The engine's address comes from DOCKER_HOST: kept as its digest, as every value from the environment.
+      const key = `${createHash('sha256').update(engine).digest('hex')} ${keepBytes}`;
       const stamps = await readStamps(file);
       const last = stamps[key];
       // A clock set back makes a stamp from the future: not trusted.

@@ -1,6 +1,7 @@
 // What a build context is made of, as plain data. The plan holds these; only packing touches the disk.
 
 import type { FileEdit } from './file-edit.ts';
+import type { SourcePosition } from './errors.ts';
 
 /** The generated Dockerfile's name in every context we send: the builders are told this name. */
 export const DOCKERFILE = 'Dockerfile';
@@ -26,7 +27,15 @@ export type DeferredSource =
       timeouts: { connect: number; idle: number };
     }
   /** A file of the base image, read through the engine and edited; its owner goes in a build arg. */
-  | { kind: 'image-file'; name: string; imagePath: string; edit: FileEdit; ownerArg: string };
+  | {
+      kind: 'image-file';
+      name: string;
+      imagePath: string;
+      edit: FileEdit;
+      ownerArg: string;
+      /** The step's `file`, and the list's path (`prependToList.at`): where a problem with them is placed. */
+      at?: { file: SourcePosition; path?: SourcePosition };
+    };
 
 export type ContextSource = PlainSource | DeferredSource;
 
@@ -46,6 +55,8 @@ export type PlainSource =
        * copied into a directory, a name COPY would read as a glob (`[id].tsx`) then never reaches COPY.
        */
       wrapFile?: boolean;
+      /** The copy step's `from`: where a problem with the path is placed. */
+      at?: SourcePosition;
     }
   /** Content made by the tool itself: the Dockerfile, an edited file. */
   | { kind: 'bytes'; name: string; data: string | Uint8Array; mode: number; origin?: string }

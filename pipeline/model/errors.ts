@@ -15,11 +15,24 @@ export interface Problem {
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
-/** A mistake in the config or the command line: exit 2, every problem listed, no stack. */
+/**
+ * How many problems are listed at most: a file of a million unknown keys gave as many errors and hints
+ * (163 MB of stderr). The rest are counted.
+ */
+export const MAX_PROBLEMS = 50;
+
+/** A mistake in the config or the command line: exit 2, every problem listed (up to MAX_PROBLEMS), no stack. */
 export class UserError extends Error {
   readonly problems: Problem[];
   constructor(problems: Problem[] | Problem) {
-    const list = Array.isArray(problems) ? problems : [problems];
+    const all = Array.isArray(problems) ? problems : [problems];
+    const list =
+      all.length <= MAX_PROBLEMS
+        ? all
+        : [
+            ...all.slice(0, MAX_PROBLEMS),
+            { message: `${all.length - MAX_PROBLEMS} more problems are not listed`, hint: 'fix the ones above and run again: the rest are counted, not shown' },
+          ];
     super(list.map(formatProblem).join('\n'));
     this.name = 'UserError';
     this.problems = list;
@@ -34,6 +47,22 @@ export class RunError extends Error {
   ) {
     super(message);
     this.name = 'RunError';
+  }
+}
+
+/**
+ * What the config asks of an input that the input does not have, found only at build time (a base image's
+ * file that is missing, a directory or binary; a project path that is not there): exit 2 like every other
+ * config error, once it is placed at the step that asked (`at`, or the step's `about` field).
+ */
+export class InputMismatch extends RunError {
+  constructor(
+    message: string,
+    hint?: string,
+    readonly about: 'file' | 'path' = 'file',
+  ) {
+    super(message, hint);
+    this.name = 'InputMismatch';
   }
 }
 

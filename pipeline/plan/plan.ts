@@ -80,14 +80,14 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
   spec.steps.forEach((step, index) => {
     const kind = stepKinds[step.kind] as StepKind;
     const contextDir = `s${String(index).padStart(2, '0')}-${step.kind}`;
+    const fieldPath = (field: string) => ['steps', index, step.kind, ...field.split('.').map((f) => (/^\d+$/.test(f) ? Number(f) : f))];
     const ctx: StepPlanContext = {
       index,
       image: name,
       contextDir,
-      projectPath: (written, field) => {
-        const fieldPath = ['steps', index, step.kind, ...field.split('.').map((f) => (/^\d+$/.test(f) ? Number(f) : f))];
-        return resolvePath(loaded.projectDir, sources, written, (problem) => problems.push({ ...problem, at: at(...fieldPath) }));
-      },
+      projectPath: (written, field) =>
+        resolvePath(loaded.projectDir, sources, written, (problem) => problems.push({ ...problem, at: at(...fieldPath(field)) })),
+      at: (field) => at(...fieldPath(field)),
       projectRoot: (written) => rootOf(loaded.projectDir, sources, written),
       statePath: (file) => statePath(loaded.projectDir, file, (problem) => problems.push({ ...problem, at: at() })),
     };

@@ -19,6 +19,8 @@ export interface RemoteImage {
   ref: string;
   /** The digest of the manifest the platform resolves to (what the engine reports as pushed). */
   digest: string;
+  /** The digest of what the tag names: that manifest, or the index it was chosen from. */
+  target: string;
   mediaType: string;
   /** The manifest's bytes exactly, to be put under another tag unchanged. */
   manifest: Buffer;
@@ -51,6 +53,7 @@ export async function remoteImage(ref: string, auth: Credentials | undefined, pl
   const fetchFrom = (path: string, accept: string) => authorizedFetch(`${base}/v2/${repository}/${path}`, { headers: { accept } }, auth);
   let document = await readDocument(await fetchFrom(`manifests/${parsed.digest ?? tagOf(parsed)}`, ACCEPT));
   if (!document) return undefined;
+  const target = document.digest;
   if (isIndex(document)) {
     const chosen = choosePlatform(document.json as { manifests?: Descriptor[] }, platform);
     if (!chosen) return undefined;
@@ -64,6 +67,7 @@ export async function remoteImage(ref: string, auth: Credentials | undefined, pl
   return {
     ref,
     digest: document.digest,
+    target,
     mediaType: document.mediaType,
     manifest: document.bytes,
     configDigest: manifest.config.digest,

@@ -33,7 +33,8 @@ export function githubReporter(out: NodeJS.WritableStream, verbose: boolean, loc
     mask: (value) => view.raw(maskCommand(value)),
     emit(event: RunEvent) {
       view.emit(event);
-      if (event.type === 'finish' && event.status === 'failed' && !event.notBuilt) {
+      // A config error found as the image was built is annotated at its place with the run's config errors.
+      if (event.type === 'finish' && event.status === 'failed' && !event.notBuilt && !event.problems?.length) {
         failures.push({
           image: event.image,
           error: event.error,

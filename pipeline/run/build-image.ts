@@ -13,7 +13,7 @@ import { DOCKERFILE_KEY, rebuildReason, recordLabels, type RebuildReason, type R
 import type { ImageInfo } from '../engine/engine.ts';
 import { editStandIns, resolveEdits, resolveFetches, type FetchedSource } from '../context/resolve-sources.ts';
 import type { RemoteImage } from '../registry/registry-images.ts';
-import { baseConfigDigest, cacheSources, checksRegistry, upToDateInRegistry } from './registry-cache.ts';
+import { remoteBaseId, cacheSources, checksRegistry, upToDateInRegistry } from './registry-cache.ts';
 import type { RunOptions, RunServices } from './services.ts';
 import type { RunEvent } from './events.ts';
 
@@ -33,7 +33,7 @@ export type BuildOptions = Pick<
 export type BuildResult =
   | { status: 'built'; id: string; reason: string; changed?: string[] }
   | { status: 'skipped'; id: string; reason: string }
-  /** Up to date in the registry: nothing pulled, built or pushed; `id` is its config digest. */
+  /** Up to date in the registry: nothing pulled, built or pushed; `id` is what a pull would give it (registry-cache.ts). */
   | { status: 'skipped'; id: string; reason: string; registry: { name: string; digest: string }; remote: RemoteImage };
 
 /** The context (its Dockerfile holds the steps and the labels), the base, the build args. */
@@ -60,8 +60,8 @@ async function pullBase(image: ImagePlan, ref: string, settings: BuildServices):
 }
 
 /**
- * The base: on the engine already, or (when the image may be up to date in a registry) known by its config
- * digest from the registry, pulled only if the image must be built after all; else pulled now.
+ * The base: on the engine already, or (when the image may be up to date in a registry) known by the ID a
+ * pull would give it, from the registry, pulled only if the image must be built after all; else pulled now.
  */
 async function resolveBase(image: ImagePlan, builtBases: ReadonlyMap<string, BaseRun>, settings: BuildServices, options: BuildOptions): Promise<BaseImage> {
   if (image.base.kind === 'image') {
@@ -72,7 +72,7 @@ async function resolveBase(image: ImagePlan, builtBases: ReadonlyMap<string, Bas
   const ref = image.base.ref;
   const local = options.pull ? undefined : await settings.images.inspectImage(ref);
   if (local) return { id: local.id };
-  const remote = checksRegistry(image, options) ? await baseConfigDigest(ref, settings) : undefined;
+  const remote = checksRegistry(image, options) ? await remoteBaseId(ref, settings) : undefined;
   if (remote) return { id: remote, fetch: () => pullBase(image, ref, settings) };
   return { id: await pullBase(image, ref, settings) };
 }

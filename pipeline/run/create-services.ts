@@ -15,6 +15,7 @@ import { putRemoteTag, remoteImage, type RemoteImage } from '../registry/registr
 import type { RunEvent } from './events.ts';
 import type { Config } from '../config/schema.ts';
 import type { CredentialVariables } from '../model/credentials.ts';
+import type { GivenValues } from '../model/given-values.ts';
 import { secretReader } from './secrets.ts';
 import { sleep, type RunServices } from './services.ts';
 
@@ -26,6 +27,8 @@ export interface ServiceSettings {
   secrets: Config['secrets'];
   /** Which environment variables carry which registry's credentials (they go to that registry only). */
   credentials: readonly CredentialVariables[];
+  /** Values given with --set or by the environment, which no file the tool writes may hold. */
+  given: GivenValues;
   /** undefined when the line needs no engine (host commands alone). */
   engine: EngineOptions | undefined;
   emit(event: RunEvent): void;
@@ -46,7 +49,7 @@ export async function createServices(settings: ServiceSettings): Promise<RunServ
       path.join(cacheDir, 'image-files'),
     ),
     builder: engine.builder,
-    edit: rememberingEdits(path.join(cacheDir, 'edited-files')),
+    edit: rememberingEdits(path.join(cacheDir, 'edited-files'), undefined, settings.given),
     emit: settings.emit,
     signal: settings.signal,
     fetcher: createFetcher({
@@ -55,6 +58,7 @@ export async function createServices(settings: ServiceSettings): Promise<RunServ
       offline: settings.offline,
       updateLock: settings.updateLock,
       signal: settings.signal,
+      given: settings.given,
     }),
     digests,
     credentials: registryCredentials(settings.credentials),
@@ -77,6 +81,7 @@ function noEngine(): Engine {
       findImage: unused,
       knownImage: unused,
       newestImage: unused,
+      imageIds: unused,
       pull: unused,
       tag: unused,
       untag: unused,

@@ -1,6 +1,7 @@
 // What a run reports, as data. The runner emits these; the TTY, plain and JSON renderers consume them.
 import type { BuildStep } from '../engine/engine.ts';
 import type { Action } from '../model/actions.ts';
+import type { Problem } from '../model/errors.ts';
 import type { PlanEvent } from '../plan/plan-event.ts';
 
 export type ImageStatus = 'built' | 'skipped' | 'failed';
@@ -56,6 +57,8 @@ export type RunEvent =
        * the run had stopped first (a failure without --keep-going, or Ctrl-C: `stopped`).
        */
       notBuilt?: 'dependency' | 'stopped';
+      /** With `failed`: config errors found as it was built (placed at their step; the run ends with exit 2). */
+      problems?: Problem[];
       /**
        * What it was built on (built or up to date): the reference (a graph image's first tag), the image ID used,
        * and, when the engine knows it, the manifest's digest in the base's registry.

@@ -14,10 +14,19 @@ export function checksRegistry(image: ImagePlan, options: Pick<BuildOptions, 'pu
   return options.registryCheck !== false && !options.noCache && (options.pushRefs?.get(image.name)?.length ?? 0) > 0;
 }
 
-/** A base's config digest as its registry tells it (the image ID a pull would give), or undefined in doubt. */
-export async function baseConfigDigest(ref: string, settings: Pick<BuildServices, 'registry' | 'credentials'>): Promise<string | undefined> {
+/**
+ * The ID a pull of this image would give the engine, as the registry tells it, or undefined in doubt: the
+ * config's digest on a graphdriver engine, the digest of what the tag names on the containerd store. The
+ * two are never compared: an inputs digest made on one kind of engine matches only another of its kind.
+ */
+export async function remoteImageId(remote: RemoteImage, settings: Pick<BuildServices, 'images'>): Promise<string> {
+  return (await settings.images.imageIds()) === 'config' ? remote.configDigest : remote.target;
+}
+
+export async function remoteBaseId(ref: string, settings: Pick<BuildServices, 'registry' | 'credentials' | 'images'>): Promise<string | undefined> {
   try {
-    return (await settings.registry.image(ref, await settings.credentials(registryOf(ref))))?.configDigest;
+    const remote = await settings.registry.image(ref, await settings.credentials(registryOf(ref)));
+    return remote && (await remoteImageId(remote, settings));
   } catch {
     return undefined;
   }
@@ -32,7 +41,7 @@ export async function upToDateInRegistry(
   image: ImagePlan,
   digest: string,
   refs: readonly string[],
-  settings: Pick<BuildServices, 'registry' | 'credentials' | 'emit'>,
+  settings: Pick<BuildServices, 'registry' | 'credentials' | 'emit' | 'images'>,
   held: Map<string, boolean>,
 ): Promise<Extract<BuildResult, { remote: unknown }> | undefined> {
   for (const ref of refs) {
@@ -43,7 +52,7 @@ export async function upToDateInRegistry(
       if (remote?.labels[DIGEST_LABEL] !== digest) continue;
       return {
         status: 'skipped',
-        id: remote.configDigest,
+        id: await remoteImageId(remote, settings),
         reason: `up to date in ${registry}: ${ref} carries the same inputs digest`,
         registry: { name: registry, digest: remote.digest },
         remote,

@@ -3,7 +3,7 @@
 // already running finish, as make's do).
 import { buildImage, type BuildOptions, type BuildServices } from './build-image.ts';
 import { isMissingInput, runCommands } from './host-command.ts';
-import { Interrupted, RunError } from '../model/errors.ts';
+import { formatPosition, Interrupted, RunError, UserError, type Problem } from '../model/errors.ts';
 import type { ImageStatus, RunEvent } from './events.ts';
 import type { RemoteImage } from '../registry/registry-images.ts';
 import { apiLocation, imageRef, registryOf, repositoryOf } from '../model/image-ref.ts';
@@ -24,6 +24,8 @@ export interface ImageRun {
   /** Up to date in a registry: where, and what it holds there (it is not on the engine). */
   registry?: { name: string; digest: string };
   remote?: RemoteImage;
+  /** A config error found only as it was built (a base image without the file an edit names): exit 2. */
+  problems?: Problem[];
 }
 
 export async function runBuilds(
@@ -74,12 +76,21 @@ export async function runBuilds(
         error: run.error,
         hint: run.hint,
         registry: run.registry,
+        ...(run.problems ? { problems: run.problems } : {}),
         ...more,
         seconds: (Date.now() - started) / 1000,
       });
       return run;
     };
     const failed = (err: unknown): ImageRun => {
+      if (err instanceof UserError) {
+        // The config's mistake, placed at its step: the image fails as any other would, and the run says so
+        // as it says every config error (exit 2).
+        if (!options.keepGoing) stoppedBy ??= name;
+        const [first] = err.problems;
+        const error = err.problems.map((p) => (p.at ? `${formatPosition(p.at)}: ${p.message}` : p.message)).join('; ');
+        return finish({ name, status: 'failed', error, hint: first?.hint, problems: err.problems });
+      }
       if (!(err instanceof RunError) && !(err instanceof Interrupted)) throw err;
       if (!options.keepGoing && !isMissingInput(err)) stoppedBy ??= name;
       return finish({ name, status: 'failed', error: err.message, hint: err instanceof RunError ? err.hint : undefined });

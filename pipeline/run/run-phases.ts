@@ -2,7 +2,7 @@
 // phases are the whole plan (plan/phases.ts puts deploy's builds in it); this only sequences them.
 import { cleanOutputs, deployImages, removeImages } from './actions.ts';
 import { pushRefs } from '../plan/action-targets.ts';
-import { Interrupted, RunError } from '../model/errors.ts';
+import { Interrupted, RunError, type Problem } from '../model/errors.ts';
 import type { RunEvent } from './events.ts';
 import type { Phase, Selection } from '../plan/phases.ts';
 import type { Plan } from '../plan/plan.ts';
@@ -12,6 +12,8 @@ import type { RunOptions, RunServices } from './services.ts';
 export interface RunOutcome {
   ok: boolean;
   interrupted: boolean;
+  /** Config errors found only at build time (each at its step): the command exits 2 with them. */
+  problems: Problem[];
 }
 
 export async function runPhases(plan: Plan, phases: readonly Phase[], selected: Selection, given: RunServices, options: RunOptions): Promise<RunOutcome> {
@@ -81,7 +83,7 @@ export async function runPhases(plan: Plan, phases: readonly Phase[], selected: 
     ...(interrupted ? { interrupted } : {}),
   };
   services.emit(summary);
-  return { ok, interrupted };
+  return { ok, interrupted, problems: outcomes.flatMap((r) => r.problems ?? []) };
 }
 
 /**

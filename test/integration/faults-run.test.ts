@@ -10,7 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { cli, project, type CliResult } from '../support/cli.ts';
-import { cleanup, docker, importImage, imageInfo, requireEngine, rootfs, RUN_ID, RUN_LABEL, testTag } from '../support/engine.ts';
+import { cleanup, docker, importImage, imageInfo, requireEngine, rootfs, RUN_ID, RUN_LABEL, runIn, testTag } from '../support/engine.ts';
 import { answer, loopback, routes, status, type Loopback } from '../support/loopback.ts';
 import Docker from 'dockerode';
 import { digestContext, fileChunks, listEntries, packEntries } from '../../pipeline/context/pack-context.ts';
@@ -62,6 +62,12 @@ test.after(async () => {
   await cleanup();
 });
 
+/** Every file below a directory (links not followed). */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+}
+
 /** A run with its own fetch cache, never the user's. */
 const run = (args: string[], cwd: string, env: Record<string, string> = {}) => cli(args, { cwd, env: { BUILD_IMAGES_CACHE: cacheDir, ...env } });
 
@@ -105,12 +111,45 @@ test('extract: ../../etc/shadow is a config error at its line', async () => {
   cleanExit(result, 2, /build.config.yaml:\d+:\d+: error: extract names a file inside the archive: a relative path without \.\./);
 });
 
-test('copy through a link out of the project (escape -> /etc) is exit 2 naming the path; nothing is built', async () => {
+test('copy through a link out of the project (escape -> /etc) is exit 2 at the copy’s from, in a dry run too; nothing is built', async () => {
   const dir = await project({ 'build.config.yaml': config('- copy: { from: escape/passwd, to: /stolen }') });
   await symlink('/etc', path.join(dir, 'escape'));
-  const result = await run(['app'], dir);
-  cleanExit(result, 2, "copy: 'escape/passwd' leads outside");
+  for (const args of [['--dry-run'], ['app']]) {
+    const result = await run(args, dir);
+    cleanExit(result, 2, /^build\.config\.yaml:7:23: error: copy: 'escape\/passwd' leads outside/);
+  }
   assert.is(await imageInfo(testTag('app', '1')), undefined);
+});
+
+test('a copied path that is itself a link (to a file, to /etc) is exit 2 at the copy’s from, in a dry run too; nothing is built', async () => {
+  for (const [link, target, hint] of [
+    ['tool', 'bin/tool', /hint: copy what it points to: from: bin\/tool/],
+    ['etc', '/etc', /hint: it points outside/],
+  ] as const) {
+    const dir = await project({ 'build.config.yaml': config(`- copy: { from: ${link}, to: /x }`), 'bin/tool': 'tool\n' });
+    await symlink(target, path.join(dir, link));
+    for (const args of [['--dry-run'], ['app']]) {
+      const result = await run(args, dir);
+      cleanExit(result, 2, new RegExp(`^build\\.config\\.yaml:7:23: error: copy: '${link}' is a symbolic link \\(to ${target.replace('/', '\\/')}\\)`), hint);
+      assert.not.match(result.stderr + result.stdout, /failed to compute cache key/);
+    }
+    assert.is(await imageInfo(testTag('app', '1')), undefined);
+  }
+});
+
+test('a link inside a copied directory that points out of it is exit 2 at the copy step; one inside it reaches the image as a link', async () => {
+  const dir = await project({ 'build.config.yaml': config('- copy: { from: conf, to: /conf/ }', 'linked'), 'conf/a.yaml': 'a: 1\n' });
+  await symlink('a.yaml', path.join(dir, 'conf/current.yaml'));
+  await symlink('/etc/shadow', path.join(dir, 'conf/shadow'));
+  cleanExit(
+    await run(['linked'], dir),
+    2,
+    /^build\.config\.yaml:7:23: error: copy: 'conf\/shadow' is a symbolic link to \/etc\/shadow, outside the copied 'conf'/m,
+  );
+  assert.is(await imageInfo(testTag('linked', '1')), undefined);
+  await rm(path.join(dir, 'conf/shadow'));
+  cleanExit(await run(['linked'], dir), 0);
+  assert.is((await runIn(testTag('linked', '1'), ['readlink', '/conf/current.yaml'])).output, 'a.yaml\n');
 });
 
 test('an image named a/../../../tmp/x is exit 2 at its line, and nothing is written outside .build-images/', async () => {
@@ -123,6 +162,64 @@ test('an image named a/../../../tmp/x is exit 2 at its line, and nothing is writ
 });
 
 // --- secrets
+
+test('no file the tool writes holds a value given with --set or taken from the environment, and runs that recall them still use it', async () => {
+  const token = 'tok-Qz81-given';
+  const tag = 'tag-env-5k2w';
+  const outside = await tempDir('bi-values-src-');
+  await writeFile(path.join(outside, 'file.txt'), 'from a source elsewhere\n');
+  // Older than two seconds, so that digests.json keeps its digest.
+  await utimes(path.join(outside, 'file.txt'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+  const image = testTag('values', tag);
+  const dir = await project({
+    'build.config.yaml': `
+variables:
+  TAG: '1'
+  TOKEN: none
+  REPO: none
+  SRC: ../none
+sources:
+  ext: \${SRC}
+images:
+  values:
+    base: ${BASE}
+    tags: ['${image.replace(`:${tag}`, ':${TAG}')}']
+    labels: { token: 'label-\${TOKEN}' }
+    args: { T: '\${TOKEN}' }
+    steps:
+      - fetch: { url: '\${REPO}/types.yaml', to: /types/ }
+      - edit: { file: /etc/group, appendLine: 'values:x:4242:\${TOKEN}' }
+      - copy: { from: 'ext:file.txt', to: /from-src.txt }
+      - env: { A: 'env-\${TOKEN}' }
+`,
+  });
+  const cache = await tempDir('bi-values-cache-');
+  const args = ['--set', `TOKEN=${token}`, '--set', `REPO=${server.url}`];
+  const env = { BUILD_IMAGES_CACHE: cache, TAG: tag, SRC: outside };
+  for (const line of [
+    ['--dry-run', ...args],
+    [...args, 'values'],
+    [...args, 'values'],
+    ['--dry-run', ...args],
+  ]) {
+    const result = await cli(line, { cwd: dir, env });
+    assert.is(result.code, 0, result.stderr + result.stdout);
+  }
+  assert.is((await runIn(image, ['sh', '-c', 'tail -n 1 /etc/group; echo "$A"'])).output, `values:x:4242:${token}\nenv-${token}\n`);
+  const written = [...(await filesUnder(cache)), ...(await filesUnder(path.join(dir, '.build-images'))), path.join(dir, 'build-images.lock.json')];
+  for (const kind of ['prepared-configs/', 'edited-files/', 'pruned.json', 'digests.json', 'build-images.lock.json'])
+    assert.ok(
+      written.some((f) => f.includes(kind)),
+      `${kind} was written:\n${written.join('\n')}`,
+    );
+  const leaks: string[] = [];
+  for (const file of written) {
+    const text = await readFile(file, 'latin1');
+    for (const value of [token, tag, server.url, outside, ...(process.env['DOCKER_HOST'] ? [process.env['DOCKER_HOST']] : [])])
+      if (text.includes(value) || file.includes(value)) leaks.push(`${file} holds ${value}`);
+  }
+  assert.equal(leaks, []);
+});
 
 test('a fetch URL with a password is refused at config time, and the password appears nowhere', async () => {
   const url = `http://user:${PASSWORD}@127.0.0.1:${new URL(server.url).port}/types.yaml`;

@@ -500,8 +500,11 @@ test('dockprox takes /usr/bin/docker out of the static client archive, fetched a
     assert.equal((await imageInfo(image))!.Config.Entrypoint, ['/usr/bin/docker']);
     const { output } = await runIn(image, ['sh', '-c', 'stat -c %a /usr/bin/docker && /usr/bin/docker version']);
     assert.is(output.trim(), '755\nDocker version 17.09.0-ce (stand-in) version');
-    const lock = JSON.parse(await readFile(path.join(projectDir, 'build-images.lock.json'), 'utf8'));
-    assert.is(lock.fetched[server.url].sha256, createHash('sha256').update(server.tgz).digest('hex'));
+    // DOCKER_CLIENT_URL came from the environment: pinned under the URL's digest, the URL not written.
+    const lockText = await readFile(path.join(projectDir, 'build-images.lock.json'), 'utf8');
+    assert.not.match(lockText, server.url);
+    const pin = JSON.parse(lockText).fetched[`sha256:${createHash('sha256').update(server.url).digest('hex')}`];
+    assert.is(pin.sha256, createHash('sha256').update(server.tgz).digest('hex'));
   } finally {
     await server.close();
   }

@@ -46,6 +46,7 @@ export function fakeEngine(bases: readonly string[] = []): FakeEngine {
       // An engine in memory lists at no cost: it knows what it would find.
       knownImage: async (label, value) => [...tags.values()].find((i) => i.labels[label] === value),
       // The last tagged is the newest.
+      imageIds: async () => 'config',
       newestImage: async (label, value, repositories) =>
         [...tags].filter(([ref, i]) => i.labels[label] === value && repositories.includes(repositoryOfTag(ref))).at(-1)?.[1],
       pull: async (ref) => {
@@ -75,7 +76,7 @@ export function fakeEngine(bases: readonly string[] = []): FakeEngine {
         engine.registry.set(ref, digest);
         const info = tags.get(ref)!;
         const manifest = Buffer.from(JSON.stringify({ config: info.id }));
-        engine.remote.set(ref, { ref, digest, mediaType: 'fake', manifest, configDigest: info.id, blobs: [info.id], labels: info.labels });
+        engine.remote.set(ref, { ref, digest, target: digest, mediaType: 'fake', manifest, configDigest: info.id, blobs: [info.id], labels: info.labels });
         tags.set(ref, { ...info, repoDigests: [...info.repoDigests, `${ref.slice(0, ref.lastIndexOf(':'))}@${digest}`] });
         return { digest };
       },

@@ -7,6 +7,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { tempDir } from './temp.ts';
+import { startTokenService, type TokenService } from './token-service.ts';
 
 export interface Registry {
   /** host:port, as it goes in a tag. */
@@ -14,6 +15,10 @@ export interface Registry {
   /** GET on the registry's HTTP API, with the test user's credentials. */
   api(pathname: string): Promise<{ status: number; body: string }>;
   tags(repository: string): Promise<string[]>;
+  /** The Authorization a consumer sends to read this path. */
+  authorization(pathname: string): string;
+  /** The bearer-token realm, when the registry was started with one. */
+  tokens?: TokenService;
   stop(): Promise<void>;
 }
 
@@ -28,7 +33,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startRegistry(options: { port?: number; user?: string; password?: string } = {}): Promise<Registry> {
+/** With `token`, the registry wants a bearer token from a loopback realm (token-service.ts) instead of basic auth. */
+export async function startRegistry(options: { port?: number; user?: string; password?: string; token?: boolean } = {}): Promise<Registry> {
   const user = options.user ?? USER;
   const password = options.password ?? PASSWORD;
   if (!existsSync('/usr/bin/docker-registry')) throw new Error("docker-registry is missing: install Debian's docker-registry (.ci/run does)");
@@ -36,7 +42,11 @@ export async function startRegistry(options: { port?: number; user?: string; pas
   const hashed = spawnSync('htpasswd', ['-Bbn', user, password], { encoding: 'utf8' });
   if (hashed.status !== 0) throw new Error(`htpasswd failed: ${hashed.stderr} (install apache2-utils)`);
   await writeFile(path.join(dir, 'htpasswd'), hashed.stdout);
+  const tokens = options.token ? await startTokenService(dir, user, password) : undefined;
   const port = options.port ?? (await freePort());
+  const auth = tokens
+    ? `auth: { token: { realm: '${tokens.realm}', service: ${tokens.service}, issuer: ${tokens.issuer}, rootcertbundle: ${tokens.certificate} } }`
+    : `auth: { htpasswd: { realm: build-images-test, path: ${dir}/htpasswd } }`;
   await writeFile(
     path.join(dir, 'config.yml'),
     [
@@ -44,14 +54,20 @@ export async function startRegistry(options: { port?: number; user?: string; pas
       'log: { level: error }',
       `storage: { filesystem: { rootdirectory: ${dir}/data }, delete: { enabled: true } }`,
       `http: { addr: 127.0.0.1:${port} }`,
-      `auth: { htpasswd: { realm: build-images-test, path: ${dir}/htpasswd } }`,
+      auth,
     ].join('\n'),
   );
   const child: ChildProcess = spawn('docker-registry', ['serve', path.join(dir, 'config.yml')], { stdio: 'ignore' });
   const address = `127.0.0.1:${port}`;
-  const authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  const basic = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  // A consumer's read: a token for the repository the path names (or the catalog), else basic.
+  const authorizationFor = (pathname: string) => {
+    if (!tokens) return basic;
+    const repository = /^\/v2\/(.+?)\/(manifests|blobs|tags)\//.exec(pathname)?.[1];
+    return `Bearer ${tokens.tokenFor(repository ? [`repository:${repository}:pull`] : ['registry:catalog:*'])}`;
+  };
   const api = async (pathname: string) => {
-    const response = await fetch(`http://${address}${pathname}`, { headers: { authorization } });
+    const response = await fetch(`http://${address}${pathname}`, { headers: { authorization: authorizationFor(pathname) } });
     return { status: response.status, body: await response.text() };
   };
   for (let i = 0; ; i++) {
@@ -70,9 +86,12 @@ export async function startRegistry(options: { port?: number; user?: string; pas
       const { status, body } = await api(`/v2/${repository}/tags/list`);
       return status === 200 ? ((JSON.parse(body) as { tags: string[] | null }).tags ?? []).sort() : [];
     },
+    authorization: authorizationFor,
+    tokens,
     stop: async () => {
       child.kill();
       await new Promise((r) => child.once('exit', r));
+      await tokens?.stop();
     },
   };
 }

@@ -121,6 +121,22 @@ test("GitHub: each image's lines in a group of its own, never interleaved; outco
     '::error file=build.config.yaml,line=3,col=3,title=build-images%3A push of a failed::push of reg.test/a:1 failed: denied',
   ]);
   assert.equal(located, ['b', 'a'], 'an image not built because another failed is no annotation of its own');
+  const placed = capture();
+  const again = githubReporter(placed.out, false);
+  again.emit({
+    type: 'finish',
+    image: 'e',
+    status: 'failed',
+    tags: ['e:1'],
+    error: 'build.config.yaml:9:11: /etc/x is not in the base image',
+    problems: [{ message: '/etc/x is not in the base image', at: { file: 'build.config.yaml', line: 9, col: 11 } }],
+    seconds: 0,
+  });
+  await again.close();
+  assert.not.ok(
+    placed.lines().some((l) => l.startsWith('::error')),
+    "a config error found at build time is annotated once, with the run's config errors",
+  );
   // No line of build output reaches the log where GitHub would read it as a command.
   const commands = lines().filter((l) => l.trimStart().startsWith('::'));
   assert.ok(commands.every((l) => /^::(group::|endgroup::$|error )/.test(l)));

@@ -80,4 +80,30 @@ test('a missing file is a user error naming it, with a hint', async () => {
   assert.ok(await loadConfig('ok.yaml', dir));
 });
 
+test('a long list of problems stops at 50, in file order, and says how many more there were', () => {
+  const keys = Array.from({ length: 1000 }, (_, i) => `    k${i}: 1`).join('\n');
+  const problems = problemsOf(`images:\n  app:\n    base: a\n    tags: [x]\n${keys}\n`);
+  assert.is(problems.length, 51);
+  assert.is(
+    problems[0],
+    "5:5 unknown key 'k0' at images.app (expected one of: description, base, tags, deployTags, aliases, dependsOn, version, labels, args, steps, cache)",
+  );
+  assert.match(problems[49]!, /^54:5 unknown key 'k49' /);
+  assert.is(problems[50], '950 more problems are not listed (fix the ones above and run again: the rest are counted, not shown)');
+});
+
+test('a config larger than 1 MiB (a million unknown keys) is refused at once, before it is parsed', async () => {
+  const dir = await tempDir('bi-');
+  const keys = Array.from({ length: 1_000_000 }, (_, i) => `    k${i}: 1`).join('\n');
+  await writeFile(path.join(dir, 'huge.yaml'), `images:\n  app:\n    base: a\n    tags: [x]\n${keys}\n`);
+  const started = performance.now();
+  const err = await loadConfig('huge.yaml', dir).catch((e: unknown) => e);
+  const ms = performance.now() - started;
+  assert.instance(err, UserError);
+  assert.equal((err as UserError).problems.length, 1);
+  assert.is((err as UserError).problems[0]!.message, 'huge.yaml is 14.2 MiB: a config is at most 1 MiB');
+  assert.equal((err as UserError).problems[0]!.at, { file: 'huge.yaml', line: 1, col: 1 });
+  assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
+});
+
 test.run();

@@ -2,7 +2,7 @@
 // bytes and the edit, privately, and an edit that fails is not remembered.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { editNow, rememberingEdits, type ApplyEdit } from '../../pipeline/context/edit-cache.ts';
 import type { FileEdit } from '../../pipeline/model/file-edit.ts';
@@ -55,6 +55,22 @@ test('an edit that fails fails again next time: nothing is remembered of it', as
     assert.match(String(err), 'no.such does not exist');
   }
   assert.equal(await readdir(dir), []);
+});
+
+test('an item given with --set or by the environment is kept as a placeholder, and put back for the same values only', async () => {
+  const dir = await tempDir('bi-edits-');
+  const edit = counted();
+  const given = [['TYPE_REPO', 'https://types.example/tok-3d9a']] as const;
+  const change: FileEdit = { ...RULES, items: [{ 'https://types.example/tok-3d9a': 'file:///types' }] };
+  const first = await rememberingEdits(dir, edit, given)('/etc/cloudify/config.yaml', CONFIG, 0o640, change);
+  assert.match(first.text, 'tok-3d9a');
+  const [file] = await readdir(dir);
+  assert.not.match(await readFile(path.join(dir, file!), 'utf8'), 'tok-3d9a');
+  const again = await rememberingEdits(dir, edit, given)('/etc/cloudify/config.yaml', CONFIG, 0o640, change);
+  assert.equal(again, first);
+  assert.is(edit.calls, 1);
+  await rememberingEdits(dir, edit, [['TYPE_REPO', 'other']])('/etc/cloudify/config.yaml', CONFIG, 0o640, change);
+  assert.is(edit.calls, 2, 'other values: edited afresh');
 });
 
 test.run();

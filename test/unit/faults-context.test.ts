@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { UserError } from '../../pipeline/model/errors.ts';
 import type { PlainSource } from '../../pipeline/model/context-entries.ts';
 import { loadDigestCache } from '../../pipeline/context/digest-cache.ts';
-import { digestContext, listEntries, packEntries } from '../../pipeline/context/pack-context.ts';
+import { checkCopies, digestContext, listEntries, packEntries } from '../../pipeline/context/pack-context.ts';
 import { updateStateFile, writeStateFile } from '../../pipeline/context/state-file.ts';
 import { removeAtExit, tempDir } from '../support/temp.ts';
 import { rejection } from '../support/fetch.ts';
@@ -27,7 +27,14 @@ async function project(): Promise<string> {
   return dir;
 }
 
-const copy = (root: string, from: string): PlainSource => ({ kind: 'path', name: 's00-copy/x', path: path.join(root, from), root, origin: from, excludes: [] });
+const copy = (root: string, from: string): Extract<PlainSource, { kind: 'path' }> => ({
+  kind: 'path',
+  name: 's00-copy/x',
+  path: path.join(root, from),
+  root,
+  origin: from,
+  excludes: [],
+});
 
 /** Packs the entries to the end, as the engine would read them. */
 const packAll = async (entries: Awaited<ReturnType<typeof listEntries>>) => buffer(packEntries(entries));
@@ -41,20 +48,37 @@ test('copy through a link out of the project (escape -> /etc, from: escape/passw
   assert.match(err.message, '/etc/passwd');
 });
 
-test('a link inside a copied directory is packed as a link, never followed', async () => {
+test('a link inside a copied directory that points inside it is packed as a link, never followed', async () => {
   const dir = await project();
-  await symlink('/etc', path.join(dir, 'conf/escape'));
-  await symlink('/etc/passwd', path.join(dir, 'conf/passwd'));
+  await mkdir(path.join(dir, 'conf/sub'));
+  await symlink('a.yaml', path.join(dir, 'conf/current.yaml'));
+  await symlink('../a.yaml', path.join(dir, 'conf/sub/up.yaml'));
+  await symlink('sub', path.join(dir, 'conf/linked-dir'));
   const entries = await listEntries([copy(dir, 'conf')]);
   const links = entries.filter((e) => e.type === 'symlink').map((e) => [e.name, e.linkname, e.size]);
   assert.equal(links, [
-    ['s00-copy/x/escape', '/etc', 0],
-    ['s00-copy/x/passwd', '/etc/passwd', 0],
+    ['s00-copy/x/current.yaml', 'a.yaml', 0],
+    ['s00-copy/x/linked-dir', 'sub', 0],
+    ['s00-copy/x/sub/up.yaml', '../a.yaml', 0],
   ]);
-  assert.ok(!entries.some((e) => e.name.startsWith('s00-copy/x/escape/')), 'nothing below the link is listed');
-  const tar = await packAll(entries);
-  assert.not.match(tar.toString('latin1'), 'root:x:0:0', "the host's /etc/passwd is not in the context");
+  assert.ok(!entries.some((e) => e.name.startsWith('s00-copy/x/linked-dir/')), 'nothing below the link is listed');
 });
+
+for (const [what, target] of [
+  ['/etc', '/etc'],
+  ['/etc/passwd', '/etc/passwd'],
+  ['out of the copied directory', '../../outside'],
+] as const) {
+  test(`a link inside a copied directory to ${what} is refused at the copy step, nothing packed`, async () => {
+    const dir = await project();
+    await symlink(target, path.join(dir, 'conf/escape'));
+    const at = { file: 'build.config.yaml', line: 7, col: 15 };
+    const err = await rejection(listEntries([{ ...copy(dir, 'conf'), at }]));
+    assert.instance(err, UserError);
+    assert.equal((err as UserError).problems[0]!.at, at);
+    assert.match(err.message, `copy: 'conf/escape' is a symbolic link to ${target}, outside the copied 'conf'`);
+  });
+}
 
 test('a project reached through a link copies as usual, the whole of it included', async () => {
   const dir = await project();
@@ -65,14 +89,41 @@ test('a project reached through a link copies as usual, the whole of it included
   assert.ok(entries.some((e) => e.name === 's01-copy/content/conf/a.yaml'));
 });
 
-test('the copied path itself may be a link: it is packed as one', async () => {
+test('the copied path itself may not be a link: refused, to /etc or inside the project, saying what to copy instead', async () => {
   const dir = await project();
   await symlink('/etc/passwd', path.join(dir, 'passwd'));
-  const entries = await listEntries([copy(dir, 'passwd')]);
-  assert.equal(
-    entries.map((e) => [e.type, e.linkname]),
-    [['symlink', '/etc/passwd']],
-  );
+  await symlink('conf/a.yaml', path.join(dir, 'a-link.yaml'));
+  await symlink('/etc', path.join(dir, 'etc'));
+  await symlink('nowhere', path.join(dir, 'dangling'));
+  const at = { file: 'build.config.yaml', line: 9, col: 15 };
+  const cases = [
+    ['passwd', "'passwd' is a symbolic link (to /etc/passwd)", /it points outside/],
+    ['etc', "'etc' is a symbolic link (to /etc)", /it points outside/],
+    ['a-link.yaml', "'a-link.yaml' is a symbolic link (to conf/a.yaml)", /copy what it points to: from: conf\/a.yaml/],
+    ['dangling', "'dangling' is a symbolic link (to nowhere)", /it points to nothing/],
+  ] as const;
+  for (const [from, message, hint] of cases) {
+    const err = await rejection(listEntries([{ ...copy(dir, from), at }]));
+    assert.instance(err, UserError, from);
+    const [problem] = (err as UserError).problems;
+    assert.match(problem!.message, message);
+    assert.match(problem!.hint!, hint);
+    assert.equal(problem!.at, at);
+  }
+  // Checked as the run is planned, too: all of them at once.
+  const err = await rejection(checkCopies(cases.map(([from]) => ({ ...copy(dir, from), at }))));
+  assert.is((err as UserError).problems.length, 4);
+});
+
+test('a copy through a link out of the project is found as the run is planned; a path not made yet is not', async () => {
+  const dir = await project();
+  await symlink('/etc', path.join(dir, 'escape'));
+  const at = { file: 'build.config.yaml', line: 8, col: 15 };
+  const err = await rejection(checkCopies([{ ...copy(dir, 'escape/shadow'), at }, copy(dir, 'bin/not-built-yet')]));
+  assert.equal((err as UserError).problems.length, 1);
+  assert.equal((err as UserError).problems[0]!.at, at);
+  assert.match(err.message, "copy: 'escape/shadow' leads outside");
+  await checkCopies([copy(dir, 'bin/not-built-yet'), copy(dir, 'conf'), copy(dir, '.')]);
 });
 
 for (const size of [100, 2 * 1024 * 1024]) {

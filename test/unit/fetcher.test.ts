@@ -61,6 +61,18 @@ test('200: the body lands in the cache under its digest and the lock pins it', a
   assert.equal(lock.fetched[`${base}/types.yaml`], { sha256: sha(body), size: body.length });
 });
 
+test('a URL that holds a value given with --set or by the environment is pinned under its digest, never written out', async () => {
+  const s = { ...(await fetchSettings()), given: [['TYPES', `${base}/types.yaml`]] as const };
+  const url = `${base}/types.yaml`;
+  await createFetcher(s).fetch(url);
+  const text = await readFile(s.lockPath, 'utf8');
+  assert.not.match(text, base);
+  assert.equal(JSON.parse(text).fetched, { [`sha256:${sha(url)}`]: { sha256: sha(body), size: body.length } });
+  body = 'changed\n';
+  const cold = { ...s, cacheDir: `${s.cacheDir}-cold` };
+  assert.match(await failure(createFetcher(cold).fetch(url)), /changed: sha256 .* but build-images.lock.json pins/, 'the pin holds');
+});
+
 test('a redirect is followed', async () => {
   const got = await createFetcher(await fetchSettings()).fetch(`${base}/moved`);
   assert.is(await readFile(got.path, 'utf8'), body);

@@ -194,4 +194,31 @@ images:
   }
 });
 
+test("a value given with --set or by the environment is not in the memory's file, and the plan it made is found again", async () => {
+  const dir = await project(yaml`
+variables:
+  TAG: '1'
+  TOKEN: none
+images:
+  app:
+    base: alpine:3.20
+    tags: ['repo/app:\${TAG}']
+    args: { TOKEN: '\${TOKEN}' }
+    labels: { token: 'x-\${TOKEN}-y' }
+`);
+  const sets = { TOKEN: 'tok-from-set-8c1f' };
+  const env = { ...ENV, TAG: 'tag-from-env-5e2a' };
+  const first = await preparedCache(BUILD, dir).prepare(options(dir, at('2026-12-03T10:00:00Z'), sets, env));
+  const text = await readFile(memory(dir), 'utf8');
+  for (const value of [...Object.values(sets), env.TAG, env.USER, env.PX_SRC]) assert.not.match(text, value, `${value} is not in the memory`);
+  await markPlans(dir, 'repo/app:', 'repo/app:from-memory-');
+  const again = await preparedCache(BUILD, dir).prepare(options(dir, at('2026-12-03T10:00:09Z'), sets, env));
+  const image = again.plan.images.get('app')!;
+  assert.equal(image.tags, ['repo/app:from-memory-tag-from-env-5e2a'], 'from the memory, with the values put back');
+  assert.equal(image.args, first.plan.images.get('app')!.args);
+  assert.is(image.labels['token'], 'x-tok-from-set-8c1f-y');
+  const other = await preparedCache(BUILD, dir).prepare(options(dir, at('2026-12-03T10:00:09Z'), { TOKEN: 'another' }, env));
+  assert.is(other.plan.images.get('app')!.args['TOKEN'], 'another', 'other values do not find that plan');
+});
+
 test.run();

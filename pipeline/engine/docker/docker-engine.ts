@@ -5,11 +5,11 @@ import type Docker from 'dockerode';
 import path from 'node:path';
 import type { Header } from 'tar-stream';
 import type { Readable } from 'node:stream';
-import type { ImageFile, ImageInfo, ImageStore } from '../engine.ts';
+import type { ImageFile, ImageIdKind, ImageInfo, ImageStore } from '../engine.ts';
 import type { Credentials } from '../../model/credentials.ts';
 import { serverAddress } from '../../model/image-ref.ts';
 import { imageRef, parseImageRef, repositoryOf, tagOf } from '../../model/image-ref.ts';
-import { Interrupted, RunError, UserError } from '../../model/errors.ts';
+import { InputMismatch, Interrupted, RunError, UserError } from '../../model/errors.ts';
 import { EDITABLE_FILE_MAX } from '../../model/file-edit.ts';
 import { readProgress } from './progress.ts';
 import { nameInPath, ping, type EngineApi } from './engine-api.ts';
@@ -79,7 +79,21 @@ export function dockerImageStore(api: EngineApi, dockerode: () => Promise<Docker
     }
   };
 
+  let idKind: Promise<ImageIdKind> | undefined;
   return {
+    imageIds() {
+      idKind ??= api.request('GET', '/info').then(
+        ({ json }) => {
+          const status = ((json as { DriverStatus?: [string, string][] | null }).DriverStatus ?? []).flat();
+          return status.some((s) => s.startsWith('io.containerd.snapshotter')) ? 'manifest' : 'config';
+        },
+        (err: unknown) => {
+          idKind = undefined;
+          throw failure('asking the engine about its image store', err);
+        },
+      );
+      return idKind;
+    },
     // Nothing is remembered here: cached-store.ts remembers.
     knownImage: async () => undefined,
     async findImage(label, value) {
@@ -157,7 +171,7 @@ export function dockerImageStore(api: EngineApi, dockerode: () => Promise<Docker
         for (let hop = 0; hop < 10; hop++) {
           const entry = await readEntry(container, current);
           if (!entry)
-            throw new RunError(`${file} does not exist in the base image ${shortRef(image)}`, 'check the path, and that the base is the one you mean');
+            throw new InputMismatch(`${file} does not exist in the base image ${shortRef(image)}`, 'check the path, and that the base is the one you mean');
           if (entry.linkname === undefined) return entry.file;
           // A link is not followed by the archive call: resolve it and ask again.
           current = entry.linkname.startsWith('/') ? entry.linkname : path.posix.join(path.posix.dirname(current), entry.linkname);
@@ -205,14 +219,14 @@ function shortRef(image: string): string {
 /** Why an archive entry is not a file edit can read: a directory (it made /etc/etc), a device, a huge file. */
 function unreadable(file: string, header: Header): RunError | undefined {
   if (header.type !== 'file' && header.type !== 'symlink' && header.type !== 'contiguous-file') {
-    return new RunError(
+    return new InputMismatch(
       `${file} is a ${header.type === 'directory' ? 'directory' : header.type} in the base image: edit changes one file`,
       'name a file, such as /etc/app/config.yaml',
     );
   }
   if ((header.size ?? 0) > EDITABLE_FILE_MAX) {
     const mib = (n: number) => `${Math.round(n / 1024 / 1024)} MiB`;
-    return new RunError(
+    return new InputMismatch(
       `${file} in the base image is ${mib(header.size!)}: edit reads files of up to ${mib(EDITABLE_FILE_MAX)}`,
       'edit is for config files and scripts, which are small; for a large file, copy one of your own',
     );
