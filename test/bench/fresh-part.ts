@@ -25,11 +25,14 @@ export const FRESH_CASES: CaseKey[] = ['noop', 'changed'];
 /** What the command line of the tool's job names: the px group, cm-container, then deploy. */
 const TARGETS = ['px-container', 'cm-container', 'deploy'];
 const NAMESPACE = `bi-bench-${RUN}-fresh`;
+const TRACE = process.env['BENCH_FRESH_TRACE'];
 
 interface Job {
   seconds: number;
   /** What build-images said it did with each image (its --json finish and push events). */
   outcome?: string;
+  /** build-images' --json output. */
+  events?: string;
 }
 
 interface FreshSide {
@@ -97,9 +100,17 @@ export async function freshPart(
           await freshEngine(baseIds);
           const edit = key === 'changed' ? `# edited by the benchmark (fresh-runner job ${job}, ${side.kind})\n` : undefined;
           const before = proxy.exchanges().length;
-          const { seconds, outcome } = await side.job(job, edit);
+          const { seconds, outcome, events } = await side.job(job, edit);
           times[side.name]!.push(seconds);
-          counted[side.name]!.push(traffic(proxy.exchanges().slice(before)));
+          const exchanges = proxy.exchanges().slice(before);
+          counted[side.name]!.push(traffic(exchanges));
+          // BENCH_FRESH_TRACE=DIR keeps each job's registry requests (and the tool's --json events) to read.
+          if (TRACE)
+            await writeFile(
+              path.join(TRACE, `${key}-${job}-${side.kind}.requests`),
+              exchanges.map((e) => `${e.status} ${e.method} ${e.url} ${e.sent} ${e.received}`).join('\n') + '\n',
+            );
+          if (TRACE && events) await writeFile(path.join(TRACE, `${key}-${job}-${side.kind}.ndjson`), events);
           if (outcome) (outcomes[key]![side.name] ??= []).push(outcome);
         }
       }
@@ -172,7 +183,7 @@ function toolSide(root: string, server: TypeServer, reg: string, dockerConfig: s
         cwd: ws.project,
         env: { ...GO_ENV, CI: 'true', NO_COLOR: '1', BUILD_IMAGES_CACHE: path.join(root, dir, 'cache'), DOCKER_CONFIG: dockerConfig },
       });
-      return { seconds: Number(process.hrtime.bigint() - start) / 1e9, outcome: outcomeOf(out) };
+      return { seconds: Number(process.hrtime.bigint() - start) / 1e9, outcome: outcomeOf(out), events: out };
     },
   };
   return side;

@@ -79,12 +79,11 @@ export function goalLine(goal: Goal): string {
 export function trafficTable(cases: Partial<Record<CaseKey, Record<string, { requests: number; pulled: number; uploaded: number }>>>): string {
   const rows = Object.entries(cases).flatMap(([key, sides]) =>
     Object.entries(sides).map(([side, t]) => [
-      CASE_TITLES[key as CaseKey],
-      side,
+      `${CASE_TITLES[key as CaseKey]}: ${side}`,
       String(t.requests),
       (t.pulled / 1024).toFixed(0),
       (t.uploaded / 1024).toFixed(0),
     ]),
   );
-  return markdown(['case', 'side', 'registry requests', 'blobs pulled (KiB)', 'blobs uploaded (KiB)'], rows);
+  return markdown(['case: side', 'registry requests', 'blobs pulled (KiB)', 'blobs uploaded (KiB)'], rows);
 }
