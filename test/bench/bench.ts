@@ -142,6 +142,7 @@ try {
     await rm(dir, { recursive: true, force: true });
   }
 
+  // Last: it removes every image the other parts built, for an engine as a fresh runner has it.
   if (parts.has('fresh')) {
     // The default builder only: the classic builder takes no layer cache from a registry (the tool says so).
     const builder = builders.available[0];

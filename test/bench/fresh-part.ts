@@ -141,20 +141,23 @@ export async function freshPart(
 
 export const kib = (bytes: number): string => (bytes / 1024).toFixed(0);
 
-/** The engine of a fresh runner: no image of the graph (pushed, pulled or dangling), no layer cache; the bases stay. */
+/**
+ * The engine of a fresh runner: no image of the graph, no layer cache; the bases stay. Every image this
+ * benchmark built goes, the other parts' included (this part runs last): build-images takes a local image
+ * of the same inputs whatever its tag, and the graph part's are those.
+ */
 async function freshEngine(baseIds: Set<string>): Promise<void> {
-  const ours = (image: { Id: string; RepoTags?: string[]; Labels?: Record<string, string> }) => {
-    const tags = (image.RepoTags ?? []).filter((t) => t !== '<none>:<none>');
-    if (tags.some((t) => t.includes(NAMESPACE))) return true;
-    return tags.length === 0 && image.Labels?.[LABEL_KEY] === RUN && !baseIds.has(image.Id);
-  };
+  const ours = (image: { Id: string; RepoTags?: string[]; Labels?: Record<string, string> }) =>
+    !baseIds.has(image.Id) && (image.Labels?.[LABEL_KEY] === RUN || (image.RepoTags ?? []).some((t) => t.includes(NAMESPACE)));
   // Top-level images only: the classic builder's intermediate ones (the builder probe's) are their children's.
-  for (const image of await docker.listImages())
-    if (ours(image))
-      await docker
-        .getImage(image.Id)
-        .remove({ force: true })
-        .catch(() => {});
+  // A few passes: an image with a child image of ours goes once the child has gone.
+  for (let pass = 0; pass < 4; pass++)
+    for (const image of await docker.listImages())
+      if (ours(image))
+        await docker
+          .getImage(image.Id)
+          .remove({ force: true })
+          .catch(() => {});
   const left = (await docker.listImages()).filter(ours);
   if (left.length) throw new Error(`could not make the engine fresh: ${left.map((i) => i.RepoTags?.join(',') || i.Id).join('; ')} left`);
   await pruneBuildCache();
