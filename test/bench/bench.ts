@@ -1,4 +1,4 @@
-// npm run bench [-- --runs N] [--quick] [--json FILE] [--parts graph,context,rss]
+// npm run bench [-- --runs N] [--quick] [--json FILE] [--parts graph,context,rss,fresh]
 //
 // build-images against what a user would otherwise run, on this machine's engine (DOCKER_HOST), each timed
 // as a whole command, medians of N runs, ratios build-images / baseline:
@@ -7,7 +7,11 @@
 //      and BuildKit: cold, nothing changed, types-3.4/types.yaml edited;
 //   2. a 72 MiB context against `docker build` (BuildKit, and classic): cold, nothing changed, one small
 //      file changed;
-//   3. build-images' peak RSS with a 1 GiB context.
+//   3. build-images' peak RSS with a 1 GiB context;
+//   4. a fresh CI runner (the graph's bases, no built image, no layer cache) and a registry holding the last
+//      job's push: build-images `px-container cm-container deploy` against make + `docker build` with
+//      BuildKit, inline cache and --cache-from, then `docker push`: nothing changed, types-3.4/types.yaml
+//      edited; with the registry requests and bytes pulled of each.
 // Every builder the tool offers (--builder) that builds on this engine is measured; the others are named
 // as skipped, with why. Everything built carries the label build-images.bench=<run> and is removed at the
 // end, also on Ctrl-C; BuildKit's build cache is emptied for each cold BuildKit build and at the end.
@@ -22,11 +26,12 @@ import { DOCKER, ensureBases, LABEL, probeBuilders, pruneBuildCache, removeLabel
 import { CHANGED_FILE, GRAPH_IMAGES, graphBases, makeSide, toolSide as graphToolSide } from './graph-part.ts';
 import { measureCases, type CaseKey } from './measure.ts';
 import { compareImages } from './same-images.ts';
+import { FRESH_CASES, freshPart } from './fresh-part.ts';
 import { Interrupted, onInterrupt } from './processes.ts';
-import { goalLine, markdown, ratioGoals, ratios, table, type Goal, type TimedPart } from './report.ts';
+import { goalLine, markdown, ratioGoals, ratios, table, trafficTable, type Goal, type TimedPart } from './report.ts';
 import { startTypeServer } from './type-server.ts';
 
-const PARTS = ['graph', 'context', 'rss'] as const;
+const PARTS = ['graph', 'context', 'rss', 'fresh'] as const;
 // One ${TIMESTAMP} for the whole benchmark, so that the tags the plan names are those the builds make.
 process.env['BUILD_IMAGES_TIMESTAMP'] ??= new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
 const CASES: CaseKey[] = ['cold', 'noop', 'changed'];
@@ -42,7 +47,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('npm run bench -- [--runs N (default 3)] [--quick (1 run, smaller contexts)] [--json FILE] [--parts graph,context,rss]');
+  console.log('npm run bench -- [--runs N (default 3)] [--quick (1 run, smaller contexts)] [--json FILE] [--parts graph,context,rss,fresh]');
   process.exit(0);
 }
 const runs = values.quick && values.runs === undefined ? 1 : Number(values.runs ?? 3);
@@ -79,7 +84,7 @@ try {
     label: LABEL,
   };
   log(`build-images benchmark ${RUN}: ${header.engine}, ${header.cores} cores, median of ${runs} run${runs > 1 ? 's' : ''}${values.quick ? ' (--quick)' : ''}`);
-  const bases = parts.has('graph') ? await graphBases(root, server) : {};
+  const bases = parts.has('graph') || parts.has('fresh') ? await graphBases(root, server) : {};
   const made = await ensureBases([...Object.values(bases), 'ubuntu:16.04']);
   if (made.length) log(`stand-ins made for ${made.join(', ')} (removed at the end)`);
   const builders = await probeBuilders('ubuntu:16.04');
@@ -135,6 +140,28 @@ try {
     log(`\n${markdown(['builder', 'peak RSS (MB)', 'time (s)'], rows)}`);
     results['rss'] = { shape: describeShape(rssShape), builders: rss };
     await rm(dir, { recursive: true, force: true });
+  }
+
+  // Last: it removes every image the other parts built, for an engine as a fresh runner has it.
+  if (parts.has('fresh')) {
+    // The default builder only: the classic builder takes no layer cache from a registry (the tool says so).
+    const builder = builders.available[0];
+    if (!builder) throw new Error('no builder of the tool builds on this engine');
+    log(
+      `\nPart 4: a fresh CI runner (bases only, no built image, no layer cache) and a registry holding the last push: build-images (${builder}) against make + docker build (BuildKit, inline cache, --cache-from) + docker push`,
+    );
+    const part = await freshPart(root, server, bases, builder, runs, log);
+    log(`\n${table(part)}\n\n${trafficTable(part.traffic)}`);
+    log(`Same images? Each of the first push's against build-images':\n${part.sameImages.map((l) => `  ${l}`).join('\n')}`);
+    goals.push(...ratioGoals(part, 'make + BuildKit + push', { noop: 0.2, changed: 0.8 }, 'fresh runner', true));
+    results['fresh'] = {
+      ...summary(part),
+      cases: FRESH_CASES,
+      traffic: part.traffic,
+      outcomes: part.outcomes,
+      changedFile: CHANGED_FILE,
+      sameImages: part.sameImages,
+    };
   }
 
   log('\nGoals of the issue:');

@@ -12,7 +12,7 @@ import type { TypeServer } from './type-server.ts';
 
 const REPO_ROOT = new URL('../../', import.meta.url).pathname;
 const PX_FIXTURE = new URL('../fixtures/px-installer/', import.meta.url).pathname;
-const MAKE_BASELINE = new URL('./make-baseline/', import.meta.url).pathname;
+export const MAKE_BASELINE = new URL('./make-baseline/', import.meta.url).pathname;
 export const GRAPH_IMAGES = ['px-oci-mon', 'px-spec-websvc', 'cm-container'];
 /** What the project holds besides the config: cm-container's scripts and the Cloudify 3.4 types. */
 const PROJECT_ENTRIES = ['build.config.yaml', 'images', 'types-3.4'];
@@ -20,9 +20,9 @@ const PROJECT_ENTRIES = ['build.config.yaml', 'images', 'types-3.4'];
 export const CHANGED_FILE = 'types-3.4/types.yaml';
 // Both sides compile in their own copy of the sources: without -trimpath the folder's path ends up in the
 // binaries, and the sides' images could not be compared. The same for both, so it costs neither side.
-const GO_ENV = { GOFLAGS: '-trimpath' };
+export const GO_ENV = { GOFLAGS: '-trimpath' };
 
-interface Workspace {
+export interface Workspace {
   project: string;
   px: string;
 }
@@ -49,7 +49,7 @@ function settings(server: TypeServer, side: string, px: string): Record<string, 
   };
 }
 
-interface Prepared {
+export interface Prepared {
   ws: Workspace;
   sets: Record<string, string>;
   facts: ConfigFacts;
@@ -57,9 +57,10 @@ interface Prepared {
   setArgs: string[];
 }
 
-async function prepareSide(root: string, server: TypeServer, side: string): Promise<Prepared> {
+/** A side's own copy of the project and the px sources under root/side/; `overrides` beat settings(). */
+export async function prepareSide(root: string, server: TypeServer, side: string, overrides: Record<string, string> = {}): Promise<Prepared> {
   const ws = await workspace(root, side);
-  const sets = settings(server, side, ws.px);
+  const sets = { ...settings(server, side, ws.px), ...overrides };
   const facts = await readConfig(path.join(ws.project, 'build.config.yaml'), sets);
   const setArgs = Object.entries(sets)
     .filter(([k]) => facts.variables.has(k))
@@ -161,7 +162,7 @@ export async function makeSide(root: string, server: TypeServer, bases: Record<s
 }
 
 /** cm-container's type files as make targets, fetched into the project's type-files/ at their paths in the image. */
-function typeFilesMk(facts: ConfigFacts): string {
+export function typeFilesMk(facts: ConfigFacts): string {
   const files = facts.fetches('cm-container').map((f) => ({ target: `$(PROJECT)/type-files${f.to}`, url: f.url }));
   return [
     "# Written by the benchmark from build.config.yaml: cm-container's fetch steps.",

@@ -1,7 +1,7 @@
 // The README's tables from a results file of `npm run bench -- --json FILE`:
 //   node --import tsx test/bench/readme-table.ts FILE
 import { readFile } from 'node:fs/promises';
-import { goalLine, markdown, table, type Goal, type TimedPart } from './report.ts';
+import { goalLine, markdown, table, trafficTable, type Goal, type TimedPart } from './report.ts';
 
 const file = process.argv[2];
 if (!file) throw new Error('usage: readme-table.ts RESULTS.json');
@@ -24,5 +24,12 @@ if (results.rss) {
     r.seconds.toFixed(2),
   ]);
   console.log(`Peak RSS, cold build of ${results.rss.shape}:\n\n${markdown(['builder', 'peak RSS (MB)', 'time (s)'], rows)}\n`);
+}
+if (results.fresh) {
+  const fresh = results.fresh;
+  console.log(
+    `A fresh CI runner and a registry holding the last push, against make + \`docker build\` (BuildKit, inline cache, --cache-from) + \`docker push\` (seconds, and build-images / baseline):\n\n${table({ title: 'fresh', sides: fresh.sides, cases: fresh.medians })}\n`,
+  );
+  console.log(`Registry traffic of each job (medians; bytes of blob GETs and uploads through the proxy):\n\n${trafficTable(fresh.traffic)}\n`);
 }
 console.log((results.goals as Goal[]).map((g) => `- ${goalLine(g)}`).join('\n'));

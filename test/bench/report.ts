@@ -74,3 +74,16 @@ export function goalLine(goal: Goal): string {
   const value = goal.unit === '×' ? `${goal.value.toFixed(2)}×` : `${goal.value.toFixed(0)} MB`;
   return `${verdict.padEnd(20)} ${goal.goal}: ${value}`;
 }
+
+/** Registry traffic per case and side (medians): requests, and KiB of blobs pulled and uploaded. */
+export function trafficTable(cases: Partial<Record<CaseKey, Record<string, { requests: number; pulled: number; uploaded: number }>>>): string {
+  const rows = Object.entries(cases).flatMap(([key, sides]) =>
+    Object.entries(sides).map(([side, t]) => [
+      `${CASE_TITLES[key as CaseKey]}: ${side}`,
+      String(t.requests),
+      (t.pulled / 1024).toFixed(0),
+      (t.uploaded / 1024).toFixed(0),
+    ]),
+  );
+  return markdown(['case: side', 'registry requests', 'blobs pulled (KiB)', 'blobs uploaded (KiB)'], rows);
+}
