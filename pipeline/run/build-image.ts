@@ -13,7 +13,7 @@ import { DOCKERFILE_KEY, rebuildReason, recordLabels, type RebuildReason, type R
 import type { ImageInfo } from '../engine/engine.ts';
 import { editStandIns, resolveEdits, resolveFetches, type FetchedSource } from '../context/resolve-sources.ts';
 import type { RemoteImage } from '../registry/registry-images.ts';
-import { remoteBaseId, cacheSources, checksRegistry, upToDateInRegistry } from './registry-cache.ts';
+import { cacheSources, checksRegistry, previousInRegistry, remoteBaseId, upToDateInRegistry } from './registry-cache.ts';
 import type { RunOptions, RunServices } from './services.ts';
 import type { RunEvent } from './events.ts';
 
@@ -127,7 +127,7 @@ export async function buildImage(
     await saving;
     return skip(image, settings, current, known);
   }
-  const held = new Map<string, boolean>();
+  const held = new Map<string, RemoteImage | undefined>();
   const inRegistry = checksRegistry(image, options) ? await upToDateInRegistry(image, digest, options.pushRefs!.get(image.name)!, settings, held) : undefined;
   if (inRegistry) {
     await saving;
@@ -137,7 +137,7 @@ export async function buildImage(
   const tagged = current.find((info) => info);
   const why = options.noCache
     ? async () => ({ reason: '--no-cache' })
-    : async () => rebuildReason((tagged ?? (await earlierImage(image, settings)))?.labels, record, labels);
+    : async () => rebuildReason((tagged ?? previousInRegistry(held) ?? (await earlierImage(image, settings)))?.labels, record, labels);
   const readFrom = base.fetch ? await base.fetch() : base.id;
   const edited = await resolveEdits(fetched, {
     readBaseFile: (file) => settings.images.readFile(readFrom, file, options.extraLabels),

@@ -35,20 +35,21 @@ export async function remoteBaseId(ref: string, settings: Pick<BuildServices, 'r
 /**
  * The first push tag whose image carries this digest. A registry that cannot be asked only costs the
  * check (said in the image's log): the image is then built, as it would be without one. `held` learns
- * which tags the registry has, so that the build's cache sources are not asked for again.
+ * what the registry has under each tag asked, so that the build's cache sources are not asked for again
+ * and a rebuild's reason is told against the last image pushed.
  */
 export async function upToDateInRegistry(
   image: ImagePlan,
   digest: string,
   refs: readonly string[],
   settings: Pick<BuildServices, 'registry' | 'credentials' | 'emit' | 'images'>,
-  held: Map<string, boolean>,
+  held: Map<string, RemoteImage | undefined>,
 ): Promise<Extract<BuildResult, { remote: unknown }> | undefined> {
   for (const ref of refs) {
     const registry = registryOf(ref);
     try {
       const remote = await settings.registry.image(ref, await settings.credentials(registry));
-      held.set(ref, remote !== undefined);
+      held.set(ref, remote);
       if (remote?.labels[DIGEST_LABEL] !== digest) continue;
       return {
         status: 'skipped',
@@ -112,11 +113,17 @@ export async function cacheSources(
   image: ImagePlan,
   options: Pick<BuildOptions, 'cacheFrom' | 'pushRefs'>,
   settings: Pick<BuildServices, 'remoteDigest' | 'credentials'>,
-  held: ReadonlyMap<string, boolean>,
+  held: ReadonlyMap<string, RemoteImage | undefined>,
 ): Promise<string[]> {
   const candidates = [...new Set([...image.cache.from, ...(options.cacheFrom ?? []), ...(options.pushRefs?.get(image.name) ?? [])])];
-  const there = await Promise.all(
-    candidates.map(async (ref) => held.get(ref) ?? (await settings.remoteDigest(ref, await settings.credentials(registryOf(ref)))) !== undefined),
+  // What each tag names; tags naming the same image are one source (cm-container's three tags are one push).
+  const named = await Promise.all(
+    candidates.map(async (ref) => (held.has(ref) ? held.get(ref)?.target : await settings.remoteDigest(ref, await settings.credentials(registryOf(ref))))),
   );
-  return candidates.filter((_, i) => there[i]);
+  return candidates.filter((_, i) => named[i] !== undefined && named.indexOf(named[i]) === i);
+}
+
+/** The image the registry held under the first of the push tags that it has: the previous job's push. */
+export function previousInRegistry(held: ReadonlyMap<string, RemoteImage | undefined>): RemoteImage | undefined {
+  return [...held.values()].find((remote) => remote !== undefined);
 }

@@ -159,6 +159,7 @@ images:
     assert.is(result.code, 0, result.stderr + result.stdout);
     assert.is(finishOf(result, 'app')!.status, 'skipped');
     assert.is(finishOf(result, 'web')!.status, 'built');
+    assert.is(finishOf(result, 'web')!.reason, 'inputs changed (web/index.html)', 'told against the image the last job pushed');
     assert.equal(
       events(result, 'pull').map((e) => e['ref']),
       [`${reg}/bi-${RUN_ID}/app@${(finishOf(result, 'app') as unknown as { registry: { digest: string } }).registry.digest}`],

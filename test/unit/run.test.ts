@@ -201,6 +201,7 @@ test('an image built on one up to date in the registry pulls that one only when 
   assert.is(finish('base')!.status, 'skipped');
   assert.ok(finish('base')!.registry);
   assert.is(finish('app')!.status, 'built');
+  assert.is(finish('app')!.reason, 'steps changed (the generated Dockerfile differs)', 'told against the image the registry holds');
   const digest = last.registry.get('reg.test/base:1');
   assert.ok(fresh.calls.includes(`pull reg.test/base@${digest}`), fresh.calls.join('\n'));
 });
