@@ -59,6 +59,7 @@ export async function createServices(settings: ServiceSettings): Promise<RunServ
     credentials: registryCredentials(settings.credentials),
     remoteDigest: (ref, credentials) => remoteDigest(ref, credentials),
     sleep,
+    now: Date.now,
     secret: secretReader(settings.secrets, settings.projectDir),
   };
 }

@@ -74,6 +74,22 @@ function request(ctx: Readable, overrides: Partial<TarBodyRequest> = {}) {
 }
 
 /** Each output line after the name of its step, as the views show it. */
+/**
+ * A failing RUN's message: its step, then the engine's words, which differ by BuildKit version (20.10's
+ * `executor failed running [/bin/sh -c CMD]: exit code: N`, 0.11 and later `process "/bin/sh -c CMD" did not
+ * complete successfully: exit code: N`). Either is the engine's; the step, the command and the code must be ours.
+ */
+function assertFailedRun(message: string, step: string, command: string, code: number): void {
+  const words = [
+    `executor failed running [/bin/sh -c ${command}]: exit code: ${code}`,
+    `process "/bin/sh -c ${command}" did not complete successfully: exit code: ${code}`,
+  ];
+  assert.ok(
+    words.some((w) => message === `${step}: ${w}`),
+    `${JSON.stringify(message)} is ${step}: one of ${JSON.stringify(words)}`,
+  );
+}
+
 function logLines(events: BuildProgress[]): string[] {
   const names = new Map(events.flatMap((e) => (e.kind === 'step' ? [[e.step.id, e.step.name] as const] : [])));
   return events.flatMap((e) => (e.kind === 'log' && e.stepId !== undefined ? [`${names.get(e.stepId) ?? e.stepId} | ${e.line}`] : []));
@@ -131,7 +147,7 @@ test('a failing RUN rejects naming its step and the engine message', async () =>
     (e: unknown) => e,
   );
   assert.instance(err, RunError);
-  assert.is((err as Error).message, '[3/4] RUN echo failing-now && false: executor failed running [/bin/sh -c echo failing-now && false]: exit code: 1');
+  assertFailedRun((err as Error).message, '[3/4] RUN echo failing-now && false', 'echo failing-now && false', 1);
   assert.ok(logLines(events).includes('[3/4] RUN echo failing-now && false | failing-now'));
 });
 
@@ -374,7 +390,13 @@ test('context through the session: files, modes and owners as with a tar body; o
     const secondReads: string[] = [];
     const second = sessionRequest(files(secondReads, 'a: 22\n'));
     const id2 = await builder.buildWithSessionContext(second.req);
-    assert.equal(secondReads, ['conf/app.yaml'], 'only the changed file crossed');
+    // The Dockerfile is sent for the frontend's `dockerfile` local, which BuildKit from 0.11 asks for whole on
+    // every build, whatever its stat (20.10's did not); of the build context, only the changed file crosses.
+    assert.equal(
+      secondReads.filter((name) => name !== 'Dockerfile'),
+      ['conf/app.yaml'],
+      'only the changed context file crossed',
+    );
     const { output: changed } = await runIn(id2, ['cat', '/etc/app/app.yaml']);
     assert.is(changed.trim(), 'a: 22');
   } finally {
@@ -417,7 +439,7 @@ test('context through the session: a failing RUN is named as with a tar body', a
     (e: unknown) => e,
   );
   assert.instance(err, RunError);
-  assert.is((err as Error).message, '[2/2] RUN exit 3: executor failed running [/bin/sh -c exit 3]: exit code: 3');
+  assertFailedRun((err as Error).message, '[2/2] RUN exit 3', 'exit 3', 3);
 });
 
 async function buildCacheBytes(): Promise<number> {

@@ -14,8 +14,17 @@ export interface Registry {
   /** GET on the registry's HTTP API, with the test user's credentials. */
   api(pathname: string): Promise<{ status: number; body: string }>;
   tags(repository: string): Promise<string[]>;
+  /** The digest the registry gives the tag's manifest (or index), as a pull by digest would use. */
+  digest(repository: string, tag: string): Promise<string>;
   stop(): Promise<void>;
 }
+
+const MANIFEST_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+].join(', ');
 
 export const USER = 'pusher';
 export const PASSWORD = 'S3cret-pa55-do-not-print';
@@ -66,6 +75,13 @@ export async function startRegistry(options: { port?: number; user?: string; pas
   return {
     address,
     api,
+    async digest(repository, tag) {
+      const response = await fetch(`http://${address}/v2/${repository}/manifests/${tag}`, {
+        method: 'HEAD',
+        headers: { authorization, accept: MANIFEST_TYPES },
+      });
+      return response.headers.get('docker-content-digest') ?? `HTTP ${response.status}`;
+    },
     async tags(repository) {
       const { status, body } = await api(`/v2/${repository}/tags/list`);
       return status === 200 ? ((JSON.parse(body) as { tags: string[] | null }).tags ?? []).sort() : [];
@@ -108,7 +124,12 @@ export async function flakyProxy(
     address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
     failures: () => failed,
     authorizations: () => [...authorizations],
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    // Kept-alive connections of the engine would keep close() waiting, and the test file with it.
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
