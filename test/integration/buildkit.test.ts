@@ -431,6 +431,28 @@ test('context through the session: symbolic links and directories keep their kin
   assert.equal(output.trim().split('\n'), ['1777 directory /tree/spool', '755 directory /tree/bin', '4755 regular file /tree/bin/tool', 'bin/tool', 'abc']);
 });
 
+test('context through the session: names past ASCII, and a .dockerignore pattern past ASCII, as the engine reads them', async () => {
+  // BuildKit from 0.12 URL-encodes such metadata (followpaths, exclude-patterns) and says so with
+  // `<key>-encoded: 1`; read as sent, the pattern would match nothing and the COPY source would not be found.
+  const dockerfile = `FROM ${BASE}\nCOPY 日本語.txt /one/\nCOPY dir-é/ /all/\n`;
+  const reads: string[] = [];
+  const files = counted(
+    {
+      Dockerfile: { content: dockerfile },
+      '.dockerignore': { content: 'dir-é/ignoré-*.txt\n' },
+      '日本語.txt': { content: 'nihongo\n' },
+      'dir-é/kept ü.txt': { content: 'kept\n' },
+      'dir-é/ignoré-1.txt': { content: 'ignored\n' },
+    },
+    reads,
+  );
+  const id = await builder.buildWithSessionContext(sessionRequest(files).req);
+  // echo, not ls: busybox's ls shows a byte past ASCII as '?'.
+  const { output } = await runIn(id, ['sh', '-c', 'cat /one/日本語.txt && for f in /all/*; do echo "$f"; done && cat "/all/kept ü.txt"']);
+  assert.equal(output.trim().split('\n'), ['nihongo', '/all/kept ü.txt', 'kept']);
+  assert.not.ok(reads.includes('dir-é/ignoré-1.txt'), `the ignored file did not cross: ${reads.join(', ')}`);
+});
+
 test('context through the session: a failing RUN is named as with a tar body', async () => {
   const reads: string[] = [];
   const { req } = sessionRequest(counted({ Dockerfile: { content: `FROM ${BASE}\nRUN exit 3\n` } }, reads));

@@ -226,11 +226,28 @@ export interface DiffCopyOptions {
   onError?: (err: Error) => void;
 }
 
-/** The part of a call's headers that says what the daemon wants: grpc-go sends a list as repeated headers. */
-function metadataList(headers: IncomingHttpHeaders, key: string): string[] {
+/**
+ * The part of a call's headers that says what the daemon wants: grpc-go sends a list as repeated headers.
+ * BuildKit from 0.12 (Engine 25) URL-encodes (Go's QueryEscape) every value of a key when one of them holds
+ * a character past ASCII, and says so with `<key>-encoded: 1`: such names would otherwise be misread.
+ */
+export function metadataList(headers: IncomingHttpHeaders, key: string): string[] {
   const value = headers[key];
-  // Repeated headers reach us joined with ", " (names holding ", " are not supported).
-  return (Array.isArray(value) ? value : [value ?? '']).flatMap((v) => v.split(', ')).filter(Boolean);
+  // Repeated headers reach us joined with ", " (names holding ", " are not supported unless encoded).
+  const values = (Array.isArray(value) ? value : [value ?? '']).flatMap((v) => v.split(', ')).filter(Boolean);
+  const flag = headers[`${key}-encoded`];
+  const encoded = /^(1|t|true)$/i.test(String(Array.isArray(flag) ? flag[0] : (flag ?? '')));
+  return encoded ? values.map(queryUnescape) : values;
+}
+
+function queryUnescape(value: string): string {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, ' '));
+  } catch {
+    // Go's QueryUnescape fails on a broken escape and BuildKit then uses an empty string; a name kept as
+    // sent is as unmatched and easier to tell.
+    return value;
+  }
 }
 
 export function serveDiffCopy(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, files: readonly SessionFile[], options: DiffCopyOptions = {}): void {
