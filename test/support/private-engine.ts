@@ -174,7 +174,7 @@ function killOwned(pidFile: string, dir: string): void {
  * namespace's nsfs bind at exec/netns/default, once seen here under load): rm would fail with EBUSY.
  */
 function unmountUnder(dir: string): void {
-  let table = '';
+  let table: string;
   try {
     table = readFileSync('/proc/self/mountinfo', 'utf8');
   } catch {
