@@ -38,7 +38,7 @@ export async function engineRoot(suite: string, log: (line: string) => void = ()
   const started = Date.now();
   await mkdir(ROOTS, { recursive: true });
   // A new name each time: a run that started earlier may still run an engine on the previous root.
-  const root = path.join(ROOTS, `${suite}-docker-v${LAYOUT}-${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`);
+  const root = path.join(ROOTS, `${suite}-docker-v${LAYOUT}-${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}-${process.pid}`);
   const building = path.join(ROOTS, `.${suite}-building-${process.pid}`);
   await rm(building, { recursive: true, force: true });
   try {
@@ -58,7 +58,8 @@ export async function engineRoot(suite: string, log: (line: string) => void = ()
     await mkdir(path.join(building, '.old-root'));
     await writeFile(path.join(building, STAMP), `${version}\n`);
     await rename(building, root);
-    // Older roots of the suite go once a newer one has been there for a day: no test run lasts that long.
+    // Roots made over 15 days ago go: a run still using one would have started when it was the newest (under
+    // 14 days old), a day ago at least, and no test run lasts that long.
     for (const old of kept) if (Date.now() - old.made > MAX_AGE_MS + DAY_MS) await rm(old.root, { recursive: true, force: true });
     return { root, version, madeIn: (Date.now() - started) / 1000 };
   } finally {
