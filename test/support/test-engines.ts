@@ -1,7 +1,7 @@
 // The engines the integration tests run on. As root: the machine's own docker.io (bookworm's 20.10,
 // overlay2), and modern ones made from newer Debian suites (test/support/engine-root.ts): sid's docker.io
-// (28.x) with the containerd image store, which Engine 29 uses on a fresh install, and, when asked for,
-// trixie's (26.1) on overlay2. BUILD_IMAGES_TEST_ENGINES picks them (default `bookworm,sid-containerd`);
+// (28.x) with the containerd image store, which Engine 29 uses on a fresh install, and trixie's (26.1) on
+// overlay2. BUILD_IMAGES_TEST_ENGINES picks them (default all three: about 7 minutes each here);
 // BUILD_IMAGES_TEST_DOCKER_HOST replaces them all with one engine of the user's.
 import { engineRoot } from './engine-root.ts';
 import { NO_TEST_ENGINE, startPrivateEngine } from './private-engine.ts';
@@ -22,7 +22,7 @@ export interface TestEngine {
   start(): Promise<RunningEngine>;
 }
 
-const DEFAULT = 'bookworm,sid-containerd';
+const DEFAULT = 'bookworm,sid-containerd,trixie-overlay2';
 const KNOWN: Record<string, { label: string; suite?: string; args?: string[] }> = {
   bookworm: { label: "the machine's docker.io (overlay2)" },
   'sid-containerd': { label: "sid's docker.io (containerd image store)", suite: 'sid', args: ['--feature', 'containerd-snapshotter=true'] },
