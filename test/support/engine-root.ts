@@ -40,6 +40,11 @@ export async function engineRoot(suite: string, log: (line: string) => void = ()
   // A new name each time: a run that started earlier may still run an engine on the previous root.
   const root = path.join(ROOTS, `${suite}-docker-v${LAYOUT}-${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}-${process.pid}`);
   const building = path.join(ROOTS, `.${suite}-building-${process.pid}`);
+  // What a run stopped half-way (Ctrl-C during debootstrap) left: its process is gone.
+  for (const name of listNames(ROOTS)) {
+    const pid = Number(/^\.[a-z]+-building-(\d+)$/.exec(name)?.[1] ?? 0);
+    if (pid > 0 && !alive(pid)) await rm(path.join(ROOTS, name), { recursive: true, force: true });
+  }
   await rm(building, { recursive: true, force: true });
   try {
     const mirror = debianMirror();
@@ -129,6 +134,15 @@ function listDir(dir: string): string[] {
       .map((n) => path.join(dir, n));
   } catch {
     return [];
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
