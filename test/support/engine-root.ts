@@ -8,8 +8,9 @@
 // A root older than MAX_AGE is made again (under a new name), so that sid's engine does not stay months behind.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { removeTree } from './mounts.ts';
 
 export const ROOTS = process.env['BUILD_IMAGES_TEST_ROOTS'] || '/var/cache/build-images-test/roots';
 const DAY_MS = 24 * 3600 * 1000;
@@ -43,9 +44,9 @@ export async function engineRoot(suite: string, log: (line: string) => void = ()
   // What a run stopped half-way (Ctrl-C during debootstrap) left: its process is gone.
   for (const name of listNames(ROOTS)) {
     const pid = Number(/^\.[a-z]+-building-(\d+)$/.exec(name)?.[1] ?? 0);
-    if (pid > 0 && !alive(pid)) await rm(path.join(ROOTS, name), { recursive: true, force: true });
+    if (pid > 0 && !alive(pid)) await removeTree(path.join(ROOTS, name)).catch((err: Error) => log(`${name}: ${err.message}`));
   }
-  await rm(building, { recursive: true, force: true });
+  await removeTree(building);
   try {
     const mirror = debianMirror();
     log(`making the ${suite} engine's root in ${root} (debootstrap from ${mirror}, then docker.io)`);
@@ -65,10 +66,11 @@ export async function engineRoot(suite: string, log: (line: string) => void = ()
     await rename(building, root);
     // Roots made over 15 days ago go: a run still using one would have started when it was the newest (under
     // 14 days old), a day ago at least, and no test run lasts that long.
-    for (const old of kept) if (Date.now() - old.made > MAX_AGE_MS + DAY_MS) await rm(old.root, { recursive: true, force: true });
+    for (const old of kept)
+      if (Date.now() - old.made > MAX_AGE_MS + DAY_MS) await removeTree(old.root).catch((err: Error) => log(`${old.root}: ${err.message}`));
     return { root, version, madeIn: (Date.now() - started) / 1000 };
   } finally {
-    await rm(building, { recursive: true, force: true });
+    await removeTree(building).catch((err: Error) => log(`${building}: ${err.message}`));
   }
 }
 

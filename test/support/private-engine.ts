@@ -6,11 +6,12 @@
 // tests' engine is never yours"): it starts no faster, and the stand-ins it would keep take a fraction of a
 // second to import; but it carries a killed run's leftovers and an older rootfs() into the next run, and two
 // suites at once would share it. A fresh one makes every run start from the same empty engine.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
+import { removeTree } from './mounts.ts';
 
 export interface PrivateEngine {
   /** unix://<dir>/docker.sock, for DOCKER_HOST. */
@@ -152,8 +153,7 @@ async function stopEngine(child: ChildProcess, exit: Promise<void>, exited: () =
   // A dockerd killed outright may leave its containerd behind, and containerd its shims.
   killOwned(path.join(dir, 'exec/containerd/containerd.pid'), dir);
   killAllOwned(dir);
-  unmountUnder(dir);
-  await rm(dir, { recursive: true, force: true }).catch((err: Error) => {
+  await removeTree(dir).catch((err: Error) => {
     process.stderr.write(`could not remove the tests' engine directory ${dir}: ${err.message}\n`);
   });
 }
@@ -167,25 +167,6 @@ function killOwned(pidFile: string, dir: string): void {
     return;
   }
   if (pid > 0 && ownedBy(pid, dir)) process.kill(pid, 'SIGKILL');
-}
-
-/**
- * Unmounts what a dockerd that did not shut down cleanly left mounted in our directory (its network
- * namespace's nsfs bind at exec/netns/default, once seen here under load): rm would fail with EBUSY.
- */
-function unmountUnder(dir: string): void {
-  let table: string;
-  try {
-    table = readFileSync('/proc/self/mountinfo', 'utf8');
-  } catch {
-    return;
-  }
-  const points = table
-    .split('\n')
-    .map((line) => (line.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))))
-    .filter((point) => point.startsWith(dir + '/'))
-    .sort((a, b) => b.length - a.length);
-  for (const point of points) spawnSync('umount', ['-l', point], { stdio: 'ignore' });
 }
 
 /** Kills every process whose command line names our directory: containerd's shims name its socket there. */
@@ -221,8 +202,7 @@ async function sweepLeftovers(): Promise<void> {
     if (!(owner > 0) || alive(owner)) continue;
     for (const file of ['docker.pid', 'exec/containerd/containerd.pid']) killOwned(path.join(dir, file), dir);
     killAllOwned(dir);
-    unmountUnder(dir);
-    await rm(dir, { recursive: true, force: true }).catch(() => {});
+    await removeTree(dir).catch(() => {});
   }
 }
 
