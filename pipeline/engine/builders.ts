@@ -10,6 +10,8 @@ import type { Builder, BuilderName } from './engine.ts';
 /** The engine's connection, as our own client and, loaded on demand, as dockerode. */
 export interface EngineAccess {
   api: EngineApi;
+  /** The engine's API version from the run's one ping: no request pins one of its own. */
+  apiVersion?: string;
   dockerode(): Promise<Docker>;
 }
 
@@ -24,7 +26,7 @@ export const BUILDERS: Record<BuilderName, BuilderBackend> = {
     available: supportsBuildkit,
     load: async () => {
       const { createBuildkitBuilder } = await import('./buildkit/index.ts');
-      return (engine) => createBuildkitBuilder(engine.api);
+      return (engine) => createBuildkitBuilder(engine.api, { apiVersion: engine.apiVersion });
     },
   },
   classic: {

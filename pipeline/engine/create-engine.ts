@@ -36,7 +36,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   if (options.builder && !BUILDERS[builder].available(headers)) {
     throw new RunError(`this engine has no ${builder} builder`, `build with --builder ${PREFERRED.filter((b) => b !== builder).join(' or ')}`);
   }
-  const built = lazyBuilder(builder, { api, dockerode }, failure);
+  const built = lazyBuilder(builder, { api, dockerode, apiVersion: headers.apiVersion }, failure);
   const schedule = options.pruneStamps === undefined ? undefined : { file: options.pruneStamps, engine: describeConnection(connection) };
   return { images: dockerImageStore(api, dockerode, failure), builder: schedule ? pruningAtMostEvery(built, schedule) : built };
 }

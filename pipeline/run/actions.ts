@@ -10,7 +10,7 @@ import { tagInRegistry } from './registry-cache.ts';
 import type { RunOptions, RunServices } from './services.ts';
 
 type Services<K extends keyof RunServices> = Pick<RunServices, K | 'emit' | 'signal'>;
-type PushServices = Services<'images' | 'credentials' | 'remoteDigest' | 'sleep' | 'registry'>;
+type PushServices = Services<'images' | 'credentials' | 'remoteDigest' | 'sleep' | 'registry' | 'now'>;
 
 const PUSH_ATTEMPTS = 4;
 // The registry's or the network's passing trouble, worth another try; a refusal (401, 403, 404) is not.
@@ -116,24 +116,26 @@ async function alreadyInRegistry(tag: string, settings: PushServices): Promise<s
   return remote !== undefined && known.has(remote) ? remote : undefined;
 }
 
-// The engine retries a layer upload itself, five times over 50 s, saying "Retrying in N seconds"; it does not
-// retry the manifest. Ours are for what it did not retry: both together took 200 s per tag on a registry
-// that answers 500 to everything.
-const ENGINE_RETRIED = /Retrying in \d+ seconds?/;
+// Who retries what differs by image store: the graphdriver's pusher retries a layer upload five times over
+// ~50 s and not the manifest; the containerd store's retries the manifest quietly and fails a layer at once.
+// Neither says so in a form to rely on (only the graphdriver prints "Retrying in N seconds"), so ours are
+// bounded by time instead: no new attempt once PUSH_BUDGET has passed since the first one began. A push the
+// engine already spent its own retries on is past it; a quick failure gets up to PUSH_ATTEMPTS. A registry
+// that answers 500 to everything fails a tag within PUSH_BUDGET plus one attempt on either store (ours and
+// the engine's together took 200 s per tag once).
+const PUSH_BUDGET_MS = 20_000;
 
 async function pushWithRetries(image: ImagePlan, tag: string, settings: PushServices): Promise<{ digest?: string }> {
   const auth = await settings.credentials(registryOf(tag));
+  const onLine = (line: string) => settings.emit({ type: 'log', image: image.name, line });
+  const started = settings.now();
   for (let attempt = 1; ; attempt++) {
-    let engineRetried = false;
-    const onLine = (line: string) => {
-      if (ENGINE_RETRIED.test(line)) engineRetried = true;
-      settings.emit({ type: 'log', image: image.name, line });
-    };
     try {
       return await settings.images.push(tag, auth, onLine, settings.signal);
     } catch (err) {
-      if (!(err instanceof RunError) || engineRetried || attempt >= PUSH_ATTEMPTS || !TRANSIENT.test(err.message)) throw err;
       const wait = 500 * 2 ** (attempt - 1);
+      const late = settings.now() - started + wait > PUSH_BUDGET_MS;
+      if (!(err instanceof RunError) || late || attempt >= PUSH_ATTEMPTS || !TRANSIENT.test(err.message)) throw err;
       settings.emit({ type: 'log', image: image.name, line: `push of ${tag} failed (${err.message}); retrying in ${wait / 1000}s` });
       await settings.sleep(wait);
     }

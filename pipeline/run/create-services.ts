@@ -65,6 +65,7 @@ export async function createServices(settings: ServiceSettings): Promise<RunServ
     remoteDigest: (ref, credentials) => remoteDigest(ref, credentials),
     registry: rememberingRegistry(),
     sleep,
+    now: Date.now,
     secret: secretReader(settings.secrets, settings.projectDir),
   };
 }

@@ -30,6 +30,8 @@ export interface RunServices {
   remoteDigest(ref: string, credentials: Credentials | undefined): Promise<string | undefined>;
   /** Waits between push attempts. */
   sleep(ms: number): Promise<void>;
+  /** The clock that bounds push retries (ms). */
+  now(): number;
   /** How to read a secret of the config, by id: read as the build of an image that mounts it starts. */
   secret(id: string): () => Promise<Buffer>;
 }

@@ -84,6 +84,18 @@ test('--push-partial pushes what built; a re-run after the fix pushes the rest, 
   assert.ok(fixed.events.some((e) => e['type'] === 'push' && e['status'] === 'present' && e['image'] === 'one'));
   assert.equal(await tagsOf('one'), ['1']);
   assert.equal(await tagsOf('two'), ['1']);
+  // The digest the registry holds for each pushed tag is reported (`--json`) and printed, on either image
+  // store: the containerd store's push sends no aux.Digest, only its status line.
+  for (const [result, name] of [
+    [partial, 'one'],
+    [fixed, 'two'],
+  ] as const) {
+    const push = result.events.find((e) => e['type'] === 'push' && e['status'] === 'pushed');
+    const digest = await registry.digest(`bi-${RUN_ID}/${name}`, '1');
+    assert.match(digest, /^sha256:[0-9a-f]{64}$/);
+    assert.is(push?.['digest'], digest, `${name}: ${JSON.stringify(push)}`);
+    assert.ok(result.stderr.includes(`pushed ${registry.address}/bi-${RUN_ID}/${name}:1 (${digest})`), result.stderr);
+  }
 });
 
 test('a push refused half-way is reported image by image; the re-run pushes only the missing tags', async () => {

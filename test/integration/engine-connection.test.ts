@@ -5,6 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -105,6 +106,62 @@ test('with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH it speaks TLS with a client ce
   const noCerts = await cli(['--json'], { cwd: dir, env: { ...env, DOCKER_CERT_PATH: path.join(certs, 'missing') } });
   assert.is(noCerts.code, 2);
   assert.match(noCerts.stderr, /DOCKER_TLS_VERIFY is set but .*missing\/ca.pem cannot be read/);
+});
+
+/**
+ * The engine behind an HTTP proxy that answers as Engine 29 does to a path versioned below its minimum API
+ * (1.44 on 29.0-29.2): HTTP 400. Upgrades (BuildKit's POST /session) are passed through as they are.
+ */
+async function engine29(paths: string[]): Promise<number> {
+  const server = http.createServer((req, res) => {
+    paths.push(`${req.method} ${req.url}`);
+    const minor = /^\/v1\.(\d+)\//.exec(req.url ?? '')?.[1];
+    if (minor !== undefined && Number(minor) < 44) {
+      res
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ message: `client version 1.${minor} is too old. Minimum supported API version is 1.44` }));
+      req.resume();
+      return;
+    }
+    const upstream = http.request({ socketPath: SOCKET, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  server.on('upgrade', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
+    paths.push(`${req.method} ${req.url}`);
+    const engine = net.connect(SOCKET, () => {
+      // rawHeaders: the session's method headers repeat, and req.headers would join them into one.
+      const lines = [`${req.method} ${req.url} HTTP/1.1`];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      engine.write(`${lines.join('\r\n')}\r\n\r\n`);
+      engine.write(head);
+      client.pipe(engine).pipe(client);
+    });
+    const close = () => (client.destroy(), engine.destroy());
+    client.on('error', close);
+    engine.on('error', close);
+  });
+  return listen(server as unknown as net.Server);
+}
+
+test('no request pins an API version: an engine refusing versions below 1.44 (Engine 29) builds with either builder', async () => {
+  const paths: string[] = [];
+  const port = await engine29(paths);
+  for (const builder of ['buildkit', 'classic']) {
+    const dir = await project({ 'build.config.yaml': config(`engine-29-${builder}`) });
+    const result = await cli(['--json', '--builder', builder], { cwd: dir, env: { DOCKER_HOST: `tcp://127.0.0.1:${port}` } });
+    assert.is(result.code, 0, result.stderr);
+    assert.is(summaryOf(result).images[0]!.status, 'built', builder);
+  }
+  assert.ok(paths.some((p) => p.startsWith('POST /build')) && paths.some((p) => p.startsWith('POST /session')), paths.join('\n'));
+  assert.equal(
+    paths.filter((p) => /^\w+ \/v\d/.test(p)),
+    [],
+    'no versioned path',
+  );
 });
 
 test.run();

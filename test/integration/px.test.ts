@@ -259,13 +259,14 @@ test('a registry that is down fails the push with a clear message, listing what 
 });
 
 test('a 500 on the first try is retried, and the push lands', async () => {
+  // Who retries the manifest differs by image store: we do on the graphdriver's (it does not), the
+  // containerd store's pusher does it quietly itself. Either way the 500 is met and the tag lands.
   const proxy = await flakyProxy(registry.address);
   try {
     const viaProxy = `${proxy.address}/bi-${RUN_ID}`;
     const result = await run(['--verbose', 'px-oci-mon', 'deploy'], { ...ENV_CREDENTIALS, DOCKER_HUB_REPO: viaProxy, PXTAG: '2.7.1' });
     assert.is(result.code, 0, result.stderr + result.stdout);
-    assert.is(proxy.failures(), 1);
-    assert.ok(result.events.some((e) => e['type'] === 'log' && /retrying/.test(String(e['line']))));
+    assert.is(proxy.failures(), 1, 'the manifest was refused once');
     assert.ok((await registry.tags(`bi-${RUN_ID}/oci-monitor`)).includes('2.7.1'));
   } finally {
     await proxy.stop();

@@ -26,7 +26,10 @@ export interface FakeEngine {
   /** When set, every build waits for it before it ends. */
   holdBuilds?: Promise<void>;
   /** Push failures to give before a push succeeds, by ref; a number below 0 fails for ever. */
-  pushFailures: Map<string, { times: number; message: string }>;
+  /** `takesMs`: how long each failing attempt takes on the clock (an engine's own retries). */
+  pushFailures: Map<string, { times: number; message: string; takesMs?: number }>;
+  /** The services' clock (ms): moved by sleeps and by failing pushes. */
+  clock: number;
 }
 
 export function fakeEngine(bases: readonly string[] = []): FakeEngine {
@@ -39,6 +42,7 @@ export function fakeEngine(bases: readonly string[] = []): FakeEngine {
     registry: new Map(),
     remote: new Map(),
     pushFailures: new Map(),
+    clock: 0,
     images: {
       ping: async () => {},
       inspectImage: async (ref) => tags.get(ref) ?? [...tags.values()].find((i) => i.id === ref),
@@ -70,6 +74,7 @@ export function fakeEngine(bases: readonly string[] = []): FakeEngine {
         const failure = engine.pushFailures.get(ref);
         if (failure && failure.times !== 0) {
           failure.times--;
+          engine.clock += failure.takesMs ?? 0;
           throw new RunError(`pushing ${ref}: ${failure.message}`);
         }
         const digest = digestOf(`${tags.get(ref)?.id}`);
@@ -184,7 +189,9 @@ export function fakeServices(engine: FakeEngine, overrides: Partial<RunServices>
     secret: (id) => async () => Buffer.from(`secret ${id}`),
     sleep: async (ms) => {
       slept.push(ms);
+      engine.clock += ms;
     },
+    now: () => engine.clock,
     ...overrides,
   };
 }

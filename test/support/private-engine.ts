@@ -8,9 +8,10 @@
 // suites at once would share it. A fresh one makes every run start from the same empty engine.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
+import { removeTree } from './mounts.ts';
 
 export interface PrivateEngine {
   /** unix://<dir>/docker.sock, for DOCKER_HOST. */
@@ -32,13 +33,42 @@ export const NO_TEST_ENGINE =
 const PARENT = '/tmp';
 const PREFIX = 'bi-test-';
 
-export async function startPrivateEngine({ timeoutMs = 60_000 } = {}): Promise<PrivateEngine> {
+export interface EngineOptions {
+  timeoutMs?: number;
+  /**
+   * A root file system with its own dockerd (test/support/engine-root.ts): the engine runs in a mount
+   * namespace of its own whose root is that tree. Without it, the machine's own dockerd.
+   */
+  root?: string;
+  /** More daemon flags, such as `--feature containerd-snapshotter=true`. */
+  args?: string[];
+}
+
+// The namespace's setup, run by sh inside `unshare --mount` (mounts made there stay there): the tree is
+// bound onto itself so that it can become the root, gets /proc, /sys (with the cgroups), /dev and a /run of
+// its own, and the machine's /tmp, where the engine's directory is (its socket is reached from outside).
+// pivot_root, not chroot: under a chroot dockerd half works (importing an image fails remounting /, and
+// `docker exec` runs in the machine's root). exec keeps one pid from setpriv to dockerd, so that a signal
+// to the child is a signal to dockerd, and the death signal set by setpriv holds for it.
+const ENTER_ROOT = `set -e
+root=$1; shift
+mount --bind "$root" "$root"
+mount -t proc proc "$root/proc"
+mount --rbind /sys "$root/sys"
+mount --rbind /dev "$root/dev"
+mount -t tmpfs -o mode=0755 tmpfs "$root/run"
+mount --bind /tmp "$root/tmp"
+cd "$root"
+pivot_root . .old-root
+umount -l /.old-root
+exec /usr/sbin/dockerd "$@"`;
+
+export async function startPrivateEngine({ timeoutMs = 60_000, root, args: extra = [] }: EngineOptions = {}): Promise<PrivateEngine> {
   if (process.getuid?.() !== 0) throw new Error('a private dockerd needs root');
-  const dockerd = (process.env['PATH'] ?? '')
-    .split(':')
-    .map((d) => path.join(d, 'dockerd'))
-    .find((f) => existsSync(f));
-  if (!dockerd) throw new Error("dockerd is missing: install Debian's docker.io (.ci/run does)");
+  const dockerd = root ? path.join(root, 'usr/sbin/dockerd') : onPath('dockerd');
+  if (!dockerd || !existsSync(dockerd)) throw new Error(root ? `${root} holds no dockerd` : "dockerd is missing: install Debian's docker.io (.ci/run does)");
+  const unshare = root ? onPath('unshare') : '';
+  if (root && !unshare) throw new Error('unshare is missing (util-linux): the modern engines run in a mount namespace of their own');
   await sweepLeftovers();
   const dir = await mkdtemp(path.join(PARENT, PREFIX));
   const socket = path.join(dir, 'docker.sock');
@@ -62,10 +92,14 @@ export async function startPrivateEngine({ timeoutMs = 60_000 } = {}): Promise<P
     path.join(dir, 'exec'),
     '--pidfile',
     pidFile,
+    ...extra,
   ];
+  const daemon: string[] = root
+    ? [unshare!, '--mount', '--propagation', 'private', '/bin/sh', '-c', ENTER_ROOT, 'enter-root', root, ...args]
+    : [dockerd, ...args];
   // Its own process group, so that the terminal's Ctrl-C reaches the tests and not the engine under them
   // (we stop it after them); setpriv's death signal stops it even when this process is killed outright.
-  const command = existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', '--pdeathsig', 'TERM', dockerd, ...args] : [dockerd, ...args];
+  const command = existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', '--pdeathsig', 'TERM', ...daemon] : daemon;
   const out = openSync(log, 'a');
   const child = spawn(command[0]!, command.slice(1), { detached: true, stdio: ['ignore', out, out] });
   closeSync(out);
@@ -85,6 +119,13 @@ export async function startPrivateEngine({ timeoutMs = 60_000 } = {}): Promise<P
     await new Promise((r) => setTimeout(r, 50));
   }
   return engine;
+}
+
+function onPath(tool: string): string | undefined {
+  return (process.env['PATH'] ?? '')
+    .split(':')
+    .map((d) => path.join(d, tool))
+    .find((f) => existsSync(f));
 }
 
 function ping(socketPath: string): Promise<boolean> {
@@ -109,9 +150,10 @@ async function stopEngine(child: ChildProcess, exit: Promise<void>, exited: () =
       await exit;
     }
   }
-  // A dockerd killed outright may leave its containerd behind.
+  // A dockerd killed outright may leave its containerd behind, and containerd its shims.
   killOwned(path.join(dir, 'exec/containerd/containerd.pid'), dir);
-  await rm(dir, { recursive: true, force: true }).catch((err: Error) => {
+  killAllOwned(dir);
+  await removeTree(dir).catch((err: Error) => {
     process.stderr.write(`could not remove the tests' engine directory ${dir}: ${err.message}\n`);
   });
 }
@@ -125,6 +167,20 @@ function killOwned(pidFile: string, dir: string): void {
     return;
   }
   if (pid > 0 && ownedBy(pid, dir)) process.kill(pid, 'SIGKILL');
+}
+
+/** Kills every process whose command line names our directory: containerd's shims name its socket there. */
+function killAllOwned(dir: string): void {
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (pid > 0 && pid !== process.pid && ownedBy(pid, dir)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+  }
 }
 
 /** True when the process runs with our directory on its command line: a pid file can outlive its process. */
@@ -145,7 +201,8 @@ async function sweepLeftovers(): Promise<void> {
     const owner = Number(await readFile(path.join(dir, 'owner'), 'utf8').catch(() => ''));
     if (!(owner > 0) || alive(owner)) continue;
     for (const file of ['docker.pid', 'exec/containerd/containerd.pid']) killOwned(path.join(dir, file), dir);
-    await rm(dir, { recursive: true, force: true }).catch(() => {});
+    killAllOwned(dir);
+    await removeTree(dir).catch(() => {});
   }
 }
 

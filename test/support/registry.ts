@@ -19,8 +19,17 @@ export interface Registry {
   authorization(pathname: string): string;
   /** The bearer-token realm, when the registry was started with one. */
   tokens?: TokenService;
+  /** The digest the registry gives the tag's manifest (or index), as a pull by digest would use. */
+  digest(repository: string, tag: string): Promise<string>;
   stop(): Promise<void>;
 }
+
+const MANIFEST_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+].join(', ');
 
 export const USER = 'pusher';
 export const PASSWORD = 'S3cret-pa55-do-not-print';
@@ -82,6 +91,13 @@ export async function startRegistry(options: { port?: number; user?: string; pas
   return {
     address,
     api,
+    async digest(repository, tag) {
+      const response = await fetch(`http://${address}/v2/${repository}/manifests/${tag}`, {
+        method: 'HEAD',
+        headers: { authorization: authorizationFor(`/v2/${repository}/manifests/${tag}`), accept: MANIFEST_TYPES },
+      });
+      return response.headers.get('docker-content-digest') ?? `HTTP ${response.status}`;
+    },
     async tags(repository) {
       const { status, body } = await api(`/v2/${repository}/tags/list`);
       return status === 200 ? ((JSON.parse(body) as { tags: string[] | null }).tags ?? []).sort() : [];
@@ -131,7 +147,12 @@ export async function flakyProxy(
     authorizations: () => [...authorizations],
     /** `METHOD /path?query` of every request, in order. */
     requests: () => [...requests],
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    // Kept-alive connections of the engine would keep close() waiting, and the test file with it.
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

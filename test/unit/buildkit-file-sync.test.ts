@@ -1,6 +1,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compareWalkOrder, followed, goFileMode, listing, modTimeNs, statOf, type SessionFile } from '../../pipeline/engine/buildkit/file-sync.ts';
+import {
+  compareWalkOrder,
+  followed,
+  goFileMode,
+  listing,
+  metadataList,
+  modTimeNs,
+  statOf,
+  type SessionFile,
+} from '../../pipeline/engine/buildkit/file-sync.ts';
 import { seededRandom } from '../support/random.ts';
 
 const file = (name: string, extra: Partial<SessionFile> = {}): SessionFile => ({ name, type: 'file', mode: 0o644, size: 1, data: Buffer.from('x'), ...extra });
@@ -62,6 +71,18 @@ test('names without wildcards are looked up, and choose what matching every name
     listing(files, ['src/sub/b.go']).map((f) => f.name),
     ['src', 'src/sub', 'src/sub/b.go'],
   );
+});
+
+test('metadata that BuildKit URL-encoded (`<key>-encoded: 1`) is decoded; plain values are taken as sent', () => {
+  // As Go's url.QueryEscape writes them: a space is '+', a '+' and a ',' are escaped.
+  const headers = { 'exclude-patterns': 'ignor%C3%A9.txt, a+b%2B%2C+c, %E6%97%A5%E6%9C%AC/*', 'exclude-patterns-encoded': '1', followpaths: 'Dockerfile, a+b' };
+  assert.equal(metadataList(headers, 'exclude-patterns'), ['ignoré.txt', 'a b+, c', '日本/*']);
+  assert.equal(metadataList(headers, 'followpaths'), ['Dockerfile', 'a+b'], 'not encoded: a + stays');
+  assert.equal(metadataList({ 'include-patterns': ['x%41', 'y'], 'include-patterns-encoded': 'true' }, 'include-patterns'), ['xA', 'y']);
+  assert.equal(metadataList({ 'include-patterns': 'bad%E', 'include-patterns-encoded': '1' }, 'include-patterns'), ['bad%E']);
+  assert.equal(metadataList({}, 'followpaths'), []);
+  // Engine 20.10's BuildKit sends UTF-8 as it is, which node:http2 hands over one byte per character.
+  assert.equal(metadataList({ followpaths: Buffer.from('日本語.txt, dir-é').toString('latin1') }, 'followpaths'), ['日本語.txt', 'dir-é']);
 });
 
 test('a followed symbolic link brings its target', () => {

@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { supportsBuildkit } from '../../pipeline/engine/buildkit/detect.ts';
 import { buildQuery } from '../../pipeline/engine/buildkit/post-build.ts';
+import { atLeast, pruneQuery } from '../../pipeline/engine/buildkit/prune.ts';
 import { authService, healthService, methodsOf, secretsService } from '../../pipeline/engine/buildkit/session-services.ts';
 import { registryOf } from '../../pipeline/engine/buildkit/session.ts';
 
@@ -70,6 +71,18 @@ test('session messages keep the upstream field numbers', () => {
   assert.equal([...secretsService.GetSecret.responseSerialize({ data: Buffer.from('xy') })], [0x0a, 2, 0x78, 0x79]);
   // HealthCheckResponse { status = 1 } with SERVING = 1.
   assert.equal([...healthService.Check.responseSerialize({ status: 1 })], [0x08, 1]);
+});
+
+test("prune's parameters follow the engine's API version: keep-storage until 1.47, max-used-space and reserved-space from 1.48", () => {
+  assert.equal(pruneQuery(4096, '1.41'), { 'keep-storage': 4096, all: true }, 'Engine 20.10');
+  assert.equal(pruneQuery(4096, '1.47'), { 'keep-storage': 4096, all: true });
+  assert.equal(pruneQuery(4096, '1.48'), { 'max-used-space': 4096, 'reserved-space': 4096, all: true });
+  assert.equal(pruneQuery(0, '1.51'), { 'max-used-space': 0, 'reserved-space': 0, all: true }, 'Engine 28');
+  assert.equal(pruneQuery(1, '2.0'), { 'max-used-space': 1, 'reserved-space': 1, all: true });
+  assert.equal(pruneQuery(1, undefined), { 'keep-storage': 1, all: true }, 'an engine that names no version is taken as old');
+  assert.ok(atLeast('1.100', 1, 48));
+  assert.not.ok(atLeast('1.9', 1, 48));
+  assert.not.ok(atLeast('v1.48', 1, 48));
 });
 
 test.run();

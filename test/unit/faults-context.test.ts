@@ -199,14 +199,39 @@ async function packHere(dir: string) {
 async function packAsNobody(dir: string) {
   const NOBODY = 65534;
   for (const p of [dir, path.join(dir, 'conf'), path.join(dir, 'conf/a.yaml')]) await chown(p, NOBODY, NOBODY);
-  const script = fileURLToPath(new URL('../support/pack-as-user.ts', import.meta.url));
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, path.join(dir, 'conf'), 'conf'], {
+  // nobody may not reach the checkout (a clone in a 0700 directory, /root/...), its node_modules nor tsx:
+  // the helper runs as one bundled file in a directory of its own that nobody can read.
+  const { stdout } = await promisify(execFile)(process.execPath, [await helperBundle(), path.join(dir, 'conf'), 'conf'], {
     uid: NOBODY,
     gid: NOBODY,
-    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    cwd: os.tmpdir(),
     env: { ...process.env, HOME: os.tmpdir() },
   });
   return JSON.parse(stdout) as unknown;
+}
+
+let bundled: Promise<string> | undefined;
+/** test/support/pack-as-user.ts and what it imports as one ES module, in a fresh directory open to all. */
+function helperBundle(): Promise<string> {
+  return (bundled ??= (async () => {
+    const { build } = await import('esbuild');
+    const out = await tempDir('bi-pack-as-user-');
+    await chmod(out, 0o755);
+    const outfile = path.join(out, 'pack-as-user.mjs');
+    await build({
+      entryPoints: [fileURLToPath(new URL('../support/pack-as-user.ts', import.meta.url))],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outfile,
+      logLevel: 'silent',
+      // CommonJS dependencies (tar-stream) require Node's modules.
+      banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
+    });
+    await chmod(outfile, 0o644);
+    return outfile;
+  })());
 }
 
 test('a truncated digest cache is set aside with a notice, and rewritten whole', async () => {

@@ -273,6 +273,20 @@ test('a push that fails with a passing server error is retried, with growing wai
   assert.equal(pushes(refused).length, 1);
 });
 
+test('a push whose failure took the engine its own retries (~50 s) is not retried on top; quick failures get all four attempts', async () => {
+  const slow = fakeEngine(['alpine:latest']);
+  slow.pushFailures.set('reg.test/tool:1', { times: -1, message: 'received unexpected HTTP status: 500 Internal Server Error', takesMs: 50_000 });
+  const once = await run(['tool', 'deploy'], slow);
+  assert.is(once.outcome.ok, false);
+  assert.equal(pushes(slow).length, 1, 'not retried after the engine spent 50 s');
+  const quick = fakeEngine(['alpine:latest']);
+  quick.pushFailures.set('reg.test/tool:1', { times: -1, message: 'unexpected status from HEAD request: 500 Internal Server Error', takesMs: 100 });
+  const four = await run(['tool', 'deploy'], quick);
+  assert.is(four.outcome.ok, false);
+  assert.equal(pushes(quick).length, 4);
+  assert.ok(quick.clock < 20_000 + 100, `bounded: ${quick.clock} ms`);
+});
+
 test('the build cache is pruned to its limit after a run that built, and not after one that built nothing', async () => {
   const engine = fakeEngine(['alpine:latest']);
   const built = await run(['tool'], engine, { cacheLimit: 4096 });

@@ -33,6 +33,8 @@ export interface BuildkitBuilder extends Builder {
 export interface BuildkitOptions {
   /** Shown by the daemon as the session's name. */
   sessionName?: string;
+  /** The engine's API version, from the run's ping (`/_ping`'s Api-Version); asked again when absent. */
+  apiVersion?: string;
 }
 
 export function createBuildkitBuilder(engine: EngineApi, options: BuildkitOptions = {}): BuildkitBuilder {
@@ -45,7 +47,7 @@ export function createBuildkitBuilder(engine: EngineApi, options: BuildkitOption
       build(engine, { ...request, files: context.entries, read: (file) => context.read(file as PackEntry), contextKey: context.key }, options),
     buildWithSessionContext: (request) => build(engine, request, options),
     buildWithTarBody: (request) => build(engine, request, options),
-    pruneCache: (keepBytes) => pruneBuildCache(engine, keepBytes),
+    pruneCache: (keepBytes) => pruneBuildCache(engine, keepBytes, options.apiVersion),
   };
 }
 

@@ -226,11 +226,37 @@ export interface DiffCopyOptions {
   onError?: (err: Error) => void;
 }
 
-/** The part of a call's headers that says what the daemon wants: grpc-go sends a list as repeated headers. */
-function metadataList(headers: IncomingHttpHeaders, key: string): string[] {
+/**
+ * The part of a call's headers that says what the daemon wants: grpc-go sends a list as repeated headers.
+ * BuildKit from 0.12 (Engine 25) URL-encodes (Go's QueryEscape) every value of a key when one of them holds
+ * a character past ASCII, and says so with `<key>-encoded: 1`; older ones send the UTF-8 bytes as they are.
+ */
+export function metadataList(headers: IncomingHttpHeaders, key: string): string[] {
   const value = headers[key];
-  // Repeated headers reach us joined with ", " (names holding ", " are not supported).
-  return (Array.isArray(value) ? value : [value ?? '']).flatMap((v) => v.split(', ')).filter(Boolean);
+  // Repeated headers reach us joined with ", " (names holding ", " are not supported unless encoded).
+  const values = (Array.isArray(value) ? value : [value ?? '']).flatMap((v) => utf8(v).split(', ')).filter(Boolean);
+  const flag = headers[`${key}-encoded`];
+  const encoded = /^(1|t|true)$/i.test(String(Array.isArray(flag) ? flag[0] : (flag ?? '')));
+  return encoded ? values.map(queryUnescape) : values;
+}
+
+/**
+ * Older BuildKit (Engine 20.10's) sends such names raw, as UTF-8 bytes, and node:http2 gives a header's bytes
+ * one character each (latin1): read them again as UTF-8.
+ */
+function utf8(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /[^\x00-\x7f]/.test(value) ? Buffer.from(value, 'latin1').toString('utf8') : value;
+}
+
+function queryUnescape(value: string): string {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, ' '));
+  } catch {
+    // Go's QueryUnescape fails on a broken escape and BuildKit then uses an empty string; a name kept as
+    // sent is as unmatched and easier to tell.
+    return value;
+  }
 }
 
 export function serveDiffCopy(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, files: readonly SessionFile[], options: DiffCopyOptions = {}): void {

@@ -184,23 +184,37 @@ export function dockerImageStore(api: EngineApi, dockerode: () => Promise<Docker
     async push(ref, auth, onLine, signal) {
       const parsed = imageRef(ref);
       const [repo, tag] = [repositoryOf(parsed), tagOf(parsed)];
+      let said: string | undefined;
       const result = await streamed(
         failure,
         `pushing ${ref}`,
         async () =>
           (await dockerode()).getImage(repo).push({ tag, authconfig: authConfig(auth), abortSignal: signal } as never) as unknown as Promise<Readable>,
-        onLine,
+        (line) => {
+          said = pushedDigest(line, tag) ?? said;
+          onLine(line);
+        },
         signal,
       );
       if (result.error) throw new RunError(`pushing ${ref}: ${result.error}`);
       return {
-        digest: result.aux
-          .map((a) => a.Digest)
-          .filter(Boolean)
-          .pop(),
+        digest:
+          result.aux
+            .map((a) => a.Digest)
+            .filter(Boolean)
+            .pop() ?? said,
       };
     },
   };
+}
+
+/**
+ * The digest of a pushed tag from the line both image stores end a push with, `<tag>: digest: sha256:… size: N`:
+ * the containerd store sends no `aux.Digest`, which the graphdriver's pusher does.
+ */
+export function pushedDigest(line: string, tag: string): string | undefined {
+  const m = /^(\S+): digest: (sha256:[0-9a-f]{64}) size: \d+$/.exec(line.trim());
+  return m && m[1] === tag ? m[2] : undefined;
 }
 
 /** Our credentials as the engine's X-Registry-Auth header wants them. */
