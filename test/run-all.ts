@@ -14,7 +14,7 @@ import { prepareEngine, selectedEngines, type RunningEngine, type TestEngine } f
 
 const ANSI = /\x1b\[[0-9;]*m/g;
 // The files whose tests build images through the command line.
-const CLASSIC_AGAIN = /^(build|deploy|cm-container|px)\.test\.ts$/;
+const CLASSIC_AGAIN = /^(build|deploy|cm-container|px|registry-cache)\.test\.ts$/;
 const minutes = (name: string, fallback: number) => Number(process.env[name] || fallback) * 60_000;
 // Measured here: the slowest unit file takes ~20 s, the slowest integration file (px) ~4 min on a loaded machine.
 const UNIT_LIMIT = minutes('BUILD_IMAGES_TEST_UNIT_FILE_MINUTES', 3);
