@@ -1,18 +1,9 @@
-// A recording proxy in front of the benchmark's registry, as test/support/registry.ts's flakyProxy is for the
-// tests, but counting what crossed it: each request's method, path, status and the bytes of its body and of
-// the answer's. flakyProxy records no status and no size, and bytes pulled need both (a blob GET answered
-// 401 moves no layer).
-import http from 'node:http';
-import type net from 'node:net';
+// What crossed the recording proxy in front of the benchmark's registry (test/support/registry.ts's
+// flakyProxy, which never fails here), as the benchmark reports it: requests, bytes pulled and uploaded
+// (a blob GET answered 401 moves no layer).
+import { flakyProxy, type Exchange, type RecordingProxy } from '../support/registry.ts';
 
-export interface Exchange {
-  method: string;
-  url: string;
-  status: number;
-  /** Bytes of the request body (an upload) and of the answer's body. */
-  sent: number;
-  received: number;
-}
+export type { Exchange };
 
 export interface Traffic {
   requests: number;
@@ -22,39 +13,9 @@ export interface Traffic {
   uploaded: number;
 }
 
-export interface CountingProxy {
-  address: string;
-  exchanges(): Exchange[];
-  stop(): Promise<void>;
-}
+export type CountingProxy = Pick<RecordingProxy, 'address' | 'exchanges' | 'stop'>;
 
-export async function countingProxy(target: string): Promise<CountingProxy> {
-  const exchanges: Exchange[] = [];
-  const [host, port] = target.split(':');
-  const server = http.createServer((req, res) => {
-    const exchange: Exchange = { method: req.method ?? '', url: req.url ?? '', status: 0, sent: 0, received: 0 };
-    exchanges.push(exchange);
-    req.on('data', (chunk: Buffer) => (exchange.sent += chunk.length));
-    const upstream = http.request({ host, port: Number(port), method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      exchange.status = answer.statusCode ?? 502;
-      res.writeHead(exchange.status, answer.headers);
-      answer.on('data', (chunk: Buffer) => (exchange.received += chunk.length));
-      answer.pipe(res);
-    });
-    upstream.on('error', () => res.writeHead(502).end());
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    exchanges: () => [...exchanges],
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
+export const countingProxy = (target: string): Promise<CountingProxy> => flakyProxy(target, { failOnce: false });
 
 export function traffic(exchanges: Exchange[]): Traffic {
   const blob = (e: Exchange) => /\/blobs\/sha256:/.test(e.url);

@@ -7,14 +7,14 @@
 // request of the tool, the docker CLI and the engine goes through a counting proxy: the tags name its
 // address. Cases: nothing changed, and types-3.4/types.yaml edited (each job its own edit, so that each
 // has exactly one file changed against what the job before it pushed).
-import { appendFile, cp, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { docker, imageInfo } from '../support/engine.ts';
 import { PASSWORD, startRegistry, USER } from '../support/registry.ts';
 import { plannedImages } from './config-facts.ts';
 import { countingProxy, traffic, type Traffic } from './counting-proxy.ts';
-import { CLI, DOCKER, LABEL, LABEL_KEY, pruneBuildCache, RUN } from './engine-bed.ts';
-import { CHANGED_FILE, GO_ENV, GRAPH_IMAGES, MAKE_BASELINE, prepareSide, typeFilesMk } from './graph-part.ts';
+import { CLI, LABEL, LABEL_KEY, pruneBuildCache, RUN } from './engine-bed.ts';
+import { CHANGED_FILE, GO_ENV, GRAPH_IMAGES, makeBaseline, prepareSide } from './graph-part.ts';
 import { CASE_TITLES, type CaseKey, type Medians } from './measure.ts';
 import { checkInterrupted, median, run } from './processes.ts';
 import type { TimedPart } from './report.ts';
@@ -220,32 +220,14 @@ function makeSide(root: string, server: TypeServer, reg: string, dockerConfig: s
     images: { 'px-oci-mon': `${repo}/oci-monitor:bench`, 'px-spec-websvc': `${repo}/monitor-websvc:bench`, 'cm-container': `${repo}/cm-container:bench` },
     async job(n, edit) {
       const dir = path.join('fresh-make', String(n));
-      const { ws, sets, facts } = await prepareSide(root, server, dir);
-      if (edit) await appendFile(path.join(ws.project, CHANGED_FILE), edit);
-      const makeDir = path.join(root, dir, 'make');
-      await mkdir(makeDir, { recursive: true });
-      for (const file of await readdir(MAKE_BASELINE)) await cp(path.join(MAKE_BASELINE, file), path.join(makeDir, file));
-      await writeFile(path.join(makeDir, 'type-files.mk'), typeFilesMk(facts));
+      const prepared = await prepareSide(root, server, dir);
+      if (edit) await appendFile(path.join(prepared.ws.project, CHANGED_FILE), edit);
+      const { makeDir, vars: shared } = await makeBaseline(path.join(root, dir), prepared, this.images, bases);
       // cm-container under the tags the tool's deploy pushes (deployTags), the px images under theirs.
-      const version = facts.resolve('${CM_VERSION}');
+      const version = prepared.facts.resolve('${CM_VERSION}');
       const stamp = process.env['BUILD_IMAGES_TIMESTAMP'];
       const cmTags = [`${version}-SNAPSHOT-${stamp}`, version, 'latest'].map((t) => `${repo}/cm-container:${t}`);
-      const vars = {
-        DOCKER,
-        PX_SRC: ws.px,
-        PROJECT: ws.project,
-        PXTAG: sets.PXTAG,
-        TYPE_REPO: facts.resolve('${TYPE_REPO}'),
-        CCSDK_REPO: facts.resolve('${CCSDK_REPO}'),
-        ONAPSPEC: facts.resolve('${ONAPSPEC}') || '/opt/manager/resources/onapspec',
-        OCIMON_IMG: this.images['px-oci-mon'],
-        WEBSVC_IMG: this.images['px-spec-websvc'],
-        CM_IMG: this.images['cm-container'],
-        CM_PUSH_TAGS: cmTags.join(' '),
-        OCIMON_BASE: bases['px-oci-mon'],
-        WEBSVC_BASE: bases['px-spec-websvc'],
-        CM_BASE: bases['cm-container'],
-      };
+      const vars = { ...shared, CM_PUSH_TAGS: cmTags.join(' ') };
       const args = [
         '-C',
         makeDir,

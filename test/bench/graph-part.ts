@@ -120,31 +120,19 @@ export async function toolSide(root: string, server: TypeServer, builder: string
 
 export async function makeSide(root: string, server: TypeServer, bases: Record<string, string>, buildkit: boolean): Promise<Side> {
   const side = buildkit ? 'make-buildkit' : 'make-classic';
-  const { ws, sets, facts } = await prepareSide(root, server, side);
-  const makeDir = path.join(root, side, 'make');
-  await mkdir(makeDir, { recursive: true });
-  for (const file of await readdir(MAKE_BASELINE)) await cp(path.join(MAKE_BASELINE, file), path.join(makeDir, file));
-  await writeFile(path.join(makeDir, 'type-files.mk'), typeFilesMk(facts));
-  const vars = {
-    DOCKER,
-    PX_SRC: ws.px,
-    PROJECT: ws.project,
-    PXTAG: sets.PXTAG,
-    TYPE_REPO: facts.resolve('${TYPE_REPO}'),
-    CCSDK_REPO: facts.resolve('${CCSDK_REPO}'),
-    ONAPSPEC: facts.resolve('${ONAPSPEC}') || '/opt/manager/resources/onapspec',
-    OCIMON_IMG: `bi-bench-${RUN}-${side}/oci-monitor:bench`,
-    WEBSVC_IMG: `bi-bench-${RUN}-${side}/monitor-websvc:bench`,
-    CM_IMG: `bi-bench-${RUN}-${side}/cm-container:bench`,
-    OCIMON_BASE: bases['px-oci-mon'],
-    WEBSVC_BASE: bases['px-spec-websvc'],
-    CM_BASE: bases['cm-container'],
+  const prepared = await prepareSide(root, server, side);
+  const { ws, facts } = prepared;
+  const images = {
+    'px-oci-mon': `bi-bench-${RUN}-${side}/oci-monitor:bench`,
+    'px-spec-websvc': `bi-bench-${RUN}-${side}/monitor-websvc:bench`,
+    'cm-container': `bi-bench-${RUN}-${side}/cm-container:bench`,
   };
+  const { makeDir, vars } = await makeBaseline(path.join(root, side), prepared, images, bases);
   const varArgs = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
   return {
     name: buildkit ? 'make + BuildKit' : 'make + classic',
     kind: 'baseline',
-    images: { 'px-oci-mon': vars.OCIMON_IMG, 'px-spec-websvc': vars.WEBSVC_IMG, 'cm-container': vars.CM_IMG },
+    images,
     build: (cold) =>
       timed({
         cmd: 'make',
@@ -159,6 +147,30 @@ export async function makeSide(root: string, server: TypeServer, bases: Record<s
     },
     change: () => editTypes(ws),
   };
+}
+
+/** The Makefile baseline copied into `dir`/make, and the variables that point it at a side's project and images. */
+export async function makeBaseline(dir: string, { ws, sets, facts }: Prepared, images: Record<string, string>, bases: Record<string, string>) {
+  const makeDir = path.join(dir, 'make');
+  await mkdir(makeDir, { recursive: true });
+  for (const file of await readdir(MAKE_BASELINE)) await cp(path.join(MAKE_BASELINE, file), path.join(makeDir, file));
+  await writeFile(path.join(makeDir, 'type-files.mk'), typeFilesMk(facts));
+  const vars: Record<string, string | undefined> = {
+    DOCKER,
+    PX_SRC: ws.px,
+    PROJECT: ws.project,
+    PXTAG: sets.PXTAG,
+    TYPE_REPO: facts.resolve('${TYPE_REPO}'),
+    CCSDK_REPO: facts.resolve('${CCSDK_REPO}'),
+    ONAPSPEC: facts.resolve('${ONAPSPEC}') || '/opt/manager/resources/onapspec',
+    OCIMON_IMG: images['px-oci-mon'],
+    WEBSVC_IMG: images['px-spec-websvc'],
+    CM_IMG: images['cm-container'],
+    OCIMON_BASE: bases['px-oci-mon'],
+    WEBSVC_BASE: bases['px-spec-websvc'],
+    CM_BASE: bases['cm-container'],
+  };
+  return { makeDir, vars };
 }
 
 /** cm-container's type files as make targets, fetched into the project's type-files/ at their paths in the image. */

@@ -112,29 +112,52 @@ export async function startRegistry(options: { port?: number; user?: string; pas
   };
 }
 
+/** One request through the proxy: what was asked, answered, and how many bytes went each way. */
+export interface Exchange {
+  method: string;
+  url: string;
+  status: number;
+  /** Bytes of the request body (an upload) and of the answer's body. */
+  sent: number;
+  received: number;
+}
+
+export interface RecordingProxy {
+  address: string;
+  failures(): number;
+  authorizations(): string[];
+  /** `METHOD /path?query` of every request, in order. */
+  requests(): string[];
+  exchanges(): Exchange[];
+  stop(): Promise<void>;
+}
+
 /**
  * A proxy on loopback in front of the registry that fails the first manifest upload with a 500 (unless
- * told not to), and records every request and its Authorization header: what the registry was sent.
+ * told not to), and records every request, its Authorization header, its answer's status and the bytes
+ * each way: what the registry was sent, and what was pulled and uploaded.
  */
-export async function flakyProxy(
-  target: string,
-  { failOnce = true } = {},
-): Promise<{ address: string; failures: () => number; authorizations: () => string[]; requests: () => string[]; stop(): Promise<void> }> {
+export async function flakyProxy(target: string, { failOnce = true } = {}): Promise<RecordingProxy> {
   let failed = 0;
   const authorizations: string[] = [];
-  const requests: string[] = [];
+  const exchanges: Exchange[] = [];
   const server = http.createServer((req, res) => {
     if (req.headers.authorization) authorizations.push(req.headers.authorization);
-    requests.push(`${req.method} ${req.url}`);
+    const exchange: Exchange = { method: req.method ?? '', url: req.url ?? '', status: 0, sent: 0, received: 0 };
+    exchanges.push(exchange);
+    req.on('data', (chunk: Buffer) => (exchange.sent += chunk.length));
     if (failOnce && req.method === 'PUT' && req.url?.includes('/manifests/') && failed === 0) {
       failed++;
       req.resume();
+      exchange.status = 500;
       res.writeHead(500, { 'content-type': 'text/plain' }).end('injected failure');
       return;
     }
     const [host, port] = target.split(':');
     const upstream = http.request({ host, port: Number(port), method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      exchange.status = answer.statusCode ?? 502;
+      res.writeHead(exchange.status, answer.headers);
+      answer.on('data', (chunk: Buffer) => (exchange.received += chunk.length));
       answer.pipe(res);
     });
     upstream.on('error', () => res.writeHead(502).end());
@@ -145,8 +168,8 @@ export async function flakyProxy(
     address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
     failures: () => failed,
     authorizations: () => [...authorizations],
-    /** `METHOD /path?query` of every request, in order. */
-    requests: () => [...requests],
+    requests: () => exchanges.map((e) => `${e.method} ${e.url}`),
+    exchanges: () => [...exchanges],
     // Kept-alive connections of the engine would keep close() waiting, and the test file with it.
     stop: () =>
       new Promise<void>((resolve) => {
