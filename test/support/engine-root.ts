@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { removeTree } from './mounts.ts';
+import { alive, removeTree } from './mounts.ts';
 
 export const ROOTS = process.env['BUILD_IMAGES_TEST_ROOTS'] || '/var/cache/build-images-test/roots';
 const DAY_MS = 24 * 3600 * 1000;
@@ -136,15 +136,6 @@ function listDir(dir: string): string[] {
       .map((n) => path.join(dir, n));
   } catch {
     return [];
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -33,3 +33,13 @@ export async function removeTree(dir: string): Promise<void> {
   if (left.length > 0) throw new Error(`not removed: ${left.join(', ')} still mounted`);
   await rm(dir, { recursive: true, force: true });
 }
+
+/** Whether the run that owns a leftover (its pid) still runs: only a dead run's trees are removed. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -11,7 +11,7 @@ import { closeSync, existsSync, openSync, readFileSync, readdirSync, writeFileSy
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import { removeTree } from './mounts.ts';
+import { alive, removeTree } from './mounts.ts';
 
 export interface PrivateEngine {
   /** unix://<dir>/docker.sock, for DOCKER_HOST. */
@@ -203,15 +203,6 @@ async function sweepLeftovers(): Promise<void> {
     for (const file of ['docker.pid', 'exec/containerd/containerd.pid']) killOwned(path.join(dir, file), dir);
     killAllOwned(dir);
     await removeTree(dir).catch(() => {});
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 
