@@ -49,7 +49,7 @@ interface BaseImage {
   fetch?: () => Promise<string>;
 }
 
-/** The ID of a base given by reference: the local image, pulled only when absent (or when asked to). */
+/** Pulls a base with its registry's credentials; the ID the engine then gives it. */
 async function pullBase(image: ImagePlan, ref: string, settings: BuildServices): Promise<string> {
   settings.emit({ type: 'pull', image: image.name, ref });
   const auth = await settings.credentials(registryOf(ref));
