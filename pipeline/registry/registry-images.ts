@@ -57,11 +57,14 @@ export async function remoteImage(ref: string, auth: Credentials | undefined, pl
   if (isIndex(document)) {
     const chosen = choosePlatform(document.json as { manifests?: Descriptor[] }, platform);
     if (!chosen) return undefined;
+    checkDigest(chosen.digest, ref);
     document = await readDocument(await fetchFrom(`manifests/${chosen.digest}`, chosen.mediaType ?? ACCEPT));
     if (!document || isIndex(document)) return undefined;
   }
   const manifest = document.json as { config?: Descriptor; layers?: Descriptor[] };
   if (!manifest.config?.digest) return undefined;
+  // Digests from the registry go into request paths (and a mount's query): only a digest's form is taken.
+  for (const descriptor of [manifest.config, ...(manifest.layers ?? [])]) checkDigest(descriptor.digest, ref);
   const config = await readDocument(await fetchFrom(`blobs/${manifest.config.digest}`, '*/*'));
   const labels = (config?.json as { config?: { Labels?: Record<string, string> | null } } | undefined)?.config?.Labels ?? {};
   return {
@@ -141,4 +144,10 @@ const isIndex = (document: Document) =>
 /** The index's manifest for the platform; attestation manifests (`unknown/unknown`) are never it. */
 function choosePlatform(index: { manifests?: Descriptor[] }, platform: { os: string; architecture: string }): Descriptor | undefined {
   return (index.manifests ?? []).find((m) => m.platform?.os === platform.os && m.platform?.architecture === platform.architecture);
+}
+
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+function checkDigest(digest: unknown, ref: string): void {
+  if (typeof digest !== 'string' || !DIGEST.test(digest)) throw new Error(`the registry's manifest for ${ref} names a malformed digest`);
 }
