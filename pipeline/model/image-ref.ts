@@ -139,3 +139,10 @@ export function apiLocation(ref: ImageRef): { host: string; repository: string; 
   const loopback = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/.test(host);
   return { host, repository, base: `${loopback ? 'http' : 'https'}://${host}` };
 }
+
+/** The digests of `repoDigests` (`repo@sha256:…`, as the engine lists them) that are this reference's repository's. */
+export function repositoryDigests(repoDigests: readonly string[], ref: ImageRef): string[] {
+  const { host, repository } = apiLocation(ref);
+  const named = [`${repositoryOf(ref)}@`, `${host}/${repository}@`];
+  return repoDigests.filter((d) => named.some((prefix) => d.startsWith(prefix))).map((d) => d.slice(d.indexOf('@') + 1));
+}

@@ -1,7 +1,7 @@
 // The Makefile's non-build targets, applied to the images a command line selects.
 import { lstat, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { apiLocation, imageRef, registryOf, repositoryOf } from '../model/image-ref.ts';
+import { imageRef, registryOf, repositoryDigests } from '../model/image-ref.ts';
 import { pathsToClean, tagsToPush, tagsToRemove } from '../plan/action-targets.ts';
 import { Interrupted, RunError } from '../model/errors.ts';
 import type { ImagePlan } from '../plan/plan.ts';
@@ -106,11 +106,7 @@ export async function pushTags(image: ImagePlan, tags: readonly string[], settin
 async function alreadyInRegistry(tag: string, settings: PushServices): Promise<string | undefined> {
   const local = await settings.images.inspectImage(tag);
   const ref = imageRef(tag);
-  const repo = repositoryOf(ref);
-  const { host, repository } = apiLocation(ref);
-  const known = new Set(
-    (local?.repoDigests ?? []).filter((d) => d.startsWith(`${repo}@`) || d.startsWith(`${host}/${repository}@`)).map((d) => d.slice(d.indexOf('@') + 1)),
-  );
+  const known = new Set(repositoryDigests(local?.repoDigests ?? [], ref));
   if (known.size === 0) return undefined;
   const remote = await settings.remoteDigest(tag, await settings.credentials(registryOf(tag)));
   return remote !== undefined && known.has(remote) ? remote : undefined;

@@ -6,7 +6,8 @@ import { isMissingInput, runCommands } from './host-command.ts';
 import { formatPosition, Interrupted, RunError, UserError, type Problem } from '../model/errors.ts';
 import type { ImageStatus, RunEvent } from './events.ts';
 import type { RemoteImage } from '../registry/registry-images.ts';
-import { apiLocation, imageRef, registryOf, repositoryOf } from '../model/image-ref.ts';
+import { imageRef, registryOf, repositoryDigests } from '../model/image-ref.ts';
+import { remoteImageId } from './registry-cache.ts';
 import type { Selection } from '../plan/phases.ts';
 import type { ImagePlan, Plan } from '../plan/plan.ts';
 import type { RunOptions } from './services.ts';
@@ -140,15 +141,12 @@ async function baseOf(
   const parsed = imageRef(ref);
   const info = await settings.images.inspectImage(ref).catch(() => undefined);
   if (info) {
-    const { host, repository } = apiLocation(parsed);
-    const named = [`${repositoryOf(parsed)}@`, `${host}/${repository}@`];
-    const repoDigest = info.repoDigests.find((d) => named.some((prefix) => d.startsWith(prefix)));
-    const digest = repoDigest?.slice(repoDigest.indexOf('@') + 1) ?? parsed.digest;
+    const digest = repositoryDigests(info.repoDigests, parsed)[0] ?? parsed.digest;
     return { ref, id: info.id, ...(digest ? { digest } : {}) };
   }
   // Only told: a registry that cannot be asked now leaves the digest out, and fails nothing.
   const remote = await (async () => settings.registry.image(ref, await settings.credentials(registryOf(ref))))().catch(() => undefined);
-  return remote ? { ref, id: remote.configDigest, digest: remote.digest } : { ref };
+  return remote ? { ref, id: await remoteImageId(remote, settings), digest: remote.digest } : { ref };
 }
 
 function semaphore(size: number) {

@@ -1,6 +1,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { apiLocation, formatRef, imageRef, parseImageRef, registryOf, repositoryOf, serverAddress, tagOf } from '../../pipeline/model/image-ref.ts';
+import {
+  apiLocation,
+  formatRef,
+  imageRef,
+  parseImageRef,
+  registryOf,
+  repositoryDigests,
+  repositoryOf,
+  serverAddress,
+  tagOf,
+} from '../../pipeline/model/image-ref.ts';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 
@@ -93,6 +103,12 @@ test('a manifest is asked for where the engine would push it: https, or http on 
     base: 'https://registry-1.docker.io',
   });
   assert.equal(apiLocation(imageRef('127.0.0.1:5000/a/b:2')), { host: '127.0.0.1:5000', repository: 'a/b', base: 'http://127.0.0.1:5000' });
+});
+
+test("a reference's repository digests: as written, and as Docker Hub's API names it; other repositories' not", () => {
+  const listed = ['ubuntu@sha256:aa', 'docker.io/library/ubuntu@sha256:bb', 'registry-1.docker.io/library/ubuntu@sha256:cc', 'other@sha256:dd'];
+  assert.equal(repositoryDigests(listed, imageRef('ubuntu:16.04')), ['sha256:aa', 'sha256:cc']);
+  assert.equal(repositoryDigests(['127.0.0.1:5000/a/b@sha256:ee', '127.0.0.1:5000/a/bc@sha256:ff'], imageRef('127.0.0.1:5000/a/b:1')), ['sha256:ee']);
 });
 
 test.run();
