@@ -27,12 +27,8 @@ const gopathSchema = z
     "a Go checkout from before modules (no go.mod, vendor/ by govendor): built with GO111MODULE=off in a GOPATH of the tool's own where the checkout sits at importPath. One that has a go.mod builds in module mode.",
   );
 
-// Work on the host before the image's context is packed: the Makefile's compile targets. It adds nothing
-// to the Dockerfile; a `copy` step brings its outputs into the image.
-export const commandStep = defineStep({
-  kind: 'command',
-  description: 'run a command on the host before packing, skipped when its outputs are newer than its inputs',
-  schema: z.strictObject({
+const commandSchema = z
+  .strictObject({
     name: z.string().min(1).optional().describe('a target name that runs this command alone'),
     run: commandField.describe('a string runs under /bin/sh -c; a list runs with no shell'),
     cwd: z.string().optional().describe('project-relative working directory (default: the project)'),
@@ -41,7 +37,24 @@ export const commandStep = defineStep({
     inputs: z.array(z.string()).default([]).describe('project-relative files or directories it reads'),
     outputs: z.array(z.string()).min(1).describe('project-relative files it writes; `clean` removes them'),
     hint: hintsSchema.optional().describe('what to do when the command fails: one text, or one per kind of failure'),
-  }),
+    reproducible: z
+      .boolean()
+      .optional()
+      .describe(
+        'its outputs are a function of its inputs, its command line and environment and the program (go build -trimpath): an image then knows its digest before the command runs, and one up to date in its registry is not compiled for',
+      ),
+  })
+  .refine((step) => !step.reproducible || Array.isArray(step.run), {
+    path: ['reproducible'],
+    message: 'a reproducible command is a list ([go, build, ...]): its program is part of what decides its outputs, and under sh -c the program is the shell',
+  });
+
+// Work on the host before the image's context is packed: the Makefile's compile targets. It adds nothing
+// to the Dockerfile; a `copy` step brings its outputs into the image.
+export const commandStep = defineStep({
+  kind: 'command',
+  description: 'run a command on the host before packing, skipped when its outputs are newer than its inputs',
+  schema: commandSchema,
   plan(step, ctx) {
     const checkout = step.gopath && ctx.projectPath(step.gopath.checkout, 'gopath.checkout');
     return {
@@ -58,6 +71,7 @@ export const commandStep = defineStep({
           outputs: step.outputs.map((p, i) => ctx.projectPath(p, `outputs.${i}`)),
           hints: hintsByKind(step.hint),
           stamp: ctx.statePath(`commands/${ctx.image}-${ctx.index}`),
+          ...(step.reproducible ? { recipe: recipeOf(step) } : {}),
           ...(step.gopath && checkout
             ? {
                 // One GOPATH per checkout, shared by its commands: the link in it is the same for all of them.
@@ -69,6 +83,12 @@ export const commandStep = defineStep({
     };
   },
 });
+
+/** The command as written, with what decides its outputs and nothing of this machine: paths as the config names them. */
+function recipeOf(step: z.output<typeof commandSchema>): string {
+  const { run, cwd = '.', env = {}, gopath, inputs, outputs } = step;
+  return JSON.stringify({ run, cwd, env: Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1)), gopath: gopath?.importPath, inputs, outputs });
+}
 
 function hintsByKind(hint: z.output<typeof hintsSchema> | undefined): FailureHints {
   if (hint === undefined) return {};

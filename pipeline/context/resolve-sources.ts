@@ -2,6 +2,7 @@
 // the base image into edited bytes (and their owners into build args). The two happen apart: fetches first,
 // for the digest of the inputs; edits only once the image must be built, because they need the base image
 // on the engine, and an image found up to date in a registry must be decided without pulling its base.
+import path from 'node:path';
 import type { ContextSource, PlainSource } from '../model/context-entries.ts';
 import type { ImageFile } from '../engine/engine.ts';
 import type { Fetcher } from './fetcher.ts';
@@ -57,6 +58,33 @@ export function editStandIns(sources: readonly FetchedSource[]): PlainSource[] {
     edits.set(source.imagePath, stack);
     return { kind: 'bytes', name: source.name, data: JSON.stringify(['edit', source.imagePath, stack]), mode: 0, origin: source.imagePath };
   });
+}
+
+/**
+ * A reproducible command's output, copied as it is, as what decides its bytes (command-recipe.ts): known
+ * before the command has run, so that the image's digest is too. A copy of a directory that holds an output
+ * takes its bytes from the disk.
+ */
+export function outputStandIns<S extends FetchedSource>(sources: readonly S[], outputs: ReadonlyMap<string, string>): (S | PlainSource)[] {
+  if (outputs.size === 0) return [...sources];
+  return sources.map((source) => {
+    const recipe = source.kind === 'path' ? outputs.get(source.path) : undefined;
+    if (source.kind !== 'path' || recipe === undefined) return source;
+    return {
+      kind: 'bytes',
+      name: source.name,
+      data: JSON.stringify(['output', recipe, source.wrapFile ?? false]),
+      mode: source.mode ?? 0,
+      origin: source.origin,
+    };
+  });
+}
+
+/** Whether every output these sources read is read whole, as outputStandIns stands in for it. */
+export function readsOutputsWhole(sources: readonly FetchedSource[], outputs: ReadonlyMap<string, string>): boolean {
+  return sources.every(
+    (source) => source.kind !== 'path' || outputs.has(source.path) || ![...outputs.keys()].some((output) => output.startsWith(`${source.path}${path.sep}`)),
+  );
 }
 
 export async function resolveEdits(sources: readonly FetchedSource[], resolvers: Omit<SourceResolvers, 'fetcher'>): Promise<ResolvedSources> {

@@ -37,6 +37,12 @@ export interface HostCommand {
   /** Where the command's signature is kept after it ran (in the project's .build-images/). */
   stamp: string;
   gopath?: GoPath;
+  /**
+   * With `reproducible`, the command as the config writes it (no path of this machine): its outputs then
+   * enter an image's digest by this, the program's bytes and the inputs' contents, not by their own bytes,
+   * so that the digest is known before the command runs (command-recipe.ts).
+   */
+  recipe?: string;
 }
 
 /**

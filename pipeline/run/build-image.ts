@@ -6,12 +6,12 @@ import { createHash } from 'node:crypto';
 import { imageRef, registryOf, repositoryOf } from '../model/image-ref.ts';
 import { Interrupted, RunError } from '../model/errors.ts';
 import { sortedEntries, type PackEntry, type PlainSource } from '../model/context-entries.ts';
-import { digestContext, fileChunksInPlace, listEntries, packEntries } from '../context/pack-context.ts';
+import { digestContext, fileChunksInPlace, listEntries, packEntries, type ContextDigest } from '../context/pack-context.ts';
 import { DIGEST_LABEL, IMAGE_LABEL, labelArgs } from '../plan/labels.ts';
 import type { ImagePlan } from '../plan/plan.ts';
 import { DOCKERFILE_KEY, rebuildReason, recordLabels, type RebuildReason, type RecordLabels } from '../plan/rebuild-reason.ts';
 import type { ImageInfo } from '../engine/engine.ts';
-import { editStandIns, resolveEdits, resolveFetches, type FetchedSource } from '../context/resolve-sources.ts';
+import { editStandIns, outputStandIns, resolveEdits, resolveFetches, type FetchedSource } from '../context/resolve-sources.ts';
 import type { RemoteImage } from '../registry/registry-images.ts';
 import { cacheSources, checksRegistry, previousInRegistry, remoteBaseId, upToDateInRegistry } from './registry-cache.ts';
 import type { RunOptions, RunServices } from './services.ts';
@@ -92,48 +92,93 @@ export interface BaseRun {
   remote?: RemoteImage;
 }
 
-export async function buildImage(
+/** What an image's digest is made of, and the digest: decided before its build, and for its commands. */
+interface ImageInputs {
+  base: BaseImage;
+  fetched: FetchedSource[];
+  /** The entries the digest was made of: edits and reproducible outputs by their stand-ins. */
+  entries: PackEntry[];
+  /** Whether an output stood in: the build then lists its entries again, from the disk. */
+  outputsStoodIn: boolean;
+  context: ContextDigest;
+  digest: string;
+  current: readonly (ImageInfo | undefined)[];
+  /** The digest cache being written; a failure to write still fails the image, after it. */
+  saving?: Promise<void>;
+}
+
+/** Whether the image must be built, decided from its inputs; `made` when it need not be. */
+export interface Decision {
+  inputs: ImageInputs;
+  /** What the registry has under each push tag asked. */
+  held: Map<string, RemoteImage | undefined>;
+  made?: BuildResult;
+}
+
+/**
+ * Whether the image is up to date (on the engine, or in its registry), told by its inputs alone. `outputs`
+ * stand in for its reproducible commands' outputs: with them it is decided before the commands run.
+ */
+export async function decide(
   image: ImagePlan,
   builtBases: ReadonlyMap<string, BaseRun>,
   settings: BuildServices,
   options: BuildOptions,
-): Promise<BuildResult> {
-  const base = await resolveBase(image, builtBases, settings, options);
+  outputs: ReadonlyMap<string, string> = new Map(),
+): Promise<Decision> {
+  const inputs = await imageInputs(image, builtBases, settings, options, outputs);
+  const { digest, current, saving } = inputs;
+  const held = new Map<string, RemoteImage | undefined>();
+  const made = async (result: BuildResult | undefined): Promise<Decision> => {
+    if (result) await saving;
+    return { inputs, held, ...(result ? { made: result } : {}) };
+  };
+  if (options.noCache) return made(undefined);
+  const match = current.find((info) => info?.labels[DIGEST_LABEL] === digest);
+  if (match) return made(await skip(image, settings, current, match));
+  const known = await settings.images.knownImage(DIGEST_LABEL, digest);
+  if (known) return made(await skip(image, settings, current, known));
+  return made(checksRegistry(image, options) ? await upToDateInRegistry(image, digest, options.pushRefs!.get(image.name)!, settings, held) : undefined);
+}
 
+async function imageInputs(
+  image: ImagePlan,
+  builtBases: ReadonlyMap<string, BaseRun>,
+  settings: BuildServices,
+  options: BuildOptions,
+  outputs: ReadonlyMap<string, string>,
+): Promise<ImageInputs> {
+  const base = await resolveBase(image, builtBases, settings, options);
   // The tags' images are asked for while the context is resolved, listed and digested: the answer does not
   // depend on them, and the engine's round trip then costs no time of its own.
   const inspecting = Promise.all(image.tags.map((tag) => settings.images.inspectImage(tag)));
   inspecting.catch(() => {});
   const fetched = await resolveFetches(image.context, settings.fetcher);
-  // Edits of the base's files enter the digest by what they do (editStandIns), not by their bytes.
-  const entries = await listEntries(editStandIns(fetched));
+  // Edits of the base's files enter the digest by what they do (editStandIns), not by their bytes; the
+  // outputs of reproducible commands by what makes them (outputStandIns).
+  const standIns = outputStandIns(editStandIns(fetched), outputs);
+  const entries = await listEntries(standIns);
   const context = await digestContext(entries, settings.digests);
-  // Written while the build is decided and run; a failure to write still fails the image, after it.
   const saving = settings.digests?.save();
   saving?.catch(() => {});
   const digest = inputsDigest({ context: context.sha256, baseId: base.id, args: image.args });
+  const outputsStoodIn = standIns.some((source, i) => source !== fetched[i] && fetched[i]!.kind === 'path');
+  return { base, fetched, entries, outputsStoodIn, context, digest, current: await inspecting, saving };
+}
 
-  const current = await inspecting;
-  const match = options.noCache ? undefined : current.find((info) => info?.labels[DIGEST_LABEL] === digest);
-  if (match) {
-    await saving;
-    return skip(image, settings, current, match);
-  }
+export async function buildImage(
+  image: ImagePlan,
+  builtBases: ReadonlyMap<string, BaseRun>,
+  settings: BuildServices,
+  options: BuildOptions,
+  decided?: Decision,
+): Promise<BuildResult> {
+  const { inputs, held, made } = decided ?? (await decide(image, builtBases, settings, options));
+  if (made) return made;
+  const { base, fetched, context, digest, current, saving } = inputs;
   const record = { baseId: base.id, args: image.args, manifest: { ...context.manifest, [DOCKERFILE_KEY]: context.dockerfile } };
   // Made once, for the reason and for the build: a large context's manifest is measured and folded to make them.
   const labels = recordLabels(record);
-  const known = options.noCache ? undefined : await settings.images.knownImage(DIGEST_LABEL, digest);
-  if (known) {
-    await saving;
-    return skip(image, settings, current, known);
-  }
-  const held = new Map<string, RemoteImage | undefined>();
-  const inRegistry = checksRegistry(image, options) ? await upToDateInRegistry(image, digest, options.pushRefs!.get(image.name)!, settings, held) : undefined;
-  if (inRegistry) {
-    await saving;
-    return inRegistry;
-  }
-
   const tagged = current.find((info) => info);
   const why = options.noCache
     ? async () => ({ reason: '--no-cache' })
@@ -150,8 +195,13 @@ export async function buildImage(
       message: `${image.name}: the classic builder reuses layers only of cache images already on the engine (it pulls none of ${cacheFrom.join(', ')}) and exports no inline cache; BuildKit does both`,
     });
   }
-  const inputs = { entries: await withEdits(entries, fetched, edited.sources), args: { ...image.args, ...edited.args }, labels, digest, why, cacheFrom };
-  const result = options.noCache ? await buildAndTag(image, settings, options, inputs) : await buildUnlessMade(image, settings, options, inputs, current);
+  // The outputs are on the disk now: the build sends them, not their stand-ins.
+  const listed = inputs.outputsStoodIn ? await listEntries(editStandIns(fetched)) : inputs.entries;
+  const entries = await withEdits(listed, fetched, edited.sources);
+  const buildInputs = { entries, args: { ...image.args, ...edited.args }, labels, digest, why, cacheFrom };
+  const result = options.noCache
+    ? await buildAndTag(image, settings, options, buildInputs)
+    : await buildUnlessMade(image, settings, options, buildInputs, current);
   await saving;
   return result;
 }

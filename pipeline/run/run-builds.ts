@@ -1,7 +1,9 @@
 // Builds a selection of images: each starts once what it is built on is done, at most `concurrency` builds
 // at a time (host commands take no slot). A failure fails the images that depend on it and, unless keepGoing, starts nothing new (builds
 // already running finish, as make's do).
-import { buildImage, type BuildOptions, type BuildServices } from './build-image.ts';
+import { buildImage, decide, type BaseRun, type BuildOptions, type BuildServices, type Decision } from './build-image.ts';
+import { createRecipes, type Recipes } from './command-recipe.ts';
+import { readsOutputsWhole } from '../context/resolve-sources.ts';
 import { isMissingInput, runCommands } from './host-command.ts';
 import { formatPosition, Interrupted, RunError, UserError, type Problem } from '../model/errors.ts';
 import type { ImageStatus, RunEvent } from './events.ts';
@@ -40,6 +42,7 @@ export async function runBuilds(
   await runCommands(commands, settings, options.keepGoing);
 
   const slots = semaphore(options.concurrency);
+  const recipes = createRecipes(settings.digests, new Set([...plan.images.values()].flatMap((image) => image.hostCommands.flatMap((c) => c.outputs))));
   let stoppedBy: string | undefined;
   const jobs = new Map<string, Promise<ImageRun>>();
   /** Why nothing new may start now: Ctrl-C, or a failure without --keep-going. */
@@ -96,9 +99,15 @@ export async function runBuilds(
       if (!options.keepGoing && !isMissingInput(err)) stoppedBy ??= name;
       return finish({ name, status: 'failed', error: err.message, hint: err instanceof RunError ? err.hint : undefined });
     };
-    // An image's host commands (its Go builds) take no build slot: they run while other images build, so
-    // that its binaries are ready when a slot frees, as make -j overlaps them.
+    const bases = new Map(deps.filter((d) => d.id).map((d) => [d.name, { id: d.id!, remote: d.remote }]));
+    // An image whose commands are all reproducible knows its digest before they run: one up to date (in
+    // its registry, on a fresh runner) is not compiled for.
+    let decided: Decision | undefined;
     try {
+      decided = await decideBeforeCommands(image, bases, settings, options, recipes);
+      if (decided?.made) return finish({ name, ...decided.made }, { base: await baseOf(image, bases, settings) });
+      // An image's host commands (its Go builds) take no build slot: they run while other images build, so
+      // that its binaries are ready when a slot frees, as make -j overlaps them.
       await runCommands(image.hostCommands, settings);
     } catch (err) {
       return failed(err);
@@ -107,8 +116,10 @@ export async function runBuilds(
     try {
       const stoppedMeanwhile = stopReason();
       if (stoppedMeanwhile) return finish({ name, status: 'failed', ...stoppedMeanwhile }, { notBuilt: 'stopped' });
-      const bases = new Map(deps.filter((d) => d.id).map((d) => [d.name, { id: d.id!, remote: d.remote }]));
-      const result = await buildImage(image, bases, settings, options);
+      // The outputs of reproducible commands enter by their recipes also where they were not decided
+      // before the commands ran (a copy of a directory that holds one): the digest does not depend on it.
+      decided ??= await decide(image, bases, settings, options, (await recipes.outputsOf(image)) ?? new Map());
+      const result = await buildImage(image, bases, settings, options, decided);
       return finish({ name, ...result }, { base: await baseOf(image, bases, settings) });
     } catch (err) {
       return failed(err);
@@ -121,6 +132,27 @@ export async function runBuilds(
   const results = new Map(done);
   for (const [name, run] of jobs) results.set(name, await run);
   return results;
+}
+
+/** The decision, made before the image's commands run, when every output they make is known by its recipe. */
+async function decideBeforeCommands(
+  image: ImagePlan,
+  bases: ReadonlyMap<string, BaseRun>,
+  settings: BuildServices,
+  options: SchedulerOptions,
+  recipes: Recipes,
+): Promise<Decision | undefined> {
+  if (image.hostCommands.length === 0) return undefined;
+  const outputs = await recipes.outputsOf(image);
+  if (
+    !outputs ||
+    !readsOutputsWhole(
+      image.context.filter((source) => source.kind !== 'fetch'),
+      outputs,
+    )
+  )
+    return undefined;
+  return decide(image, bases, settings, options, outputs);
 }
 
 /**

@@ -225,6 +225,54 @@ test('deploy with no image named pushes the px images and nothing else, with the
   assert.equal(await registry.tags(`bi-${RUN_ID}/dockprox`), []);
 });
 
+test('a fresh runner (new clones, another umask, no image of ours) finds the px images up to date in the registry without compiling; a changed source compiles and rebuilds that image alone', async () => {
+  // The next CI job: both checkouts cloned anew elsewhere, files 0664 and folders 0775, no binary, no state.
+  const runner = await tempDir('bi-px-runner-');
+  const [project, checkout] = [path.join(runner, 'build-images'), path.join(runner, 'px-installer')];
+  const cloned = spawnSync(
+    'sh',
+    ['-c', `umask 0002 && mkdir "${project}" && cp "${projectDir}/build.config.yaml" "${project}/" && git clone -q "${pxSource}" "${checkout}"`],
+    {
+      encoding: 'utf8',
+    },
+  );
+  assert.is(cloned.status, 0, cloned.stderr);
+  for (const ref of [ocimon('3.1.4'), websvc('3.1.4')]) await docker.getImage(ref).remove({ force: true });
+  const env = { ...ENV_CREDENTIALS, PXTAG: '3.1.4', PX_SRC: checkout };
+
+  const unchanged = await run(['px-container', 'deploy'], env, project);
+  assert.is(unchanged.code, 0, unchanged.stderr + unchanged.stdout);
+  assert.equal(commandEvents(unchanged), [], 'no go build ran');
+  for (const name of ['px-oci-mon', 'px-spec-websvc']) {
+    const finish = finishOf(unchanged, name) as { status: string; reason?: string };
+    assert.is(finish.status, 'skipped', name);
+    assert.match(finish.reason!, /^up to date in /);
+  }
+  assert.is(await stat(path.join(checkout, 'px-oci-mon/px-oci-mon')).catch(() => undefined), undefined, 'no binary made');
+  assert.equal(
+    pushEvents(unchanged).filter((e) => e['status'] === 'pushed'),
+    [],
+  );
+
+  const main = path.join(checkout, 'px-oci-mon/main.go');
+  await writeFile(main, `${await readFile(main, 'utf8')}\n// changed in the next job\n`);
+  const changed = await run(['px-container', 'deploy'], env, project);
+  assert.is(changed.code, 0, changed.stderr + changed.stdout);
+  assert.equal(
+    commandEvents(changed).map((e) => `${e['name']} ${e['status']}`),
+    ['px-oci-mon/px-oci-mon ran'],
+  );
+  assert.is(finishOf(changed, 'px-oci-mon')!.status, 'built');
+  assert.is(finishOf(changed, 'px-oci-mon')!.reason, 'inputs changed (px:px-oci-mon/px-oci-mon)');
+  assert.is(finishOf(changed, 'px-spec-websvc')!.status, 'skipped');
+  assert.equal(
+    pushEvents(changed)
+      .filter((e) => e['status'] === 'pushed')
+      .map((e) => e['tag']),
+    [ocimon('3.1.4')],
+  );
+});
+
 test('deploy_latest retags and pushes :latest; when the tag already is latest it pushes nothing', async () => {
   const retag = await run(['px-oci-mon', 'deploy_latest'], { ...ENV_CREDENTIALS, PXTAG: '3.1.4' });
   assert.is(retag.code, 0, retag.stderr + retag.stdout);

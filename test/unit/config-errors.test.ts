@@ -106,4 +106,17 @@ test('a config larger than 1 MiB (a million unknown keys) is refused at once, be
   assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
 });
 
+test('a reproducible command is a list: under sh -c the program that decides its outputs would be the shell', () => {
+  const text = (run: string) => yaml`
+images:
+  app:
+    base: a
+    tags: [x]
+    steps:
+      - command: { run: ${run}, outputs: [bin/app], reproducible: true }
+`;
+  assert.equal(problemsOf(text('[go, build, -o, bin/app]')), []);
+  assert.match(only(problemsOf(text("'go build -o bin/app'"))), /^6:\d+ a reproducible command is a list/);
+});
+
 test.run();
