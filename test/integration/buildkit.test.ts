@@ -99,6 +99,30 @@ test('this engine has BuildKit', async () => {
   assert.ok(supportsBuildkit(await ping(engineApi(connectionOptions()))));
 });
 
+test('the session runs inside Control.Session: an engine without POST /session builds, secret and context served', async () => {
+  const api = engineApi(connectionOptions());
+  const upgrades: string[] = [];
+  // Engine 29.2 deprecated POST /session "to be removed in the next major API version": this engine has done so.
+  const withoutSession = {
+    ...api,
+    upgrade: (request: Parameters<typeof api.upgrade>[0]) => {
+      upgrades.push(request.path);
+      return request.path === '/session' ? Promise.reject(new Error('404 page not found')) : api.upgrade(request);
+    },
+  };
+  const secret = 's3cr3t-' + RUN_ID;
+  const reads: string[] = [];
+  const dockerfile = [`FROM ${BASE}`, 'COPY hello /hello', 'RUN --mount=type=secret,id=tok sha256sum /run/secrets/tok | cut -c1-64 > /copied'].join('\n');
+  const { req } = sessionRequest(counted({ Dockerfile: { content: dockerfile }, hello: { content: 'hi\n' } }, reads), {
+    secrets: new Map([['tok', async () => Buffer.from(secret)]]),
+  });
+  const id = await createBuildkitBuilder(withoutSession).buildWithSessionContext(req);
+  assert.ok(reads.includes('hello'), `read: ${reads.join(', ')}`);
+  const { output } = await runIn(id, ['cat', '/hello', '/copied']);
+  assert.is(output, `hi\n${createHash('sha256').update(secret).digest('hex')}\n`);
+  assert.not.ok(upgrades.includes('/session'), `upgrades: ${upgrades.join(', ')}`);
+});
+
 test('COPY and RUN give an image with the files, owners, modes and labels; RUN output arrives as log lines', async () => {
   const containersBefore = await containerCount();
   const { req, events } = request(

@@ -11,6 +11,7 @@ const definitions = {
     ProgressGroup: { fields: { id: { type: 'string', id: 1 }, name: { type: 'string', id: 2 }, weak: { type: 'bool', id: 3 } } },
     SourceInfo: { fields: { filename: { type: 'string', id: 1 }, data: { type: 'bytes', id: 2 }, language: { type: 'string', id: 4 } } },
     // moby/buildkit api/services/control/control.proto
+    BytesMessage: { fields: { data: { type: 'bytes', id: 1 } } },
     StatusResponse: {
       fields: {
         vertexes: { rule: 'repeated', type: 'Vertex', id: 1 },
