@@ -502,6 +502,43 @@ async function buildCacheBytes(): Promise<number> {
   }
 }
 
+test('through Control.Solve: a bad Dockerfile rejects with the engine words, no gRPC or frontend wrapping', async () => {
+  const { req } = sessionRequest(counted({ Dockerfile: { content: `FROM ${BASE}\nNOTANINSTRUCTION x\n` } }, []));
+  const err = await builder.buildWithSessionContext(req).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.instance(err, RunError);
+  assert.match((err as Error).message, /unknown instruction: NOTANINSTRUCTION/i);
+  assert.not.match((err as Error).message, /rpc error|failed to solve with frontend/);
+});
+
+test('through Control.Solve: abort rejects at once and the engine stops the RUN', async () => {
+  const seconds = 3000 + Math.floor(Math.random() * 900);
+  const controller = new AbortController();
+  const dockerfile = `FROM ${BASE}\nRUN echo started && sleep ${seconds}\n`;
+  const { req } = sessionRequest(counted({ Dockerfile: { content: dockerfile } }, []), {
+    noCache: true,
+    signal: controller.signal,
+    onProgress: (e) => {
+      if (e.kind === 'log' && e.line === 'started') setTimeout(() => controller.abort(), 300);
+    },
+  });
+  const started = Date.now();
+  const err = await builder.buildWithSessionContext(req).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.instance(err, Interrupted);
+  assert.ok(Date.now() - started < 20_000);
+  let running = 1;
+  for (let i = 0; i < 50 && running > 0; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    running = await processesRunning(`sleep ${seconds}`);
+  }
+  assert.is(running, 0, 'the RUN process is gone');
+});
+
 test('prune reclaims build cache above the limit and leaves every image', async () => {
   const { req } = request(context([`FROM ${BASE}`, 'RUN head -c 3000000 /bin/busybox > /blob'], {}), { noCache: true });
   const id = await builder.buildWithTarBody(req);

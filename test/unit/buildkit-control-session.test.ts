@@ -9,6 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { bytesMessageData, bytesMessageDuplex, messageHeader } from '../../pipeline/engine/buildkit/bytes-stream.ts';
+import { dialControl } from '../../pipeline/engine/buildkit/control-dial.ts';
 import { callStatus, connectGrpc, GrpcCallError, openCall, unary } from '../../pipeline/engine/buildkit/grpc-client.ts';
 import { endWithStatus, frame, onMessages, respond } from '../../pipeline/engine/buildkit/grpc-server.ts';
 import { reference } from '../support/protobuf-reference.ts';
@@ -150,6 +151,54 @@ test('callStatus rejects a call that ends with no status', async () => {
       assert.instance(err, GrpcCallError);
     },
   );
+});
+
+test('the Control API is reached natively where the socket speaks HTTP/2, else by POST /grpc, and native is not tried again', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-control-'));
+  const h2Path = path.join(dir, 'h2.sock');
+  const h1Path = path.join(dir, 'h1.sock');
+  const h2 = http2.createServer();
+  const sockets = new Set<net.Socket>();
+  const h1 = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+  });
+  await new Promise<void>((resolve) => h2.listen(h2Path, resolve));
+  await new Promise<void>((resolve) => h1.listen(h1Path, resolve));
+  const engine = (nativePath: string) => {
+    const calls = { dial: 0, upgrade: [] as string[] };
+    const api = {
+      request: () => Promise.reject(new Error('not used')),
+      stream: () => Promise.reject(new Error('not used')),
+      dial: () => {
+        calls.dial++;
+        return net.connect(nativePath);
+      },
+      upgrade: async (request: { path: string }) => {
+        calls.upgrade.push(request.path);
+        return net.connect(h2Path);
+      },
+    };
+    return { api, calls };
+  };
+  try {
+    const modern = engine(h2Path);
+    const native = await dialControl(modern.api);
+    native.close();
+    assert.equal([native.route, modern.calls.dial, modern.calls.upgrade], ['native', 1, []]);
+
+    const older = engine(h1Path);
+    const first = await dialControl(older.api);
+    first.close();
+    const second = await dialControl(older.api);
+    second.close();
+    assert.equal([first.route, second.route, older.calls.dial, older.calls.upgrade], ['grpc-upgrade', 'grpc-upgrade', 1, ['/grpc', '/grpc']]);
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => h2.close(resolve));
+    await new Promise((resolve) => h1.close(resolve));
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

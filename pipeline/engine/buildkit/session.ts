@@ -5,9 +5,9 @@
 // fails it. The daemon waits up to 5 s for a session named in a build, so the session is open before the
 // build is posted; a session opened this way serves `POST /build?session=` as well as `Control.Solve`.
 import { createHash, randomUUID } from 'node:crypto';
-import type { EngineApi } from '../docker/engine-api.ts';
 import { bytesMessageDuplex } from './bytes-stream.ts';
-import { dialControl, type ControlConnection, type ControlRoute } from './control-dial.ts';
+import type { ControlConnection, ControlRoute } from './control-dial.ts';
+import { CONTROL } from './control-proto.ts';
 import { serveDiffCopy, type SessionFile } from './file-sync.ts';
 import { openCall } from './grpc-client.ts';
 import { GRPC_STATUS, GrpcError, serveGrpc, unaryCall, type CallHandler } from './grpc-server.ts';
@@ -34,16 +34,11 @@ export type SessionSources = Pick<BuildRequest, 'credentials' | 'secrets'> & {
   onContextError?: (err: Error) => void;
 };
 
-export async function openSession(
-  engine: EngineApi,
-  sources: SessionSources,
-  name = 'build-images',
-  dial: (engine: EngineApi) => Promise<ControlConnection> = dialControl,
-): Promise<Session> {
+/** Opens a session on a connection to the Control API; closing the session leaves the connection open. */
+export function openSession(control: ControlConnection, sources: SessionSources, name = 'build-images'): Session {
   const id = randomUUID();
   const services = sources.files ? [healthService, authService, secretsService, fileSyncService] : [healthService, authService, secretsService];
-  const control = await dial(engine);
-  const call = openCall(control.session, '/moby.buildkit.v1.Control/Session', {
+  const call = openCall(control.session, CONTROL.session, {
     'x-docker-expose-session-uuid': id,
     'x-docker-expose-session-name': name,
     // The daemon keeps the last context synced under this key and sends for only what changed since. The
@@ -79,7 +74,6 @@ export async function openSession(
       closed = true;
       connection.destroy();
       tunnel.destroy();
-      control.close();
     },
   };
 }
