@@ -9,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { bytesMessageData, bytesMessageDuplex, messageHeader } from '../../pipeline/engine/buildkit/bytes-stream.ts';
-import { dialControl } from '../../pipeline/engine/buildkit/control-dial.ts';
+import { controlOn, dialControl } from '../../pipeline/engine/buildkit/control-dial.ts';
 import { callStatus, connectGrpc, GrpcCallError, openCall, unary } from '../../pipeline/engine/buildkit/grpc-client.ts';
 import { endWithStatus, frame, onMessages, respond } from '../../pipeline/engine/buildkit/grpc-server.ts';
 import { reference } from '../support/protobuf-reference.ts';
@@ -186,6 +186,11 @@ test('the Control API is reached natively where the socket speaks HTTP/2, else b
     const native = await dialControl(modern.api);
     native.close();
     assert.equal([native.route, modern.calls.dial, modern.calls.upgrade], ['native', 1, []]);
+
+    // A buildkitd's socket (or any connection the caller opened) gives the same connection.
+    const direct = await controlOn(net.connect(h2Path));
+    assert.is(direct.route, 'direct');
+    direct.close();
 
     const older = engine(h1Path);
     const first = await dialControl(older.api);

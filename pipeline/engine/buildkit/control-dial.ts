@@ -9,7 +9,8 @@ import type { EngineApi } from '../docker/engine-api.ts';
 import { hijack } from './engine-request.ts';
 import { connectGrpc } from './grpc-client.ts';
 
-export type ControlRoute = 'native' | 'grpc-upgrade';
+/** native: the engine's socket; grpc-upgrade: POST /grpc; direct: a connection the caller opened (a buildkitd). */
+export type ControlRoute = 'native' | 'grpc-upgrade' | 'direct';
 
 export interface ControlConnection {
   readonly session: http2.ClientHttp2Session;
@@ -32,6 +33,15 @@ export async function dialControl(engine: EngineApi): Promise<ControlConnection>
   }
   const socket = await hijack(engine, { method: 'POST', path: '/grpc', headers: { Upgrade: 'h2c' } });
   return connection(await connectGrpc(asHttp2(socket)), 'grpc-upgrade');
+}
+
+/**
+ * The Control API on a connection the caller opened: a buildkitd's unix socket, a TLS socket that negotiated
+ * h2 (mutual TLS, as buildx's remote driver), or a duplex already upgraded. Sessions and solves on it are
+ * the same as on an engine's.
+ */
+export async function controlOn(socket: Duplex, route: ControlRoute = 'direct'): Promise<ControlConnection> {
+  return connection(await connectGrpc(asHttp2(socket)), route);
 }
 
 function connection(session: http2.ClientHttp2Session, route: ControlRoute): ControlConnection {

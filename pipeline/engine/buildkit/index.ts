@@ -3,3 +3,4 @@
 export { createBuildkitBuilder, type BuildkitBuilder, type BuildkitOptions, type SessionContextRequest, type TarBodyRequest } from './builder.ts';
 export type { SessionFile } from './file-sync.ts';
 export { supportsBuildkit } from './detect.ts';
+export { controlOn, dialControl, type ControlConnection, type ControlRoute } from './control-dial.ts';
