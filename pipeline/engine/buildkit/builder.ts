@@ -1,6 +1,7 @@
-// The BuildKit backend of the builder seam: a session (Health, Auth, Secrets) opened for each build, the
-// context posted as the request body (or, on the optional path, served by the session's FileSync), BuildKit's
-// progress decoded into steps and log lines.
+// The BuildKit backend of the builder seam, on the engine's Control API: per build one connection to it, a
+// session inside it (Health, Auth, Secrets, and FileSync for the context), then Control.Solve with
+// Control.Status for the progress, decoded into steps and log lines. A context given as a tar body goes by
+// POST /build?version=2 instead (with the same session), the only way the daemon takes one.
 import type { EngineApi } from '../docker/engine-api.ts';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';

@@ -42,7 +42,7 @@ export interface EngineApi {
   request(method: 'GET' | 'POST' | 'DELETE', path: string, query?: Record<string, string>): Promise<ApiAnswer>;
   /** The answer as a stream, on a connection of its own; a failing status rejects as `request` does. */
   stream(request: StreamRequest): Promise<IncomingMessage>;
-  /** The connection itself once the engine has switched protocols (101), as POST /session answers. */
+  /** The connection itself once the engine has switched protocols (101), as POST /grpc answers. */
   upgrade(request: Omit<StreamRequest, 'body' | 'query'>): Promise<Duplex>;
   /**
    * A new connection to the engine, for a protocol of its own (gRPC with prior knowledge, which Engine 29.2
