@@ -118,12 +118,12 @@ export function cacheFromOption(items: readonly string[]): string[] {
     if (fields['type'] === 'registry' && fields['ref']) return fields['ref'];
     throw new UserError({
       message: `--cache-from ${item}: expected an image reference or type=registry,ref=REF`,
-      hint: "a local cache directory needs BuildKit's Control API, which this tool does not speak yet",
+      hint: 'a local cache directory is not offered yet (on dockerd it needs the containerd image store)',
     });
   });
 }
 
-/** --cache-to: inline or none (also as type=inline); a registry or local export is not to be had through POST /build. */
+/** --cache-to: inline or none (also as type=inline); a registry or local export is not offered yet. */
 export function cacheToOption(item: string | undefined): boolean | undefined {
   if (item === undefined) return undefined;
   const type = item.startsWith('type=') ? item.slice(5).split(',')[0] : item;
@@ -131,6 +131,6 @@ export function cacheToOption(item: string | undefined): boolean | undefined {
   if (type === 'none') return false;
   throw new UserError({
     message: `--cache-to ${item}: expected inline or none`,
-    hint: "cache export to a registry or a directory needs BuildKit's Control API, which this tool does not speak yet; inline cache in the pushed image serves the next build",
+    hint: 'cache export to a registry or a directory is not offered yet (on dockerd it needs the containerd image store); inline cache in the pushed image serves the next build',
   });
 }

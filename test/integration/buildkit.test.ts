@@ -99,6 +99,30 @@ test('this engine has BuildKit', async () => {
   assert.ok(supportsBuildkit(await ping(engineApi(connectionOptions()))));
 });
 
+test('the session runs inside Control.Session: an engine without POST /session builds, secret and context served', async () => {
+  const api = engineApi(connectionOptions());
+  const upgrades: string[] = [];
+  // Engine 29.2 deprecated POST /session "to be removed in the next major API version": this engine has done so.
+  const withoutSession = {
+    ...api,
+    upgrade: (request: Parameters<typeof api.upgrade>[0]) => {
+      upgrades.push(request.path);
+      return request.path === '/session' ? Promise.reject(new Error('404 page not found')) : api.upgrade(request);
+    },
+  };
+  const secret = 's3cr3t-' + RUN_ID;
+  const reads: string[] = [];
+  const dockerfile = [`FROM ${BASE}`, 'COPY hello /hello', 'RUN --mount=type=secret,id=tok sha256sum /run/secrets/tok | cut -c1-64 > /copied'].join('\n');
+  const { req } = sessionRequest(counted({ Dockerfile: { content: dockerfile }, hello: { content: 'hi\n' } }, reads), {
+    secrets: new Map([['tok', async () => Buffer.from(secret)]]),
+  });
+  const id = await createBuildkitBuilder(withoutSession).buildWithSessionContext(req);
+  assert.ok(reads.includes('hello'), `read: ${reads.join(', ')}`);
+  const { output } = await runIn(id, ['cat', '/hello', '/copied']);
+  assert.is(output, `hi\n${createHash('sha256').update(secret).digest('hex')}\n`);
+  assert.not.ok(upgrades.includes('/session'), `upgrades: ${upgrades.join(', ')}`);
+});
+
 test('COPY and RUN give an image with the files, owners, modes and labels; RUN output arrives as log lines', async () => {
   const containersBefore = await containerCount();
   const { req, events } = request(
@@ -477,6 +501,43 @@ async function buildCacheBytes(): Promise<number> {
     }
   }
 }
+
+test('through Control.Solve: a bad Dockerfile rejects with the engine words, no gRPC or frontend wrapping', async () => {
+  const { req } = sessionRequest(counted({ Dockerfile: { content: `FROM ${BASE}\nNOTANINSTRUCTION x\n` } }, []));
+  const err = await builder.buildWithSessionContext(req).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.instance(err, RunError);
+  assert.match((err as Error).message, /unknown instruction: NOTANINSTRUCTION/i);
+  assert.not.match((err as Error).message, /rpc error|failed to solve with frontend/);
+});
+
+test('through Control.Solve: abort rejects at once and the engine stops the RUN', async () => {
+  const seconds = 3000 + Math.floor(Math.random() * 900);
+  const controller = new AbortController();
+  const dockerfile = `FROM ${BASE}\nRUN echo started && sleep ${seconds}\n`;
+  const { req } = sessionRequest(counted({ Dockerfile: { content: dockerfile } }, []), {
+    noCache: true,
+    signal: controller.signal,
+    onProgress: (e) => {
+      if (e.kind === 'log' && e.line === 'started') setTimeout(() => controller.abort(), 300);
+    },
+  });
+  const started = Date.now();
+  const err = await builder.buildWithSessionContext(req).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.instance(err, Interrupted);
+  assert.ok(Date.now() - started < 20_000);
+  let running = 1;
+  for (let i = 0; i < 50 && running > 0; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    running = await processesRunning(`sleep ${seconds}`);
+  }
+  assert.is(running, 0, 'the RUN process is gone');
+});
 
 test('prune reclaims build cache above the limit and leaves every image', async () => {
   const { req } = request(context([`FROM ${BASE}`, 'RUN head -c 3000000 /bin/busybox > /blob'], {}), { noCache: true });

@@ -110,7 +110,8 @@ test('with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH it speaks TLS with a client ce
 
 /**
  * The engine behind an HTTP proxy that answers as Engine 29 does to a path versioned below its minimum API
- * (1.44 on 29.0-29.2): HTTP 400. Upgrades (BuildKit's POST /session) are passed through as they are.
+ * (1.44 on 29.0-29.2): HTTP 400. Upgrades (BuildKit's POST /grpc) are passed through as they are; it speaks
+ * no HTTP/2 itself, as an engine before 29.2 does not.
  */
 async function engine29(paths: string[]): Promise<number> {
   const server = http.createServer((req, res) => {
@@ -133,7 +134,7 @@ async function engine29(paths: string[]): Promise<number> {
   server.on('upgrade', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
     paths.push(`${req.method} ${req.url}`);
     const engine = net.connect(SOCKET, () => {
-      // rawHeaders: the session's method headers repeat, and req.headers would join them into one.
+      // rawHeaders: a header may repeat, and req.headers would join its values into one.
       const lines = [`${req.method} ${req.url} HTTP/1.1`];
       for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
       engine.write(`${lines.join('\r\n')}\r\n\r\n`);
@@ -156,7 +157,12 @@ test('no request pins an API version: an engine refusing versions below 1.44 (En
     assert.is(result.code, 0, result.stderr);
     assert.is(summaryOf(result).images[0]!.status, 'built', builder);
   }
-  assert.ok(paths.some((p) => p.startsWith('POST /build')) && paths.some((p) => p.startsWith('POST /session')), paths.join('\n'));
+  // BuildKit through the Control API (POST /grpc), the classic builder through POST /build; no POST /session.
+  assert.ok(paths.some((p) => p.startsWith('POST /build')) && paths.some((p) => p.startsWith('POST /grpc')), paths.join('\n'));
+  assert.not.ok(
+    paths.some((p) => p.startsWith('POST /session')),
+    paths.join('\n'),
+  );
   assert.equal(
     paths.filter((p) => /^\w+ \/v\d/.test(p)),
     [],

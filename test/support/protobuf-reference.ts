@@ -11,6 +11,40 @@ const definitions = {
     ProgressGroup: { fields: { id: { type: 'string', id: 1 }, name: { type: 'string', id: 2 }, weak: { type: 'bool', id: 3 } } },
     SourceInfo: { fields: { filename: { type: 'string', id: 1 }, data: { type: 'bytes', id: 2 }, language: { type: 'string', id: 4 } } },
     // moby/buildkit api/services/control/control.proto
+    BytesMessage: { fields: { data: { type: 'bytes', id: 1 } } },
+    SolveRequest: {
+      fields: {
+        Ref: { type: 'string', id: 1 },
+        Exporter: { type: 'string', id: 3 },
+        ExporterAttrs: { keyType: 'string', type: 'string', id: 4 },
+        Session: { type: 'string', id: 5 },
+        Frontend: { type: 'string', id: 6 },
+        FrontendAttrs: { keyType: 'string', type: 'string', id: 7 },
+        Cache: { type: 'CacheOptions', id: 8 },
+        Exporters: { rule: 'repeated', type: 'ExporterEntry', id: 13 },
+      },
+    },
+    ExporterEntry: { fields: { Type: { type: 'string', id: 1 }, Attrs: { keyType: 'string', type: 'string', id: 2 } } },
+    CacheOptions: {
+      fields: {
+        ImportRefsDeprecated: { rule: 'repeated', type: 'string', id: 2 },
+        Exports: { rule: 'repeated', type: 'CacheOptionsEntry', id: 4 },
+        Imports: { rule: 'repeated', type: 'CacheOptionsEntry', id: 5 },
+      },
+    },
+    CacheOptionsEntry: { fields: { Type: { type: 'string', id: 1 }, Attrs: { keyType: 'string', type: 'string', id: 2 } } },
+    SolveResponse: { fields: { ExporterResponse: { keyType: 'string', type: 'string', id: 1 } } },
+    StatusRequest: { fields: { Ref: { type: 'string', id: 1 } } },
+    // moby/buildkit api/types/worker.proto and solver/pb/ops.proto's Platform
+    ListWorkersResponse: { fields: { record: { rule: 'repeated', type: 'WorkerRecord', id: 1 } } },
+    WorkerRecord: {
+      fields: {
+        ID: { type: 'string', id: 1 },
+        Labels: { keyType: 'string', type: 'string', id: 2 },
+        platforms: { rule: 'repeated', type: 'Platform', id: 3 },
+      },
+    },
+    Platform: { fields: { Architecture: { type: 'string', id: 1 }, OS: { type: 'string', id: 2 }, Variant: { type: 'string', id: 3 } } },
     StatusResponse: {
       fields: {
         vertexes: { rule: 'repeated', type: 'Vertex', id: 1 },

@@ -27,7 +27,7 @@ test("--cache-from takes a reference or buildx's type=registry,ref=; --cache-to 
   assert.is(cacheToOption(undefined), undefined);
   assert.throws(
     () => cacheToOption('type=registry,ref=r.test/a:cache,mode=max'),
-    (err: Error) => err instanceof UserError && /Control API/.test(err.message),
+    (err: Error) => err instanceof UserError && /not offered yet/.test(err.message),
   );
 });
 

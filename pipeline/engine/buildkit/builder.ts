@@ -1,6 +1,7 @@
-// The BuildKit backend of the builder seam: a session (Health, Auth, Secrets) opened for each build, the
-// context posted as the request body (or, on the optional path, served by the session's FileSync), BuildKit's
-// progress decoded into steps and log lines.
+// The BuildKit backend of the builder seam, on the engine's Control API: per build one connection to it, a
+// session inside it (Health, Auth, Secrets, and FileSync for the context), then Control.Solve with
+// Control.Status for the progress, decoded into steps and log lines. A context given as a tar body goes by
+// POST /build?version=2 instead (with the same session), the only way the daemon takes one.
 import type { EngineApi } from '../docker/engine-api.ts';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -9,8 +10,11 @@ import type { PackEntry } from '../../model/context-entries.ts';
 import { engineMessage } from './engine-request.ts';
 import { postBuild } from './post-build.ts';
 import { pruneBuildCache } from './prune.ts';
+import { dialControl, type ControlConnection } from './control-dial.ts';
+import { GrpcCallError } from './grpc-client.ts';
 import { openSession } from './session.ts';
-import { createTraceReader, failureMessage } from './trace.ts';
+import { solve } from './solve.ts';
+import { createTraceReader, failureMessage, type TraceReader } from './trace.ts';
 import type { SessionFile } from './file-sync.ts';
 import type { Builder, BuildRequest } from '../engine.ts';
 
@@ -69,39 +73,77 @@ async function build(engine: EngineApi, request: TarBodyRequest | SessionContext
         }
       : {}),
   };
-  const session = await openSession(engine, sources, options.sessionName).catch((err: unknown) => {
-    throw new RunError(`opening a build session: ${engineMessage(err)}`);
+  const control = await dialControl(engine).catch((err: unknown) => {
+    throw new RunError(`reaching the engine's BuildKit: ${engineMessage(err)}`);
   });
   const reader = createTraceReader(request.onProgress);
+  let imageId: string | undefined;
   try {
-    let answer: Readable;
+    const session = openSession(control, sources, options.sessionName);
     try {
-      answer = await postBuild(engine, {
-        buildargs: request.buildargs,
-        labels: request.labels,
-        noCache: request.noCache,
-        cache: request.cache,
-        signal,
-        session: session.id,
-        ...('body' in request ? { body: request.body } : { contextInSession: true }),
-      });
-    } catch (err) {
-      if (signal.aborted) throw new Interrupted();
-      throw new RunError(`building: ${engineMessage(err)}`);
-    }
-    try {
-      for await (const line of createInterface({ input: answer, crlfDelay: Infinity })) reader.line(line);
-    } catch (err) {
-      if (signal.aborted) throw new Interrupted();
-      throw new RunError(`building: the engine's answer broke off (${engineMessage(err)})`);
+      if ('body' in request) await buildByPost(engine, request, session.id, reader);
+      else imageId = await buildBySolve(control, request, session.id, reader);
+    } finally {
+      session.close();
     }
   } finally {
-    session.close();
+    control.close();
   }
   if (signal.aborted) throw new Interrupted();
   if (contextError instanceof RunError || contextError instanceof UserError) throw contextError;
   const outcome = reader.end();
   if (outcome.error !== undefined || outcome.failedStep) throw new RunError(failureMessage(outcome));
-  if (!outcome.imageId) throw new RunError('the engine finished the build without naming the image it made');
-  return outcome.imageId;
+  imageId ??= outcome.imageId;
+  if (!imageId) throw new RunError('the engine finished the build without naming the image it made');
+  return imageId;
+}
+
+/** A tar body goes where only POST /build takes one; the session still serves credentials and secrets. */
+async function buildByPost(engine: EngineApi, request: TarBodyRequest, session: string, reader: TraceReader): Promise<void> {
+  const { signal } = request;
+  let answer: Readable;
+  try {
+    answer = await postBuild(engine, {
+      buildargs: request.buildargs,
+      labels: request.labels,
+      noCache: request.noCache,
+      cache: request.cache,
+      signal,
+      session,
+      body: request.body,
+    });
+  } catch (err) {
+    if (signal.aborted) throw new Interrupted();
+    throw new RunError(`building: ${engineMessage(err)}`);
+  }
+  try {
+    for await (const line of createInterface({ input: answer, crlfDelay: Infinity })) reader.line(line);
+  } catch (err) {
+    if (signal.aborted) throw new Interrupted();
+    throw new RunError(`building: the engine's answer broke off (${engineMessage(err)})`);
+  }
+}
+
+/** Control.Solve with the context in the session; a failure is left to the trace's failing step where there is one. */
+async function buildBySolve(control: ControlConnection, request: SessionContextRequest, session: string, reader: TraceReader): Promise<string | undefined> {
+  try {
+    const { exporterResponse } = await solve(control, { ...request, session }, (status) => reader.status(status));
+    return exporterResponse['containerimage.digest'];
+  } catch (err) {
+    if (request.signal.aborted) throw new Interrupted();
+    if (err instanceof GrpcCallError) {
+      reader.fail(solveMessage(err.message));
+      return undefined;
+    }
+    throw new RunError(`building: the engine's BuildKit broke off (${engineMessage(err)})`);
+  }
+}
+
+/** The daemon's words without the layers of gRPC and frontend wrapping that name no step. */
+export function solveMessage(message: string): string {
+  return message
+    .replace(/^(failed to solve: )?(rpc error: code = \w+ desc = )?/, '')
+    .replace(/^failed to solve with frontend dockerfile\.v0: /, '')
+    .replace(/^failed to build LLB: /, '')
+    .trim();
 }

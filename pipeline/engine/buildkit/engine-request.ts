@@ -1,5 +1,5 @@
 // The requests BuildKit's build needs of the engine, on our own client (engine/docker/engine-api.ts): a
-// streamed answer (POST /build, /build/prune) and an upgraded connection (POST /session). A BuildKit
+// streamed answer (POST /build, /build/prune) and an upgraded connection (POST /grpc). A BuildKit
 // build never loads dockerode.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -16,7 +16,7 @@ export function streamRequest(api: EngineApi, options: StreamRequest): Promise<I
   return api.stream({ ...options, path: options.path.replace(/\?$/, '') });
 }
 
-/** An upgraded connection (101), as POST /session gives. */
+/** An upgraded connection (101), as POST /grpc gives. */
 export function hijack(api: EngineApi, options: Omit<StreamRequest, 'body' | 'query'>): Promise<Duplex> {
   return api.upgrade(options);
 }

@@ -1,11 +1,15 @@
-// A BuildKit session: POST /session upgraded to h2c, on which the daemon is the HTTP/2 client and we serve
-// gRPC. 20.10 checks grpc.health.v1.Health/Check about every second and drops a session that fails it
-// (dockerode 5.0.1's own session serves no Health, which is why we open our own), served by grpc-server.ts.
-// The daemon waits up to 5 s for a session named in a build, so the session is open before the build is posted.
+// A BuildKit session, run inside the Control API's `Control.Session` stream as buildx runs it: the stream's
+// BytesMessages carry an HTTP/2 connection on which the daemon is the client and we serve gRPC
+// (grpc-server.ts). The session's name, shared key and methods go as the call's metadata, the headers that
+// `POST /session` took. 20.10 checks grpc.health.v1.Health/Check about every second and drops a session that
+// fails it. The daemon waits up to 5 s for a session named in a build, so the session is open before the
+// build is posted; a session opened this way serves `POST /build?session=` as well as `Control.Solve`.
 import { createHash, randomUUID } from 'node:crypto';
-import type { EngineApi } from '../docker/engine-api.ts';
-import { hijack } from './engine-request.ts';
+import { bytesMessageDuplex } from './bytes-stream.ts';
+import type { ControlConnection, ControlRoute } from './control-dial.ts';
+import { CONTROL } from './control-proto.ts';
 import { serveDiffCopy, type SessionFile } from './file-sync.ts';
+import { openCall } from './grpc-client.ts';
 import { GRPC_STATUS, GrpcError, serveGrpc, unaryCall, type CallHandler } from './grpc-server.ts';
 import { authService, fileSyncService, healthService, methodsOf, secretsService, SERVING } from './session-services.ts';
 import type { Credentials } from '../../model/credentials.ts';
@@ -14,6 +18,8 @@ import type { BuildRequest } from '../engine.ts';
 export interface Session {
   /** Passed as the build's `session=`. */
   readonly id: string;
+  /** How the engine's Control API was reached. */
+  readonly route: ControlRoute;
   close(): void;
 }
 
@@ -28,30 +34,21 @@ export type SessionSources = Pick<BuildRequest, 'credentials' | 'secrets'> & {
   onContextError?: (err: Error) => void;
 };
 
-export async function openSession(engine: EngineApi, sources: SessionSources, name = 'build-images'): Promise<Session> {
+/** Opens a session on a connection to the Control API; closing the session leaves the connection open. */
+export function openSession(control: ControlConnection, sources: SessionSources, name = 'build-images'): Session {
   const id = randomUUID();
   const services = sources.files ? [healthService, authService, secretsService, fileSyncService] : [healthService, authService, secretsService];
-  const socket = await hijack(engine, {
-    method: 'POST',
-    path: '/session',
-    headers: {
-      Upgrade: 'h2c',
-      'X-Docker-Expose-Session-Uuid': id,
-      'X-Docker-Expose-Session-Name': name,
-      // The daemon keeps the last context synced under this key and sends for only what changed since. The
-      // CLI puts a hash of the context directory here; one key for every image made each image's rebuild
-      // a diff against whichever image was built last.
-      'X-Docker-Expose-Session-Sharedkey': sources.contextKey === undefined ? name : createHash('sha256').update(sources.contextKey).digest('hex'),
-      'X-Docker-Expose-Session-Grpc-Method': methodsOf(...services),
-    },
+  const call = openCall(control.session, CONTROL.session, {
+    'x-docker-expose-session-uuid': id,
+    'x-docker-expose-session-name': name,
+    // The daemon keeps the last context synced under this key and sends for only what changed since. The
+    // CLI puts a hash of the context directory here; one key for every image made each image's rebuild
+    // a diff against whichever image was built last.
+    'x-docker-expose-session-sharedkey': sources.contextKey === undefined ? name : createHash('sha256').update(sources.contextKey).digest('hex'),
+    'x-docker-expose-session-grpc-method': methodsOf(...services),
   });
-  // The daemon closes its end when the build is over; a reset then is expected, not an error to raise.
-  socket.on('error', () => {});
-  // Over TLS (DOCKER_TLS_VERIFY) the upgraded socket is a TLSSocket that negotiated no ALPN, and Node's HTTP/2
-  // server drops such a connection as HTTP/1.1. What it carries after the upgrade is HTTP/2: say so.
-  if ('alpnProtocol' in socket && (socket as { alpnProtocol?: string | false }).alpnProtocol === false) {
-    (socket as { alpnProtocol?: string | false }).alpnProtocol = 'h2';
-  }
+  // The daemon ends the stream when the build is over; a reset then is expected, not an error to raise.
+  call.on('error', () => {});
 
   const routes = new Map<string, CallHandler>([
     [healthService.Check.path, unaryCall(async () => healthService.Check.responseSerialize({ status: SERVING }))],
@@ -64,16 +61,19 @@ export async function openSession(engine: EngineApi, sources: SessionSources, na
       serveDiffCopy(stream, headers, files, { read: sources.read, onError: sources.onContextError }),
     );
   }
-  const connection = serveGrpc(socket, routes);
+  const tunnel = bytesMessageDuplex(call);
+  tunnel.on('error', () => {});
+  const connection = serveGrpc(tunnel, routes);
 
   let closed = false;
   return {
     id,
+    route: control.route,
     close() {
       if (closed) return;
       closed = true;
       connection.destroy();
-      socket.destroy();
+      tunnel.destroy();
     },
   };
 }

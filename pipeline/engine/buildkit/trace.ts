@@ -25,6 +25,10 @@ interface Message {
 export interface TraceReader {
   /** One line of the answer, as read. */
   line(raw: string): void;
+  /** One message of Control.Status, as decoded. */
+  status(decoded: StatusResponse): void;
+  /** The build failed with this message (Control.Solve's error); a failing step's own error is preferred. */
+  fail(message: string): void;
   /** The answer has ended: flushes unfinished log lines and says how the build ended. */
   end(): TraceOutcome;
 }
@@ -35,6 +39,7 @@ export function createTraceReader(onProgress: (event: BuildProgress) => void): T
   // RUN output arrives in chunks that need not end at a newline: keep the tail per vertex and stream.
   const partial = new Map<string, { stepId: string; text: string }>();
   const outcome: TraceOutcome = {};
+  let solveError: string | undefined;
 
   const stepName = (id: string) => steps.get(id)?.name ?? id;
 
@@ -88,6 +93,10 @@ export function createTraceReader(onProgress: (event: BuildProgress) => void): T
   };
 
   return {
+    status,
+    fail(message) {
+      solveError ??= message;
+    },
     line(raw) {
       if (!raw.trim()) return;
       let message: Message;
@@ -122,6 +131,7 @@ export function createTraceReader(onProgress: (event: BuildProgress) => void): T
     },
     end() {
       flush();
+      if (solveError !== undefined && !outcome.failedStep) outcome.error ??= solveError;
       return outcome;
     },
   };

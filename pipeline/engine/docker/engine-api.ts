@@ -6,6 +6,7 @@
 // daemon answers in its own, so nothing here pins an old one (Engine 29 refuses versions below 1.44).
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
+import net from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import type { ConnectionOptions } from './connection.ts';
 import type Https from 'node:https';
@@ -41,8 +42,13 @@ export interface EngineApi {
   request(method: 'GET' | 'POST' | 'DELETE', path: string, query?: Record<string, string>): Promise<ApiAnswer>;
   /** The answer as a stream, on a connection of its own; a failing status rejects as `request` does. */
   stream(request: StreamRequest): Promise<IncomingMessage>;
-  /** The connection itself once the engine has switched protocols (101), as POST /session answers. */
+  /** The connection itself once the engine has switched protocols (101), as POST /grpc answers. */
   upgrade(request: Omit<StreamRequest, 'body' | 'query'>): Promise<Duplex>;
+  /**
+   * A new connection to the engine, for a protocol of its own (gRPC with prior knowledge, which Engine 29.2
+   * serves on its socket). Absent over TLS: the daemon forces ALPN http/1.1 there.
+   */
+  dial?(): Duplex;
 }
 
 // Bodies of these calls are small; an answer larger than this is not the engine's.
@@ -63,8 +69,15 @@ export function engineApi(connection: ConnectionOptions): EngineApi {
         ? { host: connection.host, port: connection.port, ca: connection.ca, cert: connection.cert, key: connection.key }
         : { host: connection.host, port: connection.port };
   const send = (options: http.RequestOptions) => (https ?? http).request({ ...target, ...options });
+  const dial =
+    'socketPath' in connection
+      ? () => net.connect(connection.socketPath)
+      : connection.protocol === 'http'
+        ? () => net.connect(connection.port, connection.host)
+        : undefined;
 
   return {
+    ...(dial ? { dial } : {}),
     request: (method, path, query) =>
       new Promise((resolve, reject) => {
         const request = send({ agent, method, path: withQuery(path, query) });

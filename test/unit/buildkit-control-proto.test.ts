@@ -1,0 +1,108 @@
+// The Control API's messages we write and read by hand (control-proto.ts), against protobufjs reading and
+// writing them from upstream's field numbers; the options a build becomes (frontend attributes, cache).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { solveMessage } from '../../pipeline/engine/buildkit/builder.ts';
+import { decodeListWorkersResponse, decodeSolveResponse, encodeSolveRequest, encodeStatusRequest } from '../../pipeline/engine/buildkit/control-proto.ts';
+import { cacheEntries, frontendAttrs } from '../../pipeline/engine/buildkit/solve.ts';
+import { reference } from '../support/protobuf-reference.ts';
+
+const request = {
+  ref: 'r1',
+  session: 's1',
+  frontend: 'dockerfile.v0',
+  frontendAttrs: { filename: 'Dockerfile', 'no-cache': '', 'build-arg:Ü': 'ünï ☃' },
+  exporter: { type: 'moby', attrs: {} },
+  cacheExports: [{ type: 'inline', attrs: {} }],
+  cacheImports: [{ type: 'registry', attrs: { ref: 'reg.example:5000/a/b:1' } }],
+};
+
+test('a SolveRequest reads back in protobufjs: the exporter in the old fields and in Exporters, the cache, the attributes', () => {
+  const decoded = reference('SolveRequest').decode(encodeSolveRequest(request));
+  assert.equal(decoded, {
+    Ref: 'r1',
+    Exporter: 'moby',
+    ExporterAttrs: {},
+    Session: 's1',
+    Frontend: 'dockerfile.v0',
+    FrontendAttrs: { filename: 'Dockerfile', 'no-cache': '', 'build-arg:Ü': 'ünï ☃' },
+    Cache: {
+      ImportRefsDeprecated: ['reg.example:5000/a/b:1'],
+      Exports: [{ Type: 'inline', Attrs: {} }],
+      Imports: [{ Type: 'registry', Attrs: { ref: 'reg.example:5000/a/b:1' } }],
+    },
+    Exporters: [{ Type: 'moby', Attrs: {} }],
+  });
+  const onlyNew = reference('SolveRequest').decode(encodeSolveRequest(request, 'new'));
+  assert.equal([onlyNew['Exporter'], (onlyNew['Exporters'] as unknown[]).length], ['', 1]);
+  const onlyOld = reference('SolveRequest').decode(encodeSolveRequest(request, 'old'));
+  assert.equal([onlyOld['Exporter'], (onlyOld['Exporters'] as unknown[]).length], ['moby', 0]);
+});
+
+test('StatusRequest, SolveResponse and ListWorkersResponse as protobufjs writes them', () => {
+  assert.equal(reference('StatusRequest').decode(encodeStatusRequest('abc')), { Ref: 'abc' });
+  const response = reference('SolveResponse').encode({ ExporterResponse: { 'containerimage.digest': 'sha256:1', 'image.name': '' } });
+  assert.equal(decodeSolveResponse(response), { 'containerimage.digest': 'sha256:1', 'image.name': '' });
+  const workers = reference('ListWorkersResponse').encode({
+    record: [
+      {
+        ID: 'moby',
+        platforms: [
+          { OS: 'linux', Architecture: 'amd64' },
+          { OS: 'linux', Architecture: 'arm', Variant: 'v7' },
+        ],
+      },
+      { ID: 'w2', Labels: { 'org.mobyproject.buildkit.worker.executor': 'containerd' } },
+    ],
+  });
+  assert.equal(decodeListWorkersResponse(workers), [
+    {
+      id: 'moby',
+      labels: {},
+      platforms: [
+        { os: 'linux', architecture: 'amd64', variant: '' },
+        { os: 'linux', architecture: 'arm', variant: 'v7' },
+      ],
+      buildkitVersion: '',
+    },
+    { id: 'w2', labels: { 'org.mobyproject.buildkit.worker.executor': 'containerd' }, platforms: [], buildkitVersion: '' },
+  ]);
+});
+
+test('a build becomes the Dockerfile frontend options POST /build gave it: no network, args, labels, no-cache', () => {
+  assert.equal(frontendAttrs({ buildargs: { A: '1' }, labels: { 'x.y': 'z' }, noCache: true }), {
+    filename: 'Dockerfile',
+    'force-network-mode': 'none',
+    'no-cache': '',
+    'build-arg:A': '1',
+    'label:x.y': 'z',
+  });
+  assert.not.ok('no-cache' in frontendAttrs({ buildargs: {}, labels: {}, noCache: false }));
+  // The frontend imports what its own options name: both forms, the newer JSON and 20.10's list.
+  const withCache = frontendAttrs({ buildargs: {}, labels: {}, noCache: false, cache: { from: ['r/a:1', 'r/b:2'], inline: true } });
+  assert.equal(JSON.parse(withCache['cache-imports']!), [
+    { Type: 'registry', Attrs: { ref: 'r/a:1' } },
+    { Type: 'registry', Attrs: { ref: 'r/b:2' } },
+  ]);
+  assert.is(withCache['cache-from'], 'r/a:1,r/b:2');
+  assert.equal(cacheEntries({ from: ['r/a:1'], inline: true }), {
+    exports: [{ type: 'inline', attrs: {} }],
+    imports: [{ type: 'registry', attrs: { ref: 'r/a:1' } }],
+  });
+  assert.equal(cacheEntries(undefined), { exports: [], imports: [] });
+});
+
+test('a Solve error loses gRPC and frontend wrapping, keeps the daemon words', () => {
+  assert.is(
+    solveMessage(
+      'failed to solve: rpc error: code = Unknown desc = failed to solve with frontend dockerfile.v0: failed to build LLB: executor failed running [/bin/sh -c false]: exit code: 1',
+    ),
+    'executor failed running [/bin/sh -c false]: exit code: 1',
+  );
+  assert.is(
+    solveMessage('failed to solve: dockerfile parse error on line 2: unknown instruction: FROMM'),
+    'dockerfile parse error on line 2: unknown instruction: FROMM',
+  );
+});
+
+test.run();
