@@ -1,0 +1,125 @@
+// After `deploy` pushed an image's tags: its documents (attest/) hung off each pushed manifest as OCI 1.1
+// referrers, each in-toto Statement signed when a key is configured, and the configured signing command run
+// per pushed tag. A tag's manifest is read back from the registry (the subject is what the registry holds,
+// whatever the engine reported), and tags with one manifest in one repository get their documents once.
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import type { AttestationDocument, AttestationSubject } from '../attest/attestation.ts';
+import { BUNDLE_TYPE, signingKey, signStatement } from '../attest/sign-statement.ts';
+import { imageRef, registryOf, repositoryOf } from '../model/image-ref.ts';
+import { RunError } from '../model/errors.ts';
+import type { ImagePlan } from '../plan/plan.ts';
+import type { ReferrerPayload } from '../registry/referrer-manifests.ts';
+import type { RunServices } from './services.ts';
+
+type AttachServices = Pick<RunServices, 'documents' | 'referrers' | 'credentials' | 'emit' | 'signal'>;
+
+/** What could not be attached or signed (`repository@digest` or the tag): the run fails with them. */
+export async function attachDocuments(image: ImagePlan, pushed: readonly string[], settings: AttachServices, env = process.env): Promise<string[]> {
+  const failed: string[] = [];
+  const { documents, referrers } = settings;
+  if (documents && referrers) {
+    const done = new Set<string>();
+    for (const tag of pushed) {
+      const repository = repositoryOf(imageRef(tag));
+      const credentials = await settings.credentials(registryOf(tag));
+      let name = tag;
+      try {
+        const manifest = await referrers.subject(tag, credentials);
+        if (!manifest) throw new Error(`the registry has no manifest for ${tag} after its push`);
+        const subject: AttestationSubject = { repository, ...manifest };
+        name = `${repository}@${subject.digest}`;
+        if (done.has(name)) continue;
+        done.add(name);
+        const payloads = await payloadsOf(await documents(image.name, subject), image.sign.key, env);
+        if (payloads.length === 0) continue;
+        const outcome = await referrers.attach(subject, payloads, credentials);
+        settings.emit({
+          type: 'referrers',
+          image: image.name,
+          subject: name,
+          referrers: outcome.referrers.map((r) => ({ digest: r.digest, artifactType: r.artifactType ?? '' })),
+          ...(outcome.fallbackTag ? { fallbackTag: outcome.fallbackTag } : {}),
+        });
+      } catch (err) {
+        if (!(err instanceof Error)) throw err;
+        failed.push(name);
+        settings.emit({ type: 'referrers', image: image.name, subject: name, referrers: [], error: err.message });
+      }
+    }
+  }
+  if (image.sign.command) {
+    for (const tag of pushed) {
+      try {
+        await signingCommand(image, tag, settings);
+      } catch (err) {
+        if (!(err instanceof RunError)) throw err;
+        failed.push(tag);
+        settings.emit({ type: 'action', action: 'deploy', image: image.name, ok: false, message: err.message });
+      }
+    }
+  }
+  return failed;
+}
+
+/** Each document as a referrer; each Statement's signature (a sigstore bundle) after it, when a key is set. */
+async function payloadsOf(docs: readonly AttestationDocument[], key: ImagePlan['sign']['key'], env: NodeJS.ProcessEnv): Promise<ReferrerPayload[]> {
+  const payloads: ReferrerPayload[] = docs.map((doc) => ({
+    artifactType: doc.artifactType,
+    mediaType: doc.mediaType,
+    body: doc.body,
+    annotations: doc.annotations,
+  }));
+  const statements = docs.filter((doc) => doc.statement);
+  if (!key || statements.length === 0) return payloads;
+  const privateKey = signingKey(await readKey(key, env), 'file' in key ? key.file : `$${key.env}`);
+  for (const doc of statements) {
+    payloads.push({
+      artifactType: BUNDLE_TYPE,
+      mediaType: BUNDLE_TYPE,
+      body: await signStatement(doc.body, privateKey),
+      // What cosign writes on its own bundles, and reads to pick one by --type.
+      annotations: { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': doc.statement!.predicateType },
+    });
+  }
+  return payloads;
+}
+
+async function readKey(key: NonNullable<ImagePlan['sign']['key']>, env: NodeJS.ProcessEnv): Promise<string> {
+  if ('env' in key) {
+    const value = env[key.env];
+    if (!value) throw new RunError(`the signing key's variable ${key.env} is not set`, 'set it to the PEM, or give attestations.sign.key.file');
+    return value;
+  }
+  try {
+    return await readFile(key.file, 'utf8');
+  } catch (err) {
+    throw new RunError(
+      `the signing key ${key.file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      'attestations.sign.key.file names a PEM file',
+    );
+  }
+}
+
+/** The configured command, with the pushed tag and its digest in its environment; its output is the image's log. */
+async function signingCommand(image: ImagePlan, tag: string, settings: AttachServices): Promise<void> {
+  const [file, ...args] = image.sign.command!;
+  const credentials = await settings.credentials(registryOf(tag));
+  const manifest = await settings.referrers?.subject(tag, credentials);
+  if (!manifest) throw new RunError(`the signing command was not run for ${tag}: the registry has no manifest for it`);
+  const subject = `${repositoryOf(imageRef(tag))}@${manifest.digest}`;
+  const child = spawn(file!, args, {
+    env: { ...process.env, BUILD_IMAGES_REF: tag, BUILD_IMAGES_DIGEST: manifest.digest, BUILD_IMAGES_SUBJECT: subject },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    signal: settings.signal,
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream }).on('line', (line) => settings.emit({ type: 'log', image: image.name, line }));
+  }
+  const code = await new Promise<number | null>((resolve) => {
+    child.on('error', () => resolve(-1));
+    child.on('close', resolve);
+  });
+  if (code !== 0) throw new RunError(`the signing command ${file} failed for ${subject} (${code === -1 ? 'could not be started' : `exit ${code}`})`);
+}
