@@ -9,6 +9,8 @@ import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { AttestationDocument, DocumentsFor } from '../../pipeline/attest/attestation.ts';
@@ -49,6 +51,7 @@ const config = `
 variables:
   REG: registry
   TOKEN_REG: registry
+  TAG: '1'
 credentials:
   - { registry: '\${REG}', usernameVariable: BI_TEST_USER, passwordVariable: BI_TEST_PASSWORD }
   - { registry: '\${TOKEN_REG}', usernameVariable: BI_TEST_USER, passwordVariable: BI_TEST_PASSWORD }
@@ -58,7 +61,7 @@ attestations:
 images:
   one:
     base: ${BASE}
-    tags: ['\${REG}/bi-${RUN_ID}/one:1']
+    tags: ['\${REG}/bi-${RUN_ID}/one:\${TAG}']
     steps:
       - run: echo one > /one
   two:
@@ -127,11 +130,11 @@ const documents: DocumentsFor = async (image, subject) => {
   ];
 };
 
-async function run(targets: string[]): Promise<RunEvent[]> {
+async function run(targets: string[], { key = KEY_PEM, tag = '1' } = {}): Promise<{ events: RunEvent[]; ok: boolean }> {
   const events: RunEvent[] = [];
-  const env = { BI_TEST_USER: USER, BI_TEST_PASSWORD: PASSWORD, BI_TEST_SIGNING_KEY: KEY_PEM, BI_TEST_TOKEN: TOKEN };
+  const env = { BI_TEST_USER: USER, BI_TEST_PASSWORD: PASSWORD, BI_TEST_SIGNING_KEY: key, BI_TEST_TOKEN: TOKEN };
   Object.assign(process.env, env, { DOCKER_CONFIG: path.join(dir, 'none') });
-  const prepared = await prepare({ file: path.join(dir, 'build.config.yaml'), sets: { REG: proxy.address, TOKEN_REG: token.address } });
+  const prepared = await prepare({ file: path.join(dir, 'build.config.yaml'), sets: { REG: proxy.address, TOKEN_REG: token.address, TAG: tag } });
   const { phases, selected } = planPhases(prepared.graph, targets);
   const services = await createServices({
     projectDir: dir,
@@ -148,11 +151,17 @@ async function run(targets: string[]): Promise<RunEvent[]> {
   // The signing command runs where the tool was started: the project, as a user's would.
   process.chdir(dir);
   try {
-    await runPhases(prepared.plan, phases, selected, { ...services, documents }, runOptions({ projectDir: dir, extraLabels: { [RUN_LABEL]: RUN_ID } }));
+    const outcome = await runPhases(
+      prepared.plan,
+      phases,
+      selected,
+      { ...services, documents },
+      runOptions({ projectDir: dir, extraLabels: { [RUN_LABEL]: RUN_ID } }),
+    );
+    return { events, ok: outcome.ok };
   } finally {
     process.chdir(cwd);
   }
-  return events;
 }
 
 const referrerEvents = (events: RunEvent[]) => events.filter((e): e is Extract<RunEvent, { type: 'referrers' }> => e.type === 'referrers');
@@ -175,7 +184,8 @@ async function tool(file: string, args: string[]): Promise<string> {
 let subjectOne = '';
 
 test('deploy: every document and its signature a referrer of the pushed manifest; the referrers tag written once; oras and cosign read them', async () => {
-  const events = await run(['one', 'two', 'deploy']);
+  const { events, ok } = await run(['one', 'two', 'deploy']);
+  assert.ok(ok);
   const failures = events.filter((e) => (e.type === 'referrers' && e.error) || (e.type === 'push' && e.status === 'failed') || (e.type === 'action' && !e.ok));
   assert.equal(failures, [], JSON.stringify(failures));
   const attached = referrerEvents(events);
@@ -285,7 +295,7 @@ test('deploy: every document and its signature a referrer of the pushed manifest
 
 test('deploy_latest: latest names the same digest, so its referrers are found from it', async () => {
   assert.ok(subjectOne, 'the deploy test ran first');
-  const events = await run(['one', 'deploy_latest']);
+  const { events } = await run(['one', 'deploy_latest']);
   const repository = `bi-${RUN_ID}/one`;
   assert.is(await basic.digest(repository, 'latest'), subjectOne);
   assert.equal(referrerEvents(events), [], 'nothing attached again: the referrers hang off the digest');
@@ -316,6 +326,62 @@ test("a second attach merges into the referrers tag: another tool's referrer (or
     after.map((e) => e.digest),
     [...before.map((e) => e.digest), outcome.referrers[0]!.digest],
   );
+});
+
+test('a signing key that is no key fails the deploy, saying where it came from; the key is in no event', async () => {
+  const hostile = `-----BEGIN PRIVATE KEY-----\n${TOKEN}\n-----END PRIVATE KEY-----\n`;
+  const { events, ok } = await run(['one', 'deploy'], { key: hostile, tag: '2' });
+  assert.not.ok(ok, 'the run failed');
+  const failed = referrerEvents(events).find((e) => e.error);
+  assert.ok(failed, JSON.stringify(referrerEvents(events)));
+  assert.match(failed.error!, /the signing key in \$BI_TEST_SIGNING_KEY is not a private key in PEM/);
+  assert.not.ok(JSON.stringify(events).includes(TOKEN), 'the key is in no event');
+});
+
+test('a registry with the Referrers API (it answers OCI-Subject): no referrers tag is written', async () => {
+  assert.ok(subjectOne, 'the deploy test ran first');
+  // In front of 2.8, the header that distribution-spec 1.1 registries send on a manifest put with a subject.
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const [host, port] = basic.address.split(':');
+      const upstream = http.request({ host, port: Number(port), method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        const headers = { ...answer.headers };
+        const subject =
+          req.method === 'PUT' && req.url?.includes('/manifests/')
+            ? (JSON.parse(body.toString() || '{}') as { subject?: { digest: string } }).subject
+            : undefined;
+        if (subject) headers['oci-subject'] = subject.digest;
+        res.writeHead(answer.statusCode ?? 502, headers);
+        answer.pipe(res);
+      });
+      upstream.on('error', () => res.writeHead(502).end());
+      upstream.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const repository = `bi-${RUN_ID}/one`;
+    const credentials = { registry: address, username: USER, password: PASSWORD };
+    const tag = subjectOne.replace(':', '-');
+    const before = (await getJson(basic, basic.address, repository, tag, INDEX)).json!['manifests'] as unknown[];
+    const subject = (await remoteManifest(`${address}/${repository}:1`, credentials))!;
+    const outcome = await attachReferrers(
+      { repository: `${address}/${repository}`, ...subject },
+      [{ artifactType: 'application/vnd.test.api', mediaType: 'application/json', body: Buffer.from('{"api":true}'), annotations: {} }],
+      credentials,
+    );
+    assert.is(outcome.fallbackTag, undefined);
+    assert.is(outcome.referrers.length, 1);
+    const after = (await getJson(basic, basic.address, repository, tag, INDEX)).json!['manifests'] as unknown[];
+    assert.is(after.length, before.length, 'the referrers tag was left as it was');
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
 });
 
 test.run();
