@@ -14,11 +14,22 @@ import type { ReferrerPayload } from '../registry/referrer-manifests.ts';
 import type { RunServices } from './services.ts';
 
 type AttachServices = Pick<RunServices, 'documents' | 'referrers' | 'credentials' | 'emit' | 'signal'>;
+type Manifest = Omit<AttestationSubject, 'repository'>;
 
 /** What could not be attached or signed (`repository@digest` or the tag): the run fails with them. */
 export async function attachDocuments(image: ImagePlan, pushed: readonly string[], settings: AttachServices, env = process.env): Promise<string[]> {
   const failed: string[] = [];
   const { documents, referrers } = settings;
+  // What each tag names, asked once for the documents and the signing command together.
+  const manifests = new Map<string, Promise<Manifest | undefined>>();
+  const manifestOf = async (tag: string): Promise<Manifest | undefined> => {
+    let asked = manifests.get(tag);
+    if (!asked) {
+      asked = (async () => referrers?.subject(tag, await settings.credentials(registryOf(tag))))();
+      manifests.set(tag, asked);
+    }
+    return asked;
+  };
   if (documents && referrers) {
     const done = new Set<string>();
     for (const tag of pushed) {
@@ -26,7 +37,7 @@ export async function attachDocuments(image: ImagePlan, pushed: readonly string[
       const credentials = await settings.credentials(registryOf(tag));
       let name = tag;
       try {
-        const manifest = await referrers.subject(tag, credentials);
+        const manifest = await manifestOf(tag);
         if (!manifest) throw new Error(`the registry has no manifest for ${tag} after its push`);
         const subject: AttestationSubject = { repository, ...manifest };
         name = `${repository}@${subject.digest}`;
@@ -52,7 +63,7 @@ export async function attachDocuments(image: ImagePlan, pushed: readonly string[
   if (image.sign.command) {
     for (const tag of pushed) {
       try {
-        await signingCommand(image, tag, settings);
+        await signingCommand(image, tag, await manifestOf(tag).catch(() => undefined), settings);
       } catch (err) {
         if (!(err instanceof RunError)) throw err;
         failed.push(tag);
@@ -103,10 +114,8 @@ async function readKey(key: NonNullable<ImagePlan['sign']['key']>, env: NodeJS.P
 }
 
 /** The configured command, with the pushed tag and its digest in its environment; its output is the image's log. */
-async function signingCommand(image: ImagePlan, tag: string, settings: AttachServices): Promise<void> {
+async function signingCommand(image: ImagePlan, tag: string, manifest: Manifest | undefined, settings: AttachServices): Promise<void> {
   const [file, ...args] = image.sign.command!;
-  const credentials = await settings.credentials(registryOf(tag));
-  const manifest = await settings.referrers?.subject(tag, credentials);
   if (!manifest) throw new RunError(`the signing command was not run for ${tag}: the registry has no manifest for it`);
   const subject = `${repositoryOf(imageRef(tag))}@${manifest.digest}`;
   const child = spawn(file!, args, {

@@ -8,6 +8,8 @@ import { fallbackTag, mergedReferrersIndex, referrerManifest, sha256 } from '../
 import { BUNDLE_TYPE, publicKeyPem, signingKey, signStatement } from '../../pipeline/attest/sign-statement.ts';
 import { RunError } from '../../pipeline/model/errors.ts';
 import { prepareText, problemsOf, yaml } from '../support/config.ts';
+import { attachDocuments } from '../../pipeline/run/attach-documents.ts';
+import type { RunEvent } from '../../pipeline/run/events.ts';
 
 const SUBJECT = {
   repository: 'reg.test/px/px-oci-mon',
@@ -131,6 +133,26 @@ images:
   a: { base: 'alpine:latest', tags: ['reg.test/a:1'] }
 `);
   assert.ok(problems.length > 0 && problems[0]!.startsWith('2:'), problems.join('\n'));
+});
+
+test('the signing command: run once per pushed tag with the tag and digest in its environment; a failure fails the tag', async () => {
+  const prepared = prepareText(yaml`
+images:
+  a: { base: 'alpine:latest', tags: ['reg.test/a:1', 'reg.test/a:2'], attestations: { sign: { command: ['/bin/sh', '-c', 'test "$BUILD_IMAGES_REF" = reg.test/a:1 && test "$BUILD_IMAGES_SUBJECT" = reg.test/a@$BUILD_IMAGES_DIGEST'] } } }
+`);
+  const events: RunEvent[] = [];
+  const digest = `sha256:${'d'.repeat(64)}`;
+  const failed = await attachDocuments(prepared.plan.images.get('a')!, ['reg.test/a:1', 'reg.test/a:2'], {
+    emit: (event) => events.push(event),
+    signal: new AbortController().signal,
+    credentials: async () => undefined,
+    referrers: {
+      subject: async () => ({ digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1 }),
+      attach: async () => assert.unreachable('no documents') as never,
+    },
+  });
+  assert.equal(failed, ['reg.test/a:2'], 'the command failed for the second tag only');
+  assert.match(JSON.stringify(events), /the signing command \/bin\/sh failed for reg.test\/a@sha256:d+ \(exit 1\)/);
 });
 
 test.run();
