@@ -96,6 +96,12 @@ export const attestationsSchema = z.strictObject({
         ),
     })
     .optional(),
+  signFormat: z
+    .enum(['referrers', 'legacy'])
+    .optional()
+    .describe(
+      "referrers (the default): each signature a sigstore bundle referrer (cosign 3); legacy: the DSSE envelopes in cosign's `sha256-<hex>.att` tag instead, for podman, skopeo and cosign <= 2.5",
+    ),
 });
 
 export const imageSchema = z.strictObject({

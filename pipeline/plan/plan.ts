@@ -14,8 +14,6 @@ import type { ConfigPath, LoadedConfig } from '../config/load-config.ts';
 import type { AttestationsConfig } from '../config/schema.ts';
 import { STATE_DIR } from '../model/project-files.ts';
 
-type SignConfig = NonNullable<AttestationsConfig['sign']>;
-
 export type Base = { kind: 'ref'; ref: string } | { kind: 'image'; image: string };
 
 export interface ImagePlan {
@@ -39,7 +37,7 @@ export interface ImagePlan {
   /** Where a build may take layers from (with the tags the line pushes), and whether it exports inline cache. */
   cache: { from: readonly string[]; inline: boolean };
   /** How its documents are signed once pushed: the image's `attestations.sign` over the top level's; a key file made absolute. */
-  sign: { key?: { file: string } | { env: string }; command?: readonly string[] };
+  sign: { key?: { file: string } | { env: string }; command?: readonly string[]; format: 'referrers' | 'legacy' };
 }
 
 export interface Plan {
@@ -120,13 +118,14 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
     hostCommands,
     secrets: [...secrets],
     cache: { from: spec.cache.from, inline: spec.cache.to === 'inline' },
-    sign: signing(loaded.config.attestations?.sign, spec.attestations?.sign, loaded.projectDir),
+    sign: signing(loaded.config.attestations, spec.attestations, loaded.projectDir),
   };
 }
 
-function signing(top: SignConfig | undefined, own: SignConfig | undefined, projectDir: string): ImagePlan['sign'] {
-  const { key, command } = { ...top, ...own };
+function signing(top: AttestationsConfig | undefined, own: AttestationsConfig | undefined, projectDir: string): ImagePlan['sign'] {
+  const { key, command } = { ...top?.sign, ...own?.sign };
   return {
+    format: own?.signFormat ?? top?.signFormat ?? 'referrers',
     ...(key ? { key: 'file' in key ? { file: path.resolve(projectDir, key.file) } : key } : {}),
     ...(command ? { command } : {}),
   };

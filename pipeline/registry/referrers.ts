@@ -61,7 +61,7 @@ export async function attachReferrers(
 }
 
 /** A blob the repository lacks, uploaded in one POST and one PUT (the monolithic upload every registry takes). */
-async function uploadBlob(url: (path: string) => string, blob: { digest: string; bytes: Uint8Array }, auth: Credentials | undefined, scope: string) {
+export async function uploadBlob(url: (path: string) => string, blob: { digest: string; bytes: Uint8Array }, auth: Credentials | undefined, scope: string) {
   const head = await authorizedFetch(url(`blobs/${blob.digest}`), { method: 'HEAD' }, auth, scope);
   await head.body?.cancel();
   if (head.ok) return;
@@ -84,7 +84,7 @@ async function uploadBlob(url: (path: string) => string, blob: { digest: string;
 }
 
 /** What the referrers tag holds: undefined when nothing (404); anything but an OCI index there is not overwritten. */
-async function readIndex(url: string, auth: Credentials | undefined, scope: string): Promise<{ manifests?: unknown } | undefined> {
+export async function readIndex(url: string, auth: Credentials | undefined, scope: string): Promise<{ manifests?: unknown } | undefined> {
   const response = await authorizedFetch(url, { headers: { accept: OCI_INDEX } }, auth, scope);
   if (response.status === 404) {
     await response.body?.cancel();

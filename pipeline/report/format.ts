@@ -65,7 +65,10 @@ export function formatEvent(event: RunEvent, verbose: boolean): Line[] {
     case 'referrers': {
       if (event.error) return [{ image: event.image, text: `attestations of ${event.subject} FAILED: ${event.error}` }];
       const kinds = event.referrers.map((r) => r.artifactType).join(', ');
-      const where = event.fallbackTag ? ` (referrers index at tag ${event.fallbackTag})` : '';
+      const where = [
+        ...(event.fallbackTag ? [` (referrers index at tag ${event.fallbackTag})`] : []),
+        ...(event.attestationTag ? [`; signed Statements at tag ${event.attestationTag}`] : []),
+      ].join('');
       return [{ image: event.image, text: `attached to ${event.subject}: ${kinds}${where}` }];
     }
     case 'cache':

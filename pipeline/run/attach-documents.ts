@@ -11,6 +11,7 @@ import { imageRef, registryOf, repositoryOf } from '../model/image-ref.ts';
 import { RunError } from '../model/errors.ts';
 import type { ImagePlan } from '../plan/plan.ts';
 import type { ReferrerPayload } from '../registry/referrer-manifests.ts';
+import type { LegacyAttestation } from '../registry/cosign-tags.ts';
 import type { RunServices } from './services.ts';
 
 type AttachServices = Pick<RunServices, 'documents' | 'referrers' | 'credentials' | 'emit' | 'signal'>;
@@ -43,15 +44,17 @@ export async function attachDocuments(image: ImagePlan, pushed: readonly string[
         name = `${repository}@${subject.digest}`;
         if (done.has(name)) continue;
         done.add(name);
-        const payloads = await payloadsOf(await documents(image.name, subject), image.sign.key, env);
-        if (payloads.length === 0) continue;
+        const { payloads, legacy } = await payloadsOf(await documents(image.name, subject), image.sign, env);
+        if (payloads.length === 0 && legacy.length === 0) continue;
         const outcome = await referrers.attach(subject, payloads, credentials);
+        const attestationTag = legacy.length > 0 ? await referrers.attestationTag(subject, legacy, credentials) : undefined;
         settings.emit({
           type: 'referrers',
           image: image.name,
           subject: name,
           referrers: outcome.referrers.map((r) => ({ digest: r.digest, artifactType: r.artifactType ?? '' })),
           ...(outcome.fallbackTag ? { fallbackTag: outcome.fallbackTag } : {}),
+          ...(attestationTag ? { attestationTag } : {}),
         });
       } catch (err) {
         if (!(err instanceof Error)) throw err;
@@ -74,27 +77,39 @@ export async function attachDocuments(image: ImagePlan, pushed: readonly string[
   return failed;
 }
 
-/** Each document as a referrer; each Statement's signature (a sigstore bundle) after it, when a key is set. */
-async function payloadsOf(docs: readonly AttestationDocument[], key: ImagePlan['sign']['key'], env: NodeJS.ProcessEnv): Promise<ReferrerPayload[]> {
+/**
+ * Each document as a referrer; each Statement's signature, when a key is set: a sigstore bundle referrer
+ * after it, or (signFormat: legacy) the bundle's DSSE envelope for cosign's `.att` tag.
+ */
+async function payloadsOf(
+  docs: readonly AttestationDocument[],
+  sign: ImagePlan['sign'],
+  env: NodeJS.ProcessEnv,
+): Promise<{ payloads: ReferrerPayload[]; legacy: LegacyAttestation[] }> {
   const payloads: ReferrerPayload[] = docs.map((doc) => ({
     artifactType: doc.artifactType,
     mediaType: doc.mediaType,
     body: doc.body,
     annotations: doc.annotations,
   }));
+  const legacy: LegacyAttestation[] = [];
   const statements = docs.filter((doc) => doc.statement);
-  if (!key || statements.length === 0) return payloads;
+  const { key } = sign;
+  if (!key || statements.length === 0) return { payloads, legacy };
   const privateKey = signingKey(await readKey(key, env), 'file' in key ? key.file : `$${key.env}`);
   for (const doc of statements) {
-    payloads.push({
-      artifactType: BUNDLE_TYPE,
-      mediaType: BUNDLE_TYPE,
-      body: await signStatement(doc.body, privateKey),
-      // What cosign writes on its own bundles, and reads to pick one by --type.
-      annotations: { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': doc.statement!.predicateType },
-    });
+    const bundle = await signStatement(doc.body, privateKey);
+    const predicateType = doc.statement!.predicateType;
+    if (sign.format === 'legacy') {
+      const { dsseEnvelope } = JSON.parse(bundle.toString()) as { dsseEnvelope: unknown };
+      legacy.push({ envelope: Buffer.from(JSON.stringify(dsseEnvelope)), predicateType });
+      continue;
+    }
+    // What cosign writes on its own bundles, and reads to pick one by --type.
+    const annotations = { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': predicateType };
+    payloads.push({ artifactType: BUNDLE_TYPE, mediaType: BUNDLE_TYPE, body: bundle, annotations });
   }
-  return payloads;
+  return { payloads, legacy };
 }
 
 async function readKey(key: NonNullable<ImagePlan['sign']['key']>, env: NodeJS.ProcessEnv): Promise<string> {

@@ -12,6 +12,7 @@ import type { RemoteImage } from '../registry/registry-images.ts';
 import type { AttestationSubject, DocumentsFor } from '../attest/attestation.ts';
 import type { AttachOutcome } from '../registry/referrers.ts';
 import type { ReferrerPayload } from '../registry/referrer-manifests.ts';
+import type { LegacyAttestation } from '../registry/cosign-tags.ts';
 
 export interface RunServices {
   images: ImageStore;
@@ -35,6 +36,8 @@ export interface RunServices {
   referrers?: {
     subject(ref: string, credentials: Credentials | undefined): Promise<Omit<AttestationSubject, 'repository'> | undefined>;
     attach(subject: AttestationSubject, payloads: readonly ReferrerPayload[], credentials: Credentials | undefined): Promise<AttachOutcome>;
+    /** cosign's `.att` tag (signFormat: legacy); the tag, or undefined when nothing was new. */
+    attestationTag(subject: AttestationSubject, added: readonly LegacyAttestation[], credentials: Credentials | undefined): Promise<string | undefined>;
   };
   /** The registry's digest for a tag, asked before a push; undefined when unknown. */
   remoteDigest(ref: string, credentials: Credentials | undefined): Promise<string | undefined>;

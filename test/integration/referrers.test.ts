@@ -72,6 +72,12 @@ images:
     attestations:
       sign:
         command: ['/bin/sh', '-c', 'echo "$BUILD_IMAGES_REF $BUILD_IMAGES_DIGEST $BUILD_IMAGES_SUBJECT" >> signed.txt']
+  three:
+    base: ${BASE}
+    tags: ['\${REG}/bi-${RUN_ID}/three:1']
+    steps:
+      - run: echo three > /three
+    attestations: { signFormat: legacy }
 `;
 
 test.before(async () => {
@@ -326,6 +332,43 @@ test("a second attach merges into the referrers tag: another tool's referrer (or
     after.map((e) => e.digest),
     [...before.map((e) => e.digest), outcome.referrers[0]!.digest],
   );
+});
+
+test("signFormat: legacy: the signed Statement in cosign's .att tag (cosign 3 reads it with --new-bundle-format=false), the documents still referrers", async () => {
+  const { events, ok } = await run(['three', 'deploy']);
+  assert.ok(ok, JSON.stringify(referrerEvents(events)));
+  const repository = `bi-${RUN_ID}/three`;
+  const digest = await basic.digest(repository, '1');
+  const [three] = referrerEvents(events);
+  assert.equal(
+    three!.referrers.map((r) => r.artifactType),
+    ['application/spdx+json', 'application/vnd.in-toto+json'],
+    'no bundle referrer',
+  );
+  const att = `${digest.replace(':', '-')}.att`;
+  assert.is(three!.attestationTag, att);
+  assert.ok((await basic.tags(repository)).includes(att));
+  const manifest = (await getJson(basic, basic.address, repository, att, MANIFEST)).json!;
+  const layers = manifest['layers'] as { mediaType: string; annotations: Record<string, string> }[];
+  assert.equal(
+    layers.map((l) => [l.mediaType, l.annotations['predicateType']]),
+    [['application/vnd.dsse.envelope.v1+json', PROVENANCE]],
+  );
+  const verified = await tool(tools.cosign, [
+    'verify-attestation',
+    '--key',
+    'cosign.pub',
+    '--insecure-ignore-tlog',
+    '--new-bundle-format=false',
+    '--allow-insecure-registry',
+    '--allow-http-registry',
+    '--type',
+    PROVENANCE,
+    `${proxy.address}/${repository}@${digest}`,
+  ]);
+  const envelope = JSON.parse(verified.trim().split('\n')[0]!) as { payload: string };
+  const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString()) as { subject: { digest: { sha256: string } }[] };
+  assert.is(`sha256:${statement.subject[0]!.digest.sha256}`, digest);
 });
 
 test('a signing key that is no key fails the deploy, saying where it came from; the key is in no event', async () => {

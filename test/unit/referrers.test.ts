@@ -114,17 +114,17 @@ attestations:
   sign: { key: { file: keys/signing.pem }, command: [cosign, sign] }
 images:
   a: { base: 'alpine:latest', tags: ['reg.test/a:1'] }
-  b: { base: 'alpine:latest', tags: ['reg.test/b:1'], attestations: { sign: { key: { env: B_KEY } } } }
+  b: { base: 'alpine:latest', tags: ['reg.test/b:1'], attestations: { sign: { key: { env: B_KEY } }, signFormat: legacy } }
   c: { base: 'alpine:latest', tags: ['reg.test/c:1'] }
 `);
-  assert.equal(prepared.plan.images.get('a')!.sign, { key: { file: '/project/keys/signing.pem' }, command: ['cosign', 'sign'] });
-  assert.equal(prepared.plan.images.get('b')!.sign, { key: { env: 'B_KEY' }, command: ['cosign', 'sign'] });
+  assert.equal(prepared.plan.images.get('a')!.sign, { format: 'referrers', key: { file: '/project/keys/signing.pem' }, command: ['cosign', 'sign'] });
+  assert.equal(prepared.plan.images.get('b')!.sign, { format: 'legacy', key: { env: 'B_KEY' }, command: ['cosign', 'sign'] });
   assert.equal(
     prepareText(yaml`
 images:
   a: { base: 'alpine:latest', tags: ['reg.test/a:1'] }
 `).plan.images.get('a')!.sign,
-    {},
+    { format: 'referrers' },
   );
   const problems = problemsOf(yaml`
 attestations:
@@ -149,6 +149,7 @@ images:
     referrers: {
       subject: async () => ({ digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1 }),
       attach: async () => assert.unreachable('no documents') as never,
+      attestationTag: async () => assert.unreachable('no documents') as never,
     },
   });
   assert.equal(failed, ['reg.test/a:2'], 'the command failed for the second tag only');
