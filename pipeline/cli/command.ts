@@ -18,7 +18,7 @@ import { redacting, secretMask } from '../report/secret-mask.ts';
 import { maskCommand } from '../report/workflow-commands.ts';
 import type { Locate } from '../report/github.ts';
 import type { ParsedConfig } from '../config/load-config.ts';
-import { knownSecrets, maskingServices } from './mask-secrets.ts';
+import { knownSecrets, maskingServices, signingKeySecrets } from './mask-secrets.ts';
 import { failedStep } from '../report/failed-step.ts';
 // Imported with the command, not when a run starts: one chunk fewer for the module loader to read, link and
 // run on every run (~10 ms of one that finds everything up to date); a dry run loads them unused.
@@ -79,6 +79,7 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
   const human = options.json ? process.stderr : process.stdout;
   const mask = secretMask(ci === 'github' ? (value) => human.write(`${maskCommand(value)}\n`) : undefined);
   for (const value of knownSecrets(prepared.config.secrets, prepared.credentials, process.env)) mask.add(value);
+  for (const value of signingKeySecrets(prepared.plan, process.env)) mask.add(value);
 
   const controller = new AbortController();
   const notices: string[] = [];
