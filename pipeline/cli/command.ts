@@ -1,7 +1,8 @@
 // The build command: prepare the plan, pick the reporters, then either print the plan (--dry-run, no
 // Docker call at all) or carry it out. The engine is asked for only when the line builds an image or runs
 // an action: `all` compiles on a machine with no engine.
-import { cacheFromOption, cacheToOption, ciKind, keyValues, parseSize, type CiKind, type Options } from './options.ts';
+import path from 'node:path';
+import { cacheFromOption, cacheToOption, ciKind, documentFlags, keyValues, parseSize, type CiKind, type Options } from './options.ts';
 import { EXIT, formatProblem, RunError, UserError, type Problem } from '../model/errors.ts';
 import type { Reporter, RunEvent } from '../run/events.ts';
 import { planPhases, type Phase, type Selection } from '../plan/phases.ts';
@@ -20,6 +21,7 @@ import type { Locate } from '../report/github.ts';
 import type { ParsedConfig } from '../config/load-config.ts';
 import { knownSecrets, maskingServices } from './mask-secrets.ts';
 import { failedStep } from '../report/failed-step.ts';
+import { documentServices } from './document-services.ts';
 // Imported with the command, not when a run starts: one chunk fewer for the module loader to read, link and
 // run on every run (~10 ms of one that finds everything up to date); a dry run loads them unused.
 import { createServices } from '../run/create-services.ts';
@@ -62,6 +64,8 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
   const cacheLimit = parseSize(options['cache-limit'], '--cache-limit');
   const cacheFrom = cacheFromOption(options['cache-from']);
   const inlineCache = cacheToOption(options['cache-to']);
+  const documents = documentFlags(options.sbom, options.provenance);
+  const startedOn = new Date().toISOString();
   const prepared = await preparedCache().prepare({ file: options.file, sets: keyValues(options.set, '--set') });
   const { phases, selected } = planPhases(prepared.graph, targets);
   await checkCopiesOf(prepared.plan, phases);
@@ -99,7 +103,11 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
     given: givenValues(prepared.variables, process.env),
     emit: (event) => (reporter ? reporter.emit(event) : early.push(event)),
   }).catch(oneLine);
-  const services = maskingServices(created, mask);
+  const masked = maskingServices(created, mask);
+  const services = {
+    ...masked,
+    ...documentServices({ prepared, configFile: options.file, targets, flags: documents, secrets: () => mask.values(), startedOn }, () => masked),
+  };
   reporter = redacting(await makeReporter(options, selected.images, [...prepared.notices, ...notices], ci, outputs), mask);
   for (const event of early) reporter.emit(event);
 
@@ -129,6 +137,7 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
       registryCheck: prepared.config.registryCheck && !options['no-registry-check'],
       cacheFrom,
       inlineCache,
+      documentsDir: options['metadata-file'] ? path.dirname(path.resolve(options['metadata-file'])) : undefined,
     });
     if (outcome.interrupted) return EXIT.interrupted;
     problems = outcome.problems;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { stepKinds, stepKindNames, type StepKindName } from '../../steps/index.ts';
 import { lineField } from '../../steps/fields.ts';
 import { secretId } from '../../steps/fields.ts';
+import { attestationsSchema } from '../attest/attestations-schema.ts';
 
 const name = (what: string) => z.string().regex(/^[a-z0-9][a-z0-9._/-]*$/, `a ${what} name is lower case letters, digits, '.', '_', '-' and '/'`);
 
@@ -91,6 +92,7 @@ export const imageSchema = z.strictObject({
     })
     .default({ from: [], to: 'inline' })
     .describe('layer cache from images in a registry, as buildx takes it'),
+  attestations: attestationsSchema.optional(),
 });
 
 export const configSchema = z.strictObject({
@@ -115,6 +117,7 @@ export const configSchema = z.strictObject({
     .describe(
       'before building an image the line pushes, ask its registry whether a pushed tag already carries the same inputs (then nothing is pulled, built or uploaded); --no-registry-check turns it off',
     ),
+  attestations: attestationsSchema.optional().describe('the documents of every image (an image may say otherwise); --sbom and --provenance beat both'),
 });
 
 export type Config = z.output<typeof configSchema>;

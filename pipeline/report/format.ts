@@ -62,6 +62,10 @@ export function formatEvent(event: RunEvent, verbose: boolean): Line[] {
               : `push of ${event.tag} FAILED: ${event.error}`;
       return [{ image: event.image, text }];
     }
+    case 'documents':
+      return event.error
+        ? underImage(event.image, [`documents FAILED: ${event.error}`, ...(event.hint ? [`  hint: ${event.hint}`] : [])])
+        : [{ image: event.image, text: `documents: ${event.files.join(', ')}` }];
     case 'cache':
       return [{ text: `build cache pruned: ${mebibytes(event.reclaimed)} freed, down to ${mebibytes(event.limit)} at most` }];
     case 'summary': {

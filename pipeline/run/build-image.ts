@@ -16,11 +16,12 @@ import type { RemoteImage } from '../registry/registry-images.ts';
 import { cacheSources, checksRegistry, previousInRegistry, remoteBaseId, upToDateInRegistry } from './registry-cache.ts';
 import type { RunOptions, RunServices } from './services.ts';
 import type { RunEvent } from './events.ts';
+import type { FetchRecord } from '../attest/inventory.ts';
 
 /** What building one image uses of a run's services and options. */
 export type BuildServices = Pick<
   RunServices,
-  'images' | 'builder' | 'emit' | 'signal' | 'fetcher' | 'credentials' | 'digests' | 'secret' | 'edit' | 'registry' | 'remoteDigest'
+  'images' | 'builder' | 'emit' | 'signal' | 'fetcher' | 'credentials' | 'digests' | 'secret' | 'edit' | 'registry' | 'remoteDigest' | 'inputs'
 >;
 export type BuildOptions = Pick<
   RunOptions,
@@ -104,9 +105,16 @@ export async function buildImage(
   // depend on them, and the engine's round trip then costs no time of its own.
   const inspecting = Promise.all(image.tags.map((tag) => settings.images.inspectImage(tag)));
   inspecting.catch(() => {});
-  const fetched = await resolveFetches(image.context, settings.fetcher);
+  const fetches: FetchRecord[] = [];
+  const fetched = await resolveFetches(image.context, settings.fetcher, fetches);
   // Edits of the base's files enter the digest by what they do (editStandIns), not by their bytes.
   const entries = await listEntries(editStandIns(fetched));
+  // What the image is made of, for its SBOM: the entries as packed, or (not built now) with the edits' stand-ins.
+  const standIns = fetched.filter((source) => source.kind === 'image-file').map((source) => source.name);
+  const recorded = <R extends BuildResult>(result: R, packed: readonly PackEntry[] = entries): R => {
+    settings.inputs?.record(image.name, { imageId: result.id, entries: packed, standIns: packed === entries ? standIns : [], fetches });
+    return result;
+  };
   const context = await digestContext(entries, settings.digests);
   // Written while the build is decided and run; a failure to write still fails the image, after it.
   const saving = settings.digests?.save();
@@ -117,7 +125,7 @@ export async function buildImage(
   const match = options.noCache ? undefined : current.find((info) => info?.labels[DIGEST_LABEL] === digest);
   if (match) {
     await saving;
-    return skip(image, settings, current, match);
+    return recorded(await skip(image, settings, current, match));
   }
   const record = { baseId: base.id, args: image.args, manifest: { ...context.manifest, [DOCKERFILE_KEY]: context.dockerfile } };
   // Made once, for the reason and for the build: a large context's manifest is measured and folded to make them.
@@ -125,13 +133,13 @@ export async function buildImage(
   const known = options.noCache ? undefined : await settings.images.knownImage(DIGEST_LABEL, digest);
   if (known) {
     await saving;
-    return skip(image, settings, current, known);
+    return recorded(await skip(image, settings, current, known));
   }
   const held = new Map<string, RemoteImage | undefined>();
   const inRegistry = checksRegistry(image, options) ? await upToDateInRegistry(image, digest, options.pushRefs!.get(image.name)!, settings, held) : undefined;
   if (inRegistry) {
     await saving;
-    return inRegistry;
+    return recorded(inRegistry);
   }
 
   const tagged = current.find((info) => info);
@@ -153,7 +161,8 @@ export async function buildImage(
   const inputs = { entries: await withEdits(entries, fetched, edited.sources), args: { ...image.args, ...edited.args }, labels, digest, why, cacheFrom };
   const result = options.noCache ? await buildAndTag(image, settings, options, inputs) : await buildUnlessMade(image, settings, options, inputs, current);
   await saving;
-  return result;
+  // Called off because the image was there already: what it holds is the stand-ins' image, not these bytes.
+  return result.status === 'built' ? recorded(result, inputs.entries) : recorded(result);
 }
 
 /** The listed entries with each edit's stand-in replaced by the edited file. */

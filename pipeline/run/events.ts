@@ -72,6 +72,12 @@ export type RunEvent =
    * `tagged`: the registry had the image under another tag, and the manifest was put under this one there.
    */
   | { type: 'push'; image: string; tag: string; status: 'pushed' | 'present' | 'tagged' | 'failed'; digest?: string; error?: string }
+  /**
+   * An image's supply-chain documents (SPDX, CycloneDX, provenance), written next to the metadata file, for
+   * `subject` (the pushed manifest's digest, or the image ID when it was pushed nowhere); `error` when they
+   * could not be made.
+   */
+  | { type: 'documents'; image: string; subject: string; files: string[]; error?: string; hint?: string }
   /** The builder's cache was pruned down to its limit. */
   | { type: 'cache'; reclaimed: number; limit: number }
   | {

@@ -109,7 +109,9 @@ export async function runBuilds(
       if (stoppedMeanwhile) return finish({ name, status: 'failed', ...stoppedMeanwhile }, { notBuilt: 'stopped' });
       const bases = new Map(deps.filter((d) => d.id).map((d) => [d.name, { id: d.id!, remote: d.remote }]));
       const result = await buildImage(image, bases, settings, options);
-      return finish({ name, ...result }, { base: await baseOf(image, bases, settings) });
+      const base = await baseOf(image, bases, settings);
+      settings.inputs?.base(name, base);
+      return finish({ name, ...result }, { base });
     } catch (err) {
       return failed(err);
     } finally {

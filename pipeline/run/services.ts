@@ -9,6 +9,8 @@ import type { ApplyEdit } from '../context/edit-cache.ts';
 import type { CredentialLookup, Credentials } from '../model/credentials.ts';
 import type { RunEvent } from './events.ts';
 import type { RemoteImage } from '../registry/registry-images.ts';
+import type { DocumentsFor } from '../attest/attestation.ts';
+import type { InputLog } from '../attest/inventory.ts';
 
 export interface RunServices {
   images: ImageStore;
@@ -34,6 +36,10 @@ export interface RunServices {
   now(): number;
   /** How to read a secret of the config, by id: read as the build of an image that mounts it starts. */
   secret(id: string): () => Promise<Buffer>;
+  /** Where builds record what each image is made of (its base, files, fetches), for its documents. */
+  inputs?: InputLog;
+  /** An image's SBOMs and provenance for a subject it was pushed as (attest/documents.ts); absent: none. */
+  documents?: DocumentsFor;
 }
 
 export interface RunOptions {
@@ -61,6 +67,8 @@ export interface RunOptions {
   cacheFrom?: readonly string[];
   /** --cache-to: inline cache metadata in every image, or none; undefined: as each image's config says. */
   inlineCache?: boolean;
+  /** Where each image's documents are written at the end (the metadata file's directory); undefined: nowhere. */
+  documentsDir?: string;
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
