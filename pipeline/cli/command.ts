@@ -22,6 +22,7 @@ import type { ParsedConfig } from '../config/load-config.ts';
 import { knownSecrets, maskingServices } from './mask-secrets.ts';
 import { failedStep } from '../report/failed-step.ts';
 import { documentServices } from './document-services.ts';
+import { createdStamp } from '../plan/labels.ts';
 // Imported with the command, not when a run starts: one chunk fewer for the module loader to read, link and
 // run on every run (~10 ms of one that finds everything up to date); a dry run loads them unused.
 import { createServices } from '../run/create-services.ts';
@@ -65,6 +66,7 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
   const cacheFrom = cacheFromOption(options['cache-from']);
   const inlineCache = cacheToOption(options['cache-to']);
   const documents = documentFlags(options.sbom, options.provenance);
+  const createdAt = createdStamp(process.env);
   const startedOn = new Date().toISOString();
   const prepared = await preparedCache().prepare({ file: options.file, sets: keyValues(options.set, '--set') });
   const { phases, selected } = planPhases(prepared.graph, targets);
@@ -130,7 +132,7 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
       pushPartial: options['push-partial'],
       noCache: options['no-cache'],
       pull: options.pull,
-      stamp: { created: new Date().toISOString(), revision: enclosingGitHead(prepared.plan.projectDir) ?? '' },
+      stamp: { created: createdAt, revision: enclosingGitHead(prepared.plan.projectDir) ?? '' },
       extraLabels: keyValues(options.label, '--label'),
       projectDir: prepared.plan.projectDir,
       cacheLimit,

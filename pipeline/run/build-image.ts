@@ -3,7 +3,7 @@
 // label, so that the next run can tell, from the engine alone, that the image for every tag is already what
 // these inputs make.
 import { createHash } from 'node:crypto';
-import { imageRef, registryOf, repositoryOf } from '../model/image-ref.ts';
+import { imageRef, registryOf, repositoryDigests, repositoryOf } from '../model/image-ref.ts';
 import { Interrupted, RunError } from '../model/errors.ts';
 import { sortedEntries, type PackEntry, type PlainSource } from '../model/context-entries.ts';
 import { digestContext, fileChunksInPlace, listEntries, packEntries } from '../context/pack-context.ts';
@@ -158,11 +158,33 @@ export async function buildImage(
       message: `${image.name}: the classic builder reuses layers only of cache images already on the engine (it pulls none of ${cacheFrom.join(', ')}) and exports no inline cache; BuildKit does both`,
     });
   }
-  const inputs = { entries: await withEdits(entries, fetched, edited.sources), args: { ...image.args, ...edited.args }, labels, digest, why, cacheFrom };
+  const baseDigest = await baseDigestOf(image, builtBases, settings);
+  const inputs = {
+    entries: await withEdits(entries, fetched, edited.sources),
+    args: { ...image.args, ...edited.args },
+    labels,
+    digest,
+    why,
+    cacheFrom,
+    baseDigest,
+  };
   const result = options.noCache ? await buildAndTag(image, settings, options, inputs) : await buildUnlessMade(image, settings, options, inputs, current);
   await saving;
   // Called off because the image was there already: what it holds is the stand-ins' image, not these bytes.
   return result.status === 'built' ? recorded(result, inputs.entries) : recorded(result);
+}
+
+/**
+ * The base's manifest digest: pinned in the reference, or the engine's record of it in that repository, or
+ * (a graph base up to date in its registry) the registry's; '' when none is known (a base built in this run
+ * is pushed only after).
+ */
+async function baseDigestOf(image: ImagePlan, builtBases: ReadonlyMap<string, BaseRun>, settings: BuildServices): Promise<string> {
+  if (image.base.kind === 'image') return builtBases.get(image.base.image)?.remote?.digest ?? '';
+  const ref = imageRef(image.base.ref);
+  if (ref.digest) return ref.digest;
+  const info = await settings.images.inspectImage(image.base.ref).catch(() => undefined);
+  return (info && repositoryDigests(info.repoDigests, ref)[0]) ?? '';
 }
 
 /** The listed entries with each edit's stand-in replaced by the edited file. */
@@ -237,13 +259,15 @@ interface BuildInputs {
   why: () => Promise<RebuildReason>;
   /** The images the registry has that the build may take layers from. */
   cacheFrom: string[];
+  /** The base's manifest digest, for its label; '' when unknown. */
+  baseDigest: string;
 }
 
 async function buildAndTag(
   image: ImagePlan,
   settings: BuildServices,
   options: BuildOptions,
-  { entries, args, labels, digest, why, cacheFrom }: BuildInputs,
+  { entries, args, labels, digest, why, cacheFrom, baseDigest }: BuildInputs,
 ): Promise<BuildResult> {
   if (settings.signal.aborted) throw new Interrupted();
   // Read as the build starts, so that an unset variable or an unreadable file is our error naming it, not
@@ -261,6 +285,8 @@ async function buildAndTag(
         [DIGEST_LABEL]: digest,
         'org.opencontainers.image.created': options.stamp.created,
         'org.opencontainers.image.revision': options.stamp.revision,
+        'org.opencontainers.image.base.name': image.from,
+        'org.opencontainers.image.base.digest': baseDigest,
       }),
     },
     labels: options.extraLabels,

@@ -6,13 +6,13 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cp, mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { cli, type CliResult } from '../support/cli.ts';
 import { cloudifyStandIn } from '../support/cloudify.ts';
-import { cleanup, ensureStandIns, requireEngine, RUN_ID, RUN_LABEL } from '../support/engine.ts';
+import { cleanup, docker, ensureStandIns, imageInfo, requireEngine, RUN_ID, RUN_LABEL } from '../support/engine.ts';
 import { PASSWORD, startRegistry, USER, type Registry } from '../support/registry.ts';
 import { tempDir } from '../support/temp.ts';
 import { cyclonedxProblems, provenanceProblems, spdxProblems } from '../support/documents.ts';
@@ -31,6 +31,8 @@ let projectDir = '';
 let pxSource = '';
 let pxCommit = '';
 let images: ImageStore;
+let baseDigest = '';
+const baseRef = () => `${registry.address}/bi-${RUN_ID}/alpine:3`;
 
 test.before(async () => {
   await requireEngine();
@@ -58,6 +60,14 @@ test.before(async () => {
   git('commit', '-qm', 'px-installer fixture');
   pxCommit = git('rev-parse', 'HEAD');
   images = (await createEngine()).images;
+  // px-spec-websvc's base from a registry, so that it has a manifest digest to be pinned by (the stand-ins
+  // the engine imported have none).
+  await docker.getImage('alpine:latest').tag({ repo: `${registry.address}/bi-${RUN_ID}/alpine`, tag: '3' });
+  const pushing = await docker.getImage(baseRef()).push({ authconfig: { username: USER, password: PASSWORD, serveraddress: registry.address } });
+  await new Promise((resolve, reject) => docker.modem.followProgress(pushing, (err: Error | null) => (err ? reject(err) : resolve(undefined))));
+  baseDigest = await registry.digest(`bi-${RUN_ID}/alpine`, '3');
+  const config = path.join(projectDir, 'build.config.yaml');
+  await writeFile(config, (await readFile(config, 'utf8')).replace('base: alpine:latest', `base: ${baseRef()}`));
 });
 test.after(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -129,7 +139,7 @@ const documentsOf = async (image: string) => {
 };
 
 test('deploy of the px images and cm-container writes SPDX, CycloneDX and provenance per image next to the metadata file, named there and in --json, all valid', async () => {
-  deployed = await run(['--metadata-file', 'out/images.json', ...CM_SETS(), 'px-container', 'cm-container', 'deploy']);
+  deployed = await run(['--metadata-file', 'out/images.json', ...CM_SETS(), 'px-container', 'cm-container', 'deploy'], { SOURCE_DATE_EPOCH: '1700000000' });
   assert.is(deployed.code, 0, deployed.stderr + deployed.stdout);
   metadata = JSON.parse(await readFile(metadataFile(), 'utf8'));
   const told = deployed.events.filter((e) => e['type'] === 'documents');
@@ -195,8 +205,23 @@ test('px-oci-mon: its SBOM lists the binary as built (read back from the image),
   );
 });
 
-test("px-spec-websvc links no logrus: each binary's own packages", async () => {
-  const { spdx } = await documentsOf('px-spec-websvc');
+test("px-spec-websvc: its base pinned by the registry's digest (DESCENDANT_OF, the provenance, the labels), and it links no logrus", async () => {
+  const { spdx, provenance } = await documentsOf('px-spec-websvc');
+  const base = spdx.packages.find((p) => p.SPDXID === 'SPDXRef-Base')!;
+  assert.equal([base.name, base.versionInfo], [baseRef(), baseDigest]);
+  assert.ok(
+    spdx.relationships.some((r) => r.spdxElementId === 'SPDXRef-Image' && r.relationshipType === 'DESCENDANT_OF' && r.relatedSpdxElement === 'SPDXRef-Base'),
+  );
+  const dependencies = provenance.predicate.buildDefinition.resolvedDependencies as { name?: string; uri: string; digest: Record<string, string> }[];
+  assert.equal(
+    dependencies.find((d) => d.name === 'base'),
+    { uri: `docker-image://${baseRef()}`, name: 'base', digest: { sha256: baseDigest.slice('sha256:'.length) } },
+  );
+  const labels = (await imageInfo(`${repo()}/monitor-websvc:2.6.1`))!.Config.Labels as Record<string, string>;
+  assert.is(labels['org.opencontainers.image.base.name'], baseRef());
+  assert.is(labels['org.opencontainers.image.base.digest'], baseDigest);
+  assert.is(labels['org.opencontainers.image.created'], '2023-11-14T22:13:20.000Z', 'SOURCE_DATE_EPOCH');
+  assert.is(labels['org.opencontainers.image.source'], 'https://github.com/build-images/build-images');
   await assertFilesInImage(spdx, `${repo()}/monitor-websvc:2.6.1`);
   const names = spdx.packages.map((p) => p.name);
   assert.ok(names.includes('github.com/pkg/errors'));

@@ -9,6 +9,7 @@ import { copyLines, inputLog, placeEntries } from '../../pipeline/attest/invento
 import { commandFlags, parseVendorJson, parseVersionM, vendoredPackages } from '../../pipeline/attest/go-modules.ts';
 import { documentChoice } from '../../pipeline/attest/attestations-schema.ts';
 import { documentFlags } from '../../pipeline/cli/options.ts';
+import { createdStamp } from '../../pipeline/plan/labels.ts';
 import { downloadLocation, genericPurl, ociPurl } from '../../pipeline/attest/sbom-model.ts';
 import type { AttestationDocument, AttestationSubject } from '../../pipeline/attest/attestation.ts';
 import type { PackEntry } from '../../pipeline/model/context-entries.ts';
@@ -404,6 +405,12 @@ test("govendor: the packages go list -deps names under vendor/, each with vendor
     { path: 'k8s.io/api/core/v1', revision: '4df58c8', entry: 'k8s.io/api' },
   ]);
   assert.equal(parseVendorJson('<html>'), []);
+});
+
+test('org.opencontainers.image.created: SOURCE_DATE_EPOCH when set (reproducible), else now; a value not in seconds is named', () => {
+  assert.is(createdStamp({ SOURCE_DATE_EPOCH: '1700000000' }, new Date('2026-12-04T00:00:00Z')), '2023-11-14T22:13:20.000Z');
+  assert.is(createdStamp({}, new Date('2026-12-04T00:00:00Z')), '2026-12-04T00:00:00.000Z');
+  assert.throws(() => createdStamp({ SOURCE_DATE_EPOCH: 'yesterday' }), /SOURCE_DATE_EPOCH=yesterday: expected whole seconds since 1970-01-01 UTC/);
 });
 
 test.run();
