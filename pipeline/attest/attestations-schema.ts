@@ -14,7 +14,7 @@ export const attestationsSchema = z
         "SLSA provenance v1 in an in-toto Statement: min (the default, like BuildKit's mode=min), max (adds the Dockerfile and each host command's line), or false",
       ),
   })
-  .describe('the supply-chain documents of the image: written next to --metadata-file, attached by deploy');
+  .describe('the supply-chain documents of the image (SBOMs, provenance): written next to --metadata-file');
 
 export type AttestationsConfig = z.output<typeof attestationsSchema>;
 

@@ -270,6 +270,12 @@ test('--sbom=false --provenance=false: nothing written, nothing named; --sbom=fa
   assert.is(off.code, 0, off.stderr + off.stdout);
   assert.equal(await readdir(path.join(projectDir, 'off')), ['images.json']);
   assert.not.ok(off.events.some((e) => e['type'] === 'documents'));
+  const noFile = await run(['px-oci-mon']);
+  assert.is(noFile.code, 0, noFile.stderr + noFile.stdout);
+  assert.not.ok(
+    noFile.events.some((e) => e['type'] === 'documents'),
+    'without --metadata-file nothing is written',
+  );
   const minOnly = await run(['--metadata-file', 'min/images.json', '--sbom=false', 'px-oci-mon']);
   assert.is(minOnly.code, 0, minOnly.stderr + minOnly.stdout);
   assert.equal(await readdir(path.join(projectDir, 'min')), ['images.json', 'px-oci-mon.provenance.json']);

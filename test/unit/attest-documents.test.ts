@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { documentsFor, refuseSecrets, type DocumentSettings, type RunFacts } from '../../pipeline/attest/documents.ts';
+import { documentFileName, documentsFor, refuseSecrets, type DocumentSettings, type RunFacts } from '../../pipeline/attest/documents.ts';
 import { copyLines, inputLog, placeEntries } from '../../pipeline/attest/inventory.ts';
 import { commandFlags, parseVendorJson, parseVersionM, vendoredPackages } from '../../pipeline/attest/go-modules.ts';
 import { documentChoice } from '../../pipeline/attest/attestations-schema.ts';
@@ -339,6 +339,7 @@ test('opt-outs: the command line beats the image, the image the top level; an im
   assert.equal(documentChoice({}, { provenance: 'max' }, { provenance: true }), { sbom: true, provenance: 'min' });
   assert.equal(documentChoice({ sbom: false, provenance: false }, { sbom: true }, { sbom: true, provenance: 'max' }), { sbom: false, provenance: false });
   assert.equal(documentFlags('false', 'false'), { sbom: false, provenance: false });
+  assert.is(documentFileName('team/app', 'spdx'), 'team_app.spdx.json');
   assert.equal(documentFlags(undefined, 'max'), { provenance: 'max' });
   assert.throws(() => documentFlags('no', undefined), /--sbom=no: expected true or false/);
   assert.throws(() => documentFlags(undefined, 'full'), /--provenance=full: expected false, true, min or max/);
