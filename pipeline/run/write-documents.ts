@@ -24,13 +24,14 @@ export async function writeDocuments(targets: readonly DocumentTarget[], service
   const documents = services.documents;
   if (!documents) return true;
   let ok = true;
-  for (const { image, id, pushed } of targets) {
+  // Side by side: each image's files are hashed and its binaries asked of Go while the others' are.
+  const one = async ({ image, id, pushed }: DocumentTarget) => {
     const subject: AttestationSubject = pushed
       ? { repository: repositoryOf(imageRef(pushed.tag)), digest: pushed.digest, mediaType: '', size: 0 }
       : { repository: repositoryOf(imageRef(image.tags[0]!)), digest: id, mediaType: LOCAL_SUBJECT, size: 0 };
     try {
       const made = await documents(image.name, subject);
-      if (made.length === 0) continue;
+      if (made.length === 0) return;
       const files = made.map((doc) => path.join(dir, doc.fileName));
       await Promise.all(made.map((doc, i) => writeStateFile(files[i]!, new TextDecoder().decode(doc.body))));
       services.emit({ type: 'documents', image: image.name, subject: subject.digest, files });
@@ -39,6 +40,7 @@ export async function writeDocuments(targets: readonly DocumentTarget[], service
       ok = false;
       services.emit({ type: 'documents', image: image.name, subject: subject.digest, files: [], error: err.message, ...(err.hint ? { hint: err.hint } : {}) });
     }
-  }
+  };
+  await Promise.all(targets.map(one));
   return ok;
 }
