@@ -52,8 +52,10 @@ const TOOL = { name: 'build-images', version: '0.1.0' };
 
 export function documentsFor(settings: DocumentSettings): DocumentsFor {
   const models = new Map<string, Promise<Omit<SbomModel, 'repository' | 'digest'>>>();
+  // The same documents for the same subject: those attached by deploy are the ones written to disk.
+  const made = new Map<string, Promise<readonly AttestationDocument[]>>();
   const now = settings.now ?? (() => new Date());
-  return async (image, subject) => {
+  const make = async (image: string, subject: AttestationSubject): Promise<readonly AttestationDocument[]> => {
     const choice = settings.choice(image);
     if (!choice.sbom && !choice.provenance) return [];
     const plan = settings.plan.images.get(image);
@@ -78,6 +80,16 @@ export function documentsFor(settings: DocumentSettings): DocumentsFor {
     }
     for (const doc of documents) refuseSecrets(doc, settings.secrets());
     return documents;
+  };
+  return (image, subject) => {
+    const key = `${image}\0${subject.digest}`;
+    if (!made.has(key)) {
+      const making = make(image, subject);
+      made.set(key, making);
+      // A failure is not remembered: asked again, it is tried again (and said again).
+      making.catch(() => made.delete(key));
+    }
+    return made.get(key)!;
   };
 }
 

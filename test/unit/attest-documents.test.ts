@@ -286,7 +286,9 @@ test('deterministic: the same inputs give the same documents apart from timestam
       .replace(/"(created|timestamp|finishedOn)": "[^"]+"/g, '"$1": "T"')
       .replace(/"documentNamespace": "[^"]+"/, '"documentNamespace": "N"')
       .replace(/"serialNumber": "[^"]+"/, '"serialNumber": "S"');
-  const first = await documentsFor(settingsFor())('app', SUBJECT);
+  const documents = documentsFor(settingsFor());
+  const first = await documents('app', SUBJECT);
+  assert.is(await documents('app', SUBJECT), first, 'asked again for the same subject (deploy, then the files): the same documents');
   const second = await documentsFor(settingsFor({}, () => new Date('2027-01-01T00:00:00.000Z')))('app', SUBJECT);
   assert.equal(first.map(strip), second.map(strip));
   assert.is.not(new TextDecoder().decode(first[0]!.body), new TextDecoder().decode(second[0]!.body));
