@@ -1,22 +1,23 @@
-// The `attestations:` object of the config, at the top level and per image: which supply-chain documents an
-// image gets. Kept in a module of its own so that what the registry side adds (storage, signing) sits beside
-// these fields without touching the rest of the schema.
+// The documents' part of the config's `attestations:` object, at the top level and per image: which
+// supply-chain documents an image gets. The registry side's keys (signing) sit beside these in config/schema.ts.
 import { z } from 'zod';
 
 export const provenanceMode = z.union([z.boolean(), z.enum(['min', 'max'])]);
 
-export const attestationsSchema = z
-  .strictObject({
-    sbom: z.boolean().optional().describe('an SBOM (SPDX 2.3 and CycloneDX 1.6 JSON) of every file the image gets from the config (default: true)'),
-    provenance: provenanceMode
-      .optional()
-      .describe(
-        "SLSA provenance v1 in an in-toto Statement: min (the default, like BuildKit's mode=min), max (adds the Dockerfile and each host command's line), or false",
-      ),
-  })
-  .describe('the supply-chain documents of the image (SBOMs, provenance): written next to --metadata-file');
+/** The documents' keys of the config's `attestations:` object (config/schema.ts puts them beside signing's). */
+export const documentAttestationFields = {
+  sbom: z.boolean().optional().describe('an SBOM (SPDX 2.3 and CycloneDX 1.6 JSON) of every file the image gets from the config (default: true)'),
+  provenance: provenanceMode
+    .optional()
+    .describe(
+      "SLSA provenance v1 in an in-toto Statement: min (the default, like BuildKit's mode=min), max (adds the Dockerfile and each host command's line), or false",
+    ),
+};
 
-export type AttestationsConfig = z.output<typeof attestationsSchema>;
+export interface DocumentAttestations {
+  sbom?: boolean | undefined;
+  provenance?: boolean | 'min' | 'max' | undefined;
+}
 
 /** What one image gets, decided. */
 export interface DocumentChoice {
@@ -34,7 +35,7 @@ const mode = (value: boolean | 'min' | 'max' | undefined): false | 'min' | 'max'
   value === undefined ? undefined : value === true ? 'min' : value;
 
 /** The command line first (buildx's --sbom=false, --provenance=false), then the image's config, then the top level's. */
-export function documentChoice(flags: DocumentFlags, top: AttestationsConfig | undefined, image: AttestationsConfig | undefined): DocumentChoice {
+export function documentChoice(flags: DocumentFlags, top: DocumentAttestations | undefined, image: DocumentAttestations | undefined): DocumentChoice {
   return {
     sbom: flags.sbom ?? image?.sbom ?? top?.sbom ?? true,
     provenance: flags.provenance ?? mode(image?.provenance) ?? mode(top?.provenance) ?? 'min',

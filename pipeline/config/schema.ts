@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { stepKinds, stepKindNames, type StepKindName } from '../../steps/index.ts';
 import { lineField } from '../../steps/fields.ts';
 import { secretId } from '../../steps/fields.ts';
-import { attestationsSchema } from '../attest/attestations-schema.ts';
+import { documentAttestationFields } from '../attest/attestations-schema.ts';
 
 const name = (what: string) => z.string().regex(/^[a-z0-9][a-z0-9._/-]*$/, `a ${what} name is lower case letters, digits, '.', '_', '-' and '/'`);
 
@@ -71,6 +71,42 @@ const credentialSchema = z.strictObject({
   passwordVariable: variableName.describe('the environment variable holding the password or token: DOCKER_HUB_PASSWD'),
 });
 
+// ---- attestations: where the supply-chain documents go and how they are signed (issue 22; the registry
+// side). The documents' own keys (sbom, provenance) are another part's and sit beside these in the object.
+const signingKeySchema = z
+  .union([
+    z.strictObject({ file: z.string().min(1).describe('a PEM file, relative to the project') }),
+    z.strictObject({ env: variableName.describe('an environment variable holding the PEM') }),
+  ])
+  .describe('an unencrypted ECDSA P-256 private key (PKCS#8 PEM): never printed, never in a label, layer, document or log');
+
+export const attestationsSchema = z.strictObject({
+  // Which documents an image gets (attest/attestations-schema.ts): the documents' part of the object.
+  ...documentAttestationFields,
+  sign: z
+    .strictObject({
+      key: signingKeySchema
+        .optional()
+        .describe(
+          'sign every in-toto Statement (a DSSE envelope in a sigstore bundle, attached as a referrer): `cosign verify-attestation --key KEY.pub --insecure-ignore-tlog` accepts it',
+        ),
+      command: z
+        .array(z.string().min(1))
+        .min(1)
+        .optional()
+        .describe(
+          'a command run after each push (argv, no shell), with BUILD_IMAGES_REF (the tag), BUILD_IMAGES_DIGEST and BUILD_IMAGES_SUBJECT (repository@digest) in its environment: cosign sign, notation sign',
+        ),
+    })
+    .optional(),
+  signFormat: z
+    .enum(['referrers', 'legacy'])
+    .optional()
+    .describe(
+      "referrers (the default): each signature a sigstore bundle referrer (cosign 3); legacy: the DSSE envelopes in cosign's `sha256-<hex>.att` tag instead, for podman, skopeo and cosign <= 2.5",
+    ),
+});
+
 export const imageSchema = z.strictObject({
   description: z.string().optional(),
   base: baseSchema,
@@ -92,7 +128,7 @@ export const imageSchema = z.strictObject({
     })
     .default({ from: [], to: 'inline' })
     .describe('layer cache from images in a registry, as buildx takes it'),
-  attestations: attestationsSchema.optional(),
+  attestations: attestationsSchema.optional().describe("this image's attestations: its keys replace the top level's"),
 });
 
 export const configSchema = z.strictObject({
@@ -111,17 +147,20 @@ export const configSchema = z.strictObject({
     .record(secretId, z.union([z.strictObject({ env: variableName }), z.strictObject({ file: z.string().min(1) })]))
     .default({})
     .describe('secrets a run step may mount (BuildKit), read from an environment variable or a file at build time; never in the image'),
+  attestations: attestationsSchema
+    .optional()
+    .describe('which documents every image gets (an image may say otherwise; --sbom and --provenance beat both), and how they are signed (issue 22)'),
   registryCheck: z
     .boolean()
     .default(true)
     .describe(
       'before building an image the line pushes, ask its registry whether a pushed tag already carries the same inputs (then nothing is pulled, built or uploaded); --no-registry-check turns it off',
     ),
-  attestations: attestationsSchema.optional().describe('the documents of every image (an image may say otherwise); --sbom and --provenance beat both'),
 });
 
 export type Config = z.output<typeof configSchema>;
 export type ImageConfig = z.output<typeof imageSchema>;
+export type AttestationsConfig = z.output<typeof attestationsSchema>;
 
 export function jsonSchema(): unknown {
   return {

@@ -11,6 +11,7 @@ import type { Graph } from './graph.ts';
 import type { HostCommand } from '../model/host-command.ts';
 import { IMAGE_LABEL, labelInstructions, ociLabels } from './labels.ts';
 import type { ConfigPath, LoadedConfig } from '../config/load-config.ts';
+import type { AttestationsConfig } from '../config/schema.ts';
 import { STATE_DIR } from '../model/project-files.ts';
 
 export type Base = { kind: 'ref'; ref: string } | { kind: 'image'; image: string };
@@ -35,6 +36,8 @@ export interface ImagePlan {
   secrets: readonly string[];
   /** Where a build may take layers from (with the tags the line pushes), and whether it exports inline cache. */
   cache: { from: readonly string[]; inline: boolean };
+  /** How its documents are signed once pushed: the image's `attestations.sign` over the top level's; a key file made absolute. */
+  sign: { key?: { file: string } | { env: string }; command?: readonly string[]; format: 'referrers' | 'legacy' };
 }
 
 export interface Plan {
@@ -115,6 +118,16 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
     hostCommands,
     secrets: [...secrets],
     cache: { from: spec.cache.from, inline: spec.cache.to === 'inline' },
+    sign: signing(loaded.config.attestations, spec.attestations, loaded.projectDir),
+  };
+}
+
+function signing(top: AttestationsConfig | undefined, own: AttestationsConfig | undefined, projectDir: string): ImagePlan['sign'] {
+  const { key, command } = { ...top?.sign, ...own?.sign };
+  return {
+    format: own?.signFormat ?? top?.signFormat ?? 'referrers',
+    ...(key ? { key: 'file' in key ? { file: path.resolve(projectDir, key.file) } : key } : {}),
+    ...(command ? { command } : {}),
   };
 }
 

@@ -80,6 +80,19 @@ export async function remoteImage(ref: string, auth: Credentials | undefined, pl
 }
 
 /**
+ * What a tag names, as a referrer's `subject` needs it: the manifest (or index) itself, not a platform's
+ * manifest out of it, with its digest computed from the bytes the registry gave. undefined: no such tag.
+ */
+export async function remoteManifest(ref: string, auth: Credentials | undefined): Promise<{ digest: string; mediaType: string; size: number } | undefined> {
+  const parsed = imageRef(ref);
+  const { repository, base } = apiLocation(parsed);
+  const document = await readDocument(
+    await authorizedFetch(`${base}/v2/${repository}/manifests/${parsed.digest ?? tagOf(parsed)}`, { headers: { accept: ACCEPT } }, auth),
+  );
+  return document && { digest: document.digest, mediaType: document.mediaType, size: document.bytes.length };
+}
+
+/**
  * Puts an image the registry has under another tag: the same manifest bytes, so the same digest. Into
  * another repository of the same registry, its blobs are mounted first (no upload: the registry links them).
  */

@@ -66,6 +66,15 @@ export function formatEvent(event: RunEvent, verbose: boolean): Line[] {
       return event.error
         ? underImage(event.image, [`documents FAILED: ${event.error}`, ...(event.hint ? [`  hint: ${event.hint}`] : [])])
         : [{ image: event.image, text: `documents: ${event.files.join(', ')}` }];
+    case 'referrers': {
+      if (event.error) return [{ image: event.image, text: `attestations of ${event.subject} FAILED: ${event.error}` }];
+      const kinds = event.referrers.map((r) => r.artifactType).join(', ');
+      const where = [
+        ...(event.fallbackTag ? [` (referrers index at tag ${event.fallbackTag})`] : []),
+        ...(event.attestationTag ? [`; signed Statements at tag ${event.attestationTag}`] : []),
+      ].join('');
+      return [{ image: event.image, text: `attached to ${event.subject}: ${kinds}${where}` }];
+    }
     case 'cache':
       return [{ text: `build cache pruned: ${mebibytes(event.reclaimed)} freed, down to ${mebibytes(event.limit)} at most` }];
     case 'summary': {

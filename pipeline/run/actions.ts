@@ -7,10 +7,11 @@ import { Interrupted, RunError } from '../model/errors.ts';
 import type { ImagePlan } from '../plan/plan.ts';
 import type { RemoteImage } from '../registry/registry-images.ts';
 import { tagInRegistry } from './registry-cache.ts';
+import { attachDocuments } from './attach-documents.ts';
 import type { RunOptions, RunServices } from './services.ts';
 
 type Services<K extends keyof RunServices> = Pick<RunServices, K | 'emit' | 'signal'>;
-type PushServices = Services<'images' | 'credentials' | 'remoteDigest' | 'sleep' | 'registry' | 'now'>;
+type PushServices = Services<'images' | 'credentials' | 'remoteDigest' | 'sleep' | 'registry' | 'now'> & Partial<Pick<RunServices, 'documents' | 'referrers'>>;
 
 const PUSH_ATTEMPTS = 4;
 // The registry's or the network's passing trouble, worth another try; a refusal (401, 403, 404) is not.
@@ -171,10 +172,16 @@ export async function deployImages(
   return outcome;
 }
 
-/** `deploy`: the image's push tags (tagging them first when they are not its build tags), pushed. */
+/**
+ * `deploy`: the image's push tags (tagging them first when they are not its build tags), pushed; then its
+ * documents attached to what was pushed. What `deploy_latest` and registry-side tags push is a manifest
+ * already pushed: its referrers hang off its digest, so they are there already.
+ */
 export async function deploy(image: ImagePlan, id: string, settings: PushServices): Promise<PushOutcome> {
   for (const tag of image.pushTags) if (!image.tags.includes(tag)) await settings.images.tag(id, tag);
-  return pushTags(image, image.pushTags, settings);
+  const outcome = await pushTags(image, image.pushTags, settings);
+  if (outcome.pushed.length > 0) outcome.failed.push(...(await attachDocuments(image, outcome.pushed, settings)));
+  return outcome;
 }
 
 /** `deploy_latest`: the image's first tag retagged `:latest` and pushed, unless it already is `latest`. */

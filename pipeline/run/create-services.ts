@@ -11,7 +11,9 @@ import { cachingImageFiles, rememberingFoundImages, rememberingInspections } fro
 import { STATE_DIR } from '../model/project-files.ts';
 import { registryCredentials } from '../registry/registry-auth.ts';
 import { remoteDigest } from '../registry/registry-client.ts';
-import { putRemoteTag, remoteImage, type RemoteImage } from '../registry/registry-images.ts';
+import { putRemoteTag, remoteImage, remoteManifest, type RemoteImage } from '../registry/registry-images.ts';
+import { attachReferrers } from '../registry/referrers.ts';
+import { putAttestationTag } from '../registry/cosign-tags.ts';
 import type { RunEvent } from './events.ts';
 import type { Config } from '../config/schema.ts';
 import type { CredentialVariables } from '../model/credentials.ts';
@@ -64,6 +66,7 @@ export async function createServices(settings: ServiceSettings): Promise<RunServ
     credentials: registryCredentials(settings.credentials),
     remoteDigest: (ref, credentials) => remoteDigest(ref, credentials),
     registry: rememberingRegistry(),
+    referrers: { subject: remoteManifest, attach: attachReferrers, attestationTag: putAttestationTag },
     sleep,
     now: Date.now,
     secret: secretReader(settings.secrets, settings.projectDir),

@@ -78,6 +78,21 @@ export type RunEvent =
    * could not be made.
    */
   | { type: 'documents'; image: string; subject: string; files: string[]; error?: string; hint?: string }
+  /**
+   * Documents (and their signatures) hung off a pushed manifest, `subject` = `repository@digest`, as OCI 1.1
+   * referrers: each one's digest and artifactType; `fallbackTag` when the registry has no Referrers API and
+   * the referrers index was written at that tag; `error` when the registry refused them (or a key was bad).
+   */
+  | {
+      type: 'referrers';
+      image: string;
+      subject: string;
+      referrers: { digest: string; artifactType: string }[];
+      fallbackTag?: string;
+      /** With `signFormat: legacy`: cosign's `sha256-<hex>.att` tag, written with the signed Statements. */
+      attestationTag?: string;
+      error?: string;
+    }
   /** The builder's cache was pruned down to its limit. */
   | { type: 'cache'; reclaimed: number; limit: number }
   | {

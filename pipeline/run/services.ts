@@ -9,7 +9,10 @@ import type { ApplyEdit } from '../context/edit-cache.ts';
 import type { CredentialLookup, Credentials } from '../model/credentials.ts';
 import type { RunEvent } from './events.ts';
 import type { RemoteImage } from '../registry/registry-images.ts';
-import type { DocumentsFor } from '../attest/attestation.ts';
+import type { AttestationSubject, DocumentsFor } from '../attest/attestation.ts';
+import type { AttachOutcome } from '../registry/referrers.ts';
+import type { ReferrerPayload } from '../registry/referrer-manifests.ts';
+import type { LegacyAttestation } from '../registry/cosign-tags.ts';
 import type { InputLog } from '../attest/inventory.ts';
 
 export interface RunServices {
@@ -28,6 +31,15 @@ export interface RunServices {
     image(ref: string, credentials: Credentials | undefined): Promise<RemoteImage | undefined>;
     putTag(image: RemoteImage, target: string, credentials: Credentials | undefined): Promise<string>;
   };
+  /** The supply-chain documents of an image for the manifest it was pushed as (attest/); none when absent. */
+  documents?: DocumentsFor;
+  /** Where those documents go: what a pushed tag names, and referrers put on it (registry/referrers.ts). */
+  referrers?: {
+    subject(ref: string, credentials: Credentials | undefined): Promise<Omit<AttestationSubject, 'repository'> | undefined>;
+    attach(subject: AttestationSubject, payloads: readonly ReferrerPayload[], credentials: Credentials | undefined): Promise<AttachOutcome>;
+    /** cosign's `.att` tag (signFormat: legacy); the tag, or undefined when nothing was new. */
+    attestationTag(subject: AttestationSubject, added: readonly LegacyAttestation[], credentials: Credentials | undefined): Promise<string | undefined>;
+  };
   /** The registry's digest for a tag, asked before a push; undefined when unknown. */
   remoteDigest(ref: string, credentials: Credentials | undefined): Promise<string | undefined>;
   /** Waits between push attempts. */
@@ -38,8 +50,6 @@ export interface RunServices {
   secret(id: string): () => Promise<Buffer>;
   /** Where builds record what each image is made of (its base, files, fetches), for its documents. */
   inputs?: InputLog;
-  /** An image's SBOMs and provenance for a subject it was pushed as (attest/documents.ts); absent: none. */
-  documents?: DocumentsFor;
 }
 
 export interface RunOptions {

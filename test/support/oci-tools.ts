@@ -1,0 +1,81 @@
+// cosign (3.x) and oras, the consumers' tools, for the tests that read back what a deploy attached: taken
+// from Debian sid's packages (bookworm has neither; trixie's cosign is 2.5), with `apt-get download` under
+// an apt configuration of their own (own sources list, state and cache under /var/cache: the machine's apt
+// sources are never changed), then `dpkg-deb -x` into the cache. Both are static Go programs (libc >= 2.34).
+// Fetched once per machine; `.ci/run` fetches them before the tests (node --import tsx test/support/oci-tools.ts).
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { debianMirror } from './engine-root.ts';
+
+export const TOOLS = process.env['BUILD_IMAGES_TEST_TOOLS'] || '/var/cache/build-images-test/tools';
+const PACKAGES = ['cosign', 'oras'] as const;
+type Tool = (typeof PACKAGES)[number];
+
+/** The tools' paths, fetched now when the cache lacks them; throws, saying why, when they cannot be had. */
+export async function ociTools(log: (line: string) => void = () => {}): Promise<Record<Tool, string>> {
+  const found = kept();
+  if (found) return found;
+  const work = path.join(TOOLS, `.fetching-${process.pid}`);
+  await rm(work, { recursive: true, force: true });
+  try {
+    const apt = path.join(work, 'apt');
+    for (const dir of ['state/lists/partial', 'cache/archives/partial', 'debs']) await mkdir(path.join(apt, dir), { recursive: true });
+    const mirror = debianMirror();
+    await writeFile(path.join(apt, 'sources.list'), `deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror} sid main\n`);
+    const options = [
+      `Dir::Etc::SourceList=${apt}/sources.list`,
+      'Dir::Etc::SourceParts=/nonexistent',
+      `Dir::State=${apt}/state`,
+      `Dir::Cache=${apt}/cache`,
+      'Dir::State::status=/dev/null',
+      'Acquire::Check-Valid-Until=false',
+      'APT::Sandbox::User=root',
+    ].flatMap((o) => ['-o', o]);
+    log(`fetching ${PACKAGES.join(' and ')} from ${mirror} sid (apt-get download into ${TOOLS})`);
+    await run('apt-get', [...options, '-qq', 'update'], work);
+    await run('apt-get', [...options, '-qq', 'download', ...PACKAGES], path.join(apt, 'debs'));
+    for (const deb of readdirSync(path.join(apt, 'debs')).filter((n) => n.endsWith('.deb'))) {
+      const name = deb.replace(/\.deb$/, '');
+      await run('dpkg-deb', ['-x', path.join(apt, 'debs', deb), path.join(work, name)], work);
+      // Renamed into place whole: a run killed half-way leaves no half tool that a later run would take.
+      if (!existsSync(path.join(TOOLS, name))) await rename(path.join(work, name), path.join(TOOLS, name));
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  const fetched = kept();
+  if (!fetched) throw new Error(`${PACKAGES.join(' and ')} could not be had from Debian sid (see above)`);
+  return fetched;
+}
+
+/** The newest kept version of each tool; undefined when one is missing (cosign must be 3.x: 2.x reads no bundles by referrer). */
+function kept(): Record<Tool, string> | undefined {
+  const names = existsSync(TOOLS) ? readdirSync(TOOLS).sort() : [];
+  const pick = (tool: Tool, version = /./) =>
+    names
+      .filter((n) => n.startsWith(`${tool}_`) && version.test(n.slice(tool.length + 1)))
+      .map((n) => path.join(TOOLS, n, 'usr/bin', tool))
+      .filter((p) => existsSync(p))
+      .at(-1);
+  const cosign = pick('cosign', /^[3-9]\./);
+  const oras = pick('oras');
+  return cosign && oras ? { cosign, oras } : undefined;
+}
+
+function run(file: string, args: string[], cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${file} ${args.at(-1)} failed (${code}): ${stderr.trim().slice(-500)}`))));
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const tools = await ociTools((line) => process.stdout.write(`${line}\n`));
+  process.stdout.write(`cosign: ${tools.cosign}\noras: ${tools.oras}\n`);
+}
