@@ -173,6 +173,52 @@ test('deploy of the px images and cm-container writes SPDX, CycloneDX and proven
   }
 });
 
+/** A manifest or index by digest or tag, as a consumer asks for it. */
+async function manifest(repository: string, reference: string): Promise<Record<string, unknown>> {
+  const pathname = `/v2/${repository}/manifests/${reference}`;
+  const response = await fetch(`http://${registry.address}${pathname}`, {
+    headers: { authorization: registry.authorization(pathname), accept: 'application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json' },
+  });
+  assert.is(response.status, 200, pathname);
+  return (await response.json()) as Record<string, unknown>;
+}
+
+test('done when: every pushed image has SPDX, CycloneDX and provenance referrers in the registry, read back through the sha256-<hex> index, valid, the same bytes as the files', async () => {
+  const told = deployed.events.filter((e) => e['type'] === 'referrers');
+  for (const image of ['px-oci-mon', 'px-spec-websvc', 'cm-container']) {
+    const local = await documentsOf(image);
+    const digest = local.named.subject;
+    const subjects = told.filter((e) => e['image'] === image);
+    assert.ok(subjects.length > 0, `${image}: no referrers event`);
+    for (const event of subjects) {
+      assert.not.ok(event['error'], String(event['error']));
+      const [repository, subjectDigest] = String(event['subject']).split('@') as [string, string];
+      assert.is(subjectDigest, digest);
+      const name = repository.slice(registry.address.length + 1);
+      // Debian's 2.8 has no Referrers API: the index is at the fallback tag.
+      const index = await manifest(name, `sha256-${digest.slice('sha256:'.length)}`);
+      const entries = index['manifests'] as { digest: string; artifactType: string }[];
+      const byType = new Map(entries.map((e) => [e.artifactType, e.digest]));
+      const bodies: Record<string, string> = {};
+      for (const [kind, type] of [
+        ['spdx', 'application/spdx+json'],
+        ['cyclonedx', 'application/vnd.cyclonedx+json'],
+        ['provenance', 'application/vnd.in-toto+json'],
+      ] as const) {
+        assert.ok(byType.has(type), `${image}: no ${type} referrer`);
+        const referrer = await manifest(name, byType.get(type)!);
+        assert.equal((referrer['subject'] as { digest: string }).digest, digest);
+        const layer = (referrer['layers'] as { digest: string }[])[0]!;
+        bodies[kind] = (await registry.api(`/v2/${name}/blobs/${layer.digest}`)).body;
+      }
+      assert.is(bodies['spdx'], JSON.stringify(local.spdx, null, 2) + '\n', `${image}: the SPDX attached is the file's`);
+      assert.equal(spdxProblems(JSON.parse(bodies['spdx']!), { seenBefore: true }), []);
+      assert.is(await cyclonedxProblems(bodies['cyclonedx']!), null);
+      assert.equal(provenanceProblems(JSON.parse(bodies['provenance']!), digest), []);
+    }
+  }
+});
+
 test('px-oci-mon: its SBOM lists the binary as built (read back from the image), its Go version, PXTAG in the ldflags, and the vendored packages it links with their revisions', async () => {
   const { spdx, provenance } = await documentsOf('px-oci-mon');
   const image = `${repo()}/oci-monitor:2.6.1`;

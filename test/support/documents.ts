@@ -21,8 +21,8 @@ function spdxValidator(): ValidateFunction {
   return compiled;
 }
 
-/** Problems with an SPDX document; [] when there are none. Every namespace seen in this process must be new. */
-export function spdxProblems(document: unknown): string[] {
+/** Problems with an SPDX document; [] when there are none. Every namespace seen in this process must be new, unless `seenBefore`. */
+export function spdxProblems(document: unknown, options: { seenBefore?: boolean } = {}): string[] {
   const validate = spdxValidator();
   const problems = validate(document) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`);
   const doc = document as {
@@ -32,7 +32,8 @@ export function spdxProblems(document: unknown): string[] {
     relationships?: { spdxElementId: string; relatedSpdxElement: string }[];
   };
   if (!doc.documentNamespace) problems.push('no documentNamespace');
-  else if (namespaces.has(doc.documentNamespace)) problems.push(`documentNamespace ${doc.documentNamespace} was used before`);
+  // The same document read back from elsewhere (a registry) has the namespace it was checked with.
+  else if (namespaces.has(doc.documentNamespace) && !options.seenBefore) problems.push(`documentNamespace ${doc.documentNamespace} was used before`);
   else namespaces.add(doc.documentNamespace);
   for (const file of doc.files ?? []) if (!file.checksums?.some((c) => c.algorithm === 'SHA1')) problems.push(`${file.SPDXID} has no SHA1`);
   const ids = ['SPDXRef-DOCUMENT', ...(doc.packages ?? []).map((p) => p.SPDXID), ...(doc.files ?? []).map((f) => f.SPDXID)];
