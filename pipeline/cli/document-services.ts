@@ -68,6 +68,7 @@ async function runFacts(context: DocumentContext, services: Pick<RunServices, 'i
   const projectDir = prepared.plan.projectDir;
   const config = await readFile(context.configFile);
   const store = await services.images.imageIds().catch(() => undefined);
+  const engineVersion = await services.images.engineVersion?.().catch(() => undefined);
   const project = enclosingGitHead(projectDir);
   const sources = Object.entries(prepared.config.sources).flatMap(([name, dir]) => {
     const at = path.resolve(projectDir, dir);
@@ -82,6 +83,7 @@ async function runFacts(context: DocumentContext, services: Pick<RunServices, 'i
       .map(([name, v]) => (secretNames.includes(name) ? { name } : { name, value: v.value })),
     builder: services.builder.name,
     ...(store ? { imageStore: store === 'manifest' ? 'containerd' : 'graphdriver' } : {}),
+    ...(engineVersion ? { engineVersion } : {}),
     commits: [...(project ? [{ name: 'project', uri: `git+${prepared.config.source ?? `file://${projectDir}`}`, commit: project }] : []), ...sources],
     invocationId: randomUUID(),
     startedOn: context.startedOn,

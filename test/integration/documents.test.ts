@@ -244,6 +244,12 @@ test('px-oci-mon: its SBOM lists the binary as built (read back from the image),
   ]);
   // Listed in vendor.json, linked by neither binary: not in the SBOM.
   assert.not.ok(spdx.packages.some((p) => p.name === 'github.com/docker/docker/client'));
+  const internal = provenance.predicate.buildDefinition.internalParameters as Record<string, string>;
+  const info = (await docker.info()) as { ServerVersion: string; DriverStatus?: [string, string][] | null };
+  assert.is(internal['engineVersion'], info.ServerVersion);
+  const containerd = (info.DriverStatus ?? []).flat().some((s) => s.startsWith('io.containerd.snapshotter'));
+  assert.is(internal['imageStore'], containerd ? 'containerd' : 'graphdriver');
+  assert.is(internal['builder'], process.env['BUILD_IMAGES_BUILDER'] || 'buildkit');
   const sources = provenance.predicate.buildDefinition.resolvedDependencies as { name?: string; digest: Record<string, string> }[];
   assert.ok(
     sources.some((d) => d.name === 'source px' && d.digest['gitCommit'] === pxCommit),
