@@ -37,7 +37,12 @@ export function publicKeyPem(key: KeyObject): string {
 /** The sigstore bundle (JSON bytes) of a DSSE envelope over the Statement, signed with the key. */
 export async function signStatement(statement: Uint8Array, key: KeyObject): Promise<Buffer> {
   // Lazily: @sigstore/sign brings an HTTP client for Fulcio and Rekor that a run without signing never needs.
-  const [{ DSSEBundleBuilder }, { bundleToJSON }] = await Promise.all([import('@sigstore/sign'), import('@sigstore/bundle')]);
+  // Both are CommonJS: bundled into the CLI's ES module their exports are under `default` only (tsx and
+  // Node give them named too), so they are taken from there.
+  const [{ DSSEBundleBuilder }, { bundleToJSON }] = await Promise.all([
+    import('@sigstore/sign').then((m) => commonJs(m)),
+    import('@sigstore/bundle').then((m) => commonJs(m)),
+  ]);
   const publicKey = publicKeyPem(key);
   // No key hint: the builder puts it in the envelope's `keyid` too, and cosign 3 then finds no signature
   // by the key it is given (its verifier's key id is another one): "accepted signatures do not match
@@ -47,4 +52,10 @@ export async function signStatement(statement: Uint8Array, key: KeyObject): Prom
   };
   const bundle = await new DSSEBundleBuilder({ signer, witnesses: [] }).create({ data: Buffer.from(statement), type: IN_TOTO });
   return Buffer.from(JSON.stringify(bundleToJSON(bundle)));
+}
+
+/** A CommonJS module's exports, whether the loader gave them as named exports or as `default`. */
+function commonJs<T extends object>(module: T): T {
+  const fallback = (module as { default?: T }).default;
+  return fallback && typeof fallback === 'object' ? fallback : module;
 }

@@ -19,7 +19,7 @@ import { redacting, secretMask } from '../report/secret-mask.ts';
 import { maskCommand } from '../report/workflow-commands.ts';
 import type { Locate } from '../report/github.ts';
 import type { ParsedConfig } from '../config/load-config.ts';
-import { knownSecrets, maskingServices } from './mask-secrets.ts';
+import { knownSecrets, maskingServices, signingKeySecrets } from './mask-secrets.ts';
 import { failedStep } from '../report/failed-step.ts';
 import { documentServices } from './document-services.ts';
 import { createdStamp } from '../plan/labels.ts';
@@ -85,6 +85,7 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
   const human = options.json ? process.stderr : process.stdout;
   const mask = secretMask(ci === 'github' ? (value) => human.write(`${maskCommand(value)}\n`) : undefined);
   for (const value of knownSecrets(prepared.config.secrets, prepared.credentials, process.env)) mask.add(value);
+  for (const value of signingKeySecrets(prepared.plan, process.env)) mask.add(value);
 
   const controller = new AbortController();
   const notices: string[] = [];

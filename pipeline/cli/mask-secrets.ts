@@ -2,6 +2,7 @@
 // environment's registry passwords and build secrets are known before anything prints, a secret file or a
 // credential helper's answer only when the run reads it, which is before it could reach any output.
 import type { Config } from '../config/schema.ts';
+import type { Plan } from '../plan/plan.ts';
 import type { CredentialVariables } from '../model/credentials.ts';
 import type { RunServices } from '../run/services.ts';
 import type { SecretMask } from '../report/secret-mask.ts';
@@ -14,6 +15,22 @@ export function knownSecrets(
   const fromEnv = Object.values(secrets).flatMap((source) => ('env' in source ? [env[source.env]] : []));
   const passwords = credentials.map((c) => env[c.passwordVariable]);
   return [...fromEnv, ...passwords].filter((v): v is string => Boolean(v));
+}
+
+/**
+ * The signing keys given by environment variable: the whole PEM and each line of its body, since a
+ * command's output (the signing hook inherits the environment) may break it into lines.
+ */
+export function signingKeySecrets(plan: Plan, env: Readonly<Record<string, string | undefined>>): string[] {
+  const values = new Set<string>();
+  for (const image of plan.images.values()) {
+    const key = image.sign.key;
+    const pem = key && 'env' in key ? env[key.env] : undefined;
+    if (!pem) continue;
+    values.add(pem.trim());
+    for (const line of pem.split(/\r?\n/)) if (line.length >= 16 && !line.startsWith('-----')) values.add(line.trim());
+  }
+  return [...values];
 }
 
 export function maskingServices(services: RunServices, mask: SecretMask): RunServices {

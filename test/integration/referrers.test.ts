@@ -22,7 +22,7 @@ import { remoteManifest } from '../../pipeline/registry/registry-images.ts';
 import { createServices } from '../../pipeline/run/create-services.ts';
 import type { RunEvent } from '../../pipeline/run/events.ts';
 import { runPhases } from '../../pipeline/run/run-phases.ts';
-import { project } from '../support/cli.ts';
+import { cli, project } from '../support/cli.ts';
 import { cleanup, ensureStandIns, importImage, requireEngine, rootfs, RUN_ID, RUN_LABEL } from '../support/engine.ts';
 import { runOptions } from '../support/fake-engine.ts';
 import { ociTools } from '../support/oci-tools.ts';
@@ -78,6 +78,14 @@ images:
     steps:
       - run: echo three > /three
     attestations: { signFormat: legacy }
+  four:
+    base: ${BASE}
+    tags: ['\${REG}/bi-${RUN_ID}/four:1']
+    steps:
+      - run: echo four > /four
+    attestations:
+      sign:
+        command: ['/bin/sh', '-c', 'echo "$BUILD_IMAGES_SUBJECT" >> four-signed.txt; echo "careless: $BI_TEST_SIGNING_KEY"']
 `;
 
 test.before(async () => {
@@ -369,6 +377,21 @@ test("signFormat: legacy: the signed Statement in cosign's .att tag (cosign 3 re
   const envelope = JSON.parse(verified.trim().split('\n')[0]!) as { payload: string };
   const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString()) as { subject: { digest: { sha256: string } }[] };
   assert.is(`sha256:${statement.subject[0]!.digest.sha256}`, digest);
+});
+
+test('the built command: deploy runs the signing command with the pushed digest (no documents yet from the command line)', async () => {
+  const result = await cli(['--json', '--verbose', '--set', `REG=${proxy.address}`, '--set', `TOKEN_REG=${token.address}`, 'four', 'deploy'], {
+    cwd: dir,
+    env: { BI_TEST_USER: USER, BI_TEST_PASSWORD: PASSWORD, BI_TEST_SIGNING_KEY: KEY_PEM, DOCKER_CONFIG: path.join(dir, 'none') },
+  });
+  assert.is(result.code, 0, result.stderr + result.stdout);
+  const repository = `bi-${RUN_ID}/four`;
+  const digest = await basic.digest(repository, '1');
+  assert.equal((await readFile(path.join(dir, 'four-signed.txt'), 'utf8')).trim().split('\n'), [`${proxy.address}/${repository}@${digest}`]);
+  assert.ok(result.stdout.includes('careless: '), "the command's output is in the log");
+  for (const line of KEY_PEM.split('\n').filter((l) => l && !l.startsWith('-----'))) {
+    assert.not.ok(result.stdout.includes(line) || result.stderr.includes(line), 'the key, printed by a careless command, is masked');
+  }
 });
 
 test('a signing key that is no key fails the deploy, saying where it came from; the key is in no event', async () => {

@@ -10,6 +10,8 @@ import { RunError } from '../../pipeline/model/errors.ts';
 import { prepareText, problemsOf, yaml } from '../support/config.ts';
 import { attachDocuments } from '../../pipeline/run/attach-documents.ts';
 import type { RunEvent } from '../../pipeline/run/events.ts';
+import { attachReferrers } from '../../pipeline/registry/referrers.ts';
+import { loopback } from '../support/loopback.ts';
 
 const SUBJECT = {
   repository: 'reg.test/px/px-oci-mon',
@@ -154,6 +156,48 @@ images:
   });
   assert.equal(failed, ['reg.test/a:2'], 'the command failed for the second tag only');
   assert.match(JSON.stringify(events), /the signing command \/bin\/sh failed for reg.test\/a@sha256:d+ \(exit 1\)/);
+});
+
+test('a hostile registry: an upload sent to another host gets nothing (no credentials, no bytes); a referrers tag holding something else is not overwritten', async () => {
+  const elsewhere = await loopback((_req, res) => res.writeHead(201).end());
+  const subject = (address: string) => ({
+    repository: `${address}/app`,
+    digest: `sha256:${'e'.repeat(64)}`,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    size: 5,
+  });
+  const payload = { artifactType: 'application/spdx+json', mediaType: 'application/spdx+json', body: Buffer.from('{}'), annotations: {} };
+  const credentials = { registry: '', username: 'u', password: 'S3cret-pa55-do-not-print' };
+  const redirecting = await loopback((req, res) => {
+    if (req.method === 'HEAD') return void res.writeHead(404).end();
+    if (req.method === 'POST') return void res.writeHead(202, { location: `${elsewhere.url}/v2/app/blobs/uploads/x` }).end();
+    res.writeHead(500).end();
+  });
+  // A registry that took every referrer, answered no OCI-Subject, and holds a manifest (not an index) at the tag.
+  const squatted = await loopback((req, res) => {
+    if (req.method === 'HEAD') return void res.writeHead(200).end();
+    if (req.method === 'PUT') return void res.writeHead(201).end();
+    res
+      .writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' })
+      .end('{"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]}');
+  });
+  try {
+    const refusal = (promise: Promise<unknown>) =>
+      promise.then(
+        () => 'accepted',
+        (err: Error) => err.message,
+      );
+    assert.match(await refusal(attachReferrers(subject(redirecting.address), [payload], credentials)), /sent the upload to another host/);
+    assert.is(elsewhere.requests(), 0);
+    assert.match(
+      await refusal(attachReferrers(subject(squatted.address), [payload], credentials)),
+      /holds something other than a referrers index: not overwritten/,
+    );
+  } finally {
+    await elsewhere.close();
+    await redirecting.close();
+    await squatted.close();
+  }
 });
 
 test.run();
