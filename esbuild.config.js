@@ -1,6 +1,6 @@
 // `npm run build`: the CLI as one bundle, with a chunk for each part that loads later (the builders, the
 // terminal view). A run used to resolve ~100 ES modules one by one. dockerode stays outside, loaded only by
-// the classic builder, pulls and pushes.
+// the classic builder, pulls and pushes; so does the CycloneDX library (below).
 import { createHash } from 'node:crypto';
 import { chmodSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -44,7 +44,9 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['dockerode'],
+  // The CycloneDX library stays outside too: loaded only when a document is made, and its optional XML and
+  // validation plug-ins (libxmljs2, xmlbuilder2, ajv) are looked up at run time, which a bundle cannot do.
+  external: ['dockerode', '@cyclonedx/cyclonedx-library'],
   // Bundled CommonJS (yaml) calls require(); an ES module has none of its own.
   banner: { js: "import { createRequire as __biRequire } from 'node:module'; const require = __biRequire(import.meta.url);" },
   plugins: [englishOnly],

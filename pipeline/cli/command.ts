@@ -1,7 +1,8 @@
 // The build command: prepare the plan, pick the reporters, then either print the plan (--dry-run, no
 // Docker call at all) or carry it out. The engine is asked for only when the line builds an image or runs
 // an action: `all` compiles on a machine with no engine.
-import { cacheFromOption, cacheToOption, ciKind, keyValues, parseSize, type CiKind, type Options } from './options.ts';
+import path from 'node:path';
+import { cacheFromOption, cacheToOption, ciKind, documentFlags, keyValues, parseSize, type CiKind, type Options } from './options.ts';
 import { EXIT, formatProblem, RunError, UserError, type Problem } from '../model/errors.ts';
 import type { Reporter, RunEvent } from '../run/events.ts';
 import { planPhases, type Phase, type Selection } from '../plan/phases.ts';
@@ -20,6 +21,8 @@ import type { Locate } from '../report/github.ts';
 import type { ParsedConfig } from '../config/load-config.ts';
 import { knownSecrets, maskingServices, signingKeySecrets } from './mask-secrets.ts';
 import { failedStep } from '../report/failed-step.ts';
+import { documentServices } from './document-services.ts';
+import { createdStamp } from '../plan/labels.ts';
 // Imported with the command, not when a run starts: one chunk fewer for the module loader to read, link and
 // run on every run (~10 ms of one that finds everything up to date); a dry run loads them unused.
 import { createServices } from '../run/create-services.ts';
@@ -62,6 +65,9 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
   const cacheLimit = parseSize(options['cache-limit'], '--cache-limit');
   const cacheFrom = cacheFromOption(options['cache-from']);
   const inlineCache = cacheToOption(options['cache-to']);
+  const documents = documentFlags(options.sbom, options.provenance);
+  const createdAt = createdStamp(process.env);
+  const startedOn = new Date().toISOString();
   const prepared = await preparedCache().prepare({ file: options.file, sets: keyValues(options.set, '--set') });
   const { phases, selected } = planPhases(prepared.graph, targets);
   await checkCopiesOf(prepared.plan, phases);
@@ -100,7 +106,11 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
     given: givenValues(prepared.variables, process.env),
     emit: (event) => (reporter ? reporter.emit(event) : early.push(event)),
   }).catch(oneLine);
-  const services = maskingServices(created, mask);
+  const masked = maskingServices(created, mask);
+  const services = {
+    ...masked,
+    ...documentServices({ prepared, configFile: options.file, targets, flags: documents, secrets: () => mask.values(), startedOn }, () => masked),
+  };
   reporter = redacting(await makeReporter(options, selected.images, [...prepared.notices, ...notices], ci, outputs), mask);
   for (const event of early) reporter.emit(event);
 
@@ -123,13 +133,14 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
       pushPartial: options['push-partial'],
       noCache: options['no-cache'],
       pull: options.pull,
-      stamp: { created: new Date().toISOString(), revision: enclosingGitHead(prepared.plan.projectDir) ?? '' },
+      stamp: { created: createdAt, revision: enclosingGitHead(prepared.plan.projectDir) ?? '' },
       extraLabels: keyValues(options.label, '--label'),
       projectDir: prepared.plan.projectDir,
       cacheLimit,
       registryCheck: prepared.config.registryCheck && !options['no-registry-check'],
       cacheFrom,
       inlineCache,
+      documentsDir: options['metadata-file'] ? path.dirname(path.resolve(options['metadata-file'])) : undefined,
     });
     if (outcome.interrupted) return EXIT.interrupted;
     problems = outcome.problems;

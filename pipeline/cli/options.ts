@@ -24,6 +24,8 @@ export const OPTIONS = {
   'cache-to': { type: 'string' },
   'metadata-file': { type: 'string' },
   junit: { type: 'string' },
+  sbom: { type: 'string' },
+  provenance: { type: 'string' },
   ci: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
   version: { type: 'boolean', short: 'V', default: false },
@@ -53,6 +55,9 @@ export const OPTION_HELP = `Options:
       --metadata-file FILE
                          what the run did per image (status, tags pushed, registry digests), bake's shape
       --junit FILE       a JUnit XML report: a test case per image and per host command
+      --sbom=false       no SBOM for any image (SPDX and CycloneDX; default: as the config's attestations say, on)
+      --provenance=false|min|max
+                         no provenance, or its mode for every image (default: as the config says, min)
       --ci KIND          github or gitlab: annotations, log groups, a job summary (default: from GITHUB_ACTIONS
                          or GITLAB_CI); none: plain lines
   -h, --help             this text, with the targets of the config
@@ -133,4 +138,19 @@ export function cacheToOption(item: string | undefined): boolean | undefined {
     message: `--cache-to ${item}: expected inline or none`,
     hint: 'cache export to a registry or a directory is not offered yet (on dockerd it needs the containerd image store); inline cache in the pushed image serves the next build',
   });
+}
+
+/** --sbom and --provenance, like buildx's: `false` turns the document off; provenance also takes min and max. */
+export function documentFlags(sbom: string | undefined, provenance: string | undefined): { sbom?: boolean; provenance?: false | 'min' | 'max' } {
+  const flags: { sbom?: boolean; provenance?: false | 'min' | 'max' } = {};
+  if (sbom !== undefined) {
+    if (sbom !== 'true' && sbom !== 'false') throw new UserError({ message: `--sbom=${sbom}: expected true or false` });
+    flags.sbom = sbom === 'true';
+  }
+  if (provenance !== undefined) {
+    const modes: Record<string, false | 'min' | 'max'> = { false: false, true: 'min', min: 'min', max: 'max', 'mode=min': 'min', 'mode=max': 'max' };
+    if (!Object.hasOwn(modes, provenance)) throw new UserError({ message: `--provenance=${provenance}: expected false, true, min or max` });
+    flags.provenance = modes[provenance]!;
+  }
+  return flags;
 }

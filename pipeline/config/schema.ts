@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { stepKinds, stepKindNames, type StepKindName } from '../../steps/index.ts';
 import { lineField } from '../../steps/fields.ts';
 import { secretId } from '../../steps/fields.ts';
+import { documentAttestationFields } from '../attest/attestations-schema.ts';
 
 const name = (what: string) => z.string().regex(/^[a-z0-9][a-z0-9._/-]*$/, `a ${what} name is lower case letters, digits, '.', '_', '-' and '/'`);
 
@@ -80,6 +81,8 @@ const signingKeySchema = z
   .describe('an unencrypted ECDSA P-256 private key (PKCS#8 PEM): never printed, never in a label, layer, document or log');
 
 export const attestationsSchema = z.strictObject({
+  // Which documents an image gets (attest/attestations-schema.ts): the documents' part of the object.
+  ...documentAttestationFields,
   sign: z
     .strictObject({
       key: signingKeySchema
@@ -144,7 +147,9 @@ export const configSchema = z.strictObject({
     .record(secretId, z.union([z.strictObject({ env: variableName }), z.strictObject({ file: z.string().min(1) })]))
     .default({})
     .describe('secrets a run step may mount (BuildKit), read from an environment variable or a file at build time; never in the image'),
-  attestations: attestationsSchema.optional().describe('how the documents of every image are attached and signed (issue 22)'),
+  attestations: attestationsSchema
+    .optional()
+    .describe('which documents every image gets (an image may say otherwise; --sbom and --provenance beat both), and how they are signed (issue 22)'),
   registryCheck: z
     .boolean()
     .default(true)

@@ -8,6 +8,7 @@ import type { ImageFile } from '../engine/engine.ts';
 import type { Fetcher } from './fetcher.ts';
 import { InputMismatch, UserError } from '../model/errors.ts';
 import { editNow, type ApplyEdit } from './edit-cache.ts';
+import type { FetchRecord } from '../attest/inventory.ts';
 
 export interface SourceResolvers {
   fetcher: Fetcher;
@@ -30,7 +31,8 @@ export async function resolveSources(sources: readonly ContextSource[], resolver
   return resolveEdits(await resolveFetches(sources, resolvers.fetcher), resolvers);
 }
 
-export async function resolveFetches(sources: readonly ContextSource[], fetcher: Fetcher): Promise<FetchedSource[]> {
+/** `fetches`, when given, gets each fetched file's URL and the sha256 of its body (for the SBOM, attest/). */
+export async function resolveFetches(sources: readonly ContextSource[], fetcher: Fetcher, fetches?: FetchRecord[]): Promise<FetchedSource[]> {
   const resolved: FetchedSource[] = [];
   for (const source of sources) {
     if (source.kind === 'fetch') {
@@ -38,6 +40,7 @@ export async function resolveFetches(sources: readonly ContextSource[], fetcher:
       const file = source.extract ? await fetcher.extract(fetched, source.extract, source.url) : fetched.path;
       const origin = source.extract ? `${source.url}#${source.extract}` : source.url;
       resolved.push({ kind: 'path', name: source.name, path: file, origin, mode: source.mode, excludes: [] });
+      fetches?.push({ name: source.name, url: source.url, sha256: fetched.sha256, ...(source.extract ? { extract: source.extract } : {}) });
     } else {
       resolved.push(source);
     }

@@ -51,6 +51,8 @@ export interface ImageStore {
    * index the image's tag names (the containerd image store, Engine 29's default).
    */
   imageIds(): Promise<ImageIdKind>;
+  /** The engine's version, as GET /info says it (for the provenance); absent where a store cannot tell. */
+  engineVersion?(): Promise<string | undefined>;
   /** A file of an image (a link is followed); `labels` go on anything the store makes to read it. */
   readFile(image: string, path: string, labels: Readonly<Record<string, string>>): Promise<ImageFile>;
 }

@@ -3,6 +3,7 @@
 // digest and records, which the Dockerfile, being an input, cannot hold; the time; the revision) reach
 // the same LABEL instruction through build args.
 import { instruction, quoted } from './dockerfile.ts';
+import { UserError } from '../model/errors.ts';
 
 export const DIGEST_LABEL = 'build-images.digest';
 export const BASE_LABEL = 'build-images.base';
@@ -19,6 +20,10 @@ export const LABEL_ARGS = {
   [INPUTS_LABEL]: 'BI_INPUTS',
   [`${OCI}.created`]: 'BI_CREATED',
   [`${OCI}.revision`]: 'BI_REVISION',
+  // What scanners and policies read of the base: its reference as FROM names it, and its manifest's digest
+  // where the engine or registry knows it (empty for a base known only by its local ID).
+  [`${OCI}.base.name`]: 'BI_BASE_NAME',
+  [`${OCI}.base.digest`]: 'BI_BASE_DIGEST',
 } as const;
 
 export type BuildTimeLabels = Readonly<Record<keyof typeof LABEL_ARGS, string>>;
@@ -48,4 +53,19 @@ export function labelInstructions(labels: Readonly<Record<string, string>>): str
       Object.entries(LABEL_ARGS).map(([key, arg]) => `${quoted(key)}="\${${arg}}"`),
     ),
   ];
+}
+
+/**
+ * org.opencontainers.image.created: now, or SOURCE_DATE_EPOCH's time (reproducible-builds.org), which buildx
+ * honours too; a value that is not whole seconds since the epoch is the user's mistake, named.
+ */
+export function createdStamp(env: Readonly<Record<string, string | undefined>>, now: Date = new Date()): string {
+  const epoch = env['SOURCE_DATE_EPOCH'];
+  if (epoch === undefined || epoch === '') return now.toISOString();
+  if (!/^\d{1,12}$/.test(epoch))
+    throw new UserError({
+      message: `SOURCE_DATE_EPOCH=${epoch}: expected whole seconds since 1970-01-01 UTC`,
+      hint: 'e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)',
+    });
+  return new Date(Number(epoch) * 1000).toISOString();
 }

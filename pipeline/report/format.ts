@@ -62,6 +62,10 @@ export function formatEvent(event: RunEvent, verbose: boolean): Line[] {
               : `push of ${event.tag} FAILED: ${event.error}`;
       return [{ image: event.image, text }];
     }
+    case 'documents':
+      return event.error
+        ? underImage(event.image, [`documents FAILED: ${event.error}`, ...(event.hint ? [`  hint: ${event.hint}`] : [])])
+        : [{ image: event.image, text: `documents: ${event.files.join(', ')}` }];
     case 'referrers': {
       if (event.error) return [{ image: event.image, text: `attestations of ${event.subject} FAILED: ${event.error}` }];
       const kinds = event.referrers.map((r) => r.artifactType).join(', ');

@@ -51,6 +51,7 @@ function imageMetadata(image: ImageRecord, byName: ReadonlyMap<string, ImageReco
     ...(image.base ? { 'build-images.base': baseOf(image.base, byName) } : {}),
     ...(image.started !== undefined ? { 'build-images.started': iso(image.started) } : {}),
     ...(image.finished !== undefined ? { 'build-images.finished': iso(image.finished) } : {}),
+    ...(image.documents ? { 'build-images.documents': image.documents } : {}),
     'build-images.seconds': image.seconds,
   };
 }

@@ -36,6 +36,8 @@ export interface ImageRecord {
   seconds: number;
   /** Its last lines of output (build log, failed step): what a failure report shows. */
   tail: string[];
+  /** Its supply-chain documents written next to the metadata file, or why they were not. */
+  documents?: { files: string[]; subject: string; error?: string };
 }
 
 export interface CommandRecord {
@@ -148,6 +150,9 @@ export function runRecorder(images: readonly string[] = [], now: () => number = 
           else record.pushes.push(push);
           return;
         }
+        case 'documents':
+          recordOf(event.image).documents = { files: event.files, subject: event.subject, ...(event.error ? { error: event.error } : {}) };
+          return;
         case 'action':
           if (!event.ok) actionFailures.push(`${event.action}${event.image ? ` ${event.image}` : ''}: ${event.message}`);
           return;

@@ -11,6 +11,8 @@ export const REDACTED = '***';
 export interface SecretMask {
   add(value: string | undefined): void;
   redact(event: RunEvent): RunEvent;
+  /** The values known so far, longest first: a document the run writes is checked against them. */
+  values(): readonly string[];
 }
 
 export function secretMask(announce: (value: string) => void = () => {}): SecretMask {
@@ -36,6 +38,7 @@ export function secretMask(announce: (value: string) => void = () => {}): Secret
       for (const line of value.split(/\r\n|\r|\n/)) remember(line.trim());
     },
     redact: (event) => (values.size === 0 ? event : (deep(event) as RunEvent)),
+    values: () => longestFirst,
   };
 }
 

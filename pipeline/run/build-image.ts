@@ -3,7 +3,7 @@
 // label, so that the next run can tell, from the engine alone, that the image for every tag is already what
 // these inputs make.
 import { createHash } from 'node:crypto';
-import { imageRef, registryOf, repositoryOf } from '../model/image-ref.ts';
+import { imageRef, registryOf, repositoryDigests, repositoryOf } from '../model/image-ref.ts';
 import { Interrupted, RunError } from '../model/errors.ts';
 import { sortedEntries, type PackEntry, type PlainSource } from '../model/context-entries.ts';
 import { digestContext, fileChunksInPlace, listEntries, packEntries, type ContextDigest } from '../context/pack-context.ts';
@@ -16,11 +16,12 @@ import type { RemoteImage } from '../registry/registry-images.ts';
 import { cacheSources, checksRegistry, previousInRegistry, remoteBaseId, upToDateInRegistry } from './registry-cache.ts';
 import type { RunOptions, RunServices } from './services.ts';
 import type { RunEvent } from './events.ts';
+import type { FetchRecord } from '../attest/inventory.ts';
 
 /** What building one image uses of a run's services and options. */
 export type BuildServices = Pick<
   RunServices,
-  'images' | 'builder' | 'emit' | 'signal' | 'fetcher' | 'credentials' | 'digests' | 'secret' | 'edit' | 'registry' | 'remoteDigest'
+  'images' | 'builder' | 'emit' | 'signal' | 'fetcher' | 'credentials' | 'digests' | 'secret' | 'edit' | 'registry' | 'remoteDigest' | 'inputs'
 >;
 export type BuildOptions = Pick<
   RunOptions,
@@ -105,6 +106,8 @@ interface ImageInputs {
   current: readonly (ImageInfo | undefined)[];
   /** The digest cache being written; a failure to write still fails the image, after it. */
   saving?: Promise<void>;
+  /** Tells the run's record of inputs (for the SBOM) what the image is made of, and gives the result back. */
+  record<R extends BuildResult>(result: R, packed?: readonly PackEntry[]): R;
 }
 
 /** Whether the image must be built, decided from its inputs; `made` when it need not be. */
@@ -131,7 +134,7 @@ export async function decide(
   const held = new Map<string, RemoteImage | undefined>();
   const made = async (result: BuildResult | undefined): Promise<Decision> => {
     if (result) await saving;
-    return { inputs, held, ...(result ? { made: result } : {}) };
+    return { inputs, held, ...(result ? { made: inputs.record(result) } : {}) };
   };
   if (options.noCache) return made(undefined);
   const match = current.find((info) => info?.labels[DIGEST_LABEL] === digest);
@@ -153,17 +156,24 @@ async function imageInputs(
   // depend on them, and the engine's round trip then costs no time of its own.
   const inspecting = Promise.all(image.tags.map((tag) => settings.images.inspectImage(tag)));
   inspecting.catch(() => {});
-  const fetched = await resolveFetches(image.context, settings.fetcher);
+  const fetches: FetchRecord[] = [];
+  const fetched = await resolveFetches(image.context, settings.fetcher, fetches);
   // Edits of the base's files enter the digest by what they do (editStandIns), not by their bytes; the
   // outputs of reproducible commands by what makes them (outputStandIns).
   const standIns = outputStandIns(editStandIns(fetched), outputs);
   const entries = await listEntries(standIns);
+  // What the image is made of, for its SBOM: the entries as packed, or (not built now) with the stand-ins named.
+  const standInNames = fetched.filter((source, i) => source.kind === 'image-file' || standIns[i] !== source).map((source) => source.name);
+  const record = <R extends BuildResult>(result: R, packed: readonly PackEntry[] = entries): R => {
+    settings.inputs?.record(image.name, { imageId: result.id, entries: packed, standIns: packed === entries ? standInNames : [], fetches });
+    return result;
+  };
   const context = await digestContext(entries, settings.digests);
   const saving = settings.digests?.save();
   saving?.catch(() => {});
   const digest = inputsDigest({ context: context.sha256, baseId: base.id, args: image.args });
   const outputsStoodIn = standIns.some((source, i) => source !== fetched[i] && fetched[i]!.kind === 'path');
-  return { base, fetched, entries, outputsStoodIn, context, digest, current: await inspecting, saving };
+  return { base, fetched, entries, outputsStoodIn, context, digest, current: await inspecting, saving, record };
 }
 
 export async function buildImage(
@@ -198,12 +208,27 @@ export async function buildImage(
   // The outputs are on the disk now: the build sends them, not their stand-ins.
   const listed = inputs.outputsStoodIn ? await listEntries(editStandIns(fetched)) : inputs.entries;
   const entries = await withEdits(listed, fetched, edited.sources);
-  const buildInputs = { entries, args: { ...image.args, ...edited.args }, labels, digest, why, cacheFrom };
+  const baseDigest = await baseDigestOf(image, builtBases, settings);
+  const buildInputs = { entries, args: { ...image.args, ...edited.args }, labels, digest, why, cacheFrom, baseDigest };
   const result = options.noCache
     ? await buildAndTag(image, settings, options, buildInputs)
     : await buildUnlessMade(image, settings, options, buildInputs, current);
   await saving;
-  return result;
+  // Called off because the image was there already: what it holds is the stand-ins' image, not these bytes.
+  return result.status === 'built' ? inputs.record(result, entries) : inputs.record(result);
+}
+
+/**
+ * The base's manifest digest: pinned in the reference, or the engine's record of it in that repository, or
+ * (a graph base up to date in its registry) the registry's; '' when none is known (a base built in this run
+ * is pushed only after).
+ */
+async function baseDigestOf(image: ImagePlan, builtBases: ReadonlyMap<string, BaseRun>, settings: BuildServices): Promise<string> {
+  if (image.base.kind === 'image') return builtBases.get(image.base.image)?.remote?.digest ?? '';
+  const ref = imageRef(image.base.ref);
+  if (ref.digest) return ref.digest;
+  const info = await settings.images.inspectImage(image.base.ref).catch(() => undefined);
+  return (info && repositoryDigests(info.repoDigests, ref)[0]) ?? '';
 }
 
 /** The listed entries with each edit's stand-in replaced by the edited file. */
@@ -278,13 +303,15 @@ interface BuildInputs {
   why: () => Promise<RebuildReason>;
   /** The images the registry has that the build may take layers from. */
   cacheFrom: string[];
+  /** The base's manifest digest, for its label; '' when unknown. */
+  baseDigest: string;
 }
 
 async function buildAndTag(
   image: ImagePlan,
   settings: BuildServices,
   options: BuildOptions,
-  { entries, args, labels, digest, why, cacheFrom }: BuildInputs,
+  { entries, args, labels, digest, why, cacheFrom, baseDigest }: BuildInputs,
 ): Promise<BuildResult> {
   if (settings.signal.aborted) throw new Interrupted();
   // Read as the build starts, so that an unset variable or an unreadable file is our error naming it, not
@@ -302,6 +329,8 @@ async function buildAndTag(
         [DIGEST_LABEL]: digest,
         'org.opencontainers.image.created': options.stamp.created,
         'org.opencontainers.image.revision': options.stamp.revision,
+        'org.opencontainers.image.base.name': image.from,
+        'org.opencontainers.image.base.digest': baseDigest,
       }),
     },
     labels: options.extraLabels,

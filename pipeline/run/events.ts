@@ -73,6 +73,12 @@ export type RunEvent =
    */
   | { type: 'push'; image: string; tag: string; status: 'pushed' | 'present' | 'tagged' | 'failed'; digest?: string; error?: string }
   /**
+   * An image's supply-chain documents (SPDX, CycloneDX, provenance), written next to the metadata file, for
+   * `subject` (the pushed manifest's digest, or the image ID when it was pushed nowhere); `error` when they
+   * could not be made.
+   */
+  | { type: 'documents'; image: string; subject: string; files: string[]; error?: string; hint?: string }
+  /**
    * Documents (and their signatures) hung off a pushed manifest, `subject` = `repository@digest`, as OCI 1.1
    * referrers: each one's digest and artifactType; `fallbackTag` when the registry has no Referrers API and
    * the referrers index was written at that tag; `error` when the registry refused them (or a key was bad).

@@ -105,7 +105,11 @@ export async function runBuilds(
     let decided: Decision | undefined;
     try {
       decided = await decideBeforeCommands(image, bases, settings, options, recipes);
-      if (decided?.made) return finish({ name, ...decided.made }, { base: await baseOf(image, bases, settings) });
+      if (decided?.made) {
+        const base = await baseOf(image, bases, settings);
+        settings.inputs?.base(name, base);
+        return finish({ name, ...decided.made }, { base });
+      }
       // An image's host commands (its Go builds) take no build slot: they run while other images build, so
       // that its binaries are ready when a slot frees, as make -j overlaps them.
       await runCommands(image.hostCommands, settings);
@@ -120,7 +124,9 @@ export async function runBuilds(
       // before the commands ran (a copy of a directory that holds one): the digest does not depend on it.
       decided ??= await decide(image, bases, settings, options, (await recipes.outputsOf(image)) ?? new Map());
       const result = await buildImage(image, bases, settings, options, decided);
-      return finish({ name, ...result }, { base: await baseOf(image, bases, settings) });
+      const base = await baseOf(image, bases, settings);
+      settings.inputs?.base(name, base);
+      return finish({ name, ...result }, { base });
     } catch (err) {
       return failed(err);
     } finally {

@@ -7,6 +7,7 @@ import type { RunEvent } from './events.ts';
 import type { Phase, Selection } from '../plan/phases.ts';
 import type { Plan } from '../plan/plan.ts';
 import { runBuilds, type ImageRun } from './run-builds.ts';
+import { writeDocuments } from './write-documents.ts';
 import type { RunOptions, RunServices } from './services.ts';
 
 export interface RunOutcome {
@@ -19,10 +20,14 @@ export interface RunOutcome {
 export async function runPhases(plan: Plan, phases: readonly Phase[], selected: Selection, given: RunServices, options: RunOptions): Promise<RunOutcome> {
   // The summary counts host commands by what became of them, from their events.
   const commands = { ran: 0, fresh: 0, failed: 0 };
+  // The first digest each image was pushed (or tagged) with: its documents' subject.
+  const pushedAs = new Map<string, { tag: string; digest: string }>();
   const services: RunServices = {
     ...given,
     emit(event) {
       if (event.type === 'command') commands[event.status]++;
+      if (event.type === 'push' && event.status !== 'failed' && event.digest && !pushedAs.has(event.image))
+        pushedAs.set(event.image, { tag: event.tag, digest: event.digest });
       given.emit(event);
     },
   };
@@ -69,10 +74,18 @@ export async function runPhases(plan: Plan, phases: readonly Phase[], selected: 
     }
   }
 
-  const interrupted = services.signal.aborted;
   const outcomes = [...results.values()];
+  const documentsOk =
+    options.documentsDir === undefined || services.signal.aborted
+      ? true
+      : await writeDocuments(
+          outcomes.filter((r) => r.status !== 'failed' && r.id).map((r) => ({ image: plan.images.get(r.name)!, id: r.id!, pushed: pushedAs.get(r.name) })),
+          services,
+          options.documentsDir,
+        );
+  const interrupted = services.signal.aborted;
   await pruner?.report();
-  const ok = !interrupted && notPushed.length === 0 && !commandFailed && outcomes.every((r) => r.status !== 'failed');
+  const ok = !interrupted && documentsOk && notPushed.length === 0 && !commandFailed && outcomes.every((r) => r.status !== 'failed');
   const summary: RunEvent = {
     type: 'summary',
     ok,

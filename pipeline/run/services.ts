@@ -13,6 +13,7 @@ import type { AttestationSubject, DocumentsFor } from '../attest/attestation.ts'
 import type { AttachOutcome } from '../registry/referrers.ts';
 import type { ReferrerPayload } from '../registry/referrer-manifests.ts';
 import type { LegacyAttestation } from '../registry/cosign-tags.ts';
+import type { InputLog } from '../attest/inventory.ts';
 
 export interface RunServices {
   images: ImageStore;
@@ -47,6 +48,8 @@ export interface RunServices {
   now(): number;
   /** How to read a secret of the config, by id: read as the build of an image that mounts it starts. */
   secret(id: string): () => Promise<Buffer>;
+  /** Where builds record what each image is made of (its base, files, fetches), for its documents. */
+  inputs?: InputLog;
 }
 
 export interface RunOptions {
@@ -74,6 +77,8 @@ export interface RunOptions {
   cacheFrom?: readonly string[];
   /** --cache-to: inline cache metadata in every image, or none; undefined: as each image's config says. */
   inlineCache?: boolean;
+  /** Where each image's documents are written at the end (the metadata file's directory); undefined: nowhere. */
+  documentsDir?: string;
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -355,7 +355,7 @@ test("signFormat: legacy: the signed Statement in cosign's .att tag (cosign 3 re
   );
   const att = `${digest.replace(':', '-')}.att`;
   assert.is(three!.attestationTag, att);
-  assert.ok((await basic.tags(repository)).includes(att));
+  assert.ok((await basic.allTags(repository)).includes(att));
   const manifest = (await getJson(basic, basic.address, repository, att, MANIFEST)).json!;
   const layers = manifest['layers'] as { mediaType: string; annotations: Record<string, string> }[];
   assert.equal(

@@ -14,7 +14,13 @@ export interface Registry {
   address: string;
   /** GET on the registry's HTTP API, with the test user's credentials. */
   api(pathname: string): Promise<{ status: number; body: string }>;
+  /**
+   * The repository's image tags: without the tags that hold a pushed manifest's attestations (the referrers
+   * index at `sha256-<hex>`, cosign's `sha256-<hex>.att`/`.sig`), which every deploy now writes.
+   */
   tags(repository: string): Promise<string[]>;
+  /** Every tag, those included. */
+  allTags(repository: string): Promise<string[]>;
   /** The Authorization a consumer sends to read this path. */
   authorization(pathname: string): string;
   /** The bearer-token realm, when the registry was started with one. */
@@ -79,6 +85,10 @@ export async function startRegistry(options: { port?: number; user?: string; pas
     const response = await fetch(`http://${address}${pathname}`, { headers: { authorization: authorizationFor(pathname) } });
     return { status: response.status, body: await response.text() };
   };
+  const allTags = async (repository: string) => {
+    const { status, body } = await api(`/v2/${repository}/tags/list`);
+    return status === 200 ? ((JSON.parse(body) as { tags: string[] | null }).tags ?? []).sort() : [];
+  };
   for (let i = 0; ; i++) {
     const up = await api('/v2/').then(
       (r) => r.status === 200,
@@ -98,10 +108,8 @@ export async function startRegistry(options: { port?: number; user?: string; pas
       });
       return response.headers.get('docker-content-digest') ?? `HTTP ${response.status}`;
     },
-    async tags(repository) {
-      const { status, body } = await api(`/v2/${repository}/tags/list`);
-      return status === 200 ? ((JSON.parse(body) as { tags: string[] | null }).tags ?? []).sort() : [];
-    },
+    allTags,
+    tags: async (repository) => (await allTags(repository)).filter((tag) => !/^sha256-[0-9a-f]{64}(\.(att|sig))?$/.test(tag)),
     authorization: authorizationFor,
     tokens,
     stop: async () => {

@@ -43,10 +43,11 @@ test('the Dockerfile is generated line by line, exec form where it matters', () 
       'EXPOSE 8080 53/udp',
       'ENTRYPOINT ["/usr/bin/app"]',
       'CMD []',
-      'ARG BI_DIGEST BI_BASE BI_ARGS BI_INPUTS BI_CREATED BI_REVISION',
+      'ARG BI_DIGEST BI_BASE BI_ARGS BI_INPUTS BI_CREATED BI_REVISION BI_BASE_NAME BI_BASE_DIGEST',
       'LABEL "org.opencontainers.image.title"="app" "org.opencontainers.image.version"="1.0" "org.opencontainers.image.source"="https://example.test/repo" "team"="infra" "cost"="\\$5" "build-images.image"="app" ' +
         '"build-images.digest"="${BI_DIGEST}" "build-images.base"="${BI_BASE}" "build-images.args"="${BI_ARGS}" "build-images.inputs"="${BI_INPUTS}" ' +
-        '"org.opencontainers.image.created"="${BI_CREATED}" "org.opencontainers.image.revision"="${BI_REVISION}"',
+        '"org.opencontainers.image.created"="${BI_CREATED}" "org.opencontainers.image.revision"="${BI_REVISION}" ' +
+        '"org.opencontainers.image.base.name"="${BI_BASE_NAME}" "org.opencontainers.image.base.digest"="${BI_BASE_DIGEST}"',
       '',
     ].join('\n'),
   );

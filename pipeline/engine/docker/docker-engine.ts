@@ -79,21 +79,24 @@ export function dockerImageStore(api: EngineApi, dockerode: () => Promise<Docker
     }
   };
 
-  let idKind: Promise<ImageIdKind> | undefined;
+  // GET /info, asked once: the image store (for image IDs) and the version (for the provenance) both come from it.
+  let info: Promise<{ idKind: ImageIdKind; version?: string }> | undefined;
+  const engineInfo = () =>
+    (info ??= api.request('GET', '/info').then(
+      ({ json }) => {
+        const answer = json as { DriverStatus?: [string, string][] | null; ServerVersion?: unknown };
+        const status = (answer.DriverStatus ?? []).flat();
+        const idKind: ImageIdKind = status.some((s) => s.startsWith('io.containerd.snapshotter')) ? 'manifest' : 'config';
+        return typeof answer.ServerVersion === 'string' ? { idKind, version: answer.ServerVersion } : { idKind };
+      },
+      (err: unknown) => {
+        info = undefined;
+        throw failure('asking the engine about its image store', err);
+      },
+    ));
   return {
-    imageIds() {
-      idKind ??= api.request('GET', '/info').then(
-        ({ json }) => {
-          const status = ((json as { DriverStatus?: [string, string][] | null }).DriverStatus ?? []).flat();
-          return status.some((s) => s.startsWith('io.containerd.snapshotter')) ? 'manifest' : 'config';
-        },
-        (err: unknown) => {
-          idKind = undefined;
-          throw failure('asking the engine about its image store', err);
-        },
-      );
-      return idKind;
-    },
+    imageIds: async () => (await engineInfo()).idKind,
+    engineVersion: async () => (await engineInfo()).version,
     // Nothing is remembered here: cached-store.ts remembers.
     knownImage: async () => undefined,
     async findImage(label, value) {
