@@ -3,6 +3,8 @@
 // once per image however many subjects (tags, registries) it is pushed as. Every document is checked
 // against the run's secret values before it leaves: a value found is an error, never a document.
 import { createHash, randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { RunError } from '../model/errors.ts';
 import { imageRef, repositoryOf } from '../model/image-ref.ts';
@@ -131,6 +133,12 @@ async function sbomModel(plan: ImagePlan, inputs: ImageInputs, settings: Documen
   const notes: string[] = [];
   const files: SbomFile[] = [];
   for (const { entry, path: imagePath } of placeEntries(inputs.entries, plan.dockerfile)) {
+    if (standIns.has(entry.name) && !edits.has(entry.name)) {
+      const file = await outputFromImage(entry.name, entry.origin, imagePath, plan, inputs, settings, binaries);
+      if (file) files.push(file);
+      else notes.push(`${imagePath} (made by a host command) is not listed: the image was not on the engine to read it from.`);
+      continue;
+    }
     if (standIns.has(entry.name)) {
       // Not built in this run: the edited file's bytes are the image's own.
       const read = await settings.images.readFile(inputs.imageId, imagePath, {}).catch(() => undefined);
@@ -156,6 +164,37 @@ async function sbomModel(plan: ImagePlan, inputs: ImageInputs, settings: Documen
     ...(inputs.base.digest ? { digest: inputs.base.digest } : {}),
   };
   return { image: plan.name, tags: plan.pushTags, ...(base ? { base } : {}), files, notes, tool: settings.tool ?? TOOL };
+}
+
+/**
+ * A reproducible command's output in an image decided before the command ran: its bytes are the image's own,
+ * read from it; a Go binary is asked of Go from a copy of those bytes (its checkout is the one that made it:
+ * the recipe matched).
+ */
+async function outputFromImage(
+  name: string,
+  origin: string | undefined,
+  imagePath: string,
+  plan: ImagePlan,
+  inputs: ImageInputs,
+  settings: DocumentSettings,
+  binaries: ReadonlyMap<string, HostCommand>,
+): Promise<SbomFile | undefined> {
+  const source = plan.context.find((s) => s.kind === 'path' && s.name === name);
+  const command = source?.kind === 'path' ? binaries.get(path.resolve(source.path)) : undefined;
+  const read = await settings.images.readFile(inputs.imageId, imagePath, {}).catch(() => undefined);
+  if (!read) return undefined;
+  const digests = await digestBytes([read.content]);
+  if (!command || !settings.goInfo || !isGoBuild(command)) return { path: imagePath, ...digests, kind: 'copied', ...(origin ? { origin } : {}) };
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-binary-'));
+  try {
+    const copy = path.join(dir, path.basename(imagePath));
+    // go version reads only files it could run.
+    await writeFile(copy, read.content, { mode: 0o755 });
+    return { path: imagePath, ...digests, kind: 'go-binary', ...(origin ? { origin } : {}), go: await settings.goInfo(copy, command) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** A host command that runs `go build` (a list command, or a shell line that does). */

@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -331,6 +331,47 @@ test('--sbom=false --provenance=false: nothing written, nothing named; --sbom=fa
   const minOnly = await run(['--metadata-file', 'min/images.json', '--sbom=false', 'px-oci-mon']);
   assert.is(minOnly.code, 0, minOnly.stderr + minOnly.stdout);
   assert.equal(await readdir(path.join(projectDir, 'min')), ['images.json', 'px-oci-mon.provenance.json']);
+});
+
+test('an image decided before its go build ran (up to date: the binary not even on the disk) lists the binary as Go built it, read from the image', async () => {
+  await rm(path.join(pxSource, 'px-oci-mon/px-oci-mon'));
+  await mkdir(path.join(projectDir, 'later'));
+  const later = await run(['--metadata-file', 'later/images.json', 'px-oci-mon']);
+  assert.is(later.code, 0, later.stderr + later.stdout);
+  assert.equal(
+    later.events.filter((e) => e['type'] === 'command'),
+    [],
+    'no go build ran',
+  );
+  const named = (JSON.parse(await readFile(path.join(projectDir, 'later', 'images.json'), 'utf8')) as typeof metadata)['px-oci-mon']![
+    'build-images.documents'
+  ] as {
+    files: string[];
+  };
+  const spdx = JSON.parse(
+    await readFile(
+      named.files.find((f) => f.endsWith('.spdx.json'))!,
+      'utf8',
+    ),
+  ) as Spdx;
+  assert.equal(spdxProblems(spdx), []);
+  const earlier = (await documentsOf('px-oci-mon')).spdx;
+  const binary = (doc: Spdx) => doc.files.find((f) => f.fileName === './px-oci-mon')!;
+  assert.equal(binary(spdx).checksums, binary(earlier).checksums);
+  const linked = (doc: Spdx) => {
+    const made = doc.relationships.find((r) => r.spdxElementId === binary(doc).SPDXID && r.relationshipType === 'GENERATED_FROM')!;
+    return doc.relationships
+      .filter((r) => r.spdxElementId === made.relatedSpdxElement && r.relationshipType === 'DEPENDS_ON')
+      .map((r) => doc.packages.find((p) => p.SPDXID === r.relatedSpdxElement)!.name);
+  };
+  const main = (doc: Spdx) => {
+    const made = doc.relationships.find((r) => r.spdxElementId === binary(doc).SPDXID && r.relationshipType === 'GENERATED_FROM')!;
+    const pkg = doc.packages.find((p) => p.SPDXID === made.relatedSpdxElement)!;
+    return [pkg.name, pkg.versionInfo, pkg.comment];
+  };
+  assert.equal(main(spdx), main(earlier), 'the main package, its Go version and flags');
+  assert.ok(linked(spdx).includes('github.com/sirupsen/logrus'), JSON.stringify(linked(spdx)));
+  assert.equal(linked(spdx), linked(earlier));
 });
 
 test.run();
