@@ -44,7 +44,7 @@ export function documentServices(
   let made: Promise<DocumentsFor> | undefined;
   const load = () =>
     (made ??= Promise.all([import('../attest/documents.ts'), import('../attest/go-modules.ts'), import('../run/host-command.ts')]).then(
-      ([{ documentsFor }, { goBinaryInfo }, { commandAsRun }]) =>
+      ([{ documentsFor }, { goBinaryInfo }, { resolveCommand }]) =>
         documentsFor({
           plan: prepared.plan,
           inputs,
@@ -53,7 +53,8 @@ export function documentServices(
           run,
           secrets,
           async goInfo(binary, command) {
-            const asRun = await commandAsRun(command);
+            // The GOPATH link made as for a run: an image decided before its go build (a new clone) has none yet.
+            const asRun = await resolveCommand(command);
             const checkout = command.gopath?.checkout ?? command.cwd;
             const commit = enclosingGitHead(checkout);
             return { ...(await goBinaryInfo(binary, asRun)), source: { importPath: command.gopath?.importPath ?? '', ...(commit ? { commit } : {}) } };

@@ -333,8 +333,10 @@ test('--sbom=false --provenance=false: nothing written, nothing named; --sbom=fa
   assert.equal(await readdir(path.join(projectDir, 'min')), ['images.json', 'px-oci-mon.provenance.json']);
 });
 
-test('an image decided before its go build ran (up to date: the binary not even on the disk) lists the binary as Go built it, read from the image', async () => {
+test('an image decided before its go build ran (up to date: no binary, no GOPATH on the disk) lists the binary as Go built it, read from the image', async () => {
   await rm(path.join(pxSource, 'px-oci-mon/px-oci-mon'));
+  // As in a new clone: no GOPATH of ours yet, which Go is asked in.
+  await rm(path.join(projectDir, '.build-images', 'gopath'), { recursive: true, force: true });
   await mkdir(path.join(projectDir, 'later'));
   const later = await run(['--metadata-file', 'later/images.json', 'px-oci-mon']);
   assert.is(later.code, 0, later.stderr + later.stdout);
