@@ -4,7 +4,8 @@
 // credentials per hop; a chain is built one after another anyway. A base that was up to date in a registry
 // is pulled by whichever builder builds on it, so that image goes anywhere. Any other image goes, among the
 // builders for its platform that are still there, where its earlier build is (its tag on that engine: the
-// "up to date" check and the layer cache are there) while that one has a free slot, else where the free
+// "up to date" check and the layer cache are there), even when that one is busy: placed elsewhere it would
+// be built again from nothing. Only an image with no earlier build on any of them goes where the free
 // capacity is largest (in-flight images per slot, the config's order breaking ties).
 import { RunError } from '../model/errors.ts';
 import type { BuildMachine } from '../engine/engine.ts';
@@ -105,7 +106,6 @@ export function chooseBuilder(slots: readonly BuilderState[], request: PlaceRequ
     );
   }
   const free = (slot: BuilderState) => slot.load / slot.machine.capacity;
-  const preferred = fit.find((slot) => request.prefer?.has(slot.machine.name) && slot.load < slot.machine.capacity);
-  if (preferred) return preferred.machine.name;
-  return fit.reduce((best, slot) => (free(slot) < free(best) ? slot : best)).machine.name;
+  const preferred = fit.filter((slot) => request.prefer?.has(slot.machine.name));
+  return (preferred.length > 0 ? preferred : fit).reduce((best, slot) => (free(slot) < free(best) ? slot : best)).machine.name;
 }

@@ -44,9 +44,11 @@ test('an image built on a graph image goes with it; a builder that is gone takes
   );
 });
 
-test('its earlier build’s builder is preferred while it has a free slot', () => {
+test('an image goes where its earlier build is, even when that builder is busy (elsewhere it would build again)', () => {
   assert.is(chooseBuilder([state('a', 0), state('b', 1)], { prefer: new Set(['b']) }), 'b');
-  assert.is(chooseBuilder([state('a', 0), state('b', 2)], { prefer: new Set(['b']) }), 'a', 'a full builder is not waited for');
+  assert.is(chooseBuilder([state('a', 0), state('b', 2)], { prefer: new Set(['b']) }), 'b', 'a full builder is waited for');
+  assert.is(chooseBuilder([state('a', 2), state('b', 1)], { prefer: new Set(['a', 'b']) }), 'b', 'among those holding it, the freest');
+  assert.is(chooseBuilder([state('a', 0, 2, { lost: true }), state('b', 1)], { prefer: new Set(['a']) }), 'b', 'not one that is gone');
 });
 
 test('an image for a platform goes only to a builder that builds for it', () => {
