@@ -15,6 +15,7 @@ import { RunError, UserError } from '../../pipeline/model/errors.ts';
 import { chosenBuilders } from '../../pipeline/config/builders-env.ts';
 import { builderEndpoint, connect } from '../../pipeline/engine/builder-endpoint.ts';
 import { parseSshEndpoint, sshDialCommand } from '../../pipeline/engine/docker/ssh-dial.ts';
+import { createBuilders } from '../../pipeline/engine/create-builders.ts';
 import { problemsOf, prepareText, yaml } from '../support/config.ts';
 import { fakeEngine, fakeServices, runOptions, type FakeEngine } from '../support/fake-engine.ts';
 
@@ -290,6 +291,29 @@ test('a buildkitd builder is accepted by the config and refused when the run wou
     (err: Error) => {
       assert.ok(err instanceof RunError);
       assert.is(err.message, 'builder kube: a buildkitd builder cannot be built with yet (tcp://buildkitd:1234)');
+    },
+  );
+});
+
+test('--cache-limit prunes every builder’s cache', async () => {
+  const a = fakeEngine(['alpine:latest']);
+  const b = fakeEngine(['alpine:latest']);
+  const { events } = await runOn(['tool', 'extra'], [machine('a', a), machine('b', b)], { cacheLimit: 1000 });
+  assert.ok(a.calls.includes('prune 1000') && b.calls.includes('prune 1000'));
+  assert.ok(
+    events.some((e) => e.type === 'cache' && e.reclaimed === 2048),
+    'what both freed, told once',
+  );
+});
+
+test('a builder that does not answer at the start stops the run there, naming it', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-nobuilder-'));
+  const missing = path.join(dir, 'no.sock');
+  await createBuilders([{ name: 'far', endpoint: `unix://${missing}`, kind: 'engine' }], { baseDir: dir, capacity: 2 }).then(
+    () => assert.unreachable('it has no engine'),
+    (err: Error) => {
+      assert.ok(err instanceof RunError);
+      assert.is(err.message, `cannot reach the Docker engine at unix://${missing} (builder far) (ENOENT)`);
     },
   );
 });
