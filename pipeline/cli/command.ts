@@ -96,7 +96,7 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
     updateLock: options['update-lock'],
     signal: controller.signal,
     engine: needsEngine(phases) ? { builder, notice: (message) => notices.push(message) } : undefined,
-    ...buildersOf(prepared.config, prepared.plan.projectDir, concurrency),
+    ...(await buildersOf(prepared.config, prepared.plan.projectDir, concurrency)),
     credentials: prepared.credentials,
     given: givenValues(prepared.variables, process.env),
     emit: (event) => (reporter ? reporter.emit(event) : early.push(event)),
@@ -144,8 +144,8 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
 }
 
 /** The builders the config or BUILD_IMAGES_BUILDERS names, each taking --concurrency images unless it says. */
-function buildersOf(config: Parameters<typeof chosenBuilders>[0], projectDir: string, capacity: number) {
-  const chosen = chosenBuilders(config, projectDir);
+async function buildersOf(config: Parameters<typeof chosenBuilders>[0], projectDir: string, capacity: number) {
+  const chosen = await chosenBuilders(config, projectDir);
   return chosen ? { builders: { ...chosen, capacity } } : {};
 }
 

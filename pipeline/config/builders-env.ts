@@ -1,17 +1,19 @@
 // BUILD_IMAGES_BUILDERS: the builders of this machine or CI job, over the config's (as DOCKER_HOST is over
 // the default engine). JSON, in the config's shape: `[{"name":"a","endpoint":"tcp://10.0.0.5:2376",...}]`.
-import { buildersSchema, type BuilderConfig, type Config } from './schema.ts';
+// The schema (zod and every step kind) is loaded only when the variable is set: a run whose plan was
+// remembered never loads it, and this module is on every run's path.
+import type { BuilderConfig, Config } from './schema.ts';
 import { UserError } from '../model/errors.ts';
 
 export const BUILDERS_VARIABLE = 'BUILD_IMAGES_BUILDERS';
 
 /** The run's builders and where their relative paths start; undefined: the one engine of DOCKER_HOST. */
-export function chosenBuilders(
+export async function chosenBuilders(
   config: Pick<Config, 'builders'>,
   projectDir: string,
   env: Readonly<Record<string, string | undefined>> = process.env,
   cwd = process.cwd(),
-): { list: BuilderConfig[]; baseDir: string } | undefined {
+): Promise<{ list: BuilderConfig[]; baseDir: string } | undefined> {
   const given = env[BUILDERS_VARIABLE];
   if (!given) return config.builders ? { list: config.builders, baseDir: projectDir } : undefined;
   let json: unknown;
@@ -20,6 +22,7 @@ export function chosenBuilders(
   } catch (err) {
     throw new UserError({ message: `${BUILDERS_VARIABLE} is not JSON (${(err as Error).message})`, hint: hint() });
   }
+  const { buildersSchema } = await import('./schema.ts');
   const parsed = buildersSchema.safeParse(json);
   if (!parsed.success) {
     throw new UserError(

@@ -177,7 +177,8 @@ async function baseOf(
  * else preferring a builder whose engine has its first tag (its earlier build), asked of each at once.
  */
 async function placeImage(pool: BuilderPool, image: ImagePlan, deps: readonly ImageRun[], settings: BuildServices): Promise<Placed> {
-  const base = image.base.kind === 'image' ? deps.find((d) => d.name === (image.base as { image: string }).image) : undefined;
+  const baseName = image.base.kind === 'image' ? image.base.image : undefined;
+  const base = deps.find((d) => d.name === baseName);
   if (base?.builder && !base.remote) return pool.place({ with: base.builder });
   const tag = image.tags[0]!;
   const candidates = pool.machines.filter((m) => !pool.isLost(m.name));

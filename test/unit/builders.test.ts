@@ -96,6 +96,12 @@ test('a graph over two engines: both build, an image goes with its base, each ta
   assert.is(b.maxConcurrentBuilds, 1);
 });
 
+test('the plain log says where an image builds', async () => {
+  const { formatEvent } = await import('../../pipeline/report/format.ts');
+  assert.equal(formatEvent({ type: 'start', image: 'app', builder: 'big' }, false), [{ image: 'app', text: 'building on big' }]);
+  assert.equal(formatEvent({ type: 'start', image: 'app' }, false), [{ image: 'app', text: 'building' }]);
+});
+
 test('with no builders configured, events name none (today’s run)', async () => {
   const engine = fakeEngine(['alpine:latest']);
   const prepared = prepareText(CONFIG);
@@ -211,27 +217,29 @@ images:
   );
 });
 
-test('BUILD_IMAGES_BUILDERS is over the config’s builders, checked as strictly', () => {
+test('BUILD_IMAGES_BUILDERS is over the config’s builders, checked as strictly', async () => {
   const config = { builders: [{ name: 'x', endpoint: 'unix:///x', kind: 'engine' as const }] };
-  assert.equal(chosenBuilders(config, '/project', {}), { list: config.builders, baseDir: '/project' });
-  assert.is(chosenBuilders({}, '/project', {}), undefined, 'none: DOCKER_HOST’s engine, as before');
+  assert.equal(await chosenBuilders(config, '/project', {}), { list: config.builders, baseDir: '/project' });
+  assert.is(await chosenBuilders({}, '/project', {}), undefined, 'none: DOCKER_HOST’s engine, as before');
   const env = { BUILD_IMAGES_BUILDERS: '[{"name":"a","endpoint":"tcp://h:2376","tls":{"ca":"c","cert":"d","key":"e"}}]' };
-  assert.equal(chosenBuilders(config, '/project', env, '/here')?.list[0]?.name, 'a');
-  assert.equal(chosenBuilders(config, '/project', env, '/here')?.baseDir, '/here');
-  const problem = (value: string) => {
+  assert.equal((await chosenBuilders(config, '/project', env, '/here'))?.list[0]?.name, 'a');
+  assert.equal((await chosenBuilders(config, '/project', env, '/here'))?.baseDir, '/here');
+  const problem = async (value: string) => {
     try {
-      chosenBuilders({}, '/p', { BUILD_IMAGES_BUILDERS: value });
+      await chosenBuilders({}, '/p', { BUILD_IMAGES_BUILDERS: value });
     } catch (err) {
       if (err instanceof UserError) return err.problems.map((p) => p.message);
       throw err;
     }
     return [];
   };
-  assert.match(problem('[{name:')[0]!, /^BUILD_IMAGES_BUILDERS is not JSON/);
-  assert.equal(problem('[{"name":"a","endpoint":"unix:///a"},{"name":"a","endpoint":"unix:///b"}]'), [
+  assert.match((await problem('[{name:'))[0]!, /^BUILD_IMAGES_BUILDERS is not JSON/);
+  assert.equal(await problem('[{"name":"a","endpoint":"unix:///a"},{"name":"a","endpoint":"unix:///b"}]'), [
     'BUILD_IMAGES_BUILDERS[1].name: a second builder named a: each needs a name of its own',
   ]);
-  assert.equal(problem('[{"name":"a","endpoint":"unix:///a","capacity":0}]'), ['BUILD_IMAGES_BUILDERS[0].capacity: Too small: expected number to be >=1']);
+  assert.equal(await problem('[{"name":"a","endpoint":"unix:///a","capacity":0}]'), [
+    'BUILD_IMAGES_BUILDERS[0].capacity: Too small: expected number to be >=1',
+  ]);
 });
 
 test('a tcp:// builder with tls reads its files from the config’s directory; unreadable, it names them', async () => {
