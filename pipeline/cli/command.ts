@@ -23,6 +23,7 @@ import { knownSecrets, maskingServices, signingKeySecrets } from './mask-secrets
 import { failedStep } from '../report/failed-step.ts';
 import { documentServices } from './document-services.ts';
 import { createdStamp } from '../plan/labels.ts';
+import { chosenBuilders } from '../config/builders-env.ts';
 // Imported with the command, not when a run starts: one chunk fewer for the module loader to read, link and
 // run on every run (~10 ms of one that finds everything up to date); a dry run loads them unused.
 import { createServices } from '../run/create-services.ts';
@@ -102,6 +103,7 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
     updateLock: options['update-lock'],
     signal: controller.signal,
     engine: needsEngine(phases) ? { builder, notice: (message) => notices.push(message) } : undefined,
+    ...(await buildersOf(prepared.config, prepared.plan.projectDir, concurrency)),
     credentials: prepared.credentials,
     given: givenValues(prepared.variables, process.env),
     emit: (event) => (reporter ? reporter.emit(event) : early.push(event)),
@@ -151,6 +153,12 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
   }
   // Said once more at the end, as every config error is (file:line:col, exit 2), after the run's own view.
   throw new UserError([...new Map(problems.map((p) => [formatProblem(p), p])).values()]);
+}
+
+/** The builders the config or BUILD_IMAGES_BUILDERS names, each taking --concurrency images unless it says. */
+async function buildersOf(config: Parameters<typeof chosenBuilders>[0], projectDir: string, capacity: number) {
+  const chosen = await chosenBuilders(config, projectDir);
+  return chosen ? { builders: { ...chosen, capacity } } : {};
 }
 
 /** An unreachable engine in one line, its advice included: the first thing a newcomer without one sees. */

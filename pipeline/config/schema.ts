@@ -131,6 +131,47 @@ export const imageSchema = z.strictObject({
   attestations: attestationsSchema.optional().describe("this image's attestations: its keys replace the top level's"),
 });
 
+/** A machine that builds: an engine (local, tcp:// with TLS, ssh://) or a buildkitd (issue 23, item 4). */
+export const builderSchema = z.strictObject({
+  name: name('builder').describe('how the run names it: in its events, errors and --metadata-file'),
+  endpoint: z
+    .string()
+    .regex(/^(unix|tcp|ssh):\/\/\S+$/, 'an endpoint is unix:///path, tcp://host:port or ssh://[user@]host[:port]')
+    .describe(
+      "unix:///var/run/docker.sock, tcp://host:2376 (with tls), ssh://user@host (the docker CLI's way: `docker system dial-stdio` there); ${VARIABLES} allowed",
+    ),
+  kind: z.enum(['engine', 'buildkitd']).default('engine').describe('a Docker engine, or a standalone buildkitd (accepted, not yet built with: see the README)'),
+  platforms: z
+    .array(z.string().regex(/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/, 'a platform is os/arch or os/arch/variant: linux/amd64'))
+    .min(1)
+    .optional()
+    .describe('what it builds for (default: anything); an image that names a platform goes only to a builder that lists it'),
+  capacity: z.number().int().min(1).max(64).optional().describe('images it builds at once (default: --concurrency, 2)'),
+  tls: z
+    .strictObject({
+      ca: z.string().min(1).describe('the CA that signed the server (project-relative or absolute path)'),
+      cert: z.string().min(1).describe("this client's certificate"),
+      key: z.string().min(1).describe("this client's key"),
+    })
+    .optional()
+    .describe("mutual TLS for a tcp:// endpoint, as DOCKER_TLS_VERIFY with DOCKER_CERT_PATH, or buildx remote driver's cacert/cert/key"),
+});
+
+/** What one builder's fields cannot say alone: names are unique, TLS is for tcp:// only. */
+function builderRules(builders: readonly z.output<typeof builderSchema>[], ctx: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  builders.forEach((builder, i) => {
+    if (seen.has(builder.name))
+      ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `a second builder named ${builder.name}: each needs a name of its own` });
+    seen.add(builder.name);
+    if (builder.tls && !builder.endpoint.startsWith('tcp://')) {
+      ctx.addIssue({ code: 'custom', path: [i, 'tls'], message: `tls is for a tcp:// endpoint; ${builder.endpoint.split(':')[0]}:// brings its own security` });
+    }
+  });
+}
+
+export const buildersSchema = z.array(builderSchema).min(1).superRefine(builderRules);
+
 export const configSchema = z.strictObject({
   source: lineField.optional().describe('org.opencontainers.image.source of every image'),
   variables: z.record(variableName, variableSchema).default({}),
@@ -150,6 +191,9 @@ export const configSchema = z.strictObject({
   attestations: attestationsSchema
     .optional()
     .describe('which documents every image gets (an image may say otherwise; --sbom and --provenance beat both), and how they are signed (issue 22)'),
+  builders: buildersSchema
+    .optional()
+    .describe('the machines that build, spread by platform and free capacity (default: the one engine of DOCKER_HOST); BUILD_IMAGES_BUILDERS overrides'),
   registryCheck: z
     .boolean()
     .default(true)
@@ -159,6 +203,7 @@ export const configSchema = z.strictObject({
 });
 
 export type Config = z.output<typeof configSchema>;
+export type BuilderConfig = z.output<typeof builderSchema>;
 export type ImageConfig = z.output<typeof imageSchema>;
 export type AttestationsConfig = z.output<typeof attestationsSchema>;
 

@@ -18,11 +18,13 @@ export interface EngineOptions {
   notice?: (message: string) => void;
   /** Where the last prune of each engine's build cache is noted: pruned at most every 10 minutes. Every time without. */
   pruneStamps?: string;
+  /** How failures name the engine (a builder's name and endpoint); default: its connection. */
+  where?: string;
 }
 
 export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
   const connection = options.connection ?? connectionOptions();
-  const failure = engineFailure(describeConnection(connection));
+  const failure = engineFailure(options.where ?? describeConnection(connection));
   const api = engineApi(connection);
   const dockerode = once(async () => {
     const { default: Docker } = await import('dockerode');
@@ -37,7 +39,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     throw new RunError(`this engine has no ${builder} builder`, `build with --builder ${PREFERRED.filter((b) => b !== builder).join(' or ')}`);
   }
   const built = lazyBuilder(builder, { api, dockerode, apiVersion: headers.apiVersion }, failure);
-  const schedule = options.pruneStamps === undefined ? undefined : { file: options.pruneStamps, engine: describeConnection(connection) };
+  const schedule = options.pruneStamps === undefined ? undefined : { file: options.pruneStamps, engine: options.where ?? describeConnection(connection) };
   return { images: dockerImageStore(api, dockerode, failure), builder: schedule ? pruningAtMostEvery(built, schedule) : built };
 }
 

@@ -115,3 +115,11 @@ export interface Engine {
   images: ImageStore;
   builder: Builder;
 }
+
+/** One of the machines a run builds on (config `builders:`): its engine, and how many images it takes at once. */
+export interface BuildMachine extends Engine {
+  name: string;
+  capacity: number;
+  /** What it builds for; undefined: anything. */
+  platforms?: readonly string[];
+}

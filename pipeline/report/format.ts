@@ -23,7 +23,7 @@ export function formatEvent(event: RunEvent, verbose: boolean): Line[] {
     case 'notice':
       return [{ text: `note: ${event.message}` }];
     case 'start':
-      return [{ image: event.image, text: 'building' }];
+      return [{ image: event.image, text: event.builder ? `building on ${event.builder}` : 'building' }];
     case 'log':
       return verbose ? [{ image: event.image, text: event.line, output: true }] : [];
     case 'step': {

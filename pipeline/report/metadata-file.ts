@@ -45,6 +45,7 @@ function imageMetadata(image: ImageRecord, byName: ReadonlyMap<string, ImageReco
     ...(image.reason ? { 'build-images.reason': image.reason } : {}),
     ...(image.hint ? { 'build-images.hint': image.hint } : {}),
     ...(image.id ? { 'build-images.image-id': image.id } : {}),
+    ...(image.builder ? { 'build-images.builder': image.builder } : {}),
     'build-images.tags': image.tags,
     'build-images.pushed': image.pushes,
     ...(image.registry ? { 'build-images.registry': image.registry } : {}),

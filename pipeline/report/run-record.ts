@@ -30,6 +30,8 @@ export interface ImageRecord {
   /** Up to date in this registry: the manifest's digest there. */
   registry?: { name: string; digest: string };
   base?: Finish['base'];
+  /** The configured builder whose engine built or holds it. */
+  builder?: string;
   /** Milliseconds since the epoch, as the events arrived. */
   started?: number;
   finished?: number;
@@ -209,6 +211,7 @@ function finished(event: Finish): Partial<ImageRecord> {
     ...(event.id ? { id: event.id } : {}),
     ...(event.base ? { base: event.base } : {}),
     ...(event.hint ? { hint: event.hint } : {}),
+    ...(event.builder ? { builder: event.builder } : {}),
   };
   if (event.status === 'failed') return { ...common, status: event.notBuilt ? 'skipped' : 'failed', reason: event.error };
   if (event.status === 'built') return { ...common, status: 'built', reason: event.reason };

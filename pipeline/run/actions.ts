@@ -11,18 +11,22 @@ import { attachDocuments } from './attach-documents.ts';
 import type { RunOptions, RunServices } from './services.ts';
 
 type Services<K extends keyof RunServices> = Pick<RunServices, K | 'emit' | 'signal'>;
-type PushServices = Services<'images' | 'credentials' | 'remoteDigest' | 'sleep' | 'registry' | 'now'> & Partial<Pick<RunServices, 'documents' | 'referrers'>>;
+type PushServices = Services<'images' | 'credentials' | 'remoteDigest' | 'sleep' | 'registry' | 'now'> &
+  Partial<Pick<RunServices, 'documents' | 'referrers'>> &
+  Pick<RunServices, 'machines'>;
 
 const PUSH_ATTEMPTS = 4;
 // The registry's or the network's passing trouble, worth another try; a refusal (401, 403, 404) is not.
 const TRANSIENT = /\b5\d\d\b|internal server error|bad gateway|service unavailable|gateway timeout|ECONNRESET|connection reset|broken pipe|EOF|i\/o timeout/i;
 
 /** `rmi`: each tag, and `:latest` of each repository, removed; nothing to remove is not an error. */
-export async function removeImages(images: readonly ImagePlan[], settings: Services<'images'>): Promise<void> {
+export async function removeImages(images: readonly ImagePlan[], settings: Services<'images'> & Pick<RunServices, 'machines'>): Promise<void> {
+  // With builders, an image's tags may be on any of them (each run places it anew): each is asked.
+  const stores = settings.machines?.map((m) => ({ store: m.images, on: ` on ${m.name}` })) ?? [{ store: settings.images, on: '' }];
   for (const image of images) {
     const refs = tagsToRemove(image);
     const removed: string[] = [];
-    for (const ref of refs) if (await settings.images.untag(ref)) removed.push(ref);
+    for (const { store, on } of stores) for (const ref of refs) if (await store.untag(ref)) removed.push(`${ref}${on}`);
     settings.emit({
       type: 'action',
       action: 'rmi',
@@ -146,7 +150,7 @@ async function pushWithRetries(image: ImagePlan, tag: string, settings: PushServ
 export async function deployImages(
   action: 'deploy' | 'deploy_latest',
   images: readonly ImagePlan[],
-  results: ReadonlyMap<string, { status: string; id?: string; remote?: RemoteImage }>,
+  results: ReadonlyMap<string, { status: string; id?: string; remote?: RemoteImage; builder?: string }>,
   settings: PushServices,
   options: Pick<RunOptions, 'pushPartial'>,
 ): Promise<Omit<PushOutcome, 'present'>> {
@@ -160,12 +164,15 @@ export async function deployImages(
     return { pushed: [], failed: images.flatMap(tagsOf) };
   }
   for (const image of built) {
-    const { id, remote } = results.get(image.name)!;
+    const { id, remote, builder } = results.get(image.name)!;
+    // Pushed from the engine that holds it.
+    const holder = settings.machines?.find((m) => m.name === builder);
+    const on = holder ? { ...settings, images: holder.images } : settings;
     const pushedNow = remote
-      ? await tagInRegistry(image, tagsToPush(action, image), remote, settings)
+      ? await tagInRegistry(image, tagsToPush(action, image), remote, on)
       : action === 'deploy'
-        ? await deploy(image, id!, settings)
-        : await deployLatest(image, id!, settings);
+        ? await deploy(image, id!, on)
+        : await deployLatest(image, id!, on);
     outcome.pushed.push(...pushedNow.pushed);
     outcome.failed.push(...pushedNow.failed);
   }

@@ -6,7 +6,8 @@ import { rememberingEdits } from '../context/edit-cache.ts';
 import { defaultCacheDir } from '../context/cache-dir.ts';
 import { createFetcher, LOCK_FILE } from '../context/fetcher.ts';
 import { createEngine, type EngineOptions } from '../engine/create-engine.ts';
-import type { Engine } from '../engine/engine.ts';
+import type { BuildMachine, Engine, ImageStore } from '../engine/engine.ts';
+import type { BuilderConfig } from '../config/schema.ts';
 import { cachingImageFiles, rememberingFoundImages, rememberingInspections } from '../engine/cached-store.ts';
 import { STATE_DIR } from '../model/project-files.ts';
 import { registryCredentials } from '../registry/registry-auth.ts';
@@ -33,24 +34,27 @@ export interface ServiceSettings {
   given: GivenValues;
   /** undefined when the line needs no engine (host commands alone). */
   engine: EngineOptions | undefined;
+  /** The builders a config or BUILD_IMAGES_BUILDERS names: then these, not DOCKER_HOST's engine. */
+  builders?: { list: readonly BuilderConfig[]; baseDir: string; capacity: number };
   emit(event: RunEvent): void;
 }
 
 export async function createServices(settings: ServiceSettings): Promise<RunServices> {
   const cacheDir = defaultCacheDir();
   // The digest cache is read while the engine answers its ping.
-  const [engine, digests] = await Promise.all([
-    settings.engine ? createEngine({ ...settings.engine, pruneStamps: path.join(cacheDir, 'pruned.json') }) : noEngine(),
+  const pruneStamps = path.join(cacheDir, 'pruned.json');
+  const machinesMade = settings.engine && settings.builders ? machinesOf(settings.engine, settings.builders, pruneStamps, cacheDir) : undefined;
+  const [engine, machines, digests] = await Promise.all([
+    machinesMade ? machinesMade.then((m) => m[0]!) : settings.engine ? createEngine({ ...settings.engine, pruneStamps }) : noEngine(),
+    machinesMade,
     loadDigestCache(path.join(settings.projectDir, STATE_DIR, 'digests.json'), {
       notice: (message) => settings.emit({ type: 'notice', message }),
     }),
   ]);
   return {
-    images: cachingImageFiles(
-      rememberingFoundImages(rememberingInspections(engine.images), path.join(cacheDir, 'found-images.json')),
-      path.join(cacheDir, 'image-files'),
-    ),
+    images: machines ? engine.images : cached(engine.images, cacheDir, 'found-images.json'),
     builder: engine.builder,
+    ...(machines ? { machines } : {}),
     edit: rememberingEdits(path.join(cacheDir, 'edited-files'), undefined, settings.given),
     emit: settings.emit,
     signal: settings.signal,
@@ -71,6 +75,22 @@ export async function createServices(settings: ServiceSettings): Promise<RunServ
     now: Date.now,
     secret: secretReader(settings.secrets, settings.projectDir),
   };
+}
+
+/** Asking nothing twice (cached-store.ts); a builder's found images are kept apart from another's. */
+function cached(store: ImageStore, cacheDir: string, foundFile: string): ImageStore {
+  return cachingImageFiles(rememberingFoundImages(rememberingInspections(store), path.join(cacheDir, foundFile)), path.join(cacheDir, 'image-files'));
+}
+
+async function machinesOf(
+  engine: EngineOptions,
+  builders: NonNullable<ServiceSettings['builders']>,
+  pruneStamps: string,
+  cacheDir: string,
+): Promise<BuildMachine[]> {
+  const { createBuilders } = await import('../engine/create-builders.ts');
+  const machines = await createBuilders(builders.list, { ...engine, pruneStamps, baseDir: builders.baseDir, capacity: builders.capacity });
+  return machines.map((m) => ({ ...m, images: cached(m.images, cacheDir, `found-images-${m.name.replace(/\//g, '_')}.json`) }));
 }
 
 /** For a line that only runs host commands: the engine is never asked, so any use of it is a bug. */

@@ -16,7 +16,8 @@ export interface ImageOutcome {
 export type RunEvent =
   | PlanEvent
   | { type: 'notice'; message: string }
-  | { type: 'start'; image: string }
+  /** `builder`: the configured builder it was placed on (none without `builders:`). */
+  | { type: 'start'; image: string; builder?: string }
   | { type: 'log'; image: string; line: string }
   /** A Dockerfile instruction's state: started, cached, completed (milliseconds since the epoch), failed. */
   | { type: 'step'; image: string; step: BuildStep }
@@ -39,6 +40,8 @@ export type RunEvent =
       type: 'finish';
       image: string;
       status: ImageStatus;
+      /** The configured builder whose engine built or holds it (none without `builders:`). */
+      builder?: string;
       id?: string;
       tags: readonly string[];
       /** Why it was built: no image yet, base image changed, build args changed, inputs changed, --no-cache. */

@@ -1,5 +1,6 @@
 // Builds a selection of images: each starts once what it is built on is done, at most `concurrency` builds
-// at a time (host commands take no slot). A failure fails the images that depend on it and, unless keepGoing, starts nothing new (builds
+// at a time (host commands take no slot), or, with builders configured, as many as each builder's capacity
+// on the builder the pool places it on (builder-pool.ts). A failure fails the images that depend on it and, unless keepGoing, starts nothing new (builds
 // already running finish, as make's do).
 import { buildImage, decide, type BaseRun, type BuildOptions, type BuildServices, type Decision } from './build-image.ts';
 import { createRecipes, type Recipes } from './command-recipe.ts';
@@ -12,7 +13,9 @@ import { imageRef, registryOf, repositoryDigests } from '../model/image-ref.ts';
 import { remoteImageId } from './registry-cache.ts';
 import type { Selection } from '../plan/phases.ts';
 import type { ImagePlan, Plan } from '../plan/plan.ts';
-import type { RunOptions } from './services.ts';
+import type { RunOptions, RunServices } from './services.ts';
+import { builderPool, type BuilderPool, type Placed } from './builder-pool.ts';
+import type { BuildMachine } from '../engine/engine.ts';
 
 export type SchedulerOptions = BuildOptions & Pick<RunOptions, 'concurrency' | 'keepGoing'>;
 
@@ -29,19 +32,25 @@ export interface ImageRun {
   remote?: RemoteImage;
   /** A config error found only as it was built (a base image without the file an edit names): exit 2. */
   problems?: Problem[];
+  /** The configured builder whose engine holds it (none without `builders:`). */
+  builder?: string;
 }
 
 export async function runBuilds(
   plan: Plan,
   selection: Selection,
-  settings: BuildServices,
+  settings: BuildServices & Pick<RunServices, 'machines'>,
   options: SchedulerOptions,
   done: ReadonlyMap<string, ImageRun> = new Map(),
 ): Promise<Map<string, ImageRun>> {
   const commands = selection.commands.map(({ image, name }) => plan.images.get(image)!.hostCommands.find((c) => c.name === name)!);
   await runCommands(commands, settings, options.keepGoing);
 
-  const slots = semaphore(options.concurrency);
+  // Without builders, the one engine is a pool of one whose capacity is --concurrency: today's semaphore.
+  const named = settings.machines !== undefined;
+  const pool = builderPool(
+    settings.machines ?? [{ name: 'engine', images: settings.images, builder: settings.builder, capacity: Math.max(1, options.concurrency) }],
+  );
   const recipes = createRecipes(settings.digests, new Set([...plan.images.values()].flatMap((image) => image.hostCommands.flatMap((c) => c.outputs))));
   let stoppedBy: string | undefined;
   const jobs = new Map<string, Promise<ImageRun>>();
@@ -66,7 +75,15 @@ export async function runBuilds(
 
     const stopped = stopReason();
     if (stopped) return notBuilt('stopped', stopped.error, stopped.hint);
-    settings.emit({ type: 'start', image: name });
+    let placed: Placed;
+    try {
+      placed = named ? await placeImage(pool, image, deps, settings) : pool.place({});
+    } catch (err) {
+      if (!(err instanceof RunError)) throw err;
+      return notBuilt('stopped', err.message, err.hint);
+    }
+    const on = named ? { builder: placed.machine.name } : {};
+    settings.emit({ type: 'start', image: name, ...on });
     const started = Date.now();
     const finish = (run: ImageRun, more: Pick<Extract<RunEvent, { type: 'finish' }>, 'notBuilt' | 'base'> = {}): ImageRun => {
       settings.emit({
@@ -81,10 +98,11 @@ export async function runBuilds(
         hint: run.hint,
         registry: run.registry,
         ...(run.problems ? { problems: run.problems } : {}),
+        ...on,
         ...more,
         seconds: (Date.now() - started) / 1000,
       });
-      return run;
+      return { ...run, ...on };
     };
     const failed = (err: unknown): ImageRun => {
       if (err instanceof UserError) {
@@ -99,38 +117,49 @@ export async function runBuilds(
       if (!options.keepGoing && !isMissingInput(err)) stoppedBy ??= name;
       return finish({ name, status: 'failed', error: err.message, hint: err instanceof RunError ? err.hint : undefined });
     };
+    const buildFailed = async (err: unknown): Promise<ImageRun> =>
+      named && err instanceof RunError ? failed(await onBuilder(pool, placed.machine, err)) : failed(err);
     const bases = new Map(deps.filter((d) => d.id).map((d) => [d.name, { id: d.id!, remote: d.remote }]));
+    // Everything about the image is asked of the engine that builds it: its tags, its base, the build.
+    const there = named ? { ...settings, images: placed.machine.images, builder: placed.machine.builder } : settings;
     // An image whose commands are all reproducible knows its digest before they run: one up to date (in
     // its registry, on a fresh runner) is not compiled for.
     let decided: Decision | undefined;
     try {
-      decided = await decideBeforeCommands(image, bases, settings, options, recipes);
-      if (decided?.made) {
-        const base = await baseOf(image, bases, settings);
-        settings.inputs?.base(name, base);
-        return finish({ name, ...decided.made }, { base });
-      }
+      decided = await decideBeforeCommands(image, bases, there, options, recipes);
+    } catch (err) {
+      placed.done();
+      return await buildFailed(err);
+    }
+    if (decided?.made) {
+      placed.done();
+      const base = await baseOf(image, bases, there);
+      settings.inputs?.base(name, base);
+      return finish({ name, ...decided.made }, { base });
+    }
+    try {
       // An image's host commands (its Go builds) take no build slot: they run while other images build, so
       // that its binaries are ready when a slot frees, as make -j overlaps them.
       await runCommands(image.hostCommands, settings);
     } catch (err) {
+      placed.done();
       return failed(err);
     }
-    const release = await slots.acquire();
     try {
+      await placed.slot();
       const stoppedMeanwhile = stopReason();
       if (stoppedMeanwhile) return finish({ name, status: 'failed', ...stoppedMeanwhile }, { notBuilt: 'stopped' });
       // The outputs of reproducible commands enter by their recipes also where they were not decided
       // before the commands ran (a copy of a directory that holds one): the digest does not depend on it.
-      decided ??= await decide(image, bases, settings, options, (await recipes.outputsOf(image)) ?? new Map());
-      const result = await buildImage(image, bases, settings, options, decided);
-      const base = await baseOf(image, bases, settings);
+      decided ??= await decide(image, bases, there, options, (await recipes.outputsOf(image)) ?? new Map());
+      const result = await buildImage(image, bases, there, options, decided);
+      const base = await baseOf(image, bases, there);
       settings.inputs?.base(name, base);
       return finish({ name, ...result }, { base });
     } catch (err) {
-      return failed(err);
+      return await buildFailed(err);
     } finally {
-      release();
+      placed.done();
     }
   };
 
@@ -187,22 +216,40 @@ async function baseOf(
   return remote ? { ref, id: await remoteImageId(remote, settings), digest: remote.digest } : { ref };
 }
 
-function semaphore(size: number) {
-  let free = Math.max(1, size);
-  const waiting: (() => void)[] = [];
-  const release = () => {
-    const next = waiting.shift();
-    if (next) next();
-    else free++;
-  };
-  return {
-    async acquire(): Promise<() => void> {
-      if (free > 0) {
-        free--;
-        return release;
-      }
-      await new Promise<void>((resolve) => waiting.push(resolve));
-      return release;
-    },
-  };
+/**
+ * Where an image of a run with builders goes: with its base when that is a graph image held on an engine,
+ * else preferring a builder whose engine has its first tag (its earlier build), asked of each at once.
+ */
+async function placeImage(pool: BuilderPool, image: ImagePlan, deps: readonly ImageRun[], settings: BuildServices): Promise<Placed> {
+  const baseName = image.base.kind === 'image' ? image.base.image : undefined;
+  const base = deps.find((d) => d.name === baseName);
+  if (base?.builder && !base.remote) return pool.place({ with: base.builder });
+  const tag = image.tags[0]!;
+  const candidates = pool.machines.filter((m) => !pool.isLost(m.name));
+  const held = await Promise.all(
+    candidates.map((m) =>
+      m.images.inspectImage(tag).then(
+        (info) => (info ? m.name : undefined),
+        () => undefined,
+      ),
+    ),
+  );
+  if (settings.signal.aborted) throw new RunError('not built: interrupted');
+  return pool.place({ prefer: new Set(held.filter((n): n is string => n !== undefined)) });
+}
+
+/**
+ * A build's failure, named with its builder; a builder that no longer answers is lost to the run: nothing
+ * more is placed on it, and the images it holds cost only themselves (with --keep-going the rest go on).
+ */
+async function onBuilder(pool: BuilderPool, machine: BuildMachine, err: RunError): Promise<RunError> {
+  const answers = await machine.images.ping().then(
+    () => true,
+    () => false,
+  );
+  if (!answers) pool.lose(machine.name);
+  const message = err.message.includes(`builder ${machine.name}`) ? err.message : `on builder ${machine.name}: ${err.message}`;
+  return answers
+    ? new RunError(message, err.hint)
+    : new RunError(`${message} (builder ${machine.name} is gone)`, `nothing more is built on ${machine.name}; with --keep-going the other builders go on`);
 }

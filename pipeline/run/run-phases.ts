@@ -105,11 +105,15 @@ export async function runPhases(plan: Plan, phases: readonly Phase[], selected: 
  * 35-55 ms, which every run that built used to wait for at its end), and is reported at the end. What the
  * builds running meanwhile use is not pruned; what they add is counted by the next run's prune.
  */
-function cachePruner(services: Pick<RunServices, 'builder' | 'emit'>, limit: number) {
+function cachePruner(services: Pick<RunServices, 'builder' | 'emit' | 'machines'>, limit: number) {
   let pruning: Promise<{ reclaimed: number } | Error> | undefined;
+  // Each builder's cache is its own; what they freed is told as one.
+  const builders = services.machines?.map((m) => m.builder) ?? [services.builder];
   return {
     start() {
-      pruning ??= services.builder.pruneCache(limit).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+      pruning ??= Promise.all(builders.map((b) => b.pruneCache(limit)))
+        .then((freed) => ({ reclaimed: freed.reduce((sum, f) => sum + f.reclaimed, 0) }))
+        .catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
     },
     async report(): Promise<void> {
       const result = await pruning;

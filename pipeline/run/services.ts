@@ -2,7 +2,7 @@
 // registry, the clock: things with effects, which tests replace with in-memory ones) and the options the
 // command line chose. Each run function names the few it uses, so that a unit test builds only those;
 // cli/command.ts wires the real ones, in one place.
-import type { Builder, ImageStore } from '../engine/engine.ts';
+import type { Builder, BuildMachine, ImageStore } from '../engine/engine.ts';
 import type { Fetcher } from '../context/fetcher.ts';
 import type { DigestCache } from '../context/digest-cache.ts';
 import type { ApplyEdit } from '../context/edit-cache.ts';
@@ -18,6 +18,11 @@ import type { InputLog } from '../attest/inventory.ts';
 export interface RunServices {
   images: ImageStore;
   builder: Builder;
+  /**
+   * The machines of a config with `builders:`; `images` and `builder` are then the first one's. Undefined:
+   * the one engine of DOCKER_HOST, as before builders existed.
+   */
+  machines?: readonly BuildMachine[];
   emit(event: RunEvent): void;
   signal: AbortSignal;
   fetcher: Fetcher;

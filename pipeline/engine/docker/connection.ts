@@ -22,7 +22,7 @@ export function connectionOptions(
   if (!tcp) {
     throw new UserError({
       message: `DOCKER_HOST=${host}: only unix:// and tcp:// engines are supported`,
-      hint: 'for a remote engine over ssh, forward its socket (ssh -L) and point DOCKER_HOST at it',
+      hint: 'for a remote engine over ssh, name it as a builder (builders: endpoint ssh://user@host), or forward its socket (ssh -L) and point DOCKER_HOST at it',
     });
   }
   const tls = Boolean(env['DOCKER_TLS_VERIFY']);
