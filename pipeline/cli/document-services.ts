@@ -11,8 +11,9 @@ import { inputLog, type InputLog } from '../attest/inventory.ts';
 import type { RunFacts } from '../attest/documents.ts';
 import type { RunServices } from '../run/services.ts';
 
-// A --set variable with such a name is taken for a secret: its name goes into the provenance, its value not.
-const SECRET_NAME = /pass|token|secret|key|auth|cred/i;
+// A --set variable with such a word in its name (DEPLOY_TOKEN, NPM_AUTH, API_KEY; not AUTHOR, MONKEY) is taken
+// for a secret: its name goes into the provenance, its value not, and no document may hold the value.
+const SECRET_NAME = /(^|_)(PASS|PASSWD|PASSWORD|TOKEN|SECRET|KEY|AUTH|CRED|CREDS|CREDENTIALS?)(_|$)/i;
 
 export interface DocumentContext {
   prepared: Prepared;
@@ -22,6 +23,10 @@ export interface DocumentContext {
   /** The run's secret values so far (the mask's). */
   secrets(): readonly string[];
   startedOn: string;
+}
+
+export function isSecretName(name: string): boolean {
+  return SECRET_NAME.test(name);
 }
 
 export function documentServices(

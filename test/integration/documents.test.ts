@@ -307,6 +307,19 @@ test('cm-container: every type file with the sha256 it is pinned to (fetched: it
   assert.ok(edited?.comment?.startsWith('edited: /etc/cloudify/config.yaml'), JSON.stringify(edited));
 });
 
+test('cm-container up to date: the same files and digests, its edited files read back from the image (the run made only their stand-ins)', async () => {
+  await mkdir(path.join(projectDir, 'again'));
+  const again = await run(['--metadata-file', 'again/images.json', ...CM_SETS(), 'cm-container']);
+  assert.is(again.code, 0, again.stderr + again.stdout);
+  const finish = again.events.find((e) => e['type'] === 'finish' && e['image'] === 'cm-container')!;
+  assert.is(finish['status'], 'skipped');
+  const first = (await documentsOf('cm-container')).spdx;
+  const second = JSON.parse(await readFile(path.join(projectDir, 'again', 'cm-container.spdx.json'), 'utf8')) as Spdx;
+  const digests = (doc: Spdx) => doc.files.map((f) => [f.fileName, f.checksums]);
+  assert.equal(digests(second), digests(first));
+  assert.ok(second.files.some((f) => f.fileName === './etc/rc.d/rc.local'));
+});
+
 test('no secret in any document: the registry password the run used, nor its base64 form', async () => {
   for (const file of await readdir(path.join(projectDir, 'out'))) {
     const text = await readFile(path.join(projectDir, 'out', file), 'utf8');

@@ -10,6 +10,7 @@ import { commandFlags, parseVendorJson, parseVersionM, vendoredPackages } from '
 import { documentChoice } from '../../pipeline/attest/attestations-schema.ts';
 import { documentFlags } from '../../pipeline/cli/options.ts';
 import { createdStamp } from '../../pipeline/plan/labels.ts';
+import { isSecretName } from '../../pipeline/cli/document-services.ts';
 import { downloadLocation, genericPurl, ociPurl } from '../../pipeline/attest/sbom-model.ts';
 import type { AttestationDocument, AttestationSubject } from '../../pipeline/attest/attestation.ts';
 import type { PackEntry } from '../../pipeline/model/context-entries.ts';
@@ -408,6 +409,11 @@ test("govendor: the packages go list -deps names under vendor/, each with vendor
     { path: 'k8s.io/api/core/v1', revision: '4df58c8', entry: 'k8s.io/api' },
   ]);
   assert.equal(parseVendorJson('<html>'), []);
+});
+
+test('a --set variable is secret by a word of its name: DEPLOY_TOKEN, NPM_AUTH, API_KEY, DB_PASSWORD, but not AUTHOR or MONKEY', () => {
+  for (const name of ['DEPLOY_TOKEN', 'NPM_AUTH', 'API_KEY', 'DB_PASSWORD', 'TOKEN', 'aws_secret_key']) assert.ok(isSecretName(name), name);
+  for (const name of ['AUTHOR', 'MONKEY', 'PXTAG', 'PASSAGE', 'TOKENIZER_VERSION']) assert.not.ok(isSecretName(name), name);
 });
 
 test('org.opencontainers.image.created: SOURCE_DATE_EPOCH when set (reproducible), else now; a value not in seconds is named', () => {
