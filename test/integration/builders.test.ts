@@ -6,16 +6,14 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import Docker from 'dockerode';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { cli, project, type CliResult } from '../support/cli.ts';
 import { cleanup, docker, ensureStandIns, requireEngine, rootfs, STAND_IN_LABEL, TEST_SOCKET, testTag } from '../support/engine.ts';
 import { startPrivateEngine, type PrivateEngine } from '../support/private-engine.ts';
-import { tempDir } from '../support/temp.ts';
+import { makeCerts } from '../support/tls-certs.ts';
 
 const test = suite('builders on two engines');
 let other: PrivateEngine | undefined;
@@ -28,38 +26,6 @@ async function freePort(): Promise<number> {
   const { port: free } = server.address() as net.AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return free;
-}
-
-/** A CA, a server certificate for 127.0.0.1 and a client certificate signed by it. */
-async function makeCerts(): Promise<string> {
-  const dir = await tempDir('bi-builder-certs-');
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=build-images builders CA', '-keyout', 'ca-key.pem', '-out', 'ca.pem');
-  for (const [name, subject, ext] of [
-    ['server', '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth'],
-    ['client', '/CN=client', 'extendedKeyUsage=clientAuth'],
-  ] as const) {
-    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', subject, '-keyout', `${name}-key.pem`, '-out', `${name}.csr`);
-    await writeFile(path.join(dir, `${name}.ext`), `${ext}\n`);
-    ssl(
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca-key.pem',
-      '-CAcreateserial',
-      '-days',
-      '1',
-      '-extfile',
-      `${name}.ext`,
-      '-out',
-      `${name}.pem`,
-    );
-  }
-  return dir;
 }
 
 /** The stand-in base on the second engine, as the test bed makes it on its own. */

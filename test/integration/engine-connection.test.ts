@@ -3,15 +3,14 @@
 // client certificate signed by the test's own CA, as a TLS-protected engine does.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { cli, project, summaryOf } from '../support/cli.ts';
 import { cleanup, ensureStandIns, requireEngine, TEST_SOCKET as SOCKET, testTag } from '../support/engine.ts';
-import { tempDir } from '../support/temp.ts';
+import { makeCerts } from '../support/tls-certs.ts';
 
 const test = suite('engine over tcp');
 let certs = '';
@@ -32,41 +31,6 @@ async function listen(server: net.Server): Promise<number> {
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return (server.address() as net.AddressInfo).port;
-}
-
-/** A CA, a server certificate for 127.0.0.1 and a client certificate, in the files the docker CLI reads. */
-async function makeCerts(): Promise<string> {
-  const dir = await tempDir('bi-certs-');
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=build-images test CA', '-keyout', 'ca-key.pem', '-out', 'ca.pem');
-  for (const [name, subject, ext] of [
-    ['server', '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1'],
-    ['client', '/CN=client', 'extendedKeyUsage=clientAuth'],
-  ] as const) {
-    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', subject, '-keyout', `${name}-key.pem`, '-out', `${name}.csr`);
-    await writeFile(path.join(dir, `${name}.ext`), `${ext}\n`);
-    ssl(
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca-key.pem',
-      '-CAcreateserial',
-      '-days',
-      '1',
-      '-extfile',
-      `${name}.ext`,
-      '-out',
-      `${name}.pem`,
-    );
-  }
-  // The docker CLI's names: ca.pem, cert.pem, key.pem.
-  await writeFile(path.join(dir, 'cert.pem'), await readFile(path.join(dir, 'client.pem')));
-  await writeFile(path.join(dir, 'key.pem'), await readFile(path.join(dir, 'client-key.pem')));
-  return dir;
 }
 
 test.before(async () => {

@@ -197,6 +197,19 @@ async function tool(file: string, args: string[]): Promise<string> {
 
 let subjectOne = '';
 
+/** cosign 3's offline check of a signed provenance Statement hanging off REF, with the public key. */
+const verifyAttestation = (ref: string) => [
+  'verify-attestation',
+  '--key',
+  'cosign.pub',
+  '--insecure-ignore-tlog',
+  '--allow-insecure-registry',
+  '--allow-http-registry',
+  '--type',
+  PROVENANCE,
+  ref,
+];
+
 test('deploy: every document and its signature a referrer of the pushed manifest; the referrers tag written once; oras and cosign read them', async () => {
   const { events, ok } = await run(['one', 'two', 'deploy']);
   assert.ok(ok);
@@ -254,17 +267,7 @@ test('deploy: every document and its signature a referrer of the pushed manifest
   assert.equal(discovered.referrers.map((r) => r.artifactType).sort(), one.referrers.map((r) => r.artifactType).sort());
 
   // cosign 3 verifies the signed Statement offline with the public key, and prints the Statement.
-  const verified = await tool(tools.cosign, [
-    'verify-attestation',
-    '--key',
-    'cosign.pub',
-    '--insecure-ignore-tlog',
-    '--allow-insecure-registry',
-    '--allow-http-registry',
-    '--type',
-    PROVENANCE,
-    `${proxy.address}/${repository}@${digest}`,
-  ]);
+  const verified = await tool(tools.cosign, verifyAttestation(`${proxy.address}/${repository}@${digest}`));
   const envelope = JSON.parse(verified.trim().split('\n')[0]!) as { payload: string };
   const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString()) as { subject: { digest: { sha256: string } }[] };
   assert.is(`sha256:${statement.subject[0]!.digest.sha256}`, digest, "the verified Statement's subject is the pushed digest");
@@ -276,17 +279,7 @@ test('deploy: every document and its signature a referrer of the pushed manifest
   assert.is(two.fallbackTag, twoDigest.replace(':', '-'));
   const twoIndex = await getJson(token, token.address, twoRepository, twoDigest.replace(':', '-'), INDEX);
   assert.is((twoIndex.json!['manifests'] as unknown[]).length, 3);
-  await tool(tools.cosign, [
-    'verify-attestation',
-    '--key',
-    'cosign.pub',
-    '--insecure-ignore-tlog',
-    '--allow-insecure-registry',
-    '--allow-http-registry',
-    '--type',
-    PROVENANCE,
-    `${token.address}/${twoRepository}@${twoDigest}`,
-  ]);
+  await tool(tools.cosign, verifyAttestation(`${token.address}/${twoRepository}@${twoDigest}`));
   const signed = (await readFile(path.join(dir, 'signed.txt'), 'utf8')).trim().split('\n');
   assert.equal(signed, [`${token.address}/${twoRepository}:1 ${twoDigest} ${token.address}/${twoRepository}@${twoDigest}`]);
 
