@@ -154,4 +154,25 @@ test('graphdriver: a registry cache export is refused before the build, from the
   assert.is(inline.code, 0, inline.stderr + inline.stdout);
 });
 
+test('every engine: the classic builder refuses a registry cache export, and --cache-to type=registry one tag for two images', async () => {
+  const reg = registry!.address;
+  const cacheRef = `${reg}/${repo('cache')}:classic`;
+  const env = { ...ENV, DOCKER_HOST: TEST_HOST };
+  const dir = await project({ 'build.config.yaml': config(reg) });
+  // --no-cache: an image up to date (the inline build above made it) is not built, nor its cache exported.
+  const classic = await cli(['--json', '--no-cache', '--builder', 'classic', '--cache-to', `type=registry,ref=${cacheRef}`], { cwd: dir, env });
+  assert.is(classic.code, 2, classic.stderr + classic.stdout);
+  assert.match(String(finishOf(classic, 'slow')!.error), /the classic builder exports no cache/);
+  assert.is(steps(classic).length, 0, 'nothing was built');
+
+  const two = await project({
+    'build.config.yaml': `${config(reg)}  other:\n    base: ${reg}/${repo('base')}:1\n    tags: ['${reg}/${repo('other')}:1']\n`,
+  });
+  const both = await cli(['--json', '--cache-to', `type=registry,ref=${cacheRef}`], { cwd: two, env });
+  assert.is(both.code, 2, both.stderr + both.stdout);
+  assert.match(both.stderr, /one registry cache for 2 images \(other, slow\)|one registry cache for 2 images \(slow, other\)/);
+  assert.is(steps(both).length, 0);
+  assert.equal(await registry!.allTags(repo('cache')).then((tags) => tags.filter((t) => t === 'classic')), []);
+});
+
 test.run();
