@@ -102,6 +102,18 @@ test('containerd store: engine A exports mode=max cache to the registry; an empt
   assert.ok(ranFor(onA) >= 3000, `A ran the step for ${ranFor(onA)} ms`);
   assert.equal(await registry!.allTags(repo('cache')), ['x'], 'the cache is in the registry under its own tag');
   assert.equal(await registry!.allTags(repo('slow')), [], "the image's own tags were never pushed: no inline cache to take from");
+  // What the tag holds is a cache manifest, not an image: its config is BuildKit's cache config.
+  const manifestPath = `/v2/${repo('cache')}/manifests/x`;
+  const manifest = await fetch(`http://${reg}${manifestPath}`, {
+    headers: {
+      authorization: registry!.authorization(manifestPath),
+      accept: 'application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json',
+    },
+  });
+  assert.is(manifest.status, 200);
+  const cacheDocument = await manifest.text();
+  assert.match(cacheDocument, /application\/vnd\.buildkit\.cacheconfig\.v0/);
+  assert.not.match(cacheDocument, /application\/vnd\.(oci\.image\.config\.v1|docker\.container\.image\.v1)\+json/);
   // Credentials went through the session, never into output.
   assert.not.ok((onA.stdout + onA.stderr).includes(PASSWORD));
 
