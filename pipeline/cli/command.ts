@@ -65,7 +65,7 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
   }
   const cacheLimit = parseSize(options['cache-limit'], '--cache-limit');
   const cacheFrom = cacheFromOption(options['cache-from']);
-  const inlineCache = cacheToOption(options['cache-to']);
+  const cacheTo = cacheToOption(options['cache-to']);
   const documents = documentFlags(options.sbom, options.provenance);
   const createdAt = createdStamp(process.env);
   const startedOn = new Date().toISOString();
@@ -73,6 +73,13 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
   const { phases, selected } = planPhases(prepared.graph, targets);
   await checkCopiesOf(prepared.plan, phases);
   outputs.select(selected.images);
+  if (cacheTo?.registry && selected.images.length > 1) {
+    // Every image's cache to one tag: each export would replace the one before it.
+    throw new UserError({
+      message: `--cache-to ${options['cache-to']}: one registry cache for ${selected.images.length} images (${selected.images.join(', ')})`,
+      hint: 'name one target, or give each image its own tag in the config: cache: {to: {type: registry, ref: REGISTRY/REPOSITORY:TAG}}',
+    });
+  }
 
   if (options['dry-run']) {
     const reporter = await makeReporter(options, selected.images, prepared.notices, ci);
@@ -141,7 +148,8 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
       cacheLimit,
       registryCheck: prepared.config.registryCheck && !options['no-registry-check'],
       cacheFrom,
-      inlineCache,
+      inlineCache: cacheTo?.inline,
+      registryCache: cacheTo?.registry,
       documentsDir: options['metadata-file'] ? path.dirname(path.resolve(options['metadata-file'])) : undefined,
     });
     if (outcome.interrupted) return EXIT.interrupted;

@@ -2,6 +2,8 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_FILE } from '../model/project-files.ts';
 import { UserError } from '../model/errors.ts';
+import { imageRefProblem } from '../model/image-ref.ts';
+import type { RegistryCacheExport } from '../model/cache-export.ts';
 
 export const OPTIONS = {
   file: { type: 'string', short: 'f', default: DEFAULT_CONFIG_FILE },
@@ -50,8 +52,10 @@ export const OPTION_HELP = `Options:
       --builder NAME     buildkit (the default where the engine has it) or classic
       --cache-limit SIZE a run that builds prunes BuildKit's build cache down to this, at most every 10 minutes (default 4g; off: never)
       --no-registry-check  build what deploy pushes even when its registry already holds an image of the same inputs
-      --cache-from REF   an image whose layers every build may reuse (type=registry,ref=REF too); repeatable
-      --cache-to inline|none  whether images carry inline cache metadata for the next build (default: each image's cache.to)
+      --cache-from REF   an image or exported cache whose layers every build may reuse (type=registry,ref=REF too); repeatable
+      --cache-to inline|none|type=registry,ref=REF[,mode=min|max]
+                         inline cache metadata in the images, none, or the cache exported to a registry tag
+                         (BuildKit on the containerd image store; one image a run) (default: each image's cache.to)
       --metadata-file FILE
                          what the run did per image (status, tags pushed, registry digests), bake's shape
       --junit FILE       a JUnit XML report: a test case per image and per host command
@@ -115,29 +119,52 @@ export function keyValues(items: readonly string[], option: string): Record<stri
   return out;
 }
 
-/** --cache-from as buildx writes it (`type=registry,ref=REF`) or a bare reference. */
+/** buildx's `type=T,key=value,...`, the keys as written. */
+function cacheFields(item: string): Record<string, string> {
+  return Object.fromEntries(item.split(',').map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)]));
+}
+
+const LOCAL_CACHE_HINT =
+  'a local cache directory needs a content store served over the session, which the tool does not serve yet; type=registry,ref=REF works';
+
+/** --cache-from as buildx writes it (`type=registry,ref=REF`) or a bare reference: an image or an exported cache. */
 export function cacheFromOption(items: readonly string[]): string[] {
   return items.map((item) => {
     if (!item.includes('=')) return item;
-    const fields = Object.fromEntries(item.split(',').map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)]));
+    const fields = cacheFields(item);
     if (fields['type'] === 'registry' && fields['ref']) return fields['ref'];
     throw new UserError({
       message: `--cache-from ${item}: expected an image reference or type=registry,ref=REF`,
-      hint: 'a local cache directory is not offered yet (on dockerd it needs the containerd image store)',
+      hint: fields['type'] === 'local' ? LOCAL_CACHE_HINT : 'the reference is an image or a cache exported with --cache-to type=registry',
     });
   });
 }
 
-/** --cache-to: inline or none (also as type=inline); a registry or local export is not offered yet. */
-export function cacheToOption(item: string | undefined): boolean | undefined {
+/** What --cache-to asks of every image: inline metadata or none, or an export to a registry tag. */
+export interface CacheToOption {
+  inline: boolean;
+  registry?: RegistryCacheExport;
+}
+
+/** --cache-to: inline or none (also as type=inline), or buildx's type=registry,ref=REF[,mode=min|max]. */
+export function cacheToOption(item: string | undefined): CacheToOption | undefined {
   if (item === undefined) return undefined;
-  const type = item.startsWith('type=') ? item.slice(5).split(',')[0] : item;
-  if (type === 'inline') return true;
-  if (type === 'none') return false;
-  throw new UserError({
-    message: `--cache-to ${item}: expected inline or none`,
-    hint: 'cache export to a registry or a directory is not offered yet (on dockerd it needs the containerd image store); inline cache in the pushed image serves the next build',
-  });
+  const fields = item.startsWith('type=') ? cacheFields(item) : { type: item };
+  const wrong = (message: string, hint?: string) => new UserError({ message: `--cache-to ${item}: ${message}`, ...(hint ? { hint } : {}) });
+  if (fields['type'] === 'inline') return { inline: true };
+  if (fields['type'] === 'none') return { inline: false };
+  if (fields['type'] === 'local') throw wrong('a local cache directory is not offered', LOCAL_CACHE_HINT);
+  if (fields['type'] !== 'registry') {
+    throw wrong('expected inline, none or type=registry,ref=REF[,mode=min|max]', 'inline cache in the pushed image serves the next build everywhere');
+  }
+  const { type: _type, ref, mode = 'min', ...rest } = fields;
+  if (!ref) throw wrong('a registry cache needs ref=REGISTRY/REPOSITORY:TAG');
+  const refWrong = imageRefProblem(ref) ?? (ref.includes('@') ? 'a cache is exported to a tag, not a digest' : undefined);
+  if (refWrong) throw wrong(`ref ${ref} is not a valid image reference: ${refWrong}`);
+  if (mode !== 'min' && mode !== 'max') throw wrong(`mode=${mode}: expected min or max`);
+  const unknown = Object.keys(rest);
+  if (unknown.length) throw wrong(`${unknown.join(', ')}: not offered (ref and mode are)`);
+  return { inline: false, registry: { ref, mode } };
 }
 
 /** --sbom and --provenance, like buildx's: `false` turns the document off; provenance also takes min and max. */

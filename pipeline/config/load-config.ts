@@ -176,9 +176,14 @@ function flattenUnions(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] 
     if (issue.errors.length > 0 && issue.errors.every((branch) => branch.length === 1 && branch[0]!.path.length === 0 && isMissing(branch[0]!))) {
       return [{ ...issue.errors[0]![0]!, path: issue.path } as z.core.$ZodIssue];
     }
-    const typeMatched = issue.errors.filter((branch) => !branch.some((i) => i.code === 'invalid_type' && i.path.length === 0));
-    if (typeMatched.length !== 1) return [issue];
-    return flattenUnions(typeMatched[0]!.map((i) => ({ ...i, path: [...issue.path, ...i.path] }) as z.core.$ZodIssue));
+    // A branch that fails at its root (another type, or a string none of an enum's) is not the one the
+    // value chose: `cache.to: {type: registry, mode: all}` is the map form with a wrong mode.
+    const typeMatched = issue.errors.filter((branch) => !branch.some((i) => (i.code === 'invalid_type' || i.code === 'invalid_value') && i.path.length === 0));
+    // Else the one branch of the value's type, wrong as it is: `to: inlin` is the enum's string.
+    const sameType = issue.errors.filter((branch) => !branch.some((i) => i.code === 'invalid_type' && i.path.length === 0));
+    const chosen = typeMatched.length === 1 ? typeMatched : sameType;
+    if (chosen.length !== 1) return [issue];
+    return flattenUnions(chosen[0]!.map((i) => ({ ...i, path: [...issue.path, ...i.path] }) as z.core.$ZodIssue));
   });
 }
 

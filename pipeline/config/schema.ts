@@ -122,9 +122,18 @@ export const imageSchema = z.strictObject({
     .strictObject({
       from: z.array(z.string().min(1)).default([]).describe('images whose layers a build may reuse (as --cache-from); the tags the line pushes always are'),
       to: z
-        .enum(['inline', 'none'])
+        .union([
+          z.enum(['inline', 'none']),
+          z.strictObject({
+            type: z.literal('registry'),
+            ref: z.string().min(1).describe("where the cache goes: REGISTRY/REPOSITORY:TAG, a tag of its own (not one of the image's)"),
+            mode: z.enum(['min', 'max']).default('min').describe("min: the final image's layers; max: every stage's and step's too"),
+          }),
+        ])
         .default('inline')
-        .describe('inline: the image carries its cache metadata, so the next build on another machine can reuse its layers'),
+        .describe(
+          'inline: the image carries its cache metadata, so the next build on another machine can reuse its layers; {type: registry, ref, mode}: the cache goes to a registry tag of its own (BuildKit on the containerd image store only)',
+        ),
     })
     .default({ from: [], to: 'inline' })
     .describe('layer cache from images in a registry, as buildx takes it'),

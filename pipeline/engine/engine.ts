@@ -6,6 +6,8 @@
 import type { Readable } from 'node:stream';
 import type { PackEntry } from '../model/context-entries.ts';
 import type { Credentials, CredentialLookup } from '../model/credentials.ts';
+import type { RegistryCacheExport } from '../model/cache-export.ts';
+export type { RegistryCacheExport };
 
 export interface ImageInfo {
   id: string;
@@ -97,8 +99,11 @@ export interface BuildRequest {
   credentials: CredentialLookup;
   /** What `RUN --mount=type=secret,id=ID` may read, by id. Never logged, never in the image. */
   secrets: ReadonlyMap<string, () => Promise<Buffer>>;
-  /** Images whose layers the build may reuse, and whether the image carries inline cache metadata for the next. */
-  cache?: { from: readonly string[]; inline: boolean };
+  /**
+   * Images (or exported caches) whose layers the build may reuse; whether the image carries inline cache
+   * metadata for the next; and a registry tag the build's cache is exported to.
+   */
+  cache?: { from: readonly string[]; inline: boolean; registry?: RegistryCacheExport };
 }
 
 export type BuilderName = 'classic' | 'buildkit';

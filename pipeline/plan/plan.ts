@@ -2,11 +2,12 @@
 // host commands and tags. `--dry-run` prints this value; the runner carries it out.
 import path from 'node:path';
 import { imageRefProblem } from '../model/image-ref.ts';
+import type { RegistryCacheExport } from '../model/cache-export.ts';
 import { stepKinds } from '../../steps/index.ts';
 import type { StepKind, StepPlanContext } from '../../steps/step.ts';
 import { DOCKERFILE, type ContextSource } from '../model/context-entries.ts';
 import { instruction, renderDockerfile } from './dockerfile.ts';
-import { didYouMean, UserError, type Problem } from '../model/errors.ts';
+import { didYouMean, UserError, type Problem, type SourcePosition } from '../model/errors.ts';
 import type { Graph } from './graph.ts';
 import type { HostCommand } from '../model/host-command.ts';
 import { IMAGE_LABEL, labelInstructions, ociLabels } from './labels.ts';
@@ -34,8 +35,8 @@ export interface ImagePlan {
   hostCommands: readonly HostCommand[];
   /** Ids of the config's secrets its run steps mount: only these are offered to its build. */
   secrets: readonly string[];
-  /** Where a build may take layers from (with the tags the line pushes), and whether it exports inline cache. */
-  cache: { from: readonly string[]; inline: boolean };
+  /** Where a build may take layers from (with the tags the line pushes), whether it exports inline cache, and a registry tag it exports its cache to. */
+  cache: { from: readonly string[]; inline: boolean; registry?: RegistryCacheExport & { at: SourcePosition } };
   /** How its documents are signed once pushed: the image's `attestations.sign` over the top level's; a key file made absolute. */
   sign: { key?: { file: string } | { env: string }; command?: readonly string[]; format: 'referrers' | 'legacy' };
 }
@@ -68,6 +69,17 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
           hint: 'a tag is [registry/]repository[:tag], the repository in lower case',
         });
     });
+  }
+  const cacheTo = spec.cache.to;
+  if (typeof cacheTo === 'object') {
+    const wrong = imageRefProblem(cacheTo.ref) ?? (cacheTo.ref.includes('@') ? 'a cache is exported to a tag, not a digest' : undefined);
+    if (wrong) problems.push({ message: `cache.to.ref '${cacheTo.ref}' is not a valid image reference: ${wrong}`, at: at('cache', 'to', 'ref') });
+    else if (spec.tags.includes(cacheTo.ref) || spec.deployTags?.includes(cacheTo.ref))
+      problems.push({
+        message: `cache.to.ref '${cacheTo.ref}' is one of the image's own tags`,
+        at: at('cache', 'to', 'ref'),
+        hint: 'the cache goes to a tag of its own (REGISTRY/REPOSITORY:cache): pushed there it would replace the image',
+      });
   }
   const base: Base = typeof spec.base === 'string' ? { kind: 'ref', ref: spec.base } : { kind: 'image', image: spec.base.image };
   if (base.kind === 'ref') {
@@ -117,7 +129,11 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
     context: [{ kind: 'bytes', name: DOCKERFILE, data: dockerfile, mode: 0o644 }, ...context],
     hostCommands,
     secrets: [...secrets],
-    cache: { from: spec.cache.from, inline: spec.cache.to === 'inline' },
+    cache: {
+      from: spec.cache.from,
+      inline: spec.cache.to === 'inline',
+      ...(typeof cacheTo === 'object' ? { registry: { ref: cacheTo.ref, mode: cacheTo.mode, at: at('cache', 'to') } } : {}),
+    },
     sign: signing(loaded.config.attestations, spec.attestations, loaded.projectDir),
   };
 }

@@ -27,7 +27,9 @@ const definitions = {
     ExporterEntry: { fields: { Type: { type: 'string', id: 1 }, Attrs: { keyType: 'string', type: 'string', id: 2 } } },
     CacheOptions: {
       fields: {
+        ExportRefDeprecated: { type: 'string', id: 1 },
         ImportRefsDeprecated: { rule: 'repeated', type: 'string', id: 2 },
+        ExportAttrsDeprecated: { keyType: 'string', type: 'string', id: 3 },
         Exports: { rule: 'repeated', type: 'CacheOptionsEntry', id: 4 },
         Imports: { rule: 'repeated', type: 'CacheOptionsEntry', id: 5 },
       },

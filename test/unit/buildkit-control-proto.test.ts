@@ -27,6 +27,8 @@ test('a SolveRequest reads back in protobufjs: the exporter in the old fields an
     Frontend: 'dockerfile.v0',
     FrontendAttrs: { filename: 'Dockerfile', 'no-cache': '', 'build-arg:Ü': 'ünï ☃' },
     Cache: {
+      ExportRefDeprecated: '',
+      ExportAttrsDeprecated: {},
       ImportRefsDeprecated: ['reg.example:5000/a/b:1'],
       Exports: [{ Type: 'inline', Attrs: {} }],
       Imports: [{ Type: 'registry', Attrs: { ref: 'reg.example:5000/a/b:1' } }],
@@ -37,6 +39,14 @@ test('a SolveRequest reads back in protobufjs: the exporter in the old fields an
   assert.equal([onlyNew['Exporter'], (onlyNew['Exporters'] as unknown[]).length], ['', 1]);
   const onlyOld = reference('SolveRequest').decode(encodeSolveRequest(request, 'old'));
   assert.equal([onlyOld['Exporter'], (onlyOld['Exporters'] as unknown[]).length], ['moby', 0]);
+});
+
+test('a registry cache export goes in Exports only: the daemon would append a deprecated ExportRef to them a second time', () => {
+  const exporting = { ...request, cacheExports: [{ type: 'registry', attrs: { ref: 'reg.example:5000/a/cache:x', mode: 'max' } }] };
+  const decoded = reference('SolveRequest').decode(encodeSolveRequest(exporting)) as { Cache: Record<string, unknown> };
+  assert.equal(decoded.Cache['Exports'], [{ Type: 'registry', Attrs: { ref: 'reg.example:5000/a/cache:x', mode: 'max' } }]);
+  assert.is(decoded.Cache['ExportRefDeprecated'], '');
+  assert.equal(decoded.Cache['ExportAttrsDeprecated'], {});
 });
 
 test('StatusRequest, SolveResponse and ListWorkersResponse as protobufjs writes them', () => {
@@ -90,6 +100,10 @@ test('a build becomes the Dockerfile frontend options POST /build gave it: no ne
     imports: [{ type: 'registry', attrs: { ref: 'r/a:1' } }],
   });
   assert.equal(cacheEntries(undefined), { exports: [], imports: [] });
+  // A registry export is a cache entry of its own, ref and mode as buildx sends them.
+  assert.equal(cacheEntries({ from: [], inline: false, registry: { ref: 'r/a:cache', mode: 'max' } }).exports, [
+    { type: 'registry', attrs: { ref: 'r/a:cache', mode: 'max' } },
+  ]);
 });
 
 test('a Solve error loses gRPC and frontend wrapping, keeps the daemon words', () => {

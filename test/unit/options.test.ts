@@ -15,20 +15,30 @@ test('a size is bytes, k, m, g or t (powers of 1024), or off', () => {
   );
 });
 
-test("--cache-from takes a reference or buildx's type=registry,ref=; --cache-to inline or none, a registry export refused with why", () => {
+test("--cache-from takes a reference or buildx's type=registry,ref=; --cache-to inline, none or type=registry,ref=,mode=; local refused with why", () => {
   assert.equal(cacheFromOption(['r.test/a:1', 'type=registry,ref=r.test/a:cache']), ['r.test/a:1', 'r.test/a:cache']);
   assert.throws(
     () => cacheFromOption(['type=local,src=/tmp/c']),
-    (err: Error) => err instanceof UserError && /--cache-from type=local,src=\/tmp\/c/.test(err.message),
+    (err: Error) => err instanceof UserError && /--cache-from type=local,src=\/tmp\/c/.test(err.message) && /content store/.test(err.problems[0]!.hint!),
   );
-  assert.is(cacheToOption('inline'), true);
-  assert.is(cacheToOption('type=inline'), true);
-  assert.is(cacheToOption('none'), false);
+  assert.equal(cacheToOption('inline'), { inline: true });
+  assert.equal(cacheToOption('type=inline'), { inline: true });
+  assert.equal(cacheToOption('none'), { inline: false });
   assert.is(cacheToOption(undefined), undefined);
-  assert.throws(
-    () => cacheToOption('type=registry,ref=r.test/a:cache,mode=max'),
-    (err: Error) => err instanceof UserError && /not offered yet/.test(err.message),
-  );
+  assert.equal(cacheToOption('type=registry,ref=r.test/a:cache,mode=max'), { inline: false, registry: { ref: 'r.test/a:cache', mode: 'max' } });
+  assert.equal(cacheToOption('type=registry,ref=r.test/a:cache'), { inline: false, registry: { ref: 'r.test/a:cache', mode: 'min' } });
+  const refused = (item: string, words: RegExp) =>
+    assert.throws(
+      () => cacheToOption(item),
+      (err: Error) => err instanceof UserError && err.problems[0]!.message.startsWith(`--cache-to ${item}: `) && words.test(err.message),
+    );
+  refused('type=registry', /needs ref=/);
+  refused('type=registry,ref=r.test/A:cache', /not a valid image reference/);
+  refused('type=registry,ref=r.test/a@sha256:' + 'a'.repeat(64), /not a valid image reference|not a digest/);
+  refused('type=registry,ref=r.test/a:cache,mode=all', /mode=all: expected min or max/);
+  refused('type=registry,ref=r.test/a:cache,compression=zstd', /compression: not offered/);
+  refused('type=local,dest=/tmp/c', /local cache directory is not offered/);
+  refused('type=gha', /expected inline, none or type=registry/);
 });
 
 test.run();

@@ -64,6 +64,9 @@ export function encodeSolveRequest(request: SolveRequest, exporterFields: 'both'
   w.string(6, request.frontend);
   map(w, 7, request.frontendAttrs);
   const cache = new WireWriter(256);
+  // Exports go in Exports (4) only: every BuildKit behind the Control API (0.6 on, Engine 19.03 on) reads it,
+  // and the daemon appends ExportRefDeprecated (1) to Exports without looking (translateLegacySolveRequest's
+  // FIXME), so filling both would export the cache twice.
   for (const e of request.cacheExports) message(cache, 4, typedEntry(e.type, e.attrs));
   // BuildKit before 0.4 read registry imports from ImportRefsDeprecated (2) only; buildx still fills both.
   for (const e of request.cacheImports) if (e.type === 'registry' && e.attrs['ref']) cache.string(2, e.attrs['ref']);

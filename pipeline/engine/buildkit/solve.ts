@@ -39,10 +39,17 @@ export function frontendAttrs(spec: Pick<SolveSpec, 'buildargs' | 'labels' | 'no
   };
 }
 
-/** Cache exports and imports as buildx sends them: inline metadata in the image, layers from the images named. */
+/**
+ * Cache exports and imports as buildx sends them: inline metadata in the image, the cache to a registry tag
+ * (its manifest assembled in the containerd store's content store: the caller refuses it elsewhere), layers
+ * from the images or exported caches named.
+ */
 export function cacheEntries(cache: SolveSpec['cache']): { exports: CacheEntry[]; imports: CacheEntry[] } {
   return {
-    exports: cache?.inline ? [{ type: 'inline', attrs: {} }] : [],
+    exports: [
+      ...(cache?.inline ? [{ type: 'inline', attrs: {} }] : []),
+      ...(cache?.registry ? [{ type: 'registry', attrs: { ref: cache.registry.ref, mode: cache.registry.mode } }] : []),
+    ],
     imports: (cache?.from ?? []).map((ref) => ({ type: 'registry', attrs: { ref } })),
   };
 }

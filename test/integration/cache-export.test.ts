@@ -1,0 +1,190 @@
+// Cache export to a registry and import from it (issue 23, item 2), on real engines and Debian's registry
+// with basic auth. Where the engine under test keeps its images in the containerd store (sid-containerd):
+// two fresh engines of that kind of this test's own; A builds an image with a slow RUN step and exports
+// mode=max cache to REG/…/cache:x, B (empty) builds the same config with --cache-from that ref and reports
+// the RUN step cached, while the registry never held the image's own tags (so it is the exported cache, not
+// inline metadata). Where the engine under test is a graphdriver one (20.10, trixie's overlay2), the export
+// is refused before anything is built, from the command line and from the config alike.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import Docker from 'dockerode';
+import { buffer } from 'node:stream/consumers';
+import { cli, finishOf, project, type CliResult } from '../support/cli.ts';
+import { cleanup, docker, requireEngine, rootfs, RUN_ID, STAND_IN_LABEL, TEST_HOST } from '../support/engine.ts';
+import { engineRoot } from '../support/engine-root.ts';
+import { startPrivateEngine, type PrivateEngine } from '../support/private-engine.ts';
+import { PASSWORD, startRegistry, USER, type Registry } from '../support/registry.ts';
+
+const test = suite('cache export to a registry');
+let registry: Registry | undefined;
+let containerdStore = false;
+const engines: PrivateEngine[] = [];
+
+const ENV = { REG_USER: USER, REG_PASSWORD: PASSWORD };
+const repo = (name: string) => `bi-${RUN_ID}/${name}`;
+const config = (reg: string, cacheTo = '') => `
+credentials:
+  - { registry: '${reg}', usernameVariable: REG_USER, passwordVariable: REG_PASSWORD }
+images:
+  slow:
+    base: ${reg}/${repo('base')}:1
+    tags: ['${reg}/${repo('slow')}:1']
+    steps:
+      - run: 'sleep 3 && echo made > /made'
+      - env: { DONE: 'yes' }
+${cacheTo}`;
+
+const isContainerdStore = async (engine: Docker) =>
+  ((((await engine.info()) as { DriverStatus?: [string, string][] | null }).DriverStatus ?? []).flat() as string[]).some((s) =>
+    s.startsWith('io.containerd.snapshotter'),
+  );
+const steps = (result: CliResult) =>
+  result.events.filter((e) => e['type'] === 'step').map((e) => e['step'] as { name: string; cached: boolean; started?: number; completed?: number });
+/** The RUN step's events. BuildKit reports a step from an imported cache cached, then again as it pulls its layer (not cached, milliseconds). */
+const runEvents = (result: CliResult) => steps(result).filter((s) => s.name.includes('sleep 3'));
+/** The longest the RUN step ran, in ms: the `sleep 3` takes 3000 where it really ran. */
+const ranFor = (result: CliResult) => Math.max(0, ...runEvents(result).map((s) => (s.completed && s.started ? s.completed - s.started : 0)));
+
+test.before(async () => {
+  await requireEngine();
+  containerdStore = await isContainerdStore(docker);
+  registry = await startRegistry();
+});
+
+test.after(async () => {
+  try {
+    for (const engine of engines) await engine.stop();
+    await cleanup();
+  } finally {
+    await registry?.stop();
+  }
+});
+
+/** A fresh engine of the sid-containerd kind, its socket, and the registry's base pushed from it once. */
+async function containerdEngine(): Promise<{ host: string; api: Docker }> {
+  const { root } = await engineRoot('sid');
+  const engine = await startPrivateEngine({ root, args: ['--feature', 'containerd-snapshotter=true'] });
+  engines.push(engine);
+  const api = new Docker({ socketPath: engine.host.slice('unix://'.length) });
+  assert.ok(await isContainerdStore(api), 'the private engine keeps its images in the containerd store');
+  return { host: engine.host, api };
+}
+
+/** The stand-in base, imported on `engine` and pushed to the registry as REG/…/base:1. */
+async function pushBase(engine: Docker): Promise<void> {
+  const reg = registry!.address;
+  const imported = await engine.importImage(
+    (await rootfs()) as never,
+    { repo: `${reg}/${repo('base')}`, tag: '1', changes: [`LABEL ${STAND_IN_LABEL}=true`] } as never,
+  );
+  assert.not.match((await buffer(imported as unknown as NodeJS.ReadableStream)).toString(), /"error"/);
+  const pushed = await engine.getImage(`${reg}/${repo('base')}:1`).push({ authconfig: { username: USER, password: PASSWORD, serveraddress: reg } });
+  assert.not.match((await buffer(pushed as unknown as NodeJS.ReadableStream)).toString(), /"error"/);
+}
+
+test('containerd store: engine A exports mode=max cache to the registry; an empty engine B imports it and its RUN step is cached', async () => {
+  if (!containerdStore) return; // the graphdriver engines check the refusal below instead
+  const reg = registry!.address;
+  const a = await containerdEngine();
+  const b = await containerdEngine();
+  // The base in the registry, pushed from A: both engines resolve the same manifest, B pulls it itself.
+  await pushBase(a.api);
+
+  const cacheRef = `${reg}/${repo('cache')}:x`;
+  const dir = await project({ 'build.config.yaml': config(reg) });
+  const onA = await cli(['--json', '--cache-to', `type=registry,ref=${cacheRef},mode=max`], { cwd: dir, env: { ...ENV, DOCKER_HOST: a.host } });
+  assert.is(onA.code, 0, onA.stderr + onA.stdout);
+  assert.is(finishOf(onA, 'slow')!.status, 'built');
+  assert.not.ok(
+    runEvents(onA).some((s) => s.cached),
+    'A ran the step',
+  );
+  assert.ok(ranFor(onA) >= 3000, `A ran the step for ${ranFor(onA)} ms`);
+  assert.equal(await registry!.allTags(repo('cache')), ['x'], 'the cache is in the registry under its own tag');
+  assert.equal(await registry!.allTags(repo('slow')), [], "the image's own tags were never pushed: no inline cache to take from");
+  // What the tag holds is a cache manifest, not an image: its config is BuildKit's cache config.
+  const manifestPath = `/v2/${repo('cache')}/manifests/x`;
+  const manifest = await fetch(`http://${reg}${manifestPath}`, {
+    headers: {
+      authorization: registry!.authorization(manifestPath),
+      accept: 'application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json',
+    },
+  });
+  assert.is(manifest.status, 200);
+  const cacheDocument = await manifest.text();
+  assert.match(cacheDocument, /application\/vnd\.buildkit\.cacheconfig\.v0/);
+  assert.not.match(cacheDocument, /application\/vnd\.(oci\.image\.config\.v1|docker\.container\.image\.v1)\+json/);
+  // Credentials went through the session, never into output.
+  assert.not.ok((onA.stdout + onA.stderr).includes(PASSWORD));
+
+  const onB = await cli(['--json', '--cache-from', `type=registry,ref=${cacheRef}`], { cwd: dir, env: { ...ENV, DOCKER_HOST: b.host } });
+  assert.is(onB.code, 0, onB.stderr + onB.stdout);
+  assert.is(finishOf(onB, 'slow')!.status, 'built', 'B had no image of it: it built');
+  assert.ok(
+    runEvents(onB).some((s) => s.cached),
+    `B took the RUN step from the exported cache: ${JSON.stringify(runEvents(onB))}`,
+  );
+  assert.ok(ranFor(onB) < 3000, `B did not run the step (${ranFor(onB)} ms)`);
+  const made = await b.api.getImage(`${reg}/${repo('slow')}:1`).inspect();
+  assert.ok(made.Id, 'B has the image');
+
+  // The same export asked by the config (cache.to) works as the option does, to a tag of its own.
+  const fromConfig = await project({
+    'build.config.yaml': config(reg, `    cache: { to: { type: registry, ref: '${reg}/${repo('cache')}:y', mode: min } }\n`),
+  });
+  // --no-cache: A holds the image already, and an image up to date is not built (nor its cache exported).
+  const again = await cli(['--json', '--no-cache'], { cwd: fromConfig, env: { ...ENV, DOCKER_HOST: a.host } });
+  assert.is(again.code, 0, again.stderr + again.stdout);
+  assert.is(finishOf(again, 'slow')!.status, 'built');
+  assert.equal((await registry!.allTags(repo('cache'))).sort(), ['x', 'y']);
+});
+
+test('graphdriver: a registry cache export is refused before the build, from the command line and from the config, with a hint', async () => {
+  if (containerdStore) return; // the containerd store exports: the test above
+  const reg = registry!.address;
+  const dir = await project({ 'build.config.yaml': config(reg) });
+  const cacheRef = `${reg}/${repo('cache')}:x`;
+  const env = { ...ENV, DOCKER_HOST: TEST_HOST };
+  await pushBase(docker);
+  const refused = await cli(['--json', '--cache-to', `type=registry,ref=${cacheRef},mode=max`], { cwd: dir, env });
+  assert.is(refused.code, 2, refused.stderr + refused.stdout);
+  const finish = finishOf(refused, 'slow') as { status: string; error?: string; hint?: string };
+  assert.is(finish.status, 'failed');
+  assert.match(String(finish.error), /--cache-to type=registry,ref=.*containerd image store/);
+  assert.match(String(finish.hint), /inline/);
+  assert.is(steps(refused).length, 0, 'no step of the build ran');
+  assert.equal(await registry!.allTags(repo('cache')), []);
+
+  const inConfig = await project({ 'build.config.yaml': config(reg, `    cache: { to: { type: registry, ref: '${cacheRef}' } }\n`) });
+  const refusedToo = await cli(['--json'], { cwd: inConfig, env });
+  assert.is(refusedToo.code, 2, refusedToo.stderr + refusedToo.stdout);
+  // Named at the config's line and column.
+  assert.match(String(finishOf(refusedToo, 'slow')!.error), /build\.config\.yaml:\d+:\d+: .*containerd image store/);
+  assert.is(steps(refusedToo).length, 0);
+  // Inline cache, what the hint offers, builds on the same engine.
+  const inline = await cli(['--json', '--cache-to', 'inline'], { cwd: inConfig, env });
+  assert.is(inline.code, 0, inline.stderr + inline.stdout);
+});
+
+test('every engine: the classic builder refuses a registry cache export, and --cache-to type=registry one tag for two images', async () => {
+  const reg = registry!.address;
+  const cacheRef = `${reg}/${repo('cache')}:classic`;
+  const env = { ...ENV, DOCKER_HOST: TEST_HOST };
+  const dir = await project({ 'build.config.yaml': config(reg) });
+  // --no-cache: an image up to date (the inline build above made it) is not built, nor its cache exported.
+  const classic = await cli(['--json', '--no-cache', '--builder', 'classic', '--cache-to', `type=registry,ref=${cacheRef}`], { cwd: dir, env });
+  assert.is(classic.code, 2, classic.stderr + classic.stdout);
+  assert.match(String(finishOf(classic, 'slow')!.error), /the classic builder exports no cache/);
+  assert.is(steps(classic).length, 0, 'nothing was built');
+
+  const two = await project({
+    'build.config.yaml': `${config(reg)}  other:\n    base: ${reg}/${repo('base')}:1\n    tags: ['${reg}/${repo('other')}:1']\n`,
+  });
+  const both = await cli(['--json', '--cache-to', `type=registry,ref=${cacheRef}`], { cwd: two, env });
+  assert.is(both.code, 2, both.stderr + both.stdout);
+  assert.match(both.stderr, /one registry cache for 2 images \(other, slow\)|one registry cache for 2 images \(slow, other\)/);
+  assert.is(steps(both).length, 0);
+  assert.equal(await registry!.allTags(repo('cache')).then((tags) => tags.filter((t) => t === 'classic')), []);
+});
+
+test.run();
