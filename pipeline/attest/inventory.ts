@@ -108,7 +108,8 @@ export async function digestBytes(chunks: AsyncIterable<Uint8Array> | Iterable<U
   return { sha1: sha1.digest('hex'), sha256: sha256.digest('hex'), size };
 }
 
-export function digestEntry(entry: PackEntry): Promise<FileDigests> {
+export async function digestEntry(entry: PackEntry): Promise<FileDigests> {
   if (entry.data) return digestBytes([entry.data]);
-  return digestBytes(createReadStream(entry.path!));
+  // A fetched file that was not needed to decide the image: its SHA1 needs its body now.
+  return digestBytes(createReadStream(entry.pinned ? await entry.pinned.body() : entry.path!));
 }

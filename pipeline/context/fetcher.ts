@@ -45,6 +45,11 @@ export interface FetchOptions {
 
 export interface Fetcher {
   fetch(url: string, options?: FetchOptions): Promise<Fetched>;
+  /**
+   * The body's sha256 and size as the lock pins them, without fetching; undefined where the lock does not
+   * know them (or --update-lock asks for the URL again), or the config expects another digest.
+   */
+  pinned(url: string, options?: Pick<FetchOptions, 'sha256'>): Promise<{ sha256: string; size: number } | undefined>;
   /** One file out of a fetched .tar.gz (the static docker client), kept in the cache beside it. */
   extract(archive: Fetched, member: string, url: string): Promise<string>;
 }
@@ -66,10 +71,11 @@ export function createFetcher(settings: FetchSettings): Fetcher {
   // (written when the value was the config's own) still holds, and is the one updated.
   const keyIn = (fetched: LockFile['fetched'], url: string) =>
     Object.hasOwn(fetched, url) || !holdsGiven(url, settings.given ?? []) ? url : `sha256:${createHash('sha256').update(url).digest('hex')}`;
-  const pinnedFor = async (url: string) => {
+  const pinFor = async (url: string) => {
     const { fetched } = await loadLock();
-    return fetched[keyIn(fetched, url)]?.sha256;
+    return fetched[keyIn(fetched, url)];
   };
+  const pinnedFor = async (url: string) => (await pinFor(url))?.sha256;
   // Read again under the lock and merged: a concurrent run may have pinned other URLs since we read it.
   const record = async (url: string, sha256: string, size: number) => {
     const { fetched } = await loadLock();
@@ -95,6 +101,11 @@ export function createFetcher(settings: FetchSettings): Fetcher {
     });
 
   return {
+    async pinned(url, options = {}) {
+      if (settings.updateLock) return undefined;
+      const pin = await pinFor(url);
+      return pin && (options.sha256 === undefined || options.sha256 === pin.sha256) ? { sha256: pin.sha256, size: pin.size } : undefined;
+    },
     async fetch(url, options = {}) {
       const { sha256: expected, expect = 'binary' } = options;
       const shown = redactUrl(url);

@@ -42,6 +42,10 @@ async function expandSource(source: PlainSource): Promise<PackEntry[]> {
     }
     case 'dir':
       return [{ name: `${source.name}/`, type: 'directory', mode: source.mode, size: 0 }];
+    case 'pinned':
+      return [
+        { name: source.name, type: 'file', mode: source.mode, size: source.size, origin: source.origin, pinned: { sha256: source.sha256, body: source.body } },
+      ];
     case 'path':
       return expandPath(source);
   }
@@ -292,6 +296,7 @@ function writeEntries(pack: Pack, entries: readonly PackEntry[]): void {
     });
   const write = async () => {
     for (const entry of entries) {
+      refuseUnfetched(entry);
       const header: TarHeader = {
         name: entry.name,
         type: entry.type,
@@ -321,6 +326,7 @@ function writeEntries(pack: Pack, entries: readonly PackEntry[]): void {
  * context (a tar body, BuildKit's file sync) read through here.
  */
 export async function* fileChunks(entry: PackEntry): AsyncGenerator<Buffer> {
+  refuseUnfetched(entry);
   if (entry.data) {
     yield Buffer.from(entry.data);
     return;
@@ -350,6 +356,7 @@ export async function* fileChunks(entry: PackEntry): AsyncGenerator<Buffer> {
  * its CPU time in the garbage collector.
  */
 export async function* fileChunksInPlace(entry: PackEntry): AsyncGenerator<Buffer> {
+  refuseUnfetched(entry);
   if (entry.data || entry.size <= SMALL_FILE) {
     yield* fileChunks(entry);
     return;
@@ -430,6 +437,11 @@ const contentDigests = new WeakMap<PackEntry, string>();
  * of thread-pool round trips through fs.promises, and the loop still turns between entries. One that
  * changed size since it was listed fails, as tar-stream would.
  */
+/** A pinned fetch stands in for its body in a digest only: a build that met one would send no bytes for it. */
+function refuseUnfetched(entry: PackEntry): void {
+  if (entry.pinned) throw new RunError(`${entry.origin ?? entry.name} was not fetched before its build (a bug: please report it)`);
+}
+
 function readSmall(entry: PackEntry): Buffer {
   let data: Buffer;
   try {
@@ -484,6 +496,7 @@ const sha256Hex: (data: string | Uint8Array) => string =
 /** An entry's content digest when it needs no read: undefined for a file the cache does not know. */
 function knownDigest(entry: PackEntry, cache?: DigestCache): string | undefined {
   if (entry.type !== 'file') return '';
+  if (entry.pinned) return entry.pinned.sha256;
   if (entry.data) return sha256Hex(entry.data);
   const cached = cache?.get(entry);
   if (cached) contentDigests.set(entry, cached);

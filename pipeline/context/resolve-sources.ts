@@ -31,11 +31,29 @@ export async function resolveSources(sources: readonly ContextSource[], resolver
   return resolveEdits(await resolveFetches(sources, resolvers.fetcher), resolvers);
 }
 
-/** `fetches`, when given, gets each fetched file's URL and the sha256 of its body (for the SBOM, attest/). */
-export async function resolveFetches(sources: readonly ContextSource[], fetcher: Fetcher, fetches?: FetchRecord[]): Promise<FetchedSource[]> {
+/**
+ * `fetches`, when given, gets each fetched file's URL and the sha256 of its body (for the SBOM, attest/).
+ * `deferPinned`: a file the lock pins is not fetched but stands in by its pin (whose digest is the body's),
+ * so that an image up to date in its registry is told without a download; a member of an archive is
+ * fetched, since the lock pins the archive, not the member.
+ */
+export async function resolveFetches(
+  sources: readonly ContextSource[],
+  fetcher: Fetcher,
+  fetches?: FetchRecord[],
+  deferPinned = false,
+): Promise<FetchedSource[]> {
   const resolved: FetchedSource[] = [];
   for (const source of sources) {
-    if (source.kind === 'fetch') {
+    const pin = deferPinned && source.kind === 'fetch' && !source.extract ? await fetcher.pinned(source.url, { sha256: source.sha256 }) : undefined;
+    if (source.kind === 'fetch' && pin) {
+      // The lock's own check holds when the body comes: a changed file fails as it would have here.
+      const options = { sha256: source.sha256, expect: source.expect, timeouts: source.timeouts };
+      let body: Promise<string> | undefined;
+      const fetch = () => (body ??= fetcher.fetch(source.url, options).then((fetched) => fetched.path));
+      resolved.push({ kind: 'pinned', name: source.name, sha256: pin.sha256, size: pin.size, mode: source.mode, origin: source.url, body: fetch });
+      fetches?.push({ name: source.name, url: source.url, sha256: pin.sha256 });
+    } else if (source.kind === 'fetch') {
       const fetched = await fetcher.fetch(source.url, { sha256: source.sha256, expect: source.expect, timeouts: source.timeouts });
       const file = source.extract ? await fetcher.extract(fetched, source.extract, source.url) : fetched.path;
       const origin = source.extract ? `${source.url}#${source.extract}` : source.url;

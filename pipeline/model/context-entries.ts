@@ -61,7 +61,13 @@ export type PlainSource =
   /** Content made by the tool itself: the Dockerfile, an edited file. */
   | { kind: 'bytes'; name: string; data: string | Uint8Array; mode: number; origin?: string }
   /** An empty directory, for a mount point that must exist with a given mode. */
-  | { kind: 'dir'; name: string; mode: number };
+  | { kind: 'dir'; name: string; mode: number }
+  /**
+   * A fetched file known by its pin (the lock's sha256 and size) and not downloaded yet: its digest is the
+   * same as the body's would be, so an image up to date in its registry is told without fetching anything.
+   * `body` downloads it (or finds it in the cache) when its bytes are needed.
+   */
+  | { kind: 'pinned'; name: string; sha256: string; size: number; mode: number; origin: string; body: () => Promise<string> };
 
 /** One tar entry, with everything that decides its bytes. */
 export interface PackEntry {
@@ -77,6 +83,8 @@ export interface PackEntry {
   origin?: string;
   /** For a file on disk: what tells the digest cache it is unchanged. */
   stat?: { mtimeMs: number; ino: number };
+  /** A pinned fetch not downloaded (the `pinned` source): its content's sha256, and how to get its bytes. */
+  pinned?: { sha256: string; body: () => Promise<string> };
 }
 
 /** Byte order, not locale order: the same names sort the same on every machine. */

@@ -157,7 +157,7 @@ async function imageInputs(
   const inspecting = Promise.all(image.tags.map((tag) => settings.images.inspectImage(tag)));
   inspecting.catch(() => {});
   const fetches: FetchRecord[] = [];
-  const fetched = await resolveFetches(image.context, settings.fetcher, fetches);
+  const fetched = await resolveFetches(image.context, settings.fetcher, fetches, true);
   // Edits of the base's files enter the digest by what they do (editStandIns), not by their bytes; the
   // outputs of reproducible commands by what makes them (outputStandIns).
   const standIns = outputStandIns(editStandIns(fetched), outputs);
@@ -185,7 +185,10 @@ export async function buildImage(
 ): Promise<BuildResult> {
   const { inputs, held, made } = decided ?? (await decide(image, builtBases, settings, options));
   if (made) return made;
-  const { base, fetched, context, digest, current, saving } = inputs;
+  const { base, context, digest, current, saving } = inputs;
+  // Pinned files stood in by their pins while deciding: the build needs their bodies.
+  const deferred = inputs.fetched.some((source) => source.kind === 'pinned');
+  const fetched = deferred ? await resolveFetches(image.context, settings.fetcher) : inputs.fetched;
   const record = { baseId: base.id, args: image.args, manifest: { ...context.manifest, [DOCKERFILE_KEY]: context.dockerfile } };
   // Made once, for the reason and for the build: a large context's manifest is measured and folded to make them.
   const labels = recordLabels(record);
@@ -206,7 +209,7 @@ export async function buildImage(
     });
   }
   // The outputs are on the disk now: the build sends them, not their stand-ins.
-  const listed = inputs.outputsStoodIn ? await listEntries(editStandIns(fetched)) : inputs.entries;
+  const listed = inputs.outputsStoodIn || deferred ? await listEntries(editStandIns(fetched)) : inputs.entries;
   const entries = await withEdits(listed, fetched, edited.sources);
   const baseDigest = await baseDigestOf(image, builtBases, settings);
   const buildInputs = { entries, args: { ...image.args, ...edited.args }, labels, digest, why, cacheFrom, baseDigest };

@@ -26,6 +26,8 @@ const API_LOG = '/var/lib/pgsql/9.5/data/api-requests.log';
 
 let server: http.Server;
 let served = '';
+/** Type files the loopback server has sent. */
+let typeRequests = 0;
 let projectDir = '';
 let cacheDir = '';
 /** The tag the build gave the image: <version>-<timestamp>. */
@@ -36,6 +38,7 @@ test.before(async () => {
   await cloudifyStandIn();
   server = http.createServer((req, res) => {
     const url = req.url ?? '';
+    typeRequests++;
     if (url.startsWith('/plugins/') || url.startsWith('/ccsdk/type_files/')) return void res.end(`tosca_definitions_version: cloudify_dsl_1_3\n# ${url}\n`);
     res.writeHead(404).end();
   });
@@ -427,6 +430,7 @@ test('deploy pushes ONAP’s tags to CM_REGISTRY: <version>-SNAPSHOT-<timestamp>
     const tags = await registry.tags(IMAGE);
     assert.is(tags.length, 3, tags.join(' '));
     assert.equal(tags.filter((t) => !/^1\.5\.0-SNAPSHOT-\d{8}T\d{6}Z$/.test(t)).sort(), ['1.5.0', 'latest']);
+
   } finally {
     await registry.stop();
   }
@@ -461,6 +465,44 @@ test('a release job sets the version', async () => {
   assert.is(result.code, 0, result.stderr);
   assert.match(result.stdout, new RegExp(`tags: +${IMAGE}:1\\.5\\.3-\\d{8}T\\d{6}Z`));
   assert.match(result.stdout, /"org.opencontainers.image.version"="1.5.3"/);
+});
+
+test('the next CI job (a fresh clone with the committed lock, an empty fetch cache, no image on the engine) finds cm-container up to date in the registry without fetching one type file', async () => {
+  const registry = await startRegistry();
+  try {
+    const dockerConfig = path.join(projectDir, 'docker-config-fresh');
+    await mkdir(dockerConfig, { recursive: true });
+    await writeFile(
+      path.join(dockerConfig, 'config.json'),
+      JSON.stringify({ auths: { [registry.address]: { auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64') } } }),
+    );
+    const result = await cli(['--json', ...SETS(), '--set', `CM_REGISTRY=${registry.address}`, 'cm-container', 'deploy'], {
+      cwd: projectDir,
+      env: { BUILD_IMAGES_CACHE: cacheDir, DOCKER_CONFIG: dockerConfig },
+    });
+    assert.is(result.code, 0, result.stderr + result.stdout);
+
+    // The next job: the lock the first one wrote is committed; the fetch cache and the engine have nothing.
+    const clone = await tempDir('bi-cm-clone-');
+    for (const entry of ['build.config.yaml', 'images', 'types-3.4', 'build-images.lock.json'])
+      await cp(path.join(projectDir, entry), path.join(clone, entry), { recursive: true });
+    for (const image of await docker.listImages({ filters: JSON.stringify({ reference: [`${IMAGE}`, `${registry.address}/${IMAGE}`] }) })) {
+      // The earlier tests' containers of it go first: an image a container runs cannot be removed.
+      for (const c of await docker.listContainers({ all: true, filters: JSON.stringify({ ancestor: [image.Id] }) }))
+        await docker.getContainer(c.Id).remove({ force: true });
+      await docker.getImage(image.Id).remove({ force: true });
+    }
+    const fetchedBefore = typeRequests;
+    const fresh = await cli(['--json', ...SETS(), '--set', `CM_REGISTRY=${registry.address}`, 'cm-container', 'deploy'], {
+      cwd: clone,
+      env: { BUILD_IMAGES_CACHE: await tempDir('bi-cache-fresh-'), DOCKER_CONFIG: dockerConfig },
+    });
+    assert.is(fresh.code, 0, fresh.stderr + fresh.stdout);
+    assert.match(String(finishOf(fresh, 'cm-container')?.['reason']), /^up to date in 127\.0\.0\.1:\d+/);
+    assert.is(typeRequests - fetchedBefore, 0, 'no type file fetched');
+  } finally {
+    await registry.stop();
+  }
 });
 
 test.run();

@@ -30,6 +30,8 @@ export interface FakeEngine {
   pushFailures: Map<string, { times: number; message: string; takesMs?: number }>;
   /** The services' clock (ms): moved by sleeps and by failing pushes. */
   clock: number;
+  /** The registry refuses every manifest the tool itself puts under a tag (a registry-side tag). */
+  refusesTags?: boolean;
 }
 
 export function fakeEngine(bases: readonly string[] = []): FakeEngine {
@@ -165,6 +167,7 @@ export function fakeServices(engine: FakeEngine, overrides: Partial<RunServices>
     emit: (event) => events.push(event),
     signal: new AbortController().signal,
     fetcher: {
+      pinned: async () => undefined,
       fetch: async () => {
         throw new RunError('the fake run fetches nothing');
       },
@@ -177,10 +180,15 @@ export function fakeServices(engine: FakeEngine, overrides: Partial<RunServices>
     registry: {
       image: async (ref) => {
         engine.calls.push(`registry ${ref}`);
-        return engine.remote.get(ref);
+        // By digest, as a registry answers `repository@sha256:…`: any tag of that repository naming it.
+        const [repository, digest] = ref.split('@');
+        if (digest === undefined) return engine.remote.get(ref);
+        const held = [...engine.remote.values()].find((r) => r.digest === digest && r.ref.slice(0, r.ref.lastIndexOf(':')) === repository);
+        return held && { ...held, ref };
       },
       putTag: async (image, target) => {
         engine.calls.push(`put ${target}`);
+        if (engine.refusesTags) throw new Error('HTTP 403');
         engine.remote.set(target, { ...image, ref: target });
         engine.registry.set(target, image.digest);
         return image.digest;
