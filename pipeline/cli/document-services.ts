@@ -32,7 +32,7 @@ export function isSecretName(name: string): boolean {
 export function documentServices(
   context: DocumentContext,
   services: () => Pick<RunServices, 'images' | 'builder'>,
-): { inputs: InputLog; documents: DocumentsFor } {
+): { inputs: InputLog; documents: DocumentsFor; warmDocuments: () => void } {
   const { prepared } = context;
   const sets = [...prepared.variables].filter(([, v]) => v.source === '--set');
   const secretSets = () => sets.filter(([name, v]) => SECRET_NAME.test(name) || context.secrets().includes(v.value)).map(([name]) => name);
@@ -66,7 +66,12 @@ export function documentServices(
           },
         }),
     ));
-  return { inputs, documents: async (image, subject) => (await load())(image, subject) };
+  return {
+    inputs,
+    documents: async (image, subject) => (await load())(image, subject),
+    // A failure to load is told by the documents' own call.
+    warmDocuments: () => void load().catch(() => {}),
+  };
 }
 
 async function runFacts(context: DocumentContext, services: Pick<RunServices, 'images' | 'builder'>, secretNames: readonly string[]): Promise<RunFacts> {

@@ -26,25 +26,27 @@ export async function attachReferrers(
   const { repository, base } = apiLocation(imageRef(subject.repository));
   const scope = `repository:${repository}:pull,push`;
   const url = (path: string) => `${base}/v2/${repository}/${path}`;
-  const referrers: Descriptor[] = [];
-  let answeredSubject = false;
-  for (const payload of payloads) {
-    const manifest = referrerManifest(payload, subject);
-    for (const blob of manifest.blobs) await uploadBlob(url, blob, auth, scope);
-    const put = await authorizedFetch(
+  const manifests = payloads.map((payload) => referrerManifest(payload, subject));
+  // Side by side, each blob once (every referrer shares the empty config), then the manifests: one after
+  // another, three documents took ~20 round trips (0.24 s through the benchmark's proxy).
+  const blobs = new Map(manifests.flatMap((manifest) => manifest.blobs.map((blob) => [blob.digest, blob] as const)));
+  await Promise.all([...blobs.values()].map((blob) => uploadBlob(url, blob, auth, scope)));
+  const putReferrer = async (manifest: (typeof manifests)[number], payload: ReferrerPayload) => {
+    const answer = await authorizedFetch(
       url(`manifests/${manifest.descriptor.digest}`),
       { method: 'PUT', headers: { 'content-type': manifest.descriptor.mediaType }, body: new Uint8Array(manifest.bytes) },
       auth,
       scope,
     );
-    await put.body?.cancel();
-    if (put.status !== 201)
-      throw new Error(`the registry refused the ${payload.artifactType} referrer of ${subject.repository}@${subject.digest} (HTTP ${put.status})`);
+    await answer.body?.cancel();
+    if (answer.status !== 201)
+      throw new Error(`the registry refused the ${payload.artifactType} referrer of ${subject.repository}@${subject.digest} (HTTP ${answer.status})`);
     // A registry with the Referrers API says so by naming the subject it indexed the manifest under.
-    if (put.headers.get('oci-subject') === subject.digest) answeredSubject = true;
-    referrers.push(manifest.descriptor);
-  }
-  if (answeredSubject || referrers.length === 0) return { referrers };
+    return answer.headers.get('oci-subject') === subject.digest;
+  };
+  const answered = await Promise.all(manifests.map((manifest, i) => putReferrer(manifest, payloads[i]!)));
+  const referrers = manifests.map((manifest) => manifest.descriptor);
+  if (answered.some(Boolean) || referrers.length === 0) return { referrers };
   const tag = fallbackTag(subject.digest);
   const existing = await readIndex(url(`manifests/${tag}`), auth, scope);
   const index = mergedReferrersIndex(existing, referrers);

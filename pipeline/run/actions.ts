@@ -1,7 +1,7 @@
 // The Makefile's non-build targets, applied to the images a command line selects.
 import { lstat, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { imageRef, registryOf, repositoryDigests } from '../model/image-ref.ts';
+import { imageRef, registryOf, repositoryDigests, repositoryOf } from '../model/image-ref.ts';
 import { pathsToClean, tagsToPush, tagsToRemove } from '../plan/action-targets.ts';
 import { Interrupted, RunError } from '../model/errors.ts';
 import type { ImagePlan } from '../plan/plan.ts';
@@ -12,7 +12,7 @@ import type { RunOptions, RunServices } from './services.ts';
 
 type Services<K extends keyof RunServices> = Pick<RunServices, K | 'emit' | 'signal'>;
 type PushServices = Services<'images' | 'credentials' | 'remoteDigest' | 'sleep' | 'registry' | 'now'> &
-  Partial<Pick<RunServices, 'documents' | 'referrers'>> &
+  Partial<Pick<RunServices, 'documents' | 'referrers' | 'warmDocuments'>> &
   Pick<RunServices, 'machines'>;
 
 const PUSH_ATTEMPTS = 4;
@@ -86,6 +86,8 @@ export interface PushOutcome {
 /** Pushes every given tag; a failed tag is reported and the others still go. */
 export async function pushTags(image: ImagePlan, tags: readonly string[], settings: PushServices): Promise<PushOutcome> {
   const outcome: PushOutcome = { pushed: [], failed: [], present: [] };
+  // The first tag pushed from the engine; the image's other tags in that registry are its manifest put again.
+  let first: { tag: string; digest: string } | undefined;
   for (const tag of tags) {
     if (settings.signal.aborted) throw new Interrupted();
     try {
@@ -95,7 +97,16 @@ export async function pushTags(image: ImagePlan, tags: readonly string[], settin
         settings.emit({ type: 'push', image: image.name, tag, status: 'present', digest: present });
         continue;
       }
+      const tagged = first && (await tagLikeFirst(first, tag, settings));
+      if (tagged) {
+        outcome.pushed.push(tag);
+        settings.emit({ type: 'push', image: image.name, tag, status: 'tagged', digest: tagged });
+        continue;
+      }
+      // Documents follow a push: what makes them loads while the engine pushes.
+      settings.warmDocuments?.();
       const { digest } = await pushWithRetries(image, tag, settings);
+      if (digest && !first) first = { tag, digest };
       outcome.pushed.push(tag);
       settings.emit({ type: 'push', image: image.name, tag, status: 'pushed', digest });
     } catch (err) {
@@ -105,6 +116,24 @@ export async function pushTags(image: ImagePlan, tags: readonly string[], settin
     }
   }
   return outcome;
+}
+
+/**
+ * The tag made in the registry from the manifest just pushed under another one (a cross-repository mount
+ * where the repository differs): one manifest read and one put, where the engine's push of a second tag asks
+ * for every layer again (cm-container's three tags: 18 HEADs each). Undefined when it cannot be (another
+ * registry, an index, any refusal): the engine pushes that tag then.
+ */
+async function tagLikeFirst(first: { tag: string; digest: string }, tag: string, settings: PushServices): Promise<string | undefined> {
+  if (registryOf(first.tag) !== registryOf(tag)) return undefined;
+  try {
+    const auth = await settings.credentials(registryOf(tag));
+    const pushed = await settings.registry.image(`${repositoryOf(imageRef(first.tag))}@${first.digest}`, auth);
+    if (!pushed || pushed.digest !== first.digest || pushed.target !== first.digest) return undefined;
+    return await settings.registry.putTag(pushed, tag, auth);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The registry's digest for the tag when its manifest is the one this image was last pushed as. */

@@ -166,6 +166,24 @@ test('with nothing found, the build begun beside the listing goes on, its steps 
   assert.ok(events.some((e) => e.type === 'step' && e.image === 'tool'));
 });
 
+test('an image’s other tags in the registry its first went to are put there from that manifest, not pushed again', async () => {
+  const engine = fakeEngine(['alpine:latest']);
+  const config = CONFIG.replace("tags: ['reg.test/tool:1']", "tags: ['reg.test/tool:1', 'reg.test/tool:stable', 'other.test/tool:1']");
+  const { events } = await run(['tool', 'deploy'], engine, {}, config);
+  assert.equal(pushes(engine), ['push reg.test/tool:1', 'push other.test/tool:1'], 'another registry is pushed to by the engine');
+  const stable = events.find((e) => e.type === 'push' && e.tag === 'reg.test/tool:stable');
+  assert.equal(stable, { type: 'push', image: 'tool', tag: 'reg.test/tool:stable', status: 'tagged', digest: engine.registry.get('reg.test/tool:1') });
+});
+
+test('a tag the registry would not take from the first one’s manifest is pushed by the engine', async () => {
+  const engine = fakeEngine(['alpine:latest']);
+  engine.refusesTags = true;
+  const config = CONFIG.replace("tags: ['reg.test/tool:1']", "tags: ['reg.test/tool:1', 'reg.test/tool:stable']");
+  const { events } = await run(['tool', 'deploy'], engine, {}, config);
+  assert.equal(pushes(engine), ['push reg.test/tool:1', 'push reg.test/tool:stable']);
+  assert.ok(events.some((e) => e.type === 'push' && e.tag === 'reg.test/tool:stable' && e.status === 'pushed'));
+});
+
 /** A fresh runner: an engine with the bases only, and the registry the last job pushed to. */
 function freshRunner(last: FakeEngine): FakeEngine {
   const engine = fakeEngine(['alpine:latest']);
