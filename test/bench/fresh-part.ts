@@ -7,8 +7,9 @@
 // request of the tool, the docker CLI and the engine goes through a counting proxy: the tags name its
 // address. Cases: nothing changed, and types-3.4/types.yaml edited (each job its own edit, so that each
 // has exactly one file changed against what the job before it pushed).
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { LOCK_FILE } from '../../pipeline/context/fetcher.ts';
 import { docker, imageInfo } from '../support/engine.ts';
 import { PASSWORD, startRegistry, USER } from '../support/registry.ts';
 import { plannedImages } from './config-facts.ts';
@@ -100,6 +101,7 @@ export async function freshPart(
           await freshEngine(baseIds);
           const edit = key === 'changed' ? `# edited by the benchmark (fresh-runner job ${job}, ${side.kind})\n` : undefined;
           const before = proxy.exchanges().length;
+          const startedAt = Date.now();
           const { seconds, outcome, events } = await side.job(job, edit);
           times[side.name]!.push(seconds);
           const exchanges = proxy.exchanges().slice(before);
@@ -108,7 +110,7 @@ export async function freshPart(
           if (TRACE)
             await writeFile(
               path.join(TRACE, `${key}-${job}-${side.kind}.requests`),
-              exchanges.map((e) => `${e.status} ${e.method} ${e.url} ${e.sent} ${e.received}`).join('\n') + '\n',
+              exchanges.map((e) => `${e.at - startedAt} ${(e.done ?? e.at) - startedAt} ${e.status} ${e.method} ${e.url} ${e.sent} ${e.received}`).join('\n') + '\n',
             );
           if (TRACE && events) await writeFile(path.join(TRACE, `${key}-${job}-${side.kind}.ndjson`), events);
           if (outcome) (outcomes[key]![side.name] ??= []).push(outcome);
@@ -174,6 +176,9 @@ function toolSide(root: string, server: TypeServer, reg: string, dockerConfig: s
     async job(n, edit) {
       const dir = path.join('fresh-bi', String(n));
       const { ws, setArgs } = await prepareSide(root, server, dir, overrides);
+      // The lock the first job wrote is committed with the project, as the README asks: later jobs check out
+      // the pins (their fetch cache is as empty as the rest of the runner).
+      if (n > 0) await cp(path.join(root, 'fresh-bi', '0', 'project', LOCK_FILE), path.join(ws.project, LOCK_FILE));
       if (edit) await appendFile(path.join(ws.project, CHANGED_FILE), edit);
       if (n === 0) {
         const planned = await plannedImages(ws.project, setArgs);

@@ -128,6 +128,9 @@ export interface Exchange {
   /** Bytes of the request body (an upload) and of the answer's body. */
   sent: number;
   received: number;
+  /** Date.now() when the request came and when its answer ended: where a run's time goes. */
+  at: number;
+  done?: number;
 }
 
 export interface RecordingProxy {
@@ -151,7 +154,8 @@ export async function flakyProxy(target: string, { failOnce = true } = {}): Prom
   const exchanges: Exchange[] = [];
   const server = http.createServer((req, res) => {
     if (req.headers.authorization) authorizations.push(req.headers.authorization);
-    const exchange: Exchange = { method: req.method ?? '', url: req.url ?? '', status: 0, sent: 0, received: 0 };
+    const exchange: Exchange = { method: req.method ?? '', url: req.url ?? '', status: 0, sent: 0, received: 0, at: Date.now() };
+    res.on('finish', () => (exchange.done = Date.now()));
     exchanges.push(exchange);
     req.on('data', (chunk: Buffer) => (exchange.sent += chunk.length));
     if (failOnce && req.method === 'PUT' && req.url?.includes('/manifests/') && failed === 0) {
