@@ -11,7 +11,7 @@ import type Docker from 'dockerode';
 import { parse } from 'yaml';
 import { cli, finishOf, summaryOf, type CliResult } from '../support/cli.ts';
 import { cloudifyStandIn, cmDeclaration, fixture, resolveImport } from '../support/cloudify.ts';
-import { PASSWORD, startRegistry, USER } from '../support/registry.ts';
+import { PASSWORD, startRegistry, USER, type Registry } from '../support/registry.ts';
 import { cleanup, containerCount, demux, docker, requireEngine, RUN_ID, RUN_LABEL, runIn } from '../support/engine.ts';
 import { tempDir } from '../support/temp.ts';
 
@@ -412,20 +412,24 @@ test('dcae-cleanup stops the DCAE components of each deployment, goes on past a 
   assert.ok((await requests(c)).includes('GET /api/v3.1/deployments?_include=id '), 'the deployments were listed through the API');
 });
 
+/** `cm-container deploy` to the registry, from `cwd` with that fetch cache. */
+async function deployTo(registry: Registry, cwd: string, cache: string): Promise<CliResult> {
+  // CM_REGISTRY's credentials come from config.json, as `docker login` leaves them: DOCKER_HUB_USER is Docker Hub's.
+  const dockerConfig = await tempDir('bi-cm-docker-config-');
+  await writeFile(
+    path.join(dockerConfig, 'config.json'),
+    JSON.stringify({ auths: { [registry.address]: { auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64') } } }),
+  );
+  return cli(['--json', ...SETS(), '--set', `CM_REGISTRY=${registry.address}`, 'cm-container', 'deploy'], {
+    cwd,
+    env: { BUILD_IMAGES_CACHE: cache, DOCKER_CONFIG: dockerConfig },
+  });
+}
+
 test('deploy pushes ONAP’s tags to CM_REGISTRY: <version>-SNAPSHOT-<timestamp>, <version> and latest', async () => {
   const registry = await startRegistry();
   try {
-    // CM_REGISTRY's credentials come from config.json, as `docker login` leaves them: DOCKER_HUB_USER is Docker Hub's.
-    const dockerConfig = path.join(projectDir, 'docker-config');
-    await mkdir(dockerConfig, { recursive: true });
-    await writeFile(
-      path.join(dockerConfig, 'config.json'),
-      JSON.stringify({ auths: { [registry.address]: { auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64') } } }),
-    );
-    const result = await cli(['--json', ...SETS(), '--set', `CM_REGISTRY=${registry.address}`, 'cm-container', 'deploy'], {
-      cwd: projectDir,
-      env: { BUILD_IMAGES_CACHE: cacheDir, DOCKER_CONFIG: dockerConfig },
-    });
+    const result = await deployTo(registry, projectDir, cacheDir);
     assert.is(result.code, 0, result.stderr + result.stdout);
     const tags = await registry.tags(IMAGE);
     assert.is(tags.length, 3, tags.join(' '));
@@ -470,16 +474,7 @@ test('a release job sets the version', async () => {
 test('the next CI job (a fresh clone with the committed lock, an empty fetch cache, no image on the engine) finds cm-container up to date in the registry without fetching one type file', async () => {
   const registry = await startRegistry();
   try {
-    const dockerConfig = path.join(projectDir, 'docker-config-fresh');
-    await mkdir(dockerConfig, { recursive: true });
-    await writeFile(
-      path.join(dockerConfig, 'config.json'),
-      JSON.stringify({ auths: { [registry.address]: { auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64') } } }),
-    );
-    const result = await cli(['--json', ...SETS(), '--set', `CM_REGISTRY=${registry.address}`, 'cm-container', 'deploy'], {
-      cwd: projectDir,
-      env: { BUILD_IMAGES_CACHE: cacheDir, DOCKER_CONFIG: dockerConfig },
-    });
+    const result = await deployTo(registry, projectDir, cacheDir);
     assert.is(result.code, 0, result.stderr + result.stdout);
 
     // The next job: the lock the first one wrote is committed; the fetch cache and the engine have nothing.
@@ -493,10 +488,7 @@ test('the next CI job (a fresh clone with the committed lock, an empty fetch cac
       await docker.getImage(image.Id).remove({ force: true });
     }
     const fetchedBefore = typeRequests;
-    const fresh = await cli(['--json', ...SETS(), '--set', `CM_REGISTRY=${registry.address}`, 'cm-container', 'deploy'], {
-      cwd: clone,
-      env: { BUILD_IMAGES_CACHE: await tempDir('bi-cache-fresh-'), DOCKER_CONFIG: dockerConfig },
-    });
+    const fresh = await deployTo(registry, clone, await tempDir('bi-cache-fresh-'));
     assert.is(fresh.code, 0, fresh.stderr + fresh.stdout);
     assert.match(String(finishOf(fresh, 'cm-container')?.['reason']), /^up to date in 127\.0\.0\.1:\d+/);
     assert.is(typeRequests - fetchedBefore, 0, 'no type file fetched');
