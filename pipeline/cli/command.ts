@@ -211,7 +211,7 @@ async function freshnessOf(plan: Plan, phases: readonly Phase[]) {
 
 function commandsOf(plan: Plan, selection: Selection) {
   return [
-    ...selection.commands.map(({ image, name }) => plan.images.get(image)!.hostCommands.find((c) => c.name === name)!),
+    ...selection.commands.flatMap(({ image, name }) => plan.images.get(image)!.hostCommands.filter((c) => c.name === name)),
     ...selection.images.flatMap((name) => plan.images.get(name)!.hostCommands),
   ];
 }

@@ -57,7 +57,7 @@ export function planEvent(plan: Plan, phases: readonly Phase[], selected: Select
     phases: phases.map((phase): PlannedPhase => {
       if (phase.kind === 'build') {
         const commands = [
-          ...phase.selection.commands.map(({ image: owner, name }) => image(owner).hostCommands.find((c) => c.name === name)!),
+          ...phase.selection.commands.flatMap(({ image: owner, name }) => image(owner).hostCommands.filter((c) => c.name === name)),
           ...phase.selection.images.flatMap((name) => image(name).hostCommands),
         ];
         const registryChecks = phase.selection.images.flatMap((name) => (checked.get(name)?.length ? [{ image: name, tags: checked.get(name)! }] : []));
