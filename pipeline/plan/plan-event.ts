@@ -12,6 +12,8 @@ export interface PlannedImage {
   base: string;
   dependsOn: readonly string[];
   tags: readonly string[];
+  /** Absent: the builder's own. */
+  platforms?: readonly string[];
   dockerfile: string;
 }
 
@@ -107,6 +109,7 @@ function plannedImage(image: ImagePlan): PlannedImage {
     base: image.base.kind === 'ref' ? image.base.ref : image.from,
     dependsOn: image.dependsOn,
     tags: image.tags,
+    ...(image.platforms ? { platforms: image.platforms } : {}),
     dockerfile: image.dockerfile,
   };
 }

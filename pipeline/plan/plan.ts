@@ -187,7 +187,9 @@ function platformCommands(
   kept: (platform: string, output: string, index: number) => string,
 ): HostCommand[] {
   return commands.flatMap((command) => {
-    if (!command.outputs.some((output) => copied.has(output))) return [command];
+    // A copied directory that holds an output brings it too (and is refused for several platforms).
+    const isCopied = (output: string) => [...copied].some((from) => from === output || output.startsWith(`${from}${path.sep}`));
+    if (!command.outputs.some(isCopied)) return [command];
     if (platforms.length === 1) return [commandForPlatform(command, platforms[0]!)];
     return platforms.map((platform) => {
       const made = commandForPlatform(command, platform, (output, i) => kept(platform, output, i));

@@ -226,6 +226,7 @@ async function placeImage(pool: BuilderPool, image: ImagePlan, deps: readonly Im
   const baseName = image.base.kind === 'image' ? image.base.image : undefined;
   const base = deps.find((d) => d.name === baseName);
   if (base?.builder && !base.remote) return pool.place({ with: base.builder });
+  const platforms = image.platforms ? { platforms: image.platforms } : {};
   const tag = image.tags[0]!;
   const candidates = pool.machines.filter((m) => !pool.isLost(m.name));
   const held = await Promise.all(
@@ -237,7 +238,7 @@ async function placeImage(pool: BuilderPool, image: ImagePlan, deps: readonly Im
     ),
   );
   if (settings.signal.aborted) throw new RunError('not built: interrupted');
-  return pool.place({ prefer: new Set(held.filter((n): n is string => n !== undefined)) });
+  return pool.place({ prefer: new Set(held.filter((n): n is string => n !== undefined)), ...platforms });
 }
 
 /**
