@@ -148,6 +148,7 @@ test('on the containerd store, px-oci-mon for linux/amd64 and linux/arm64 is pus
   assert.match(ran[1]!, / GOARCH=arm64 GOOS=linux /);
 
   const repository = `${repo}/oci-monitor`;
+  const tag = `${registry.address}/${repository}:multi`;
   const index = await document(`/v2/${repository}/manifests/multi`, `${INDEX_TYPES}, ${MANIFEST_TYPES}`);
   assert.ok(/index|manifest\.list/.test(index.mediaType), `the tag is an index, not ${index.mediaType}`);
   // Exactly one manifest per platform (dockerd's moby exporter adds no attestation manifests here).
@@ -172,6 +173,40 @@ test('on the containerd store, px-oci-mon for linux/amd64 and linux/arm64 is pus
     'decided before compiling: reproducible commands of an up-to-date image do not run',
   );
   assert.is(finishOf(again)?.['status'], 'skipped');
+
+  // A fresh runner (the engine has no image of it): the registry's index holds both platforms with these
+  // inputs, so nothing is compiled, built or pushed, and the tag reported is the index.
+  const indexDigest = await registry.digest(repository, 'multi');
+  await docker.getImage(tag).remove({ force: true });
+  const fresh = await run(['--builder', 'buildkit', 'px-oci-mon', 'deploy']);
+  assert.is(fresh.code, 0, fresh.stderr);
+  assert.match(String(finishOf(fresh)?.['reason']), /up to date in 127\.0\.0\.1/);
+  assert.is(fresh.events.filter((e) => e['type'] === 'command').length, 0);
+  assert.equal(
+    fresh.events.filter((e) => e['type'] === 'push').map((e) => [e['status'], e['digest']]),
+    [['present', indexDigest]],
+  );
+
+  // The tag now names the amd64 image alone (pushed over by a one-platform build): its label matches, but
+  // arm64 is not there, so the image is built and pushed as the index again.
+  const amd64 = images.find((m) => m.platform.architecture === 'amd64')!;
+  const single = `/v2/${repository}/manifests/${amd64.digest}`;
+  const bytes = await fetch(`http://${registry.address}${single}`, { headers: { authorization: registry.authorization(single), accept: MANIFEST_TYPES } });
+  const put = await fetch(`http://${registry.address}/v2/${repository}/manifests/multi`, {
+    method: 'PUT',
+    headers: { authorization: registry.authorization(single), 'content-type': bytes.headers.get('content-type')! },
+    body: new Uint8Array(await bytes.arrayBuffer()),
+  });
+  assert.is(put.status, 201);
+  await docker
+    .getImage(tag)
+    .remove({ force: true })
+    .catch(() => {});
+  const rebuilt = await run(['--builder', 'buildkit', 'px-oci-mon', 'deploy']);
+  assert.is(rebuilt.code, 0, rebuilt.stderr);
+  assert.is(finishOf(rebuilt)?.['status'], 'built');
+  const after = await document(`/v2/${repository}/manifests/multi`, `${INDEX_TYPES}, ${MANIFEST_TYPES}`);
+  assert.is((after.body['manifests'] as unknown[] | undefined)?.length, 2, 'the tag is the index of both again');
 });
 
 test('several platforms on a graphdriver engine are refused, naming the image and the store', async () => {
