@@ -62,7 +62,6 @@ images:
     base: ${base}
     tags: ['${registry.address}/${repo}/oci-monitor:multi']
     ${platforms}
-    attestations: { sbom: false, provenance: false }
     steps:
       - command:
           name: px-oci-mon/px-oci-mon
@@ -161,6 +160,14 @@ test('on the containerd store, px-oci-mon for linux/amd64 and linux/arm64 is pus
     assert.is(binaries.length, 1, `one layer of ${image.platform.architecture} holds /px-oci-mon`);
     assert.is(elfMachine(binaries[0]!), ELF_MACHINE[image.platform.architecture as keyof typeof ELF_MACHINE], image.platform.architecture);
   }
+  // The supply-chain documents are attached to what was pushed: the index (OCI 1.1 referrers, by the
+  // `sha256-<hex>` tag on a registry without the referrers API).
+  const pushed = await registry.digest(repository, 'multi');
+  assert.ok((await registry.allTags(repository)).includes(pushed.replace(':', '-')), 'the documents name the index');
+  const referrers = await document(`/v2/${repository}/manifests/${pushed.replace(':', '-')}`, INDEX_TYPES);
+  const referrer = (referrers.body['manifests'] as { digest: string }[])[0]!;
+  const attached = await document(`/v2/${repository}/manifests/${referrer.digest}`, MANIFEST_TYPES);
+  assert.is((attached.body['subject'] as { digest: string }).digest, pushed);
   const written = JSON.parse(await readFile(metadata, 'utf8')) as Record<string, Record<string, string>>;
   assert.is(written['px-oci-mon']!['containerimage.digest'], await registry.digest(repository, 'multi'));
 
