@@ -122,7 +122,8 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
     const planned = kind.plan(step.value, ctx);
     if (step.kind === 'run') runStep ??= at('steps', index);
     if (step.kind === 'copy' && several) {
-      const from = ctx.projectPath(step.value.from, 'from');
+      // Resolved again without reporting: a wrong path is the copy step's own problem, said once.
+      const from = resolvePath(loaded.projectDir, sources, step.value.from, () => {});
       const held = [...perPlatform.keys()].find((output) => output.startsWith(`${from}${path.sep}`));
       if (held)
         problems.push({
