@@ -1,6 +1,6 @@
 import path from 'node:path/posix';
 import { z } from 'zod';
-import { copyArgs, entryName, instruction } from '../pipeline/plan/dockerfile.ts';
+import { copyArgs, entryName, instruction, platformCopyArgs } from '../pipeline/plan/dockerfile.ts';
 import { STATE_DIR } from '../pipeline/model/project-files.ts';
 import { chownFlag, imagePathField, modeField, ownerField } from './fields.ts';
 import { defineStep } from './step.ts';
@@ -29,6 +29,25 @@ export const copyStep = defineStep({
     const literal = entryName(name) === name;
     const entry = `${ctx.contextDir}/${entryName(name)}`;
     const source = ctx.projectPath(step.from, 'from');
+    const perPlatform = ctx.platformOutputs?.(source);
+    if (perPlatform) {
+      // Each platform's own build of the file, under its platform in the context; BuildKit's TARGETPLATFORM
+      // picks the one of the platform it builds.
+      return {
+        instructions: [instruction('COPY', ...chownFlag(step.owner), platformCopyArgs(ctx.contextDir, entryName(name), step.to))],
+        context: perPlatform.map(({ platform, path: kept }) => ({
+          kind: 'path' as const,
+          name: `${ctx.contextDir}/${platform}/${entryName(name)}`,
+          path: kept,
+          root: ctx.projectRoot('.'),
+          origin: path.normalize(step.from),
+          mode: step.mode,
+          at: ctx.at('from'),
+          excludes: [],
+        })),
+        hostCommands: [],
+      };
+    }
     return {
       instructions: [instruction('COPY', ...chownFlag(step.owner), copyArgs([entry], step.to))],
       context: [

@@ -18,6 +18,11 @@ export interface StepPlanContext {
   at(field: string): SourcePosition;
   /** A file of the tool's own under the project's .build-images/, for state such as command stamps. */
   statePath(name: string): string;
+  /**
+   * For an image of several platforms, each platform's copy of a host command's output (a project path):
+   * a copy step then copies the one of the platform being built. Undefined for any other path.
+   */
+  platformOutputs?(source: string): readonly { platform: string; path: string }[] | undefined;
 }
 
 /** A step turned into what the build needs: Dockerfile lines, context entries, work on the host. */

@@ -2,7 +2,7 @@
 // Docker call at all) or carry it out. The engine is asked for only when the line builds an image or runs
 // an action: `all` compiles on a machine with no engine.
 import path from 'node:path';
-import { cacheFromOption, cacheToOption, ciKind, documentFlags, keyValues, parseSize, type CiKind, type Options } from './options.ts';
+import { cacheFromOption, cacheToOption, ciKind, documentFlags, keyValues, parseSize, platformOption, type CiKind, type Options } from './options.ts';
 import { EXIT, formatProblem, RunError, UserError, type Problem } from '../model/errors.ts';
 import type { Reporter, RunEvent } from '../run/events.ts';
 import { planPhases, type Phase, type Selection } from '../plan/phases.ts';
@@ -69,7 +69,8 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
   const documents = documentFlags(options.sbom, options.provenance);
   const createdAt = createdStamp(process.env);
   const startedOn = new Date().toISOString();
-  const prepared = await preparedCache().prepare({ file: options.file, sets: keyValues(options.set, '--set') });
+  const platforms = platformOption(options.platform);
+  const prepared = await preparedCache().prepare({ file: options.file, sets: keyValues(options.set, '--set'), ...(platforms ? { platforms } : {}) });
   const { phases, selected } = planPhases(prepared.graph, targets);
   await checkCopiesOf(prepared.plan, phases);
   outputs.select(selected.images);
@@ -210,7 +211,7 @@ async function freshnessOf(plan: Plan, phases: readonly Phase[]) {
 
 function commandsOf(plan: Plan, selection: Selection) {
   return [
-    ...selection.commands.map(({ image, name }) => plan.images.get(image)!.hostCommands.find((c) => c.name === name)!),
+    ...selection.commands.flatMap(({ image, name }) => plan.images.get(image)!.hostCommands.filter((c) => c.name === name)),
     ...selection.images.flatMap((name) => plan.images.get(name)!.hostCommands),
   ];
 }

@@ -4,6 +4,7 @@ import { DEFAULT_CONFIG_FILE } from '../model/project-files.ts';
 import { UserError } from '../model/errors.ts';
 import { imageRefProblem } from '../model/image-ref.ts';
 import type { RegistryCacheExport } from '../model/cache-export.ts';
+import { PLATFORM_PATTERN } from '../model/platform.ts';
 
 export const OPTIONS = {
   file: { type: 'string', short: 'f', default: DEFAULT_CONFIG_FILE },
@@ -24,6 +25,7 @@ export const OPTIONS = {
   'no-registry-check': { type: 'boolean', default: false },
   'cache-from': { type: 'string', multiple: true, default: [] as string[] },
   'cache-to': { type: 'string' },
+  platform: { type: 'string' },
   'metadata-file': { type: 'string' },
   junit: { type: 'string' },
   sbom: { type: 'string' },
@@ -56,6 +58,8 @@ export const OPTION_HELP = `Options:
       --cache-to inline|none|type=registry,ref=REF[,mode=min|max]
                          inline cache metadata in the images, none, or the cache exported to a registry tag
                          (BuildKit on the containerd image store; one image a run) (default: each image's cache.to)
+      --platform LIST    linux/amd64,linux/arm64: the platforms of every image of the run, over the config's
+                         (several: one image index; BuildKit on the containerd image store)
       --metadata-file FILE
                          what the run did per image (status, tags pushed, registry digests), bake's shape
       --junit FILE       a JUnit XML report: a test case per image and per host command
@@ -180,4 +184,19 @@ export function documentFlags(sbom: string | undefined, provenance: string | und
     flags.provenance = modes[provenance]!;
   }
   return flags;
+}
+
+/** `--platform linux/amd64,linux/arm64`, as buildx takes it: a comma-separated list, each os/arch[/variant]. */
+export function platformOption(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  const platforms = text.split(',').map((p) => p.trim());
+  const wrong = platforms.find((p) => !PLATFORM_PATTERN.test(p));
+  if (wrong !== undefined) {
+    throw new UserError({
+      message: `--platform ${text}: '${wrong}' is not a platform`,
+      hint: 'name each as os/arch or os/arch/variant: --platform linux/amd64,linux/arm64',
+    });
+  }
+  if (new Set(platforms).size !== platforms.length) throw new UserError({ message: `--platform ${text}: a platform is named twice` });
+  return platforms;
 }

@@ -9,6 +9,7 @@ import { credentialVariables } from './credential-variables.ts';
 import { gitHead } from './git-head.ts';
 import type { CredentialVariables } from '../model/credentials.ts';
 import { configSchema, type Config } from './schema.ts';
+import { withPlatforms } from '../model/platform.ts';
 import { defaultedVariables, interpolateConfig, type Variables } from './variables.ts';
 
 export interface Prepared {
@@ -29,11 +30,13 @@ export interface PrepareOptions {
   env?: Readonly<Record<string, string | undefined>>;
   cwd?: string;
   now?: Date;
+  /** `--platform`: every image's platforms, over the config's. */
+  platforms?: readonly string[];
 }
 
-export async function prepare({ file, sets, env = process.env, cwd, now = new Date() }: PrepareOptions): Promise<Prepared> {
+export async function prepare({ file, sets, env = process.env, cwd, now = new Date(), platforms }: PrepareOptions): Promise<Prepared> {
   const loaded = await loadConfig(file, cwd);
-  return prepareLoaded(loaded, sets, env, now);
+  return prepareLoaded(loaded, sets, env, now, gitHead, platforms);
 }
 
 /** What preparing works out on the way, which the shell's cache of prepared configs keeps (prepared-cache.ts). */
@@ -61,18 +64,21 @@ export function prepareParts(
   env: Readonly<Record<string, string | undefined>>,
   now: Date = new Date(),
   readCommit: (dir: string) => string | undefined = gitHead,
+  platforms?: readonly string[],
 ): PreparedParts {
   const declared = configSchema.shape.variables.safeParse(parsed.raw['variables']);
   if (!declared.success) {
     throw new UserError(parsed.describe(declared.error.issues.map((issue) => ({ ...issue, path: ['variables', ...issue.path] }))));
   }
   const problems: Problem[] = [];
-  const { variables, interpolated } = interpolateConfig(parsed.raw, declared.data, parsed.locate, problems, {
+  const interpolation = interpolateConfig(parsed.raw, declared.data, parsed.locate, problems, {
     env,
     sets,
     now,
     gitCommit: (dir) => readCommit(path.resolve(parsed.projectDir, dir)),
   });
+  const { variables } = interpolation;
+  const interpolated = withPlatforms(interpolation.interpolated, platforms);
   // The schema looks too, so that a file's mistakes come out together; what it says of a string whose
   // variable was unknown would only repeat that.
   const loaded = validateConfig(parsed, interpolated, problems);

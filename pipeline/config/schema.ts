@@ -4,6 +4,7 @@ import { stepKinds, stepKindNames, type StepKindName } from '../../steps/index.t
 import { lineField } from '../../steps/fields.ts';
 import { secretId } from '../../steps/fields.ts';
 import { documentAttestationFields } from '../attest/attestations-schema.ts';
+import { PLATFORM_PATTERN } from '../model/platform.ts';
 
 const name = (what: string) => z.string().regex(/^[a-z0-9][a-z0-9._/-]*$/, `a ${what} name is lower case letters, digits, '.', '_', '-' and '/'`);
 
@@ -107,6 +108,8 @@ export const attestationsSchema = z.strictObject({
     ),
 });
 
+const platformSchema = z.string().regex(PLATFORM_PATTERN, 'a platform is os/arch or os/arch/variant: linux/amd64');
+
 export const imageSchema = z.strictObject({
   description: z.string().optional(),
   base: baseSchema,
@@ -118,6 +121,14 @@ export const imageSchema = z.strictObject({
   labels: z.record(lineField.regex(/\S/, 'a label key may not be empty'), lineField).default({}),
   args: z.record(variableName, z.string()).default({}).describe('build args (ARG in the Dockerfile)'),
   steps: z.array(stepSchema).default([]),
+  platforms: z
+    .array(platformSchema)
+    .min(1)
+    .refine((list) => new Set(list).size === list.length, 'a platform is named once')
+    .optional()
+    .describe(
+      "the platforms it is built for (default: the builder's own); several make one image index (BuildKit on the containerd image store); --platform sets them for a run",
+    ),
   cache: z
     .strictObject({
       from: z.array(z.string().min(1)).default([]).describe('images whose layers a build may reuse (as --cache-from); the tags the line pushes always are'),
@@ -151,7 +162,7 @@ export const builderSchema = z.strictObject({
     ),
   kind: z.enum(['engine', 'buildkitd']).default('engine').describe('a Docker engine, or a standalone buildkitd (accepted, not yet built with: see the README)'),
   platforms: z
-    .array(z.string().regex(/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/, 'a platform is os/arch or os/arch/variant: linux/amd64'))
+    .array(platformSchema)
     .min(1)
     .optional()
     .describe('what it builds for (default: anything); an image that names a platform goes only to a builder that lists it'),

@@ -22,6 +22,7 @@ import { defaultedVariables, interpolateConfig } from '../config/variables.ts';
 import type { Graph } from '../plan/graph.ts';
 import type { ImagePlan, Plan } from '../plan/plan.ts';
 import type { Problem } from '../model/errors.ts';
+import { withPlatforms } from '../model/platform.ts';
 import { concealGiven, givenDigest, givenValues, revealGiven, type GivenValues } from '../model/given-values.ts';
 import { defaultCacheDir } from './cache-dir.ts';
 import { writePrivately } from './state-file.ts';
@@ -86,7 +87,14 @@ export function preparedCache(dir = path.join(defaultCacheDir(), 'prepared-confi
 async function prepareAfresh(options: PrepareOptions): Promise<PreparedParts> {
   const { loadConfig } = await import('../config/load-config.ts');
   const { prepareParts } = await import('../config/prepare.ts');
-  return prepareParts(await loadConfig(options.file, options.cwd), options.sets, options.env ?? process.env, options.now ?? new Date());
+  return prepareParts(
+    await loadConfig(options.file, options.cwd),
+    options.sets,
+    options.env ?? process.env,
+    options.now ?? new Date(),
+    gitHead,
+    options.platforms,
+  );
 }
 
 /** The plan remembered for this config with these variables; undefined sends it through the full pass. */
@@ -96,13 +104,15 @@ function recall(remembered: Remembered, options: PrepareOptions): Prepared | und
     // Positions are only needed for problems, and a problem sends the config through the full pass.
     const nowhere = () => ({ file: options.file, line: 1, col: 1 });
     const projectDir = path.dirname(path.resolve(options.cwd ?? process.cwd(), options.file));
-    const { variables, interpolated } = interpolateConfig(remembered.raw, remembered.declared, nowhere, problems, {
+    const interpolation = interpolateConfig(remembered.raw, remembered.declared, nowhere, problems, {
       env: options.env ?? process.env,
       sets: options.sets,
       now: options.now ?? new Date(),
       gitCommit: (dir) => gitHead(path.resolve(projectDir, dir)),
     });
     if (problems.length > 0) return undefined;
+    const { variables } = interpolation;
+    const interpolated = withPlatforms(interpolation.interpolated, options.platforms);
     const stamp = variables.get('TIMESTAMP')!.value;
     const given = givenValues(variables, options.env ?? process.env);
     const planKey = planKeyOf(remembered.raw, interpolated, stamp, given);

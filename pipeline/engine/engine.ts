@@ -55,6 +55,8 @@ export interface ImageStore {
   imageIds(): Promise<ImageIdKind>;
   /** The engine's version, as GET /info says it (for the provenance); absent where a store cannot tell. */
   engineVersion?(): Promise<string | undefined>;
+  /** The platform the engine builds for without emulation (`linux/amd64`), from GET /info; absent where a store cannot tell. */
+  nativePlatform?(): Promise<string | undefined>;
   /** A file of an image (a link is followed); `labels` go on anything the store makes to read it. */
   readFile(image: string, path: string, labels: Readonly<Record<string, string>>): Promise<ImageFile>;
 }
@@ -93,6 +95,8 @@ export interface BuildRequest {
   buildargs: Readonly<Record<string, string>>;
   labels: Readonly<Record<string, string>>;
   noCache: boolean;
+  /** The platforms to build for (BuildKit); several make an image index. Absent: the engine's own. */
+  platforms?: readonly string[];
   signal: AbortSignal;
   onProgress(event: BuildProgress): void;
   /** Asked by a builder that pulls inside the build (BuildKit's session). */

@@ -43,6 +43,11 @@ export interface HostCommand {
    * so that the digest is known before the command runs (command-recipe.ts).
    */
   recipe?: string;
+  /**
+   * Where the command itself writes its outputs, when that is not where they are kept: a command run once
+   * per platform writes in place, and its outputs are moved to `outputs` (the platform's own) after it ran.
+   */
+  writes?: readonly string[];
 }
 
 /**

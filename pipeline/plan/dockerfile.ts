@@ -22,6 +22,15 @@ export function copyArgs(sources: readonly string[], destination: string): strin
 }
 
 /**
+ * COPY of one context entry per platform, `DIR/<platform>/NAME`, chosen by the build's TARGETPLATFORM (declared
+ * as an ARG of the stage). DIR and NAME are entry names (entryName: nothing to escape); only the variable is
+ * left for the builder to expand.
+ */
+export function platformCopyArgs(dir: string, name: string, destination: string): string {
+  return jsonArgs([`${dir}/\${TARGETPLATFORM}/${name}`, destination.replace(/[\\$]/g, '\\$&')]);
+}
+
+/**
  * A double-quoted word, for ENV, LABEL and WORKDIR. Inside double quotes both builders unescape only
  * `\\`, `\"` and `\$` and keep every other character as written (a tab, `\n` as two characters), and
  * expand `$NAME` unless escaped: a value is written literally.

@@ -12,6 +12,8 @@ export interface PlannedImage {
   base: string;
   dependsOn: readonly string[];
   tags: readonly string[];
+  /** Absent: the builder's own. */
+  platforms?: readonly string[];
   dockerfile: string;
 }
 
@@ -57,7 +59,7 @@ export function planEvent(plan: Plan, phases: readonly Phase[], selected: Select
     phases: phases.map((phase): PlannedPhase => {
       if (phase.kind === 'build') {
         const commands = [
-          ...phase.selection.commands.map(({ image: owner, name }) => image(owner).hostCommands.find((c) => c.name === name)!),
+          ...phase.selection.commands.flatMap(({ image: owner, name }) => image(owner).hostCommands.filter((c) => c.name === name)),
           ...phase.selection.images.flatMap((name) => image(name).hostCommands),
         ];
         const registryChecks = phase.selection.images.flatMap((name) => (checked.get(name)?.length ? [{ image: name, tags: checked.get(name)! }] : []));
@@ -107,6 +109,7 @@ function plannedImage(image: ImagePlan): PlannedImage {
     base: image.base.kind === 'ref' ? image.base.ref : image.from,
     dependsOn: image.dependsOn,
     tags: image.tags,
+    ...(image.platforms ? { platforms: image.platforms } : {}),
     dockerfile: image.dockerfile,
   };
 }

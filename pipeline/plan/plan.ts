@@ -12,7 +12,8 @@ import type { Graph } from './graph.ts';
 import type { HostCommand } from '../model/host-command.ts';
 import { IMAGE_LABEL, labelInstructions, ociLabels } from './labels.ts';
 import type { ConfigPath, LoadedConfig } from '../config/load-config.ts';
-import type { AttestationsConfig } from '../config/schema.ts';
+import type { AttestationsConfig, ImageConfig } from '../config/schema.ts';
+import { commandForPlatform, keptOutputName, type PlatformOutput } from './platform-commands.ts';
 import { STATE_DIR } from '../model/project-files.ts';
 
 export type Base = { kind: 'ref'; ref: string } | { kind: 'image'; image: string };
@@ -37,6 +38,10 @@ export interface ImagePlan {
   secrets: readonly string[];
   /** Where a build may take layers from (with the tags the line pushes), whether it exports inline cache, and a registry tag it exports its cache to. */
   cache: { from: readonly string[]; inline: boolean; registry?: RegistryCacheExport & { at: SourcePosition } };
+  /** The platforms it is built for, as the config (or --platform) names them; absent: the builder's own. */
+  platforms?: readonly string[];
+  /** Where its first `run` step is: a platform other than the builder's own would need emulation for it. */
+  runStep?: SourcePosition;
   /** How its documents are signed once pushed: the image's `attestations.sign` over the top level's; a key file made absolute. */
   sign: { key?: { file: string } | { env: string }; command?: readonly string[]; format: 'referrers' | 'legacy' };
 }
@@ -89,9 +94,16 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
   const from = base.kind === 'ref' ? base.ref : images[base.image]!.tags[0]!;
 
   const instructions = Object.keys(spec.args).map((arg) => instruction('ARG', arg));
+  const platforms = spec.platforms;
+  const several = platforms !== undefined && platforms.length > 1;
+  // BuildKit sets it per platform; declared in the stage, a COPY source can name it (copy.ts).
+  if (several) instructions.push(instruction('ARG', 'TARGETPLATFORM'));
+  const copied = copiedPaths(spec.steps, loaded.projectDir, sources);
+  const perPlatform = new Map<string, PlatformOutput[]>();
   const context: ContextSource[] = [];
   const hostCommands: HostCommand[] = [];
   const secrets = new Set<string>();
+  let runStep: SourcePosition | undefined;
   spec.steps.forEach((step, index) => {
     const kind = stepKinds[step.kind] as StepKind;
     const contextDir = `s${String(index).padStart(2, '0')}-${step.kind}`;
@@ -105,11 +117,30 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
       at: (field) => at(...fieldPath(field)),
       projectRoot: (written) => rootOf(loaded.projectDir, sources, written),
       statePath: (file) => statePath(loaded.projectDir, file, (problem) => problems.push({ ...problem, at: at() })),
+      platformOutputs: (source) => perPlatform.get(source),
     };
     const planned = kind.plan(step.value, ctx);
+    if (step.kind === 'run') runStep ??= at('steps', index);
+    if (step.kind === 'copy' && several) {
+      // Resolved again without reporting: a wrong path is the copy step's own problem, said once.
+      const from = resolvePath(loaded.projectDir, sources, step.value.from, () => {});
+      const held = [...perPlatform.keys()].find((output) => output.startsWith(`${from}${path.sep}`));
+      if (held)
+        problems.push({
+          message: `copies a directory that holds ${path.basename(held)}, which is compiled once per platform`,
+          at: ctx.at('from'),
+          hint: `copy the file itself (from: ${step.value.from.replace(/\/$/, '')}/${path.relative(from, held)}) and the rest beside it`,
+        });
+    }
     instructions.push(...planned.instructions);
     context.push(...planned.context);
-    hostCommands.push(...planned.hostCommands);
+    hostCommands.push(
+      ...(platforms
+        ? platformCommands(planned.hostCommands, platforms, copied, perPlatform, (platform, output, i) =>
+            ctx.statePath(keptOutputName(name, index, platform, output, i)),
+          )
+        : planned.hostCommands),
+    );
     planned.secrets?.forEach((id) => secrets.add(id));
   });
 
@@ -135,7 +166,38 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
       ...(typeof cacheTo === 'object' ? { registry: { ref: cacheTo.ref, mode: cacheTo.mode, at: at('cache', 'to') } } : {}),
     },
     sign: signing(loaded.config.attestations, spec.attestations, loaded.projectDir),
+    ...(platforms ? { platforms } : {}),
+    ...(runStep ? { runStep } : {}),
   };
+}
+
+/** The paths the image's copy steps copy (a mistake in one is reported when the step is planned). */
+function copiedPaths(steps: ImageConfig['steps'], projectDir: string, sources: Readonly<Record<string, string>>): Set<string> {
+  return new Set(steps.flatMap((step) => (step.kind === 'copy' ? [resolvePath(projectDir, sources, step.value.from, () => {})] : [])));
+}
+
+/**
+ * An image's host commands for its platforms: a command whose output it copies compiles for them, once per
+ * platform when there are several (each platform's outputs noted in `perPlatform` for the copy steps).
+ */
+function platformCommands(
+  commands: readonly HostCommand[],
+  platforms: readonly string[],
+  copied: ReadonlySet<string>,
+  perPlatform: Map<string, PlatformOutput[]>,
+  kept: (platform: string, output: string, index: number) => string,
+): HostCommand[] {
+  return commands.flatMap((command) => {
+    // A copied directory that holds an output brings it too (and is refused for several platforms).
+    const isCopied = (output: string) => [...copied].some((from) => from === output || output.startsWith(`${from}${path.sep}`));
+    if (!command.outputs.some(isCopied)) return [command];
+    if (platforms.length === 1) return [commandForPlatform(command, platforms[0]!)];
+    return platforms.map((platform) => {
+      const made = commandForPlatform(command, platform, (output, i) => kept(platform, output, i));
+      command.outputs.forEach((output, i) => perPlatform.set(output, [...(perPlatform.get(output) ?? []), { platform, path: made.outputs[i]! }]));
+      return made;
+    });
+  });
 }
 
 function signing(top: AttestationsConfig | undefined, own: AttestationsConfig | undefined, projectDir: string): ImagePlan['sign'] {

@@ -29,6 +29,8 @@ export interface RemoteImage {
   /** Every blob the manifest names (config and layers), for a mount into another repository. */
   blobs: string[];
   labels: Readonly<Record<string, string>>;
+  /** When the tag names an index: its bytes and type, and the platforms of its images (`linux/arm64`). */
+  index?: { manifest: Buffer; mediaType: string; platforms: readonly string[] };
 }
 
 interface Descriptor {
@@ -54,6 +56,7 @@ export async function remoteImage(ref: string, auth: Credentials | undefined, pl
   let document = await readDocument(await fetchFrom(`manifests/${parsed.digest ?? tagOf(parsed)}`, ACCEPT));
   if (!document) return undefined;
   const target = document.digest;
+  const index = isIndex(document) ? indexOf(document) : undefined;
   if (isIndex(document)) {
     const chosen = choosePlatform(document.json as { manifests?: Descriptor[] }, platform);
     if (!chosen) return undefined;
@@ -76,7 +79,17 @@ export async function remoteImage(ref: string, auth: Credentials | undefined, pl
     configDigest: manifest.config.digest,
     blobs: [manifest.config.digest, ...(manifest.layers ?? []).map((layer) => layer.digest)],
     labels,
+    ...(index ? { index } : {}),
   };
+}
+
+/** An index's bytes and the platforms of its images (attestation manifests, `unknown/unknown`, are none). */
+function indexOf(document: Document): NonNullable<RemoteImage['index']> {
+  const platforms = ((document.json as { manifests?: Descriptor[] }).manifests ?? [])
+    .map((m) => m.platform)
+    .filter((p): p is NonNullable<Descriptor['platform']> => p?.os !== undefined && p.os !== 'unknown' && p.architecture !== undefined)
+    .map((p) => [p.os, p.architecture, ...(p.variant ? [p.variant] : [])].join('/'));
+  return { manifest: document.bytes, mediaType: document.mediaType, platforms };
 }
 
 /**

@@ -109,6 +109,7 @@ function formatPlan(event: PlanEvent): string[] {
     `  base:       ${image.base}`,
     `  depends on: ${image.dependsOn.join(', ') || '-'}`,
     `  tags:       ${image.tags.join(', ')}`,
+    ...(image.platforms ? [`  platforms:  ${image.platforms.join(', ')}`] : []),
     '  Dockerfile:',
     ...image.dockerfile
       .trimEnd()

@@ -37,9 +37,11 @@ export type BuildResult =
   /** Up to date in the registry: nothing pulled, built or pushed; `id` is what a pull would give it (registry-cache.ts). */
   | { status: 'skipped'; id: string; reason: string; registry: { name: string; digest: string }; remote: RemoteImage };
 
-/** The context (its Dockerfile holds the steps and the labels), the base, the build args. */
-export function inputsDigest(inputs: { context: string; baseId: string; args: Readonly<Record<string, string>> }): string {
-  const canonical = JSON.stringify([inputs.context, inputs.baseId, sortedEntries(inputs.args)]);
+/** The context (its Dockerfile holds the steps and the labels), the base, the build args, the platforms named. */
+export function inputsDigest(inputs: { context: string; baseId: string; args: Readonly<Record<string, string>>; platforms?: readonly string[] }): string {
+  // An image that names no platform keeps the digest it always had.
+  const platforms = inputs.platforms ? [inputs.platforms] : [];
+  const canonical = JSON.stringify([inputs.context, inputs.baseId, sortedEntries(inputs.args), ...platforms]);
   return `sha256:${createHash('sha256').update(canonical).digest('hex')}`;
 }
 
@@ -171,7 +173,7 @@ async function imageInputs(
   const context = await digestContext(entries, settings.digests);
   const saving = settings.digests?.save();
   saving?.catch(() => {});
-  const digest = inputsDigest({ context: context.sha256, baseId: base.id, args: image.args });
+  const digest = inputsDigest({ context: context.sha256, baseId: base.id, args: image.args, ...(image.platforms ? { platforms: image.platforms } : {}) });
   const outputsStoodIn = standIns.some((source, i) => source !== fetched[i] && fetched[i]!.kind === 'path');
   return { base, fetched, entries, outputsStoodIn, context, digest, current: await inspecting, saving, record };
 }
@@ -368,6 +370,7 @@ async function buildAndTag(
     },
     labels: options.extraLabels,
     noCache: options.noCache,
+    ...(image.platforms ? { platforms: image.platforms } : {}),
     signal: settings.signal,
     onProgress: (event) =>
       settings.emit(event.kind === 'step' ? { type: 'step', image: image.name, step: event.step } : { type: 'log', image: image.name, line: event.line }),

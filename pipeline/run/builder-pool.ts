@@ -24,6 +24,8 @@ export interface PlaceRequest {
   with?: string;
   /** The platform the image is for; undefined: any builder. */
   platform?: string;
+  /** The platforms the image is for (config `platforms:`): a builder must list every one of them. */
+  platforms?: readonly string[];
   /** Builders whose engine holds the image's earlier build. */
   prefer?: ReadonlySet<string>;
 }
@@ -93,16 +95,15 @@ export function chooseBuilder(slots: readonly BuilderState[], request: PlaceRequ
     if (!holder || holder.lost) throw new RunError(`not built: builder ${request.with}, which holds its base, is gone`);
     return request.with;
   }
-  const fit = slots.filter(
-    (slot) => !slot.lost && (request.platform === undefined || !slot.machine.platforms || slot.machine.platforms.includes(request.platform)),
-  );
+  const wanted = request.platforms ?? (request.platform === undefined ? [] : [request.platform]);
+  const fit = slots.filter((slot) => !slot.lost && (!slot.machine.platforms || wanted.every((p) => slot.machine.platforms!.includes(p))));
   if (fit.length === 0) {
     const gone = slots.filter((slot) => slot.lost).map((slot) => slot.machine.name);
     throw new RunError(
-      request.platform && slots.every((slot) => slot.lost || slot.machine.platforms)
-        ? `not built: no builder that is still there builds for ${request.platform}`
+      wanted.length > 0 && slots.every((slot) => slot.lost || slot.machine.platforms)
+        ? `not built: no builder that is still there builds for ${wanted.join(' and ')}`
         : `not built: every builder is gone (${gone.join(', ')})`,
-      request.platform ? 'add a builder for that platform to builders:, or leave a builder without platforms:' : undefined,
+      wanted.length > 0 ? 'add a builder for that platform to builders:, or leave a builder without platforms:' : undefined,
     );
   }
   const free = (slot: BuilderState) => slot.load / slot.machine.capacity;

@@ -1,7 +1,7 @@
 // A command run on the host before an image's context is packed (the Makefile's compile targets).
 // Like make, it is skipped when every output exists and is newer than every input.
 import { spawn } from 'node:child_process';
-import { lstat, mkdir, readdir, readFile, readlink, rename, symlink } from 'node:fs/promises';
+import { cp, lstat, mkdir, readdir, readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { writeStateFile } from '../context/state-file.ts';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -54,8 +54,9 @@ export async function checkFreshness(command: HostCommand): Promise<Freshness> {
     if (!stat) return { fresh: false, reason: `${path.basename(output)} is missing` };
     oldestOutput = Math.min(oldestOutput, stat.mtimeMs);
   }
-  // A Go package directory holds its own binary: outputs do not count as inputs.
-  const outputs = new Set(command.outputs);
+  // A Go package directory holds its own binary: outputs do not count as inputs (nor where a command run
+  // per platform writes them before they are kept apart).
+  const outputs = new Set([...command.outputs, ...(command.writes ?? [])]);
   for (const input of command.inputs) {
     const newest = await newestMtime(input, outputs);
     if (newest === undefined) return { fresh: false, reason: `input ${input} is missing` };
@@ -212,6 +213,27 @@ export async function runHostCommand(command: HostCommand, out: CommandOutput, s
   throw new CommandFailure(`${how}: ${describeCommand(command)}`, kind, command, tail);
 }
 
+/**
+ * A command run once per platform writes its outputs in place; each is moved to the platform's own place
+ * (its `outputs`) before the next platform's run writes there again.
+ */
+async function keepOutputs(command: HostCommand): Promise<void> {
+  const writes = command.writes;
+  if (!writes) return;
+  for (const [i, written] of writes.entries()) {
+    const kept = command.outputs[i]!;
+    if (!(await lstat(written).catch(() => undefined))) throw new CommandFailure(`it made no ${written}`, 'failed', command);
+    await mkdir(path.dirname(kept), { recursive: true });
+    await rm(kept, { recursive: true, force: true });
+    // An output in a source on another file system than the project cannot be renamed into it.
+    await rename(written, kept).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EXDEV') throw err;
+      await cp(written, kept, { recursive: true, verbatimSymlinks: true });
+      await rm(written, { recursive: true, force: true });
+    });
+  }
+}
+
 export interface CommandSettings {
   signal: AbortSignal;
   emit(event: RunEvent): void;
@@ -249,6 +271,7 @@ async function runCommand(planned: HostCommand, settings: CommandSettings): Prom
       return;
     }
     await runHostCommand(command, { onLine: (line) => settings.emit({ type: 'log', image: command.image, line }) }, settings.signal);
+    await keepOutputs(command);
     await recordSignature(command);
     settings.emit({ ...event, status: 'ran', command: pasteableCommand(command), reason: freshness.reason, seconds: seconds() });
   } catch (err) {

@@ -51,12 +51,17 @@ export async function upToDateInRegistry(
       const remote = await settings.registry.image(ref, await settings.credentials(registry));
       held.set(ref, remote);
       if (remote?.labels[DIGEST_LABEL] !== digest) continue;
+      // One platform's label says nothing of the others: an image of several is up to date only as an index
+      // that holds every one of them, and is then that index (tags put from it, the digest reported).
+      const several = image.platforms && image.platforms.length > 1 ? image.platforms : undefined;
+      if (several && !several.every((platform) => remote.index?.platforms.includes(platform))) continue;
+      const found = several ? asIndex(remote) : remote;
       return {
         status: 'skipped',
-        id: await remoteImageId(remote, settings),
+        id: await remoteImageId(found, settings),
         reason: `up to date in ${registry}: ${ref} carries the same inputs digest`,
-        registry: { name: registry, digest: remote.digest },
-        remote,
+        registry: { name: registry, digest: found.digest },
+        remote: found,
       };
     } catch (err) {
       settings.emit({ type: 'log', image: image.name, line: `could not ask ${registry} for ${ref} (${(err as Error).message}): building` });
@@ -126,4 +131,14 @@ export async function cacheSources(
 /** The image the registry held under the first of the push tags that it has: the previous job's push. */
 export function previousInRegistry(held: ReadonlyMap<string, RemoteImage | undefined>): RemoteImage | undefined {
   return [...held.values()].find((remote) => remote !== undefined);
+}
+
+/**
+ * A multi-platform image as the tag names it: the index (its digest, bytes and type) in place of the one
+ * platform's manifest, so that a tag put from it is the whole index again. Its platforms' manifests are in
+ * that repository only: put into another one, the registry refuses it (no blob to mount for an index).
+ */
+function asIndex(image: RemoteImage): RemoteImage {
+  if (!image.index) return image;
+  return { ...image, digest: image.target, manifest: image.index.manifest, mediaType: image.index.mediaType, blobs: [] };
 }

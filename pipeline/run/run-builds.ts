@@ -2,6 +2,7 @@
 // at a time (host commands take no slot), or, with builders configured, as many as each builder's capacity
 // on the builder the pool places it on (builder-pool.ts). A failure fails the images that depend on it and, unless keepGoing, starts nothing new (builds
 // already running finish, as make's do).
+import { refuseUnbuildablePlatforms } from './platform-refusals.ts';
 import { buildImage, decide, type BaseRun, type BuildOptions, type BuildServices, type Decision } from './build-image.ts';
 import { createRecipes, type Recipes } from './command-recipe.ts';
 import { readsOutputsWhole } from '../context/resolve-sources.ts';
@@ -43,7 +44,7 @@ export async function runBuilds(
   options: SchedulerOptions,
   done: ReadonlyMap<string, ImageRun> = new Map(),
 ): Promise<Map<string, ImageRun>> {
-  const commands = selection.commands.map(({ image, name }) => plan.images.get(image)!.hostCommands.find((c) => c.name === name)!);
+  const commands = selection.commands.flatMap(({ image, name }) => plan.images.get(image)!.hostCommands.filter((c) => c.name === name));
   await runCommands(commands, settings, options.keepGoing);
 
   // Without builders, the one engine is a pool of one whose capacity is --concurrency: today's semaphore.
@@ -126,6 +127,7 @@ export async function runBuilds(
     // its registry, on a fresh runner) is not compiled for.
     let decided: Decision | undefined;
     try {
+      await refuseUnbuildablePlatforms(image, there);
       decided = await decideBeforeCommands(image, bases, there, options, recipes);
     } catch (err) {
       placed.done();
@@ -224,6 +226,7 @@ async function placeImage(pool: BuilderPool, image: ImagePlan, deps: readonly Im
   const baseName = image.base.kind === 'image' ? image.base.image : undefined;
   const base = deps.find((d) => d.name === baseName);
   if (base?.builder && !base.remote) return pool.place({ with: base.builder });
+  const platforms = image.platforms ? { platforms: image.platforms } : {};
   const tag = image.tags[0]!;
   const candidates = pool.machines.filter((m) => !pool.isLost(m.name));
   const held = await Promise.all(
@@ -235,7 +238,7 @@ async function placeImage(pool: BuilderPool, image: ImagePlan, deps: readonly Im
     ),
   );
   if (settings.signal.aborted) throw new RunError('not built: interrupted');
-  return pool.place({ prefer: new Set(held.filter((n): n is string => n !== undefined)) });
+  return pool.place({ prefer: new Set(held.filter((n): n is string => n !== undefined)), ...platforms });
 }
 
 /**

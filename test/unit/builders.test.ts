@@ -62,6 +62,15 @@ test('an image for a platform goes only to a builder that builds for it', () => 
   );
 });
 
+test('an image of several platforms goes only to a builder that builds every one of them', () => {
+  const states = [state('amd', 0, 2, { platforms: ['linux/amd64'] }), state('both', 3, 2, { platforms: ['linux/amd64', 'linux/arm64'] })];
+  assert.is(chooseBuilder(states, { platforms: ['linux/amd64', 'linux/arm64'] }), 'both');
+  assert.throws(
+    () => chooseBuilder([states[0]!], { platforms: ['linux/amd64', 'linux/arm64'] }),
+    (err: Error) => err instanceof RunError && err.message === 'not built: no builder that is still there builds for linux/amd64 and linux/arm64',
+  );
+});
+
 const CONFIG = yaml`
 images:
   base: { base: 'alpine:latest', tags: ['reg.test/base:1'], steps: [{ run: 'echo base' }] }

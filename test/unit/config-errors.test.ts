@@ -86,7 +86,7 @@ test('a long list of problems stops at 50, in file order, and says how many more
   assert.is(problems.length, 51);
   assert.is(
     problems[0],
-    "5:5 unknown key 'k0' at images.app (expected one of: description, base, tags, deployTags, aliases, dependsOn, version, labels, args, steps, cache, attestations)",
+    "5:5 unknown key 'k0' at images.app (expected one of: description, base, tags, deployTags, aliases, dependsOn, version, labels, args, steps, platforms, cache, attestations)",
   );
   assert.match(problems[49]!, /^54:5 unknown key 'k49' /);
   assert.is(problems[50], '950 more problems are not listed (fix the ones above and run again: the rest are counted, not shown)');

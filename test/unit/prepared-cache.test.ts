@@ -115,6 +115,18 @@ images:
   assert.is(await tagOf(), 'repo/app:4');
 });
 
+test('--platform is part of what a plan is remembered by: each run gets the platforms it asked for', async () => {
+  const dir = await project(APP);
+  const cache = preparedCache(BUILD, dir);
+  const platformsOf = async (platforms?: string[]) =>
+    (await cache.prepare({ ...options(dir, at('2026-12-03T10:00:00Z')), ...(platforms ? { platforms } : {}) })).plan.images.get('app')!.platforms;
+  assert.is(await platformsOf(), undefined);
+  assert.equal(await platformsOf(['linux/amd64', 'linux/arm64']), ['linux/amd64', 'linux/arm64']);
+  assert.equal(await platformsOf(['linux/arm64']), ['linux/arm64']);
+  assert.equal(await platformsOf(['linux/amd64', 'linux/arm64']), ['linux/amd64', 'linux/arm64'], 'from memory');
+  assert.is(await platformsOf(), undefined, 'from memory');
+});
+
 test('a file that turns wrong after a good run is reported at its line and column, as without the memory', async () => {
   const dir = await project(APP);
   const cache = preparedCache(BUILD, dir);

@@ -61,6 +61,7 @@ async function build(engine: EngineApi, request: TarBodyRequest | SessionContext
   if (signal.aborted) throw new Interrupted();
   // POST /build has no parameter for a cache export: only Control.Solve takes one.
   if ('body' in request && request.cache?.registry) throw new RunError('a build from a tar body cannot export its cache to a registry');
+  if ('body' in request && request.platforms?.length) throw new RunError("a build from a tar body builds only the engine's own platform");
   // A file that changed while it was sent fails the build in our words, naming it, not the daemon's.
   let contextError: Error | undefined;
   const sources = {

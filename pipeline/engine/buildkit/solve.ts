@@ -10,7 +10,7 @@ import { frame, onMessages } from './grpc-server.ts';
 import { decodeStatus, type StatusResponse } from './status-proto.ts';
 import type { BuildRequest } from '../engine.ts';
 
-export type SolveSpec = Pick<BuildRequest, 'buildargs' | 'labels' | 'noCache' | 'cache' | 'signal'> & {
+export type SolveSpec = Pick<BuildRequest, 'buildargs' | 'labels' | 'noCache' | 'cache' | 'signal' | 'platforms'> & {
   session: string;
   /** dockerd's own exporter; a standalone buildkitd has `image` instead. */
   exporter?: CacheEntry;
@@ -21,13 +21,16 @@ export type SolveSpec = Pick<BuildRequest, 'buildargs' | 'labels' | 'noCache' | 
  * to the frontend too: it solves the Dockerfile itself and imports only what its own options name (as
  * `cache-imports`, and as `cache-from` for the frontend of BuildKit 0.8, Engine 20.10), as buildx sends them.
  */
-export function frontendAttrs(spec: Pick<SolveSpec, 'buildargs' | 'labels' | 'noCache' | 'cache'>): Record<string, string> {
+export function frontendAttrs(spec: Pick<SolveSpec, 'buildargs' | 'labels' | 'noCache' | 'cache' | 'platforms'>): Record<string, string> {
   const { imports } = cacheEntries(spec.cache);
   return {
     filename: 'Dockerfile',
     // The engines we drive run with --bridge=none; RUN steps get no network, as with POST /build.
     'force-network-mode': 'none',
     ...(spec.noCache ? { 'no-cache': '' } : {}),
+    // As buildx sends --platform: the frontend builds the stage once per platform and, for several, the
+    // exporter stores them as one image index under the name.
+    ...(spec.platforms?.length ? { platform: spec.platforms.join(',') } : {}),
     ...Object.fromEntries(Object.entries(spec.buildargs).map(([k, v]) => [`build-arg:${k}`, v])),
     ...Object.fromEntries(Object.entries(spec.labels).map(([k, v]) => [`label:${k}`, v])),
     ...(imports.length

@@ -1,6 +1,7 @@
 // The image store on the Docker Engine API, and the engine's failures said as a user needs them: the small
 // calls on our own client (engine-api.ts), what streams on dockerode, loaded at its first use. Loaded only
 // when a command talks to the engine, so that --help and --dry-run start without it.
+import { enginePlatform } from '../../model/platform.ts';
 import type Docker from 'dockerode';
 import path from 'node:path';
 import type { Header } from 'tar-stream';
@@ -79,15 +80,22 @@ export function dockerImageStore(api: EngineApi, dockerode: () => Promise<Docker
     }
   };
 
-  // GET /info, asked once: the image store (for image IDs) and the version (for the provenance) both come from it.
-  let info: Promise<{ idKind: ImageIdKind; version?: string }> | undefined;
+  // GET /info, asked once: the image store (for image IDs), the version (for the provenance) and the
+  // engine's own platform (what it builds without emulation) all come from it.
+  let info: Promise<{ idKind: ImageIdKind; version?: string; platform?: string }> | undefined;
   const engineInfo = () =>
     (info ??= api.request('GET', '/info').then(
       ({ json }) => {
-        const answer = json as { DriverStatus?: [string, string][] | null; ServerVersion?: unknown };
+        const answer = json as { DriverStatus?: [string, string][] | null; ServerVersion?: unknown; OSType?: unknown; Architecture?: unknown };
         const status = (answer.DriverStatus ?? []).flat();
         const idKind: ImageIdKind = status.some((s) => s.startsWith('io.containerd.snapshotter')) ? 'manifest' : 'config';
-        return typeof answer.ServerVersion === 'string' ? { idKind, version: answer.ServerVersion } : { idKind };
+        return {
+          idKind,
+          ...(typeof answer.ServerVersion === 'string' ? { version: answer.ServerVersion } : {}),
+          ...(typeof answer.OSType === 'string' && typeof answer.Architecture === 'string'
+            ? { platform: enginePlatform(answer.OSType, answer.Architecture) }
+            : {}),
+        };
       },
       (err: unknown) => {
         info = undefined;
@@ -97,6 +105,7 @@ export function dockerImageStore(api: EngineApi, dockerode: () => Promise<Docker
   return {
     imageIds: async () => (await engineInfo()).idKind,
     engineVersion: async () => (await engineInfo()).version,
+    nativePlatform: async () => (await engineInfo()).platform,
     // Nothing is remembered here: cached-store.ts remembers.
     knownImage: async () => undefined,
     async findImage(label, value) {
