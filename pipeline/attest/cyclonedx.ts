@@ -43,6 +43,7 @@ function addFile(cdx: Cdx, bom: InstanceType<Cdx['Models']['Bom']>, image: Insta
   component.hashes.set(Enums.HashAlgorithm['SHA-256'], file.sha256);
   component.properties.add(new Models.Property('build-images:kind', file.kind));
   if (file.origin) component.properties.add(new Models.Property('build-images:origin', file.fetch ? downloadLocation(file.origin) : file.origin));
+  if (file.platform) component.properties.add(new Models.Property('build-images:platform', file.platform));
   bom.components.add(component);
   image.dependencies.add(component.bomRef);
   if (file.fetch) {

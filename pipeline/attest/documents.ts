@@ -131,8 +131,10 @@ async function sbomModel(plan: ImagePlan, inputs: ImageInputs, settings: Documen
   const binaries = new Map(plan.hostCommands.flatMap((command) => command.outputs.map((output) => [path.resolve(output), command] as const)));
   const standIns = new Set(inputs.standIns);
   const notes: string[] = [];
-  const files: SbomFile[] = [];
-  for (const { entry, path: imagePath } of placeEntries(inputs.entries, plan.dockerfile)) {
+  const found: SbomFile[] = [];
+  for (const { entry, path: imagePath, platform } of placeEntries(inputs.entries, plan.dockerfile, plan.platforms)) {
+    // Each platform's file of an image of several, told by its platform (the index's SBOM lists them all).
+    const files = { push: (file: SbomFile) => found.push(platform ? { ...file, platform } : file) };
     if (standIns.has(entry.name) && !edits.has(entry.name)) {
       const file = await outputFromImage(entry.name, entry.origin, imagePath, plan, inputs, settings, binaries);
       if (file) files.push(file);
@@ -163,7 +165,7 @@ async function sbomModel(plan: ImagePlan, inputs: ImageInputs, settings: Documen
     repository: repositoryOf(imageRef(inputs.base.ref)),
     ...(inputs.base.digest ? { digest: inputs.base.digest } : {}),
   };
-  return { image: plan.name, tags: plan.pushTags, ...(base ? { base } : {}), files, notes, tool: settings.tool ?? TOOL };
+  return { image: plan.name, tags: plan.pushTags, ...(base ? { base } : {}), files: found, notes, tool: settings.tool ?? TOOL };
 }
 
 /**

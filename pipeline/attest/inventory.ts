@@ -54,17 +54,26 @@ export interface PlacedEntry {
   entry: PackEntry;
   /** Absolute, in the image. */
   path: string;
+  /** In an image of several platforms, the one whose image gets this entry (a COPY by TARGETPLATFORM). */
+  platform?: string;
 }
 
-/** The sources and destination of each COPY line (our Dockerfiles write COPY only in JSON form, copyArgs). */
-export function copyLines(dockerfile: string): { sources: string[]; destination: string }[] {
-  const copies: { sources: string[]; destination: string }[] = [];
+/** The one variable our Dockerfiles leave unescaped in a COPY source (platformCopyArgs): the build's platform. */
+const TARGET_PLATFORM = /(?<!\\)\$\{TARGETPLATFORM\}/;
+
+/**
+ * The sources and destination of each COPY line (our Dockerfiles write COPY only in JSON form, copyArgs); a
+ * source chosen by the build's platform keeps `${TARGETPLATFORM}` in it, and says so.
+ */
+export function copyLines(dockerfile: string): { sources: string[]; destination: string; byPlatform: boolean[] }[] {
+  const copies: { sources: string[]; destination: string; byPlatform: boolean[] }[] = [];
   for (const line of dockerfile.split('\n')) {
     if (!line.startsWith('COPY ')) continue;
     const start = line.indexOf(' ["');
     if (start < 0) continue;
-    const words = (JSON.parse(line.slice(start + 1)) as string[]).map((word) => word.replace(/\\([\\$])/g, '$1'));
-    copies.push({ sources: words.slice(0, -1), destination: words.at(-1)! });
+    const raw = JSON.parse(line.slice(start + 1)) as string[];
+    const words = raw.map((word) => word.replace(/\\([\\$])/g, '$1'));
+    copies.push({ sources: words.slice(0, -1), destination: words.at(-1)!, byPlatform: raw.slice(0, -1).map((word) => TARGET_PLATFORM.test(word)) });
   }
   return copies;
 }
@@ -72,21 +81,29 @@ export function copyLines(dockerfile: string): { sources: string[]; destination:
 /**
  * Each file entry with the path it has in the image: COPY of a file to `dir/` keeps its name there, to a
  * path takes that path; COPY of a directory copies what is under it. A later COPY to the same path wins.
+ * A COPY by the build's platform places each platform's entry, told by its platform, at the same path.
  */
-export function placeEntries(entries: readonly PackEntry[], dockerfile: string): PlacedEntry[] {
+export function placeEntries(entries: readonly PackEntry[], dockerfile: string, platforms: readonly string[] = []): PlacedEntry[] {
   const placed = new Map<string, PlacedEntry>();
-  for (const { sources, destination } of copyLines(dockerfile)) {
-    for (const source of sources) {
-      for (const entry of entries) {
-        if (entry.type !== 'file') continue;
-        let target: string | undefined;
-        if (entry.name === source) target = destination.endsWith('/') ? path.join(destination, path.basename(source)) : destination;
-        else if (entry.name.startsWith(`${source}/`)) target = path.join(destination, entry.name.slice(source.length + 1));
-        if (target !== undefined) placed.set(target, { entry, path: path.resolve('/', target) });
-      }
+  const place = (source: string, destination: string, platform?: string) => {
+    for (const entry of entries) {
+      if (entry.type !== 'file') continue;
+      let target: string | undefined;
+      if (entry.name === source) target = destination.endsWith('/') ? path.join(destination, path.basename(source)) : destination;
+      else if (entry.name.startsWith(`${source}/`)) target = path.join(destination, entry.name.slice(source.length + 1));
+      if (target === undefined) continue;
+      const at = path.resolve('/', target);
+      placed.set(`${platform ?? ''}\0${at}`, { entry, path: at, ...(platform ? { platform } : {}) });
     }
+  };
+  for (const { sources, destination, byPlatform } of copyLines(dockerfile)) {
+    sources.forEach((source, i) => {
+      if (!byPlatform[i]) return place(source, destination);
+      for (const platform of platforms) place(source.replace('${TARGETPLATFORM}', platform), destination, platform);
+    });
   }
-  return [...placed.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const order = (p: PlacedEntry) => `${p.path}\0${p.platform ?? ''}`;
+  return [...placed.values()].sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
 }
 
 export interface FileDigests {

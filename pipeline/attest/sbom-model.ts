@@ -13,6 +13,8 @@ export interface SbomFile {
   origin?: string;
   fetch?: { url: string; sha256: string; extract?: string };
   go?: GoBinaryInfo & { source?: { importPath: string; commit?: string } };
+  /** In an image of several platforms: the platform whose image holds this file at `path`. */
+  platform?: string;
 }
 
 export interface SbomModel {

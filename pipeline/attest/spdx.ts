@@ -57,7 +57,7 @@ export function spdxDocument(model: SbomModel, made: { created: string; namespac
         { algorithm: 'SHA256', checksumValue: file.sha256 },
       ],
       fileTypes: [file.kind === 'go-binary' ? 'BINARY' : 'OTHER'],
-      ...(file.origin ? { comment: `${file.kind}: ${file.kind === 'fetched' ? downloadLocation(file.origin) : file.origin}` } : {}),
+      ...(fileComment(file) ? { comment: fileComment(file) } : {}),
     });
     relate(IMAGE, 'CONTAINS', id);
     if (file.fetch) fetchedPackage(file, i, packages, relate, id);
@@ -155,4 +155,11 @@ export function vendorNote(pkg: { entry?: string; checksumSHA1?: string }): stri
   if (!pkg.entry) return 'vendored in vendor/, but not listed in vendor/vendor.json: revision unknown';
   const sum = pkg.checksumSHA1 ? `; its checksumSHA1 ${pkg.checksumSHA1} is govendor's hash of the package's source files, not of a file in this image` : '';
   return `vendored (govendor vendor.json entry ${pkg.entry})${sum}`;
+}
+
+/** What a file's comment says: where it came from, and in an image of several platforms, whose it is. */
+function fileComment(file: SbomFile): string | undefined {
+  const origin = file.origin ? `${file.kind}: ${file.kind === 'fetched' ? downloadLocation(file.origin) : file.origin}` : undefined;
+  const platform = file.platform ? `in the ${file.platform} image` : undefined;
+  return [origin, platform].filter(Boolean).join('; ') || undefined;
 }

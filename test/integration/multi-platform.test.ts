@@ -2,6 +2,7 @@
 // cross-compiled on the host per platform) for linux/amd64 and linux/arm64, built on the containerd image
 // store and pushed as one index, read back from the registry as a consumer reads it; and the refusals, on
 // whichever engine runs this file (the graphdriver one on bookworm's 20.10 and trixie's 26.1).
+import { createHash } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -153,13 +154,24 @@ test('on the containerd store, px-oci-mon for linux/amd64 and linux/arm64 is pus
   // Exactly one manifest per platform (dockerd's moby exporter adds no attestation manifests here).
   const images = index.body['manifests'] as { digest: string; platform: { os: string; architecture: string } }[];
   assert.equal(images.map((m) => `${m.platform.os}/${m.platform.architecture}`).sort(), ['linux/amd64', 'linux/arm64']);
+  const binarySha = new Map<string, string>();
   for (const image of images) {
     const manifest = await document(`/v2/${repository}/manifests/${image.digest}`, MANIFEST_TYPES);
     const layers = manifest.body['layers'] as { digest: string }[];
     const binaries = (await Promise.all(layers.map(async (l) => fileInLayer(await blob(repository, l.digest), 'px-oci-mon')))).filter((b) => b);
     assert.is(binaries.length, 1, `one layer of ${image.platform.architecture} holds /px-oci-mon`);
     assert.is(elfMachine(binaries[0]!), ELF_MACHINE[image.platform.architecture as keyof typeof ELF_MACHINE], image.platform.architecture);
+    binarySha.set(`${image.platform.os}/${image.platform.architecture}`, createHash('sha256').update(binaries[0]!).digest('hex'));
   }
+  // The index's SBOM lists each platform's binary, told by its platform, with that image's bytes' digest.
+  const spdx = JSON.parse(await readFile(path.join(projectDir, 'px-oci-mon.spdx.json'), 'utf8')) as {
+    files: { fileName: string; comment?: string; checksums: { algorithm: string; checksumValue: string }[] }[];
+  };
+  const listed = spdx.files.filter((f) => f.fileName === './px-oci-mon');
+  assert.equal(
+    listed.map((f) => [/in the (\S+) image/.exec(f.comment ?? '')?.[1], f.checksums.find((c) => c.algorithm === 'SHA256')?.checksumValue]).sort(),
+    [...binarySha].sort(),
+  );
   // The supply-chain documents are attached to what was pushed: the index (OCI 1.1 referrers, by the
   // `sha256-<hex>` tag on a registry without the referrers API).
   const pushed = await registry.digest(repository, 'multi');

@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { documentFileName, documentsFor, refuseSecrets, type DocumentSettings, type RunFacts } from '../../pipeline/attest/documents.ts';
 import { copyLines, inputLog, placeEntries } from '../../pipeline/attest/inventory.ts';
+import { copyArgs, platformCopyArgs } from '../../pipeline/plan/dockerfile.ts';
 import { commandFlags, parseVendorJson, parseVersionM, vendoredPackages } from '../../pipeline/attest/go-modules.ts';
 import { documentChoice } from '../../pipeline/attest/attestations-schema.ts';
 import { documentFlags } from '../../pipeline/cli/options.ts';
@@ -162,6 +163,19 @@ test('placeEntries: each COPY source lands where COPY puts it (a file into a dir
     '/opt/types/app_types.yaml',
     '/usr/local/bin/app',
     '/usr/local/bin/tool',
+  ]);
+});
+
+test('placeEntries: a COPY by the build’s platform places each platform’s entry at the path, told by its platform; an escaped ${TARGETPLATFORM} in a name is only a name', () => {
+  const file = (name: string) => ({ name, type: 'file' as const, mode: 0o755, size: 1 });
+  const entries = ['s01-copy/linux/amd64/px-oci-mon', 's01-copy/linux/arm64/px-oci-mon', 's02-copy/${TARGETPLATFORM}.txt'].map(file);
+  // As plan/dockerfile.ts writes them.
+  const dockerfile = `FROM scratch\nARG TARGETPLATFORM\nCOPY ${platformCopyArgs('s01-copy', 'px-oci-mon', '/px-oci-mon')}\nCOPY ${copyArgs(['s02-copy/${TARGETPLATFORM}.txt'], '/etc/')}\n`;
+  const placed = placeEntries(entries, dockerfile, ['linux/amd64', 'linux/arm64']).map((p) => [p.path, p.platform, p.entry.name]);
+  assert.equal(placed, [
+    ['/etc/${TARGETPLATFORM}.txt', undefined, 's02-copy/${TARGETPLATFORM}.txt'],
+    ['/px-oci-mon', 'linux/amd64', 's01-copy/linux/amd64/px-oci-mon'],
+    ['/px-oci-mon', 'linux/arm64', 's01-copy/linux/arm64/px-oci-mon'],
   ]);
 });
 
