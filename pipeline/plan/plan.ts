@@ -2,7 +2,7 @@
 // host commands and tags. `--dry-run` prints this value; the runner carries it out.
 import path from 'node:path';
 import { imageRefProblem } from '../model/image-ref.ts';
-import type { RegistryCacheExport } from '../model/cache-export.ts';
+import type { LocalCacheExport, RegistryCacheExport } from '../model/cache-export.ts';
 import { stepKinds } from '../../steps/index.ts';
 import type { StepKind, StepPlanContext } from '../../steps/step.ts';
 import { DOCKERFILE, type ContextSource } from '../model/context-entries.ts';
@@ -35,8 +35,17 @@ export interface ImagePlan {
   hostCommands: readonly HostCommand[];
   /** Ids of the config's secrets its run steps mount: only these are offered to its build. */
   secrets: readonly string[];
-  /** Where a build may take layers from (with the tags the line pushes), whether it exports inline cache, and a registry tag it exports its cache to. */
-  cache: { from: readonly string[]; inline: boolean; registry?: RegistryCacheExport & { at: SourcePosition } };
+  /**
+   * Where a build may take layers from (with the tags the line pushes; cache directories as absolute paths),
+   * whether it exports inline cache, and a registry tag or a directory it exports its cache to.
+   */
+  cache: {
+    from: readonly string[];
+    fromDirs: readonly { src: string; at: SourcePosition }[];
+    inline: boolean;
+    registry?: RegistryCacheExport & { at: SourcePosition };
+    local?: LocalCacheExport & { at: SourcePosition };
+  };
   /** How its documents are signed once pushed: the image's `attestations.sign` over the top level's; a key file made absolute. */
   sign: { key?: { file: string } | { env: string }; command?: readonly string[]; format: 'referrers' | 'legacy' };
 }
@@ -71,7 +80,7 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
     });
   }
   const cacheTo = spec.cache.to;
-  if (typeof cacheTo === 'object') {
+  if (typeof cacheTo === 'object' && cacheTo.type === 'registry') {
     const wrong = imageRefProblem(cacheTo.ref) ?? (cacheTo.ref.includes('@') ? 'a cache is exported to a tag, not a digest' : undefined);
     if (wrong) problems.push({ message: `cache.to.ref '${cacheTo.ref}' is not a valid image reference: ${wrong}`, at: at('cache', 'to', 'ref') });
     else if (spec.tags.includes(cacheTo.ref) || spec.deployTags?.includes(cacheTo.ref))
@@ -130,9 +139,14 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
     hostCommands,
     secrets: [...secrets],
     cache: {
-      from: spec.cache.from,
+      from: spec.cache.from.filter((f) => typeof f === 'string'),
+      // A cache directory is not image content: like buildx's, it may be outside the project.
+      fromDirs: spec.cache.from.flatMap((f, i) => (typeof f === 'string' ? [] : [{ src: path.resolve(loaded.projectDir, f.src), at: at('cache', 'from', i) }])),
       inline: spec.cache.to === 'inline',
-      ...(typeof cacheTo === 'object' ? { registry: { ref: cacheTo.ref, mode: cacheTo.mode, at: at('cache', 'to') } } : {}),
+      ...(typeof cacheTo === 'object' && cacheTo.type === 'registry' ? { registry: { ref: cacheTo.ref, mode: cacheTo.mode, at: at('cache', 'to') } } : {}),
+      ...(typeof cacheTo === 'object' && cacheTo.type === 'local'
+        ? { local: { dest: path.resolve(loaded.projectDir, cacheTo.dest), mode: cacheTo.mode, at: at('cache', 'to') } }
+        : {}),
     },
     sign: signing(loaded.config.attestations, spec.attestations, loaded.projectDir),
   };

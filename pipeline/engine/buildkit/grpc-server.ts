@@ -8,7 +8,18 @@ import http2 from 'node:http2';
 import type { Duplex, Readable, Writable } from 'node:stream';
 
 /** The gRPC status codes we answer with. */
-export const GRPC_STATUS = { OK: 0, NOT_FOUND: 5, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14 } as const;
+export const GRPC_STATUS = {
+  OK: 0,
+  INVALID_ARGUMENT: 3,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  FAILED_PRECONDITION: 9,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+} as const;
 
 /** A failure that reaches the daemon as a gRPC status, with a message fit for its logs. */
 export class GrpcError extends Error {
