@@ -40,7 +40,8 @@ const READ_CHUNK = 1024 * 1024;
 /** The routes of the content service over these stores. */
 export function contentRoutes(stores: ContentStores): [string, CallHandler][] {
   return [
-    [CONTENT.info, (stream, headers) => unaryCall((request) => info(chosen(stores, headers), decodeFirstString(request)))(stream, headers)],
+    // async: a store not found is the call's status, never a throw out of the stream's event.
+    [CONTENT.info, (stream, headers) => unaryCall(async (request) => info(chosen(stores, headers), decodeFirstString(request)))(stream, headers)],
     [CONTENT.read, (stream, headers) => serveRead(stream, headers, stores)],
     [CONTENT.write, (stream, headers) => serveWrite(stream, headers, stores)],
     // Every write here starts afresh (an ingest lives as long as its stream), so no ingest is ever pending.
@@ -126,19 +127,21 @@ function failCall(stream: http2.ServerHttp2Stream, err: unknown): void {
 function serveWrite(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, stores: ContentStores): void {
   let ingest: Ingest | undefined;
   let done = false;
+  let failed = false;
   let work = Promise.resolve();
   const fail = (err: unknown) => {
     done = true;
+    failed = true;
     void ingest?.discard();
     failCall(stream, err);
   };
   onMessages(stream, (message) => {
-    const request = decodeWriteRequest(message);
     // One request at a time: the next waits until this one's data is on the disk.
     stream.pause();
     work = work
       .then(async () => {
         if (done) return;
+        const request = decodeWriteRequest(message);
         ingest ??= await Ingest.open(chosen(stores, headers), request);
         const answer = await ingest.apply(request);
         respond(stream);
@@ -150,7 +153,7 @@ function serveWrite(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttp
   stream.on('end', () => {
     void work.then(() => {
       if (!ingest?.committed) void ingest?.discard();
-      if (stream.destroyed || stream.closed) return;
+      if (failed || stream.destroyed || stream.closed) return;
       respond(stream);
       stream.end();
     });
