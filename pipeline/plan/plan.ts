@@ -59,8 +59,28 @@ export function planBuild(loaded: LoadedConfig, graph: Graph): Plan {
   const problems: Problem[] = [];
   const images = new Map<string, ImagePlan>();
   for (const name of graph.order) images.set(name, planImage(name, loaded, graph, problems));
+  problems.push(...sharedCacheDirs(images, loaded.projectDir));
   if (problems.length > 0) throw new UserError(problems);
   return { projectDir: loaded.projectDir, images };
+}
+
+/** Two images' caches to one directory: each export would tag its own `latest`, replacing the other's. */
+function sharedCacheDirs(images: ReadonlyMap<string, ImagePlan>, projectDir: string): Problem[] {
+  const first = new Map<string, string>();
+  const problems: Problem[] = [];
+  for (const image of images.values()) {
+    const local = image.cache.local;
+    if (!local) continue;
+    const other = first.get(local.dest);
+    if (other === undefined) first.set(local.dest, image.name);
+    else
+      problems.push({
+        message: `cache.to.dest ${path.relative(projectDir, local.dest) || '.'} is also ${other}'s cache directory`,
+        at: local.at,
+        hint: 'give each image a directory of its own',
+      });
+  }
+  return problems;
 }
 
 function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: Problem[]): ImagePlan {
