@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import Docker from 'dockerode';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { cli, finishOf, project, type CliResult } from '../support/cli.ts';
@@ -269,8 +269,32 @@ test('graphdriver: a registry cache export is refused before the build, from the
   assert.is(inline.code, 0, inline.stderr + inline.stdout);
 });
 
-test('graphdriver: a cache directory, exported or imported, is refused before the build, from the command line and from the config, with a hint', async () => {
-  if (containerdStore) return; // the containerd store serves them: the test above
+/**
+ * A cache directory as BuildKit writes one in its older form (an index naming the cache config), which every
+ * BuildKit reads; its config holds no records, so nothing matches, but the daemon reads it all.
+ */
+async function emptyCacheDir(dir: string): Promise<void> {
+  const put = async (text: string) => {
+    const digest = `sha256:${createHash('sha256').update(text).digest('hex')}`;
+    await mkdir(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+    await writeFile(blobFile(dir, digest), text);
+    return { digest, size: Buffer.byteLength(text) };
+  };
+  const config = await put(JSON.stringify({ layers: [], records: [] }));
+  const manifest = await put(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [{ mediaType: 'application/vnd.buildkit.cacheconfig.v0', ...config }],
+    }),
+  );
+  const latest = { mediaType: 'application/vnd.oci.image.index.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'latest' } };
+  await writeFile(path.join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [latest] }));
+  await writeFile(path.join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+}
+
+test('graphdriver: an export to a directory is refused before the build, from the command line and from the config, with a hint; a directory is read', async () => {
+  if (containerdStore) return; // the containerd store exports: the test above
   const reg = registry!.address;
   const env = { ...ENV, DOCKER_HOST: TEST_HOST };
   await pushBase(docker);
@@ -285,15 +309,27 @@ test('graphdriver: a cache directory, exported or imported, is refused before th
   assert.is(steps(exporting).length, 0, 'no step of the build ran');
   assert.not.ok(await stat(cacheDir).catch(() => undefined), 'no directory was made');
 
-  const importing = await cli(['--json', '--no-cache', '--cache-from', `type=local,src=${cacheDir}`], { cwd: dir, env });
-  assert.is(importing.code, 2, importing.stderr + importing.stdout);
-  assert.match(String(finishOf(importing, 'slow')!.error), /--cache-from type=local,src=.*imports a cache directory only from the containerd image store/);
-
   const inConfig = await project({ 'build.config.yaml': config(reg, `    cache: { to: { type: local, dest: cache } }\n`) });
   const refused = await cli(['--json', '--no-cache'], { cwd: inConfig, env });
   assert.is(refused.code, 2, refused.stderr + refused.stdout);
   assert.match(String(finishOf(refused, 'slow')!.error), /build\.config\.yaml:\d+:\d+: .*cache\.to: \{type: local\}.*containerd image store/);
   assert.is(steps(refused).length, 0);
+
+  // Reading one works on this store too, as with buildx's docker driver: the daemon reads the manifest the
+  // index names through the session's content store.
+  await emptyCacheDir(cacheDir);
+  const before = await readFile(path.join(cacheDir, 'index.json'), 'utf8');
+  const importing = await cli(['--json', '--no-cache', '--cache-from', `type=local,src=${cacheDir}`], { cwd: dir, env });
+  assert.is(importing.code, 0, importing.stderr + importing.stdout);
+  assert.is(finishOf(importing, 'slow')!.status, 'built');
+  assert.ok(
+    steps(importing).some((s) => /^importing cache manifest from local:/.test(s.name) && s.completed),
+    JSON.stringify(steps(importing).map((s) => s.name)),
+  );
+  assert.is(await readFile(path.join(cacheDir, 'index.json'), 'utf8'), before, 'a source is only read');
+  // A directory with no cache yet (a first job) is skipped: the build goes on.
+  const none = await cli(['--json', '--no-cache', '--cache-from', `type=local,src=${path.join(dir, 'none')}`], { cwd: dir, env });
+  assert.is(none.code, 0, none.stderr + none.stdout);
 });
 
 test('every engine: the classic builder refuses a registry cache export, and --cache-to type=registry one tag for two images', async () => {

@@ -32,7 +32,7 @@ test("the config's local export and directories; --cache-to (any form) replaces 
   assert.equal(await cacheUse(image({}), engine('classic', 'config'), {}), { fromDirs: [] }, 'nothing asked: nothing refused');
 });
 
-test('a graphdriver engine and the classic builder refuse directories and exports, at the config field or naming the option', async () => {
+test('a graphdriver engine refuses exports, not directories read; the classic builder both, at the config field or naming the option', async () => {
   const refused = async (promise: Promise<unknown>, words: RegExp, where?: typeof at) => {
     const err = await promise.then(
       () => undefined,
@@ -48,12 +48,17 @@ test('a graphdriver engine and the classic builder refuse directories and export
     /^app: cache\.to: \{type: local\}: .*exports a cache to a directory only from the containerd image store/,
     at,
   );
-  await refused(cacheUse(image({}), graphdriver, { cacheFromDirs: ['/tmp/c'] }), /--cache-from type=local,src=\/tmp\/c: .*imports a cache directory only/);
-  await refused(cacheUse(image({ fromDirs: [{ src: '/p/c', at }] }), graphdriver, {}), /cache\.from: \{type: local, src: \/p\/c\}/, at);
   await refused(
-    cacheUse(image({}), engine('classic', 'manifest'), { inlineCache: false, localCache: { dest: '/tmp/c', mode: 'min' } }),
+    cacheUse(image({}), graphdriver, { inlineCache: false, registryCache: { ref: 'r/a:c', mode: 'max' } }),
+    /--cache-to type=registry,ref=r\/a:c: .*exports a registry cache only/,
+  );
+  assert.equal(await cacheUse(image({ fromDirs: [{ src: '/p/c', at }] }), graphdriver, { cacheFromDirs: ['/tmp/c'] }), { fromDirs: ['/p/c', '/tmp/c'] });
+  const classic = engine('classic', 'manifest');
+  await refused(
+    cacheUse(image({}), classic, { inlineCache: false, localCache: { dest: '/tmp/c', mode: 'min' } }),
     /--cache-to type=local,dest=\/tmp\/c: the classic builder exports no cache and reads no cache directory/,
   );
+  await refused(cacheUse(image({ fromDirs: [{ src: '/p/c', at }] }), classic, {}), /cache\.from: \{type: local, src: \/p\/c\}: the classic builder/, at);
 });
 
 test.run();
