@@ -135,6 +135,14 @@ export interface CacheFromOption {
 /** A directory given on the command line, from where the command runs, as buildx takes it. */
 const directory = (dir: string, cwd: string) => path.resolve(cwd, dir);
 
+/** `type=local,src=DIR`: buildx's digest and tag (which manifest of the index) are not offered. */
+function localSource(item: string, { type: _type, src, ...rest }: Record<string, string>, cwd: string): string {
+  const unknown = Object.keys(rest);
+  if (!src) throw new UserError({ message: `--cache-from ${item}: a cache directory needs src=DIR` });
+  if (unknown.length) throw new UserError({ message: `--cache-from ${item}: ${unknown.join(', ')}: not offered (src is)` });
+  return directory(src, cwd);
+}
+
 /** --cache-from as buildx writes it (`type=registry,ref=REF`, `type=local,src=DIR`) or a bare reference. */
 export function cacheFromOption(items: readonly string[], cwd = process.cwd()): CacheFromOption {
   const from: CacheFromOption = { refs: [], dirs: [] };
@@ -143,18 +151,14 @@ export function cacheFromOption(items: readonly string[], cwd = process.cwd()): 
       from.refs.push(item);
       continue;
     }
-    const { type, ref, src, ...rest } = cacheFields(item);
-    const wrong = (message: string, hint?: string) => new UserError({ message: `--cache-from ${item}: ${message}`, ...(hint ? { hint } : {}) });
-    const unknown = Object.keys(rest);
-    if (type === 'registry' && ref && !src && unknown.length === 0) from.refs.push(ref);
-    else if (type === 'local' && src && !ref && unknown.length === 0) from.dirs.push(directory(src, cwd));
-    else if (type === 'local')
-      throw wrong(src ? `${[...(ref ? ['ref'] : []), ...unknown].join(', ')}: not offered (src is)` : 'a cache directory needs src=DIR');
+    const fields = cacheFields(item);
+    if (fields['type'] === 'registry' && fields['ref']) from.refs.push(fields['ref']);
+    else if (fields['type'] === 'local') from.dirs.push(localSource(item, fields, cwd));
     else {
-      throw wrong(
-        'expected an image reference, type=registry,ref=REF or type=local,src=DIR',
-        'the reference is an image or a cache exported with --cache-to type=registry; a directory one exported with --cache-to type=local',
-      );
+      throw new UserError({
+        message: `--cache-from ${item}: expected an image reference, type=registry,ref=REF or type=local,src=DIR`,
+        hint: 'the reference is an image or a cache exported with --cache-to type=registry; a directory one exported with --cache-to type=local',
+      });
     }
   }
   return from;

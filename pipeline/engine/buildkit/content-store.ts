@@ -9,7 +9,6 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import type http2 from 'node:http2';
 import path from 'node:path';
-import { once } from 'node:events';
 import {
   CONTENT,
   decodeFirstString,
@@ -106,10 +105,23 @@ async function sendBlob(stream: http2.ServerHttp2Stream, headers: http2.Incoming
       stream.write(Buffer.concat([framePrefix(head.length + chunk.length), head]));
       const more = stream.write(chunk);
       at += chunk.length;
-      if (!more) await Promise.race([once(stream, 'drain'), once(stream, 'close')]);
+      if (!more) await drained(stream);
     }
   }
   if (!stream.destroyed) stream.end();
+}
+
+/** Resolves once the stream has room again, or is gone; its listeners go with it. */
+function drained(stream: http2.ServerHttp2Stream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
 }
 
 function failCall(stream: http2.ServerHttp2Stream, err: unknown): void {
