@@ -74,11 +74,12 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
   const { phases, selected } = planPhases(prepared.graph, targets);
   await checkCopiesOf(prepared.plan, phases);
   outputs.select(selected.images);
-  if (cacheTo?.registry && selected.images.length > 1) {
-    // Every image's cache to one tag: each export would replace the one before it.
+  if ((cacheTo?.registry || cacheTo?.local) && selected.images.length > 1) {
+    // Every image's cache to one tag (or one directory's `latest`): each export would replace the one before it.
+    const [what, own] = cacheTo.registry ? ['registry cache', 'tag'] : ['cache directory', 'directory'];
     throw new UserError({
-      message: `--cache-to ${options['cache-to']}: one registry cache for ${selected.images.length} images (${selected.images.join(', ')})`,
-      hint: 'name one target, or give each image its own tag in the config: cache: {to: {type: registry, ref: REGISTRY/REPOSITORY:TAG}}',
+      message: `--cache-to ${options['cache-to']}: one ${what} for ${selected.images.length} images (${selected.images.join(', ')})`,
+      hint: `name one target, or give each image its own ${own} in the config: cache: {to: ${cacheTo.registry ? '{type: registry, ref: REGISTRY/REPOSITORY:TAG}' : '{type: local, dest: DIR}'}}`,
     });
   }
 
@@ -148,9 +149,11 @@ async function buildCommand(options: Options, targets: string[], outputs: Record
       projectDir: prepared.plan.projectDir,
       cacheLimit,
       registryCheck: prepared.config.registryCheck && !options['no-registry-check'],
-      cacheFrom,
+      cacheFrom: cacheFrom.refs,
+      cacheFromDirs: cacheFrom.dirs,
       inlineCache: cacheTo?.inline,
       registryCache: cacheTo?.registry,
+      localCache: cacheTo?.local,
       documentsDir: options['metadata-file'] ? path.dirname(path.resolve(options['metadata-file'])) : undefined,
     });
     if (outcome.interrupted) return EXIT.interrupted;

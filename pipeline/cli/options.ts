@@ -1,9 +1,10 @@
 // The command line's options, as a table, and the texts --help prints about them.
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_FILE } from '../model/project-files.ts';
 import { UserError } from '../model/errors.ts';
 import { imageRefProblem } from '../model/image-ref.ts';
-import type { RegistryCacheExport } from '../model/cache-export.ts';
+import type { LocalCacheExport, RegistryCacheExport } from '../model/cache-export.ts';
 import { PLATFORM_PATTERN } from '../model/platform.ts';
 
 export const OPTIONS = {
@@ -54,10 +55,11 @@ export const OPTION_HELP = `Options:
       --builder NAME     buildkit (the default where the engine has it) or classic
       --cache-limit SIZE a run that builds prunes BuildKit's build cache down to this, at most every 10 minutes (default 4g; off: never)
       --no-registry-check  build what deploy pushes even when its registry already holds an image of the same inputs
-      --cache-from REF   an image or exported cache whose layers every build may reuse (type=registry,ref=REF too); repeatable
-      --cache-to inline|none|type=registry,ref=REF[,mode=min|max]
-                         inline cache metadata in the images, none, or the cache exported to a registry tag
-                         (BuildKit on the containerd image store; one image a run) (default: each image's cache.to)
+      --cache-from REF   an image or exported cache whose layers every build may reuse (type=registry,ref=REF too),
+                         or a cache directory (type=local,src=DIR); repeatable
+      --cache-to inline|none|type=registry,ref=REF[,mode=min|max]|type=local,dest=DIR[,mode=min|max]
+                         inline cache metadata in the images, none, or the cache exported to a registry tag or a
+                         directory (BuildKit on the containerd image store; one image a run) (default: each image's cache.to)
       --platform LIST    linux/amd64,linux/arm64: the platforms of every image of the run, over the config's
                          (several: one image index; BuildKit on the containerd image store)
       --metadata-file FILE
@@ -128,46 +130,80 @@ function cacheFields(item: string): Record<string, string> {
   return Object.fromEntries(item.split(',').map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)]));
 }
 
-const LOCAL_CACHE_HINT =
-  'a local cache directory needs a content store served over the session, which the tool does not serve yet; type=registry,ref=REF works';
-
-/** --cache-from as buildx writes it (`type=registry,ref=REF`) or a bare reference: an image or an exported cache. */
-export function cacheFromOption(items: readonly string[]): string[] {
-  return items.map((item) => {
-    if (!item.includes('=')) return item;
-    const fields = cacheFields(item);
-    if (fields['type'] === 'registry' && fields['ref']) return fields['ref'];
-    throw new UserError({
-      message: `--cache-from ${item}: expected an image reference or type=registry,ref=REF`,
-      hint: fields['type'] === 'local' ? LOCAL_CACHE_HINT : 'the reference is an image or a cache exported with --cache-to type=registry',
-    });
-  });
+/** What --cache-from names: images or exported caches in a registry, and cache directories (absolute). */
+export interface CacheFromOption {
+  refs: string[];
+  dirs: string[];
 }
 
-/** What --cache-to asks of every image: inline metadata or none, or an export to a registry tag. */
+/** A directory given on the command line, from where the command runs, as buildx takes it. */
+const directory = (dir: string, cwd: string) => path.resolve(cwd, dir);
+
+/** `type=local,src=DIR`: buildx's digest and tag (which manifest of the index) are not offered. */
+function localSource(item: string, { type: _type, src, ...rest }: Record<string, string>, cwd: string): string {
+  const unknown = Object.keys(rest);
+  if (!src) throw new UserError({ message: `--cache-from ${item}: a cache directory needs src=DIR` });
+  if (unknown.length) throw new UserError({ message: `--cache-from ${item}: ${unknown.join(', ')}: not offered (src is)` });
+  return directory(src, cwd);
+}
+
+/** --cache-from as buildx writes it (`type=registry,ref=REF`, `type=local,src=DIR`) or a bare reference. */
+export function cacheFromOption(items: readonly string[], cwd = process.cwd()): CacheFromOption {
+  const from: CacheFromOption = { refs: [], dirs: [] };
+  for (const item of items) {
+    if (!item.includes('=')) {
+      from.refs.push(item);
+      continue;
+    }
+    const fields = cacheFields(item);
+    if (fields['type'] === 'registry' && fields['ref']) from.refs.push(fields['ref']);
+    else if (fields['type'] === 'local') from.dirs.push(localSource(item, fields, cwd));
+    else {
+      throw new UserError({
+        message: `--cache-from ${item}: expected an image reference, type=registry,ref=REF or type=local,src=DIR`,
+        hint: 'the reference is an image or a cache exported with --cache-to type=registry; a directory one exported with --cache-to type=local',
+      });
+    }
+  }
+  return from;
+}
+
+/** What --cache-to asks of every image: inline metadata or none, or an export to a registry tag or a directory. */
 export interface CacheToOption {
   inline: boolean;
   registry?: RegistryCacheExport;
+  local?: LocalCacheExport;
 }
 
-/** --cache-to: inline or none (also as type=inline), or buildx's type=registry,ref=REF[,mode=min|max]. */
-export function cacheToOption(item: string | undefined): CacheToOption | undefined {
+/** --cache-to: inline or none (also as type=inline), or buildx's type=registry,ref=REF[,mode=…] or type=local,dest=DIR[,mode=…]. */
+export function cacheToOption(item: string | undefined, cwd = process.cwd()): CacheToOption | undefined {
   if (item === undefined) return undefined;
   const fields = item.startsWith('type=') ? cacheFields(item) : { type: item };
   const wrong = (message: string, hint?: string) => new UserError({ message: `--cache-to ${item}: ${message}`, ...(hint ? { hint } : {}) });
   if (fields['type'] === 'inline') return { inline: true };
   if (fields['type'] === 'none') return { inline: false };
-  if (fields['type'] === 'local') throw wrong('a local cache directory is not offered', LOCAL_CACHE_HINT);
-  if (fields['type'] !== 'registry') {
-    throw wrong('expected inline, none or type=registry,ref=REF[,mode=min|max]', 'inline cache in the pushed image serves the next build everywhere');
+  if (fields['type'] !== 'registry' && fields['type'] !== 'local') {
+    throw wrong(
+      'expected inline, none, type=registry,ref=REF[,mode=min|max] or type=local,dest=DIR[,mode=min|max]',
+      'inline cache in the pushed image serves the next build everywhere',
+    );
   }
-  const { type: _type, ref, mode = 'min', ...rest } = fields;
+  const { type, ref, dest, mode = 'min', ...rest } = fields;
+  if (mode !== 'min' && mode !== 'max') throw wrong(`mode=${mode}: expected min or max`);
+  const offered = type === 'registry' ? 'ref' : 'dest';
+  const unknown = [
+    ...Object.keys(rest),
+    ...(type === 'registry' && dest !== undefined ? ['dest'] : []),
+    ...(type === 'local' && ref !== undefined ? ['ref'] : []),
+  ];
+  if (unknown.length) throw wrong(`${unknown.join(', ')}: not offered (${offered} and mode are)`);
+  if (type === 'local') {
+    if (!dest) throw wrong('a cache directory needs dest=DIR');
+    return { inline: false, local: { dest: directory(dest, cwd), mode } };
+  }
   if (!ref) throw wrong('a registry cache needs ref=REGISTRY/REPOSITORY:TAG');
   const refWrong = imageRefProblem(ref) ?? (ref.includes('@') ? 'a cache is exported to a tag, not a digest' : undefined);
   if (refWrong) throw wrong(`ref ${ref} is not a valid image reference: ${refWrong}`);
-  if (mode !== 'min' && mode !== 'max') throw wrong(`mode=${mode}: expected min or max`);
-  const unknown = Object.keys(rest);
-  if (unknown.length) throw wrong(`${unknown.join(', ')}: not offered (ref and mode are)`);
   return { inline: false, registry: { ref, mode } };
 }
 

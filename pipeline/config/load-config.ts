@@ -224,6 +224,8 @@ function describeIssue(
       // The keys come in file order, and only the first MAX_PROBLEMS of all are shown: a later one of this
       // map never is, and is only counted (a did-you-mean for each of 70,000 keys took a second).
       if (i >= MAX_PROBLEMS) return problem;
+      // A key of another form of the map (`ref` in `cache.to: {type: local}`): its keys are not these.
+      if (known.includes(key)) return problem;
       const near = didYouMean(key, known);
       return {
         ...problem,

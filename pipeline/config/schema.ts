@@ -109,6 +109,7 @@ export const attestationsSchema = z.strictObject({
 });
 
 const platformSchema = z.string().regex(PLATFORM_PATTERN, 'a platform is os/arch or os/arch/variant: linux/amd64');
+const cacheMode = z.enum(['min', 'max']).default('min').describe("min: the final image's layers; max: every stage's and step's too");
 
 export const imageSchema = z.strictObject({
   description: z.string().optional(),
@@ -131,23 +132,43 @@ export const imageSchema = z.strictObject({
     ),
   cache: z
     .strictObject({
-      from: z.array(z.string().min(1)).default([]).describe('images whose layers a build may reuse (as --cache-from); the tags the line pushes always are'),
+      from: z
+        .array(
+          z.union([
+            z.string().min(1),
+            z.strictObject({
+              type: z.literal('local'),
+              src: z.string().min(1).describe('a cache directory (an OCI image layout, as --cache-to type=local writes it), relative to this file'),
+            }),
+          ]),
+        )
+        .default([])
+        .describe(
+          'images (or exported caches) whose layers a build may reuse (as --cache-from), and {type: local, src: DIR}; the tags the line pushes always are',
+        ),
       to: z
         .union([
           z.enum(['inline', 'none']),
-          z.strictObject({
-            type: z.literal('registry'),
-            ref: z.string().min(1).describe("where the cache goes: REGISTRY/REPOSITORY:TAG, a tag of its own (not one of the image's)"),
-            mode: z.enum(['min', 'max']).default('min').describe("min: the final image's layers; max: every stage's and step's too"),
-          }),
+          z.discriminatedUnion('type', [
+            z.strictObject({
+              type: z.literal('registry'),
+              ref: z.string().min(1).describe("where the cache goes: REGISTRY/REPOSITORY:TAG, a tag of its own (not one of the image's)"),
+              mode: cacheMode,
+            }),
+            z.strictObject({
+              type: z.literal('local'),
+              dest: z.string().min(1).describe('where the cache goes: a directory (an OCI image layout, as buildx writes it), relative to this file'),
+              mode: cacheMode,
+            }),
+          ]),
         ])
         .default('inline')
         .describe(
-          'inline: the image carries its cache metadata, so the next build on another machine can reuse its layers; {type: registry, ref, mode}: the cache goes to a registry tag of its own (BuildKit on the containerd image store only)',
+          'inline: the image carries its cache metadata, so the next build on another machine can reuse its layers; {type: registry, ref, mode}: the cache goes to a registry tag of its own; {type: local, dest, mode}: to a directory (both BuildKit on the containerd image store only)',
         ),
     })
     .default({ from: [], to: 'inline' })
-    .describe('layer cache from images in a registry, as buildx takes it'),
+    .describe('layer cache from images in a registry or from directories, as buildx takes it'),
   attestations: attestationsSchema.optional().describe("this image's attestations: its keys replace the top level's"),
 });
 

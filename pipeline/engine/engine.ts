@@ -6,8 +6,8 @@
 import type { Readable } from 'node:stream';
 import type { PackEntry } from '../model/context-entries.ts';
 import type { Credentials, CredentialLookup } from '../model/credentials.ts';
-import type { RegistryCacheExport } from '../model/cache-export.ts';
-export type { RegistryCacheExport };
+import type { LocalCacheExport, RegistryCacheExport } from '../model/cache-export.ts';
+export type { LocalCacheExport, RegistryCacheExport };
 
 export interface ImageInfo {
   id: string;
@@ -104,10 +104,11 @@ export interface BuildRequest {
   /** What `RUN --mount=type=secret,id=ID` may read, by id. Never logged, never in the image. */
   secrets: ReadonlyMap<string, () => Promise<Buffer>>;
   /**
-   * Images (or exported caches) whose layers the build may reuse; whether the image carries inline cache
-   * metadata for the next; and a registry tag the build's cache is exported to.
+   * Images (or exported caches) whose layers the build may reuse, and cache directories (absolute paths);
+   * whether the image carries inline cache metadata for the next; a registry tag and a directory the
+   * build's cache is exported to.
    */
-  cache?: { from: readonly string[]; inline: boolean; registry?: RegistryCacheExport };
+  cache?: { from: readonly string[]; fromDirs?: readonly string[]; inline: boolean; registry?: RegistryCacheExport; local?: LocalCacheExport };
 }
 
 export type BuilderName = 'classic' | 'buildkit';

@@ -2,7 +2,7 @@
 // host commands and tags. `--dry-run` prints this value; the runner carries it out.
 import path from 'node:path';
 import { imageRefProblem } from '../model/image-ref.ts';
-import type { RegistryCacheExport } from '../model/cache-export.ts';
+import type { LocalCacheExport, RegistryCacheExport } from '../model/cache-export.ts';
 import { stepKinds } from '../../steps/index.ts';
 import type { StepKind, StepPlanContext } from '../../steps/step.ts';
 import { DOCKERFILE, type ContextSource } from '../model/context-entries.ts';
@@ -36,8 +36,17 @@ export interface ImagePlan {
   hostCommands: readonly HostCommand[];
   /** Ids of the config's secrets its run steps mount: only these are offered to its build. */
   secrets: readonly string[];
-  /** Where a build may take layers from (with the tags the line pushes), whether it exports inline cache, and a registry tag it exports its cache to. */
-  cache: { from: readonly string[]; inline: boolean; registry?: RegistryCacheExport & { at: SourcePosition } };
+  /**
+   * Where a build may take layers from (with the tags the line pushes; cache directories as absolute paths),
+   * whether it exports inline cache, and a registry tag or a directory it exports its cache to.
+   */
+  cache: {
+    from: readonly string[];
+    fromDirs: readonly { src: string; at: SourcePosition }[];
+    inline: boolean;
+    registry?: RegistryCacheExport & { at: SourcePosition };
+    local?: LocalCacheExport & { at: SourcePosition };
+  };
   /** The platforms it is built for, as the config (or --platform) names them; absent: the builder's own. */
   platforms?: readonly string[];
   /** Where its first `run` step is: a platform other than the builder's own would need emulation for it. */
@@ -55,8 +64,28 @@ export function planBuild(loaded: LoadedConfig, graph: Graph): Plan {
   const problems: Problem[] = [];
   const images = new Map<string, ImagePlan>();
   for (const name of graph.order) images.set(name, planImage(name, loaded, graph, problems));
+  problems.push(...sharedCacheDirs(images, loaded.projectDir));
   if (problems.length > 0) throw new UserError(problems);
   return { projectDir: loaded.projectDir, images };
+}
+
+/** Two images' caches to one directory: each export would tag its own `latest`, replacing the other's. */
+function sharedCacheDirs(images: ReadonlyMap<string, ImagePlan>, projectDir: string): Problem[] {
+  const first = new Map<string, string>();
+  const problems: Problem[] = [];
+  for (const image of images.values()) {
+    const local = image.cache.local;
+    if (!local) continue;
+    const other = first.get(local.dest);
+    if (other === undefined) first.set(local.dest, image.name);
+    else
+      problems.push({
+        message: `cache.to.dest ${path.relative(projectDir, local.dest) || '.'} is also ${other}'s cache directory`,
+        at: local.at,
+        hint: 'give each image a directory of its own',
+      });
+  }
+  return problems;
 }
 
 function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: Problem[]): ImagePlan {
@@ -76,7 +105,7 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
     });
   }
   const cacheTo = spec.cache.to;
-  if (typeof cacheTo === 'object') {
+  if (typeof cacheTo === 'object' && cacheTo.type === 'registry') {
     const wrong = imageRefProblem(cacheTo.ref) ?? (cacheTo.ref.includes('@') ? 'a cache is exported to a tag, not a digest' : undefined);
     if (wrong) problems.push({ message: `cache.to.ref '${cacheTo.ref}' is not a valid image reference: ${wrong}`, at: at('cache', 'to', 'ref') });
     else if (spec.tags.includes(cacheTo.ref) || spec.deployTags?.includes(cacheTo.ref))
@@ -161,9 +190,14 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
     hostCommands,
     secrets: [...secrets],
     cache: {
-      from: spec.cache.from,
+      from: spec.cache.from.filter((f) => typeof f === 'string'),
+      // A cache directory is not image content: like buildx's, it may be outside the project.
+      fromDirs: spec.cache.from.flatMap((f, i) => (typeof f === 'string' ? [] : [{ src: path.resolve(loaded.projectDir, f.src), at: at('cache', 'from', i) }])),
       inline: spec.cache.to === 'inline',
-      ...(typeof cacheTo === 'object' ? { registry: { ref: cacheTo.ref, mode: cacheTo.mode, at: at('cache', 'to') } } : {}),
+      ...(typeof cacheTo === 'object' && cacheTo.type === 'registry' ? { registry: { ref: cacheTo.ref, mode: cacheTo.mode, at: at('cache', 'to') } } : {}),
+      ...(typeof cacheTo === 'object' && cacheTo.type === 'local'
+        ? { local: { dest: path.resolve(loaded.projectDir, cacheTo.dest), mode: cacheTo.mode, at: at('cache', 'to') } }
+        : {}),
     },
     sign: signing(loaded.config.attestations, spec.attestations, loaded.projectDir),
     ...(platforms ? { platforms } : {}),

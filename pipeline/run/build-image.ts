@@ -4,15 +4,16 @@
 // these inputs make.
 import { createHash } from 'node:crypto';
 import { imageRef, registryOf, repositoryDigests, repositoryOf } from '../model/image-ref.ts';
-import { Interrupted, RunError, UserError } from '../model/errors.ts';
+import { Interrupted, RunError } from '../model/errors.ts';
 import { sortedEntries, type PackEntry, type PlainSource } from '../model/context-entries.ts';
 import { digestContext, fileChunksInPlace, listEntries, packEntries, type ContextDigest } from '../context/pack-context.ts';
 import { DIGEST_LABEL, IMAGE_LABEL, labelArgs } from '../plan/labels.ts';
 import type { ImagePlan } from '../plan/plan.ts';
 import { DOCKERFILE_KEY, rebuildReason, recordLabels, type RebuildReason, type RecordLabels } from '../plan/rebuild-reason.ts';
-import type { ImageInfo, RegistryCacheExport } from '../engine/engine.ts';
+import type { ImageInfo } from '../engine/engine.ts';
 import { editStandIns, outputStandIns, resolveEdits, resolveFetches, type FetchedSource } from '../context/resolve-sources.ts';
 import type { RemoteImage } from '../registry/registry-images.ts';
+import { cacheUse } from './cache-exports.ts';
 import { cacheSources, checksRegistry, previousInRegistry, remoteBaseId, upToDateInRegistry } from './registry-cache.ts';
 import type { RunOptions, RunServices } from './services.ts';
 import type { RunEvent } from './events.ts';
@@ -25,7 +26,18 @@ export type BuildServices = Pick<
 >;
 export type BuildOptions = Pick<
   RunOptions,
-  'noCache' | 'pull' | 'stamp' | 'extraLabels' | 'projectDir' | 'pushRefs' | 'cacheFrom' | 'inlineCache' | 'registryCache' | 'registryCheck'
+  | 'noCache'
+  | 'pull'
+  | 'stamp'
+  | 'extraLabels'
+  | 'projectDir'
+  | 'pushRefs'
+  | 'cacheFrom'
+  | 'cacheFromDirs'
+  | 'inlineCache'
+  | 'registryCache'
+  | 'localCache'
+  | 'registryCheck'
 > & {
   /** Told as a build is posted. */
   onBuilding?: () => void;
@@ -312,35 +324,6 @@ interface BuildInputs {
   baseDigest: string;
 }
 
-/**
- * The registry tag this build exports its cache to (--cache-to over the config's), refused before the build
- * where the engine cannot: dockerd exports a registry cache only from the containerd image store (its
- * graphdriver worker has no content store to assemble the cache manifest in), and the classic builder
- * exports none.
- */
-async function registryCacheExport(
-  image: ImagePlan,
-  settings: Pick<BuildServices, 'builder' | 'images'>,
-  options: Pick<BuildOptions, 'registryCache' | 'inlineCache'>,
-): Promise<RegistryCacheExport | undefined> {
-  // --cache-to inline or none on the command line replaces the config's registry export too.
-  const wanted = options.registryCache ?? (options.inlineCache === undefined ? image.cache.registry : undefined);
-  if (!wanted) return undefined;
-  const refuse = (why: string, hint: string): never => {
-    const given = options.registryCache ? `--cache-to type=registry,ref=${wanted.ref}` : 'cache.to: {type: registry}';
-    const at = options.registryCache ? undefined : image.cache.registry?.at;
-    throw new UserError({ message: `${image.name}: ${given}: ${why}`, hint, ...(at ? { at } : {}) });
-  };
-  if (settings.builder.name !== 'buildkit') refuse('the classic builder exports no cache', 'build with BuildKit (--builder buildkit)');
-  if ((await settings.images.imageIds()) !== 'manifest') {
-    refuse(
-      'this engine keeps its images in a graphdriver, and exports a registry cache only from the containerd image store',
-      'use cache.to: inline (--cache-to inline) here, or turn on the containerd image store (daemon.json features."containerd-snapshotter": true)',
-    );
-  }
-  return { ref: wanted.ref, mode: wanted.mode };
-}
-
 async function buildAndTag(
   image: ImagePlan,
   settings: BuildServices,
@@ -348,7 +331,7 @@ async function buildAndTag(
   { entries, args, labels, digest, why, cacheFrom, baseDigest }: BuildInputs,
 ): Promise<BuildResult> {
   if (settings.signal.aborted) throw new Interrupted();
-  const registry = await registryCacheExport(image, settings, options);
+  const { fromDirs, ...exports } = await cacheUse(image, settings, options);
   // Read as the build starts, so that an unset variable or an unreadable file is our error naming it, not
   // the daemon's about a session; a secret is small.
   const secrets = new Map(await Promise.all(image.secrets.map(async (id) => [id, await settings.secret(id)()] as const)));
@@ -379,8 +362,9 @@ async function buildAndTag(
     // The tags this line pushes hold the previous image: on a fresh runner its layers are the only cache.
     cache: {
       from: cacheFrom,
+      ...(fromDirs.length ? { fromDirs } : {}),
       inline: options.inlineCache ?? image.cache.inline,
-      ...(registry ? { registry } : {}),
+      ...exports,
     },
   });
 

@@ -2,7 +2,7 @@
 // registry, the clock: things with effects, which tests replace with in-memory ones) and the options the
 // command line chose. Each run function names the few it uses, so that a unit test builds only those;
 // cli/command.ts wires the real ones, in one place.
-import type { Builder, BuildMachine, ImageStore, RegistryCacheExport } from '../engine/engine.ts';
+import type { Builder, BuildMachine, ImageStore, LocalCacheExport, RegistryCacheExport } from '../engine/engine.ts';
 import type { Fetcher } from '../context/fetcher.ts';
 import type { DigestCache } from '../context/digest-cache.ts';
 import type { ApplyEdit } from '../context/edit-cache.ts';
@@ -84,8 +84,12 @@ export interface RunOptions {
   cacheFrom?: readonly string[];
   /** --cache-to: inline cache metadata in every image, or none; undefined: as each image's config says. */
   inlineCache?: boolean;
+  /** --cache-from type=local: cache directories (absolute) every build may take layers from. */
+  cacheFromDirs?: readonly string[];
   /** --cache-to type=registry: the (one) image's cache exported to this tag, over its config's. */
   registryCache?: RegistryCacheExport;
+  /** --cache-to type=local: the (one) image's cache exported to this directory (absolute), over its config's. */
+  localCache?: LocalCacheExport;
   /** Where each image's documents are written at the end (the metadata file's directory); undefined: nowhere. */
   documentsDir?: string;
 }

@@ -104,6 +104,41 @@ const definitions = {
     CredentialsResponse: { fields: { Username: { type: 'string', id: 1 }, Secret: { type: 'string', id: 2 } } },
     GetSecretRequest: { fields: { ID: { type: 'string', id: 1 }, annotations: { keyType: 'string', type: 'string', id: 2 } } },
     GetSecretResponse: { fields: { data: { type: 'bytes', id: 1 } } },
+    // containerd api/services/content/v1/content.proto
+    ContentInfo: {
+      fields: {
+        digest: { type: 'string', id: 1 },
+        size: { type: 'int64', id: 2 },
+        createdAt: { type: 'Timestamp', id: 3 },
+        updatedAt: { type: 'Timestamp', id: 4 },
+        labels: { keyType: 'string', type: 'string', id: 5 },
+      },
+    },
+    InfoRequest: { fields: { digest: { type: 'string', id: 1 } } },
+    InfoResponse: { fields: { info: { type: 'ContentInfo', id: 1 } } },
+    ReadContentRequest: { fields: { digest: { type: 'string', id: 1 }, offset: { type: 'int64', id: 2 }, size: { type: 'int64', id: 3 } } },
+    ReadContentResponse: { fields: { offset: { type: 'int64', id: 1 }, data: { type: 'bytes', id: 2 } } },
+    WriteContentRequest: {
+      fields: {
+        action: { type: 'int32', id: 1 },
+        ref: { type: 'string', id: 2 },
+        total: { type: 'int64', id: 3 },
+        expected: { type: 'string', id: 4 },
+        offset: { type: 'int64', id: 5 },
+        data: { type: 'bytes', id: 6 },
+        labels: { keyType: 'string', type: 'string', id: 7 },
+      },
+    },
+    WriteContentResponse: {
+      fields: {
+        action: { type: 'int32', id: 1 },
+        startedAt: { type: 'Timestamp', id: 2 },
+        updatedAt: { type: 'Timestamp', id: 3 },
+        offset: { type: 'int64', id: 4 },
+        total: { type: 'int64', id: 5 },
+        digest: { type: 'string', id: 6 },
+      },
+    },
     // tonistiigi/fsutil types/wire.proto and stat.proto
     Packet: {
       fields: { type: { type: 'int32', id: 1 }, stat: { type: 'Stat', id: 2 }, ID: { type: 'uint32', id: 3 }, data: { type: 'bytes', id: 4 } },

@@ -104,6 +104,27 @@ test('a build becomes the Dockerfile frontend options POST /build gave it: no ne
   assert.equal(cacheEntries({ from: [], inline: false, registry: { ref: 'r/a:cache', mode: 'max' } }).exports, [
     { type: 'registry', attrs: { ref: 'r/a:cache', mode: 'max' } },
   ]);
+  // A directory: dest and src name the session's content store; an import carries the manifest digest its
+  // index.json names, and 20.10's list form (registry references only) leaves it out.
+  const local = { from: ['r/a:1'], inline: false, local: { dest: '/c/out', mode: 'min' as const } };
+  const imports = [{ src: '/c/in', digest: 'sha256:' + 'f'.repeat(64) }];
+  assert.equal(cacheEntries(local, imports), {
+    exports: [{ type: 'local', attrs: { dest: '/c/out', mode: 'min' } }],
+    imports: [
+      { type: 'registry', attrs: { ref: 'r/a:1' } },
+      { type: 'local', attrs: { src: '/c/in', digest: 'sha256:' + 'f'.repeat(64) } },
+    ],
+  });
+  const localAttrs = frontendAttrs({ buildargs: {}, labels: {}, noCache: false, cache: local, localImports: imports });
+  assert.equal(JSON.parse(localAttrs['cache-imports']!)[1], { Type: 'local', Attrs: { src: '/c/in', digest: 'sha256:' + 'f'.repeat(64) } });
+  assert.is(localAttrs['cache-from'], 'r/a:1');
+  const onlyDirs = frontendAttrs({ buildargs: {}, labels: {}, noCache: false, cache: { from: [], inline: false }, localImports: imports });
+  assert.ok(onlyDirs['cache-imports'] && !('cache-from' in onlyDirs));
+  const decoded = reference('SolveRequest').decode(
+    encodeSolveRequest({ ...request, cacheExports: cacheEntries(local, imports).exports, cacheImports: cacheEntries(local, imports).imports }),
+  ) as { Cache: Record<string, unknown> };
+  assert.equal(decoded.Cache['ImportRefsDeprecated'], ['r/a:1'], 'the old field holds registry references only');
+  assert.equal((decoded.Cache['Imports'] as unknown[]).length, 2);
 });
 
 test('a Solve error loses gRPC and frontend wrapping, keeps the daemon words', () => {

@@ -12,6 +12,7 @@ import { postBuild } from './post-build.ts';
 import { pruneBuildCache } from './prune.ts';
 import { dialControl, type ControlConnection } from './control-dial.ts';
 import { GrpcCallError } from './grpc-client.ts';
+import { prepareLocalCaches, recordLocalExport, type LocalCaches } from './local-cache.ts';
 import { openSession } from './session.ts';
 import { solve } from './solve.ts';
 import { createTraceReader, failureMessage, type TraceReader } from './trace.ts';
@@ -59,9 +60,13 @@ async function build(engine: EngineApi, request: TarBodyRequest | SessionContext
   const files = 'files' in request ? request.files : undefined;
   const { signal } = request;
   if (signal.aborted) throw new Interrupted();
-  // POST /build has no parameter for a cache export: only Control.Solve takes one.
+  // POST /build has no parameter for a cache export or a cache directory: only Control.Solve takes them.
   if ('body' in request && request.cache?.registry) throw new RunError('a build from a tar body cannot export its cache to a registry');
   if ('body' in request && request.platforms?.length) throw new RunError("a build from a tar body builds only the engine's own platform");
+  if ('body' in request && (request.cache?.local || request.cache?.fromDirs?.length))
+    throw new RunError('a build from a tar body cannot use a cache directory');
+  const local = await prepareLocalCaches(request.cache?.local, request.cache?.fromDirs ?? []);
+  for (const line of local.skipped) request.onProgress({ kind: 'log', line });
   // A file that changed while it was sent fails the build in our words, naming it, not the daemon's.
   let contextError: Error | undefined;
   const sources = {
@@ -75,17 +80,18 @@ async function build(engine: EngineApi, request: TarBodyRequest | SessionContext
           onContextError: (err: Error) => (contextError ??= err),
         }
       : {}),
+    ...(local.stores.size ? { contentStores: local.stores } : {}),
   };
   const control = await dialControl(engine).catch((err: unknown) => {
     throw new RunError(`reaching the engine's BuildKit: ${engineMessage(err)}`);
   });
   const reader = createTraceReader(request.onProgress);
-  let imageId: string | undefined;
+  let exporterResponse: Record<string, string> | undefined;
   try {
     const session = openSession(control, sources, options.sessionName);
     try {
       if ('body' in request) await buildByPost(engine, request, session.id, reader);
-      else imageId = await buildBySolve(control, request, session.id, reader);
+      else exporterResponse = await buildBySolve(control, request, session.id, reader, local);
     } finally {
       session.close();
     }
@@ -96,8 +102,10 @@ async function build(engine: EngineApi, request: TarBodyRequest | SessionContext
   if (contextError instanceof RunError || contextError instanceof UserError) throw contextError;
   const outcome = reader.end();
   if (outcome.error !== undefined || outcome.failedStep) throw new RunError(failureMessage(outcome));
-  imageId ??= outcome.imageId;
+  const imageId = exporterResponse?.['containerimage.digest'] ?? outcome.imageId;
   if (!imageId) throw new RunError('the engine finished the build without naming the image it made');
+  // Only a build whose export succeeded moves the directory's index on to its cache.
+  if (request.cache?.local && exporterResponse) await recordLocalExport(request.cache.local, exporterResponse);
   return imageId;
 }
 
@@ -128,10 +136,16 @@ async function buildByPost(engine: EngineApi, request: TarBodyRequest, session: 
 }
 
 /** Control.Solve with the context in the session; a failure is left to the trace's failing step where there is one. */
-async function buildBySolve(control: ControlConnection, request: SessionContextRequest, session: string, reader: TraceReader): Promise<string | undefined> {
+async function buildBySolve(
+  control: ControlConnection,
+  request: SessionContextRequest,
+  session: string,
+  reader: TraceReader,
+  local: LocalCaches,
+): Promise<Record<string, string> | undefined> {
   try {
-    const { exporterResponse } = await solve(control, { ...request, session }, (status) => reader.status(status));
-    return exporterResponse['containerimage.digest'];
+    const { exporterResponse } = await solve(control, { ...request, session, localImports: local.imports }, (status) => reader.status(status));
+    return exporterResponse;
   } catch (err) {
     if (request.signal.aborted) throw new Interrupted();
     if (err instanceof GrpcCallError) {

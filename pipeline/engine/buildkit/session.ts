@@ -11,6 +11,7 @@ import { CONTROL } from './control-proto.ts';
 import { serveDiffCopy, type SessionFile } from './file-sync.ts';
 import { openCall } from './grpc-client.ts';
 import { GRPC_STATUS, GrpcError, serveGrpc, unaryCall, type CallHandler } from './grpc-server.ts';
+import { contentMethods, contentRoutes, type ContentStores } from './content-store.ts';
 import { authService, fileSyncService, healthService, methodsOf, secretsService, SERVING } from './session-services.ts';
 import type { Credentials } from '../../model/credentials.ts';
 import type { BuildRequest } from '../engine.ts';
@@ -32,6 +33,8 @@ export type SessionSources = Pick<BuildRequest, 'credentials' | 'secrets'> & {
   contextKey?: string;
   /** Told of the first failure to send the context, which the daemon reports only in its own words. */
   onContextError?: (err: Error) => void;
+  /** Cache directories the daemon reads and writes blobs of, by store id (`local:` + path). */
+  contentStores?: ContentStores;
 };
 
 /** Opens a session on a connection to the Control API; closing the session leaves the connection open. */
@@ -45,7 +48,7 @@ export function openSession(control: ControlConnection, sources: SessionSources,
     // CLI puts a hash of the context directory here; one key for every image made each image's rebuild
     // a diff against whichever image was built last.
     'x-docker-expose-session-sharedkey': sources.contextKey === undefined ? name : createHash('sha256').update(sources.contextKey).digest('hex'),
-    'x-docker-expose-session-grpc-method': methodsOf(...services),
+    'x-docker-expose-session-grpc-method': [...methodsOf(...services), ...(sources.contentStores?.size ? contentMethods : [])],
   });
   // The daemon ends the stream when the build is over; a reset then is expected, not an error to raise.
   call.on('error', () => {});
@@ -61,6 +64,7 @@ export function openSession(control: ControlConnection, sources: SessionSources,
       serveDiffCopy(stream, headers, files, { read: sources.read, onError: sources.onContextError }),
     );
   }
+  if (sources.contentStores?.size) for (const [route, handler] of contentRoutes(sources.contentStores)) routes.set(route, handler);
   const tunnel = bytesMessageDuplex(call);
   tunnel.on('error', () => {});
   const connection = serveGrpc(tunnel, routes);

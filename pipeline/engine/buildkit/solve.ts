@@ -8,10 +8,13 @@ import { CONTROL, decodeSolveResponse, encodeSolveRequest, encodeStatusRequest, 
 import { callStatus, openCall, unary } from './grpc-client.ts';
 import { frame, onMessages } from './grpc-server.ts';
 import { decodeStatus, type StatusResponse } from './status-proto.ts';
+import type { LocalCacheImport } from './local-cache.ts';
 import type { BuildRequest } from '../engine.ts';
 
 export type SolveSpec = Pick<BuildRequest, 'buildargs' | 'labels' | 'noCache' | 'cache' | 'signal' | 'platforms'> & {
   session: string;
+  /** The cache directories to import, each with the manifest digest its index.json names. */
+  localImports?: readonly LocalCacheImport[];
   /** dockerd's own exporter; a standalone buildkitd has `image` instead. */
   exporter?: CacheEntry;
 };
@@ -21,8 +24,9 @@ export type SolveSpec = Pick<BuildRequest, 'buildargs' | 'labels' | 'noCache' | 
  * to the frontend too: it solves the Dockerfile itself and imports only what its own options name (as
  * `cache-imports`, and as `cache-from` for the frontend of BuildKit 0.8, Engine 20.10), as buildx sends them.
  */
-export function frontendAttrs(spec: Pick<SolveSpec, 'buildargs' | 'labels' | 'noCache' | 'cache' | 'platforms'>): Record<string, string> {
-  const { imports } = cacheEntries(spec.cache);
+export function frontendAttrs(spec: Pick<SolveSpec, 'buildargs' | 'labels' | 'noCache' | 'cache' | 'localImports' | 'platforms'>): Record<string, string> {
+  const { imports } = cacheEntries(spec.cache, spec.localImports);
+  const refs = imports.filter((e) => e.type === 'registry').map((e) => e.attrs['ref']);
   return {
     filename: 'Dockerfile',
     // The engines we drive run with --bridge=none; RUN steps get no network, as with POST /build.
@@ -36,7 +40,7 @@ export function frontendAttrs(spec: Pick<SolveSpec, 'buildargs' | 'labels' | 'no
     ...(imports.length
       ? {
           'cache-imports': JSON.stringify(imports.map((e) => ({ Type: e.type, Attrs: e.attrs }))),
-          'cache-from': imports.map((e) => e.attrs['ref']).join(','),
+          ...(refs.length ? { 'cache-from': refs.join(',') } : {}),
         }
       : {}),
   };
@@ -44,16 +48,21 @@ export function frontendAttrs(spec: Pick<SolveSpec, 'buildargs' | 'labels' | 'no
 
 /**
  * Cache exports and imports as buildx sends them: inline metadata in the image, the cache to a registry tag
- * (its manifest assembled in the containerd store's content store: the caller refuses it elsewhere), layers
- * from the images or exported caches named.
+ * (its manifest assembled in the containerd store's content store: the caller refuses it elsewhere) or to a
+ * directory (`dest`, which names the session's content store it is written to), layers from the images or
+ * exported caches named and from directories (`src` names the store, `digest` the manifest to read).
  */
-export function cacheEntries(cache: SolveSpec['cache']): { exports: CacheEntry[]; imports: CacheEntry[] } {
+export function cacheEntries(cache: SolveSpec['cache'], localImports: readonly LocalCacheImport[] = []): { exports: CacheEntry[]; imports: CacheEntry[] } {
   return {
     exports: [
       ...(cache?.inline ? [{ type: 'inline', attrs: {} }] : []),
       ...(cache?.registry ? [{ type: 'registry', attrs: { ref: cache.registry.ref, mode: cache.registry.mode } }] : []),
+      ...(cache?.local ? [{ type: 'local', attrs: { dest: cache.local.dest, mode: cache.local.mode } }] : []),
     ],
-    imports: (cache?.from ?? []).map((ref) => ({ type: 'registry', attrs: { ref } })),
+    imports: [
+      ...(cache?.from ?? []).map((ref) => ({ type: 'registry', attrs: { ref } })),
+      ...localImports.map(({ src, digest }) => ({ type: 'local', attrs: { src, digest } })),
+    ],
   };
 }
 
@@ -71,7 +80,7 @@ export async function solve(control: ControlConnection, spec: SolveSpec, onStatu
   onMessages(status, (message) => onStatus(decodeStatus(message)));
   const statusEnded = callStatus(status, CONTROL.status).catch(() => {});
   status.end(frame(encodeStatusRequest(ref)));
-  const { exports, imports } = cacheEntries(spec.cache);
+  const { exports, imports } = cacheEntries(spec.cache, spec.localImports);
   const request = encodeSolveRequest({
     ref,
     session: spec.session,
