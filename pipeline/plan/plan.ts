@@ -39,6 +39,8 @@ export interface ImagePlan {
   cache: { from: readonly string[]; inline: boolean; registry?: RegistryCacheExport & { at: SourcePosition } };
   /** How its documents are signed once pushed: the image's `attestations.sign` over the top level's; a key file made absolute. */
   sign: { key?: { file: string } | { env: string }; command?: readonly string[]; format: 'referrers' | 'legacy' };
+  /** Where its documents go once pushed (`attestations.storage`, the image's over the top level's); absent: referrers. */
+  attestationStorage?: 'referrers' | 'index';
 }
 
 export interface Plan {
@@ -135,6 +137,7 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
       ...(typeof cacheTo === 'object' ? { registry: { ref: cacheTo.ref, mode: cacheTo.mode, at: at('cache', 'to') } } : {}),
     },
     sign: signing(loaded.config.attestations, spec.attestations, loaded.projectDir),
+    ...((spec.attestations?.storage ?? loaded.config.attestations?.storage) === 'index' ? { attestationStorage: 'index' as const } : {}),
   };
 }
 
