@@ -185,7 +185,7 @@ export async function deployImages(
     outcome.pushed.push(...pushedNow.pushed);
     outcome.failed.push(...pushedNow.failed);
     // Every tag it is in the registry under, pushed now or found there, onto its index.
-    if (image.attestationStorage === 'index') outcome.failed.push(...(await indexAttestations(image, [...pushedNow.pushed, ...pushedNow.present], on)));
+    if (image.attestationStorage === 'index') outcome.failed.push(...(await indexAttestations(image, pushedNow, on)));
   }
   return outcome;
 }

@@ -19,13 +19,22 @@ import type { RunServices, TagDocument } from './services.ts';
 type IndexServices = Pick<RunServices, 'documents' | 'referrers' | 'credentials' | 'emit' | 'signal'>;
 type IndexRegistry = NonNullable<NonNullable<RunServices['referrers']>['index']>;
 
-/** What could not be put onto an index, signed or announced (tags, or `repository@digest`): the run fails with them. */
-export async function indexAttestations(image: ImagePlan, tags: readonly string[], settings: IndexServices, env = process.env): Promise<string[]> {
+/**
+ * Each tag pushed (or tagged) now, and each found there already, onto its index; the signing command runs
+ * for those pushed now, as without an index. What could not be put onto an index or signed (tags, or
+ * `repository@digest`) is returned: the run fails with them.
+ */
+export async function indexAttestations(
+  image: ImagePlan,
+  tags: { pushed: readonly string[]; present: readonly string[] },
+  settings: IndexServices,
+  env = process.env,
+): Promise<string[]> {
   const registry = settings.referrers?.index;
   if (!registry || !settings.documents) return [];
   const failed: string[] = [];
   const signed = new Set<string>();
-  for (const tag of tags) {
+  for (const tag of [...tags.pushed, ...tags.present]) {
     const credentials = await settings.credentials(registryOf(tag));
     let digest: string | undefined;
     try {
@@ -47,7 +56,7 @@ export async function indexAttestations(image: ImagePlan, tags: readonly string[
       settings.emit({ type: 'index', image: image.name, tag, error: err.message });
       continue;
     }
-    if (!image.sign.command) continue;
+    if (!image.sign.command || !tags.pushed.includes(tag)) continue;
     try {
       // What the tag names now, the index: what `cosign sign REF` would sign.
       await signingCommand(image, tag, { digest }, settings);

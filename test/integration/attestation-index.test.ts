@@ -53,6 +53,7 @@ images:
       storage: index
       sign:
         key: { env: BI_TEST_SIGNING_KEY }
+        command: ['/bin/sh', '-c', 'echo "$BUILD_IMAGES_REF $BUILD_IMAGES_SUBJECT" >> signed.txt']
 `;
 
 test.before(async () => {
@@ -181,6 +182,11 @@ test('deploy deploy_latest: every tag names an index of the manifest and its att
     records.map((r) => [r.tag, r.digest, r.index]),
     [ref('1'), ref('a'), ref('latest')].map((tag) => [tag, manifest, index]),
   );
+  // The signing command, per tag pushed: with what the tag names now, the index.
+  assert.equal(
+    (await readFile(path.join(dir, 'signed.txt'), 'utf8')).trim().split('\n'),
+    [ref('1'), ref('a'), ref('latest')].map((tag) => `${tag} ${registry.address}/${repository}@${index}`),
+  );
   // No document referrer: they are in the index. The signatures hang off the manifest.
   const referrers = events(result, 'referrers');
   assert.equal(
@@ -259,6 +265,9 @@ test('a second run: up to date in the registry through the index; a new tag gets
     JSON.stringify(events(result, 'index')),
   );
   assert.equal(events(result, 'referrers'), [], 'nothing signed again');
+  const commands = (await readFile(path.join(dir, 'signed.txt'), 'utf8')).trim().split('\n');
+  assert.is(commands.at(-1), `${ref('b')} ${registry.address}/${repository}@${index}`, 'the signing command ran for the new tag only');
+  assert.is(commands.length, 4);
   const metadata = JSON.parse(await readFile(path.join(dir, 'out/images.json'), 'utf8')) as Record<string, Record<string, unknown>>;
   assert.is(metadata['indexed']!['containerimage.digest'], index);
 });
