@@ -199,6 +199,17 @@ test('deploy deploy_latest: every tag names an index of the manifest and its att
   );
 });
 
+test('a re-run that asks the engine, not the registry: each tag is present (its index holds the manifest pushed), not pushed over', async () => {
+  assert.ok(index, 'the deploy test ran first');
+  const result = await run(['--no-registry-check', 'indexed', 'deploy']);
+  assert.is(result.code, 0, result.stderr + result.stdout);
+  assert.equal(
+    events(result, 'push').map((e) => [e['tag'], e['status'], e['digest']]),
+    [ref('1'), ref('a')].map((tag) => [tag, 'present', manifest]),
+  );
+  for (const tag of ['1', 'a']) assert.is(await registry.digest(repository, tag), index);
+});
+
 test('docker buildx imagetools inspect reads the SBOM and the provenance from the index', async () => {
   assert.ok(index, 'the deploy test ran first');
   const sbom = JSON.parse(await tool(tools['docker-buildx'], ['imagetools', 'inspect', ref('1'), '--format', '{{json .SBOM}}'])) as {
