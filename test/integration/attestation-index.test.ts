@@ -241,6 +241,22 @@ test("cosign verify-attestation: the Statements' signatures still hang off the m
     const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString()) as { subject: { digest: { sha256: string } }[] };
     assert.is(`sha256:${statement.subject[0]!.digest.sha256}`, manifest);
   }
+  // Of the tag, cosign finds nothing (README says so): it resolves the tag to the index, which no Statement names.
+  const ofTag = await tool(tools.cosign, [
+    'verify-attestation',
+    '--key',
+    'cosign.pub',
+    '--insecure-ignore-tlog',
+    '--allow-insecure-registry',
+    '--allow-http-registry',
+    '--type',
+    PROVENANCE,
+    ref('1'),
+  ]).then(
+    () => 'verified',
+    (err: { stderr?: string }) => `refused: ${err.stderr ?? ''}`,
+  );
+  assert.match(ofTag, /^refused: .*no matching attestations/is);
 });
 
 test('the tag pulls and runs: the engine picks the image out of the index, never the attestation manifest', async () => {
