@@ -82,8 +82,10 @@ async function alreadyIndexed(
   settings: Pick<IndexServices, 'credentials'>,
 ): Promise<{ digest: string; manifest: string } | undefined> {
   if (held.isIndex) {
-    const manifest = runnableManifests(held.json).find((m) => describesManifest(held.json, m.digest));
-    return manifest && { digest: held.digest, manifest: manifest.digest };
+    // Every platform's manifest with its attestation manifest: an index the engine pushed has none.
+    const manifests = runnableManifests(held.json);
+    const done = manifests.length > 0 && manifests.every((m) => describesManifest(held.json, m.digest));
+    return done ? { digest: held.digest, manifest: manifests[0]!.digest } : undefined;
   }
   const repository = repositoryOf(imageRef(tag));
   const credentials = await settings.credentials(registryOf(tag));

@@ -54,6 +54,12 @@ images:
       sign:
         key: { env: BI_TEST_SIGNING_KEY }
         command: ['/bin/sh', '-c', 'echo "$BUILD_IMAGES_REF $BUILD_IMAGES_SUBJECT" >> signed.txt']
+  bare:
+    base: ${BASE}
+    tags: ['\${REG}/bi-${RUN_ID}/bare:1']
+    steps:
+      - run: echo bare > /bare
+    attestations: { storage: index }
 `;
 
 test.before(async () => {
@@ -297,6 +303,14 @@ test('a second run: up to date in the registry through the index; a new tag gets
   assert.is(commands.length, 4);
   const metadata = JSON.parse(await readFile(path.join(dir, 'out/images.json'), 'utf8')) as Record<string, Record<string, unknown>>;
   assert.is(metadata['indexed']!['containerimage.digest'], index);
+});
+
+test('no documents (--sbom=false --provenance=false): no index, the tag stays the manifest pushed', async () => {
+  const result = await run(['--sbom=false', '--provenance=false', 'bare', 'deploy']);
+  assert.is(result.code, 0, result.stderr + result.stdout);
+  const pushed = events(result, 'push')[0]!;
+  assert.is(await registry.digest(`bi-${RUN_ID}/bare`, '1'), pushed['digest']);
+  assert.equal(events(result, 'index'), []);
 });
 
 test.run();
