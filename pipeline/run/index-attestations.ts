@@ -46,9 +46,9 @@ export async function indexAttestations(
         digest = done.digest;
       } else {
         const made = await makeIndex(held, image, tag, settings, registry, signed, failed, env);
-        if (!made) continue;
-        settings.emit({ type: 'index', image: image.name, tag, ...made });
-        digest = made.digest;
+        if (made) settings.emit({ type: 'index', image: image.name, tag, ...made });
+        // No documents, no index: the signing command still signs what was pushed.
+        digest = made?.digest ?? held.digest;
       }
     } catch (err) {
       if (!(err instanceof Error)) throw err;

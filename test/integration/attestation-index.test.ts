@@ -59,7 +59,9 @@ images:
     tags: ['\${REG}/bi-${RUN_ID}/bare:1']
     steps:
       - run: echo bare > /bare
-    attestations: { storage: index }
+    attestations:
+      storage: index
+      sign: { command: ['/bin/sh', '-c', 'echo "$BUILD_IMAGES_SUBJECT" >> bare-signed.txt'] }
 `;
 
 test.before(async () => {
@@ -305,12 +307,13 @@ test('a second run: up to date in the registry through the index; a new tag gets
   assert.is(metadata['indexed']!['containerimage.digest'], index);
 });
 
-test('no documents (--sbom=false --provenance=false): no index, the tag stays the manifest pushed', async () => {
+test('no documents (--sbom=false --provenance=false): no index, the tag stays the manifest pushed, which the signing command signs', async () => {
   const result = await run(['--sbom=false', '--provenance=false', 'bare', 'deploy']);
   assert.is(result.code, 0, result.stderr + result.stdout);
   const pushed = events(result, 'push')[0]!;
   assert.is(await registry.digest(`bi-${RUN_ID}/bare`, '1'), pushed['digest']);
   assert.equal(events(result, 'index'), []);
+  assert.is((await readFile(path.join(dir, 'bare-signed.txt'), 'utf8')).trim(), `${registry.address}/bi-${RUN_ID}/bare@${pushed['digest'] as string}`);
 });
 
 test.run();
