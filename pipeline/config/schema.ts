@@ -106,6 +106,12 @@ export const attestationsSchema = z.strictObject({
     .describe(
       "referrers (the default): each signature a sigstore bundle referrer (cosign 3); legacy: the DSSE envelopes in cosign's `sha256-<hex>.att` tag instead, for podman, skopeo and cosign <= 2.5",
     ),
+  storage: z
+    .enum(['referrers', 'index'])
+    .optional()
+    .describe(
+      "referrers (the default): each document an OCI 1.1 referrer of the pushed manifest, the tag unchanged; index: BuildKit's layout instead, for Docker Scout and `buildx imagetools`: every pushed tag moved onto an OCI index of the image's manifest and an `unknown/unknown` attestation manifest of in-toto Statements",
+    ),
 });
 
 const platformSchema = z.string().regex(PLATFORM_PATTERN, 'a platform is os/arch or os/arch/variant: linux/amd64');

@@ -53,6 +53,8 @@ export interface ImagePlan {
   runStep?: SourcePosition;
   /** How its documents are signed once pushed: the image's `attestations.sign` over the top level's; a key file made absolute. */
   sign: { key?: { file: string } | { env: string }; command?: readonly string[]; format: 'referrers' | 'legacy' };
+  /** Where its documents go once pushed (`attestations.storage`, the image's over the top level's); absent: referrers. */
+  attestationStorage?: 'referrers' | 'index';
 }
 
 export interface Plan {
@@ -202,6 +204,7 @@ function planImage(name: string, loaded: LoadedConfig, graph: Graph, problems: P
     sign: signing(loaded.config.attestations, spec.attestations, loaded.projectDir),
     ...(platforms ? { platforms } : {}),
     ...(runStep ? { runStep } : {}),
+    ...((spec.attestations?.storage ?? loaded.config.attestations?.storage) === 'index' ? { attestationStorage: 'index' as const } : {}),
   };
 }
 

@@ -105,6 +105,28 @@ export async function remoteManifest(ref: string, auth: Credentials | undefined)
   return document && { digest: document.digest, mediaType: document.mediaType, size: document.bytes.length };
 }
 
+/** What a tag names, with its JSON: an index is looked into (attestations: {storage: index}). undefined: no such tag. */
+export async function remoteManifestJson(
+  ref: string,
+  auth: Credentials | undefined,
+): Promise<{ digest: string; mediaType: string; size: number; bytes: Buffer; json: unknown; isIndex: boolean } | undefined> {
+  const parsed = imageRef(ref);
+  const { repository, base } = apiLocation(parsed);
+  const document = await readDocument(
+    await authorizedFetch(`${base}/v2/${repository}/manifests/${parsed.digest ?? tagOf(parsed)}`, { headers: { accept: ACCEPT } }, auth),
+  );
+  return (
+    document && {
+      digest: document.digest,
+      mediaType: document.mediaType,
+      size: document.bytes.length,
+      bytes: document.bytes,
+      json: document.json,
+      isIndex: isIndex(document),
+    }
+  );
+}
+
 /**
  * Puts an image the registry has under another tag: the same manifest bytes, so the same digest. Into
  * another repository of the same registry, its blobs are mounted first (no upload: the registry links them).

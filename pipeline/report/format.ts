@@ -75,6 +75,14 @@ export function formatEvent(event: RunEvent, verbose: boolean): Line[] {
       ].join('');
       return [{ image: event.image, text: `attached to ${event.subject}: ${kinds}${where}` }];
     }
+    case 'index':
+      if (event.error) return [{ image: event.image, text: `attestation index at ${event.tag} FAILED: ${event.error}` }];
+      return [
+        {
+          image: event.image,
+          text: `${event.tag} names the index ${event.digest} of ${event.manifest}${event.attestation ? ` and its attestation manifest ${event.attestation}` : ' (already made)'}`,
+        },
+      ];
     case 'cache':
       return [{ text: `build cache pruned: ${mebibytes(event.reclaimed)} freed, down to ${mebibytes(event.limit)} at most` }];
     case 'summary': {

@@ -15,6 +15,8 @@ export interface PushRecord {
   status: Push['status'];
   /** The manifest's digest in the registry (absent when the engine did not say). */
   digest?: string;
+  /** attestations: {storage: index}: the digest of the index the tag names, which holds that manifest. */
+  index?: string;
   error?: string;
 }
 
@@ -152,6 +154,12 @@ export function runRecorder(images: readonly string[] = [], now: () => number = 
           else record.pushes.push(push);
           return;
         }
+        case 'index': {
+          const push = recordOf(event.image).pushes.find((p) => p.tag === event.tag);
+          if (push && event.digest) push.index = event.digest;
+          else if (push && event.error) Object.assign(push, { status: 'failed', error: event.error });
+          return;
+        }
         case 'documents':
           recordOf(event.image).documents = { files: event.files, subject: event.subject, ...(event.error ? { error: event.error } : {}) };
           return;
@@ -219,7 +227,11 @@ function finished(event: Finish): Partial<ImageRecord> {
   return { ...common, status: 'up to date', reason: event.reason ?? 'up to date' };
 }
 
-/** The registry digest that names the image: where it is up to date, or the first tag pushed or found there. */
+/**
+ * The registry digest that names the image: the index its tags were moved onto (attestations: {storage:
+ * index}, as bake reports an index), else where it is up to date, or the first tag pushed or found there.
+ */
 export function registryDigest(record: ImageRecord): string | undefined {
-  return record.registry?.digest ?? record.pushes.find((p) => p.status !== 'failed' && p.digest)?.digest;
+  const indexed = record.pushes.find((p) => p.status !== 'failed' && p.index)?.index;
+  return indexed ?? record.registry?.digest ?? record.pushes.find((p) => p.status !== 'failed' && p.digest)?.digest;
 }

@@ -8,6 +8,7 @@ import type { ImagePlan } from '../plan/plan.ts';
 import type { RemoteImage } from '../registry/registry-images.ts';
 import { tagInRegistry } from './registry-cache.ts';
 import { attachDocuments } from './attach-documents.ts';
+import { indexAttestations } from './index-attestations.ts';
 import type { RunOptions, RunServices } from './services.ts';
 
 type Services<K extends keyof RunServices> = Pick<RunServices, K | 'emit' | 'signal'>;
@@ -91,7 +92,7 @@ export async function pushTags(image: ImagePlan, tags: readonly string[], settin
   for (const tag of tags) {
     if (settings.signal.aborted) throw new Interrupted();
     try {
-      const present = await alreadyInRegistry(tag, settings);
+      const present = await alreadyInRegistry(image, tag, settings);
       if (present) {
         outcome.present.push(tag);
         settings.emit({ type: 'push', image: image.name, tag, status: 'present', digest: present });
@@ -136,14 +137,22 @@ async function tagLikeFirst(first: { tag: string; digest: string }, tag: string,
   }
 }
 
-/** The registry's digest for the tag when its manifest is the one this image was last pushed as. */
-async function alreadyInRegistry(tag: string, settings: PushServices): Promise<string | undefined> {
+/**
+ * The registry's digest for the tag when its manifest is the one this image was last pushed as; with
+ * attestations: {storage: index}, also when the tag names an index of that manifest (a push would put the
+ * bare manifest back over it).
+ */
+async function alreadyInRegistry(image: ImagePlan, tag: string, settings: PushServices): Promise<string | undefined> {
   const local = await settings.images.inspectImage(tag);
   const ref = imageRef(tag);
   const known = new Set(repositoryDigests(local?.repoDigests ?? [], ref));
   if (known.size === 0) return undefined;
-  const remote = await settings.remoteDigest(tag, await settings.credentials(registryOf(tag)));
-  return remote !== undefined && known.has(remote) ? remote : undefined;
+  const auth = await settings.credentials(registryOf(tag));
+  const remote = await settings.remoteDigest(tag, auth);
+  if (remote === undefined || known.has(remote)) return remote;
+  if (image.attestationStorage !== 'index') return undefined;
+  const held = await settings.registry.image(tag, auth).catch(() => undefined);
+  return held && held.target !== held.digest && known.has(held.digest) ? held.digest : undefined;
 }
 
 // Who retries what differs by image store: the graphdriver's pusher retries a layer upload five times over
@@ -204,6 +213,8 @@ export async function deployImages(
         : await deployLatest(image, id!, on);
     outcome.pushed.push(...pushedNow.pushed);
     outcome.failed.push(...pushedNow.failed);
+    // Every tag it is in the registry under, pushed now or found there, onto its index.
+    if (image.attestationStorage === 'index') outcome.failed.push(...(await indexAttestations(image, pushedNow, on)));
   }
   return outcome;
 }
@@ -216,7 +227,8 @@ export async function deployImages(
 export async function deploy(image: ImagePlan, id: string, settings: PushServices): Promise<PushOutcome> {
   for (const tag of image.pushTags) if (!image.tags.includes(tag)) await settings.images.tag(id, tag);
   const outcome = await pushTags(image, image.pushTags, settings);
-  if (outcome.pushed.length > 0) outcome.failed.push(...(await attachDocuments(image, outcome.pushed, settings)));
+  // With storage: index, deployImages moves the tags onto the index instead.
+  if (outcome.pushed.length > 0 && image.attestationStorage !== 'index') outcome.failed.push(...(await attachDocuments(image, outcome.pushed, settings)));
   return outcome;
 }
 

@@ -92,14 +92,27 @@ async function payloadsOf(
     body: doc.body,
     annotations: doc.annotations,
   }));
+  const statements = docs.flatMap((doc) => (doc.statement ? [{ body: doc.body, predicateType: doc.statement.predicateType }] : []));
+  const signed = await signatures(statements, sign, env);
+  return { payloads: [...payloads, ...signed.payloads], legacy: signed.legacy };
+}
+
+/**
+ * Each Statement signed with the configured key (none without one): a sigstore bundle referrer, or with
+ * signFormat: legacy the bundle's DSSE envelope for cosign's `.att` tag.
+ */
+export async function signatures(
+  statements: readonly { body: Uint8Array; predicateType: string }[],
+  sign: ImagePlan['sign'],
+  env: NodeJS.ProcessEnv,
+): Promise<{ payloads: ReferrerPayload[]; legacy: LegacyAttestation[] }> {
+  const payloads: ReferrerPayload[] = [];
   const legacy: LegacyAttestation[] = [];
-  const statements = docs.filter((doc) => doc.statement);
   const { key } = sign;
   if (!key || statements.length === 0) return { payloads, legacy };
   const privateKey = signingKey(await readKey(key, env), 'file' in key ? key.file : `$${key.env}`);
-  for (const doc of statements) {
-    const bundle = await signStatement(doc.body, privateKey);
-    const predicateType = doc.statement!.predicateType;
+  for (const { body, predicateType } of statements) {
+    const bundle = await signStatement(body, privateKey);
     if (sign.format === 'legacy') {
       const { dsseEnvelope } = JSON.parse(bundle.toString()) as { dsseEnvelope: unknown };
       legacy.push({ envelope: Buffer.from(JSON.stringify(dsseEnvelope)), predicateType });
@@ -129,7 +142,12 @@ async function readKey(key: NonNullable<ImagePlan['sign']['key']>, env: NodeJS.P
 }
 
 /** The configured command, with the pushed tag and its digest in its environment; its output is the image's log. */
-async function signingCommand(image: ImagePlan, tag: string, manifest: Manifest | undefined, settings: AttachServices): Promise<void> {
+export async function signingCommand(
+  image: ImagePlan,
+  tag: string,
+  manifest: Pick<Manifest, 'digest'> | undefined,
+  settings: Pick<AttachServices, 'emit' | 'signal'>,
+): Promise<void> {
   const [file, ...args] = image.sign.command!;
   if (!manifest) throw new RunError(`the signing command was not run for ${tag}: the registry has no manifest for it`);
   const subject = `${repositoryOf(imageRef(tag))}@${manifest.digest}`;

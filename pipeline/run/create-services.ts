@@ -12,9 +12,10 @@ import { cachingImageFiles, rememberingFoundImages, rememberingInspections } fro
 import { STATE_DIR } from '../model/project-files.ts';
 import { registryCredentials } from '../registry/registry-auth.ts';
 import { remoteDigest } from '../registry/registry-client.ts';
-import { putRemoteTag, remoteImage, remoteManifest, type RemoteImage } from '../registry/registry-images.ts';
+import { putRemoteTag, remoteImage, remoteManifest, remoteManifestJson, type RemoteImage } from '../registry/registry-images.ts';
 import { attachReferrers } from '../registry/referrers.ts';
 import { putAttestationTag } from '../registry/cosign-tags.ts';
+import { manifestPlatform, putIndex } from '../registry/attestation-index.ts';
 import type { RunEvent } from './events.ts';
 import type { Config } from '../config/schema.ts';
 import type { CredentialVariables } from '../model/credentials.ts';
@@ -70,7 +71,12 @@ export async function createServices(settings: ServiceSettings): Promise<RunServ
     credentials: registryCredentials(settings.credentials),
     remoteDigest: (ref, credentials) => remoteDigest(ref, credentials),
     registry: rememberingRegistry(),
-    referrers: { subject: remoteManifest, attach: attachReferrers, attestationTag: putAttestationTag },
+    referrers: {
+      subject: remoteManifest,
+      attach: attachReferrers,
+      attestationTag: putAttestationTag,
+      index: { read: remoteManifestJson, platform: manifestPlatform, put: putIndex },
+    },
     sleep,
     now: Date.now,
     secret: secretReader(settings.secrets, settings.projectDir),

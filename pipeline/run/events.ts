@@ -96,6 +96,12 @@ export type RunEvent =
       attestationTag?: string;
       error?: string;
     }
+  /**
+   * attestations: {storage: index}: the tag now names an OCI index (`digest`) of the image's manifest
+   * (`manifest`) and BuildKit's attestation manifest for it (`attestation`, absent when the index was found
+   * already made: at this tag, or at another tag of the image); `error` when it could not be made.
+   */
+  | { type: 'index'; image: string; tag: string; digest?: string; manifest?: string; attestation?: string; error?: string }
   /** The builder's cache was pruned down to its limit. */
   | { type: 'cache'; reclaimed: number; limit: number }
   | {

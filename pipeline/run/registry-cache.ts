@@ -86,7 +86,9 @@ export async function tagInRegistry(
   for (const tag of tags) {
     if (settings.signal.aborted) throw new Interrupted();
     const auth = await settings.credentials(registryOf(tag));
-    if ((await settings.remoteDigest(tag, auth)) === remote.digest) {
+    const names = await settings.remoteDigest(tag, auth);
+    // The same manifest, or the same index of it (attestations: {storage: index}): nothing to put.
+    if (names !== undefined && (names === remote.digest || names === remote.target)) {
       outcome.present.push(tag);
       settings.emit({ type: 'push', image: image.name, tag, status: 'present', digest: remote.digest });
       continue;

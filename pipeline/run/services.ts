@@ -14,6 +14,18 @@ import type { AttachOutcome } from '../registry/referrers.ts';
 import type { ReferrerPayload } from '../registry/referrer-manifests.ts';
 import type { LegacyAttestation } from '../registry/cosign-tags.ts';
 import type { InputLog } from '../attest/inventory.ts';
+import type { BuiltIndex, Platform } from '../registry/attestation-index.ts';
+
+/** What a tag names, with its JSON. */
+export interface TagDocument {
+  digest: string;
+  mediaType: string;
+  size: number;
+  /** Its bytes exactly, to be put under another tag unchanged. */
+  bytes: Buffer;
+  json: unknown;
+  isIndex: boolean;
+}
 
 export interface RunServices {
   images: ImageStore;
@@ -46,6 +58,12 @@ export interface RunServices {
     attach(subject: AttestationSubject, payloads: readonly ReferrerPayload[], credentials: Credentials | undefined): Promise<AttachOutcome>;
     /** cosign's `.att` tag (signFormat: legacy); the tag, or undefined when nothing was new. */
     attestationTag(subject: AttestationSubject, added: readonly LegacyAttestation[], credentials: Credentials | undefined): Promise<string | undefined>;
+    /** attestations: {storage: index} (registry/attestation-index.ts): what a tag names, read whole; a manifest's platform; an index put at a tag. */
+    index?: {
+      read(ref: string, credentials: Credentials | undefined): Promise<TagDocument | undefined>;
+      platform(repository: string, digest: string, credentials: Credentials | undefined): Promise<Platform>;
+      put(repository: string, tag: string, built: BuiltIndex, credentials: Credentials | undefined): Promise<string>;
+    };
   };
   /** The registry's digest for a tag, asked before a push; undefined when unknown. */
   remoteDigest(ref: string, credentials: Credentials | undefined): Promise<string | undefined>;

@@ -1,8 +1,9 @@
-// cosign (3.x) and oras, the consumers' tools, for the tests that read back what a deploy attached: taken
-// from Debian sid's packages (bookworm has neither; trixie's cosign is 2.5), with `apt-get download` under
-// an apt configuration of their own (own sources list, state and cache under /var/cache: the machine's apt
-// sources are never changed), then `dpkg-deb -x` into the cache. Both are static Go programs (libc >= 2.34).
-// Fetched once per machine; `.ci/run` fetches them before the tests (node --import tsx test/support/oci-tools.ts).
+// cosign (3.x), oras and docker-buildx (its `imagetools inspect`), the consumers' tools, for the tests that
+// read back what a deploy attached: taken from Debian sid's packages (bookworm has neither cosign nor oras;
+// trixie's cosign is 2.5), with `apt-get download` under an apt configuration of their own (own sources
+// list, state and cache under /var/cache: the machine's apt sources are never changed), then `dpkg-deb -x`
+// into the cache. All are static Go programs (libc >= 2.34). Fetched once per machine; `.ci/run` fetches
+// them before the tests (node --import tsx test/support/oci-tools.ts).
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
@@ -11,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { debianMirror } from './engine-root.ts';
 
 export const TOOLS = process.env['BUILD_IMAGES_TEST_TOOLS'] || '/var/cache/build-images-test/tools';
-const PACKAGES = ['cosign', 'oras'] as const;
+const PACKAGES = ['cosign', 'oras', 'docker-buildx'] as const;
 type Tool = (typeof PACKAGES)[number];
 
 /** The tools' paths, fetched now when the cache lacks them; throws, saying why, when they cannot be had. */
@@ -34,9 +35,11 @@ export async function ociTools(log: (line: string) => void = () => {}): Promise<
       'Acquire::Check-Valid-Until=false',
       'APT::Sandbox::User=root',
     ].flatMap((o) => ['-o', o]);
-    log(`fetching ${PACKAGES.join(' and ')} from ${mirror} sid (apt-get download into ${TOOLS})`);
+    log(`fetching ${PACKAGES.filter((tool) => !keptTool(tool)).join(' and ')} from ${mirror} sid (apt-get download into ${TOOLS})`);
     await run('apt-get', [...options, '-qq', 'update'], work);
-    await run('apt-get', [...options, '-qq', 'download', ...PACKAGES], path.join(apt, 'debs'));
+    // Only the packages a kept version is missing of: one more tool does not fetch the others again.
+    const missing = PACKAGES.filter((tool) => !keptTool(tool));
+    await run('apt-get', [...options, '-qq', 'download', ...missing], path.join(apt, 'debs'));
     for (const deb of readdirSync(path.join(apt, 'debs')).filter((n) => n.endsWith('.deb'))) {
       const name = deb.replace(/\.deb$/, '');
       await run('dpkg-deb', ['-x', path.join(apt, 'debs', deb), path.join(work, name)], work);
@@ -51,18 +54,28 @@ export async function ociTools(log: (line: string) => void = () => {}): Promise<
   return fetched;
 }
 
-/** The newest kept version of each tool; undefined when one is missing (cosign must be 3.x: 2.x reads no bundles by referrer). */
+/** The newest kept version of each tool; undefined when one is missing. */
 function kept(): Record<Tool, string> | undefined {
+  const found = PACKAGES.map((tool) => [tool, keptTool(tool)] as const);
+  return found.every(([, file]) => file) ? (Object.fromEntries(found) as Record<Tool, string>) : undefined;
+}
+
+// Where each package puts its program: docker-buildx is a CLI plugin (it also runs alone, as `buildx`).
+const PROGRAMS: Record<Tool, { file: string; version?: RegExp }> = {
+  // 3.x: 2.x reads no bundles by referrer.
+  cosign: { file: 'usr/bin/cosign', version: /^[3-9]\./ },
+  oras: { file: 'usr/bin/oras' },
+  'docker-buildx': { file: 'usr/libexec/docker/cli-plugins/docker-buildx' },
+};
+
+function keptTool(tool: Tool): string | undefined {
   const names = existsSync(TOOLS) ? readdirSync(TOOLS).sort() : [];
-  const pick = (tool: Tool, version = /./) =>
-    names
-      .filter((n) => n.startsWith(`${tool}_`) && version.test(n.slice(tool.length + 1)))
-      .map((n) => path.join(TOOLS, n, 'usr/bin', tool))
-      .filter((p) => existsSync(p))
-      .at(-1);
-  const cosign = pick('cosign', /^[3-9]\./);
-  const oras = pick('oras');
-  return cosign && oras ? { cosign, oras } : undefined;
+  const { file, version = /./ } = PROGRAMS[tool];
+  return names
+    .filter((n) => n.startsWith(`${tool}_`) && version.test(n.slice(tool.length + 1)))
+    .map((n) => path.join(TOOLS, n, file))
+    .filter((p) => existsSync(p))
+    .at(-1);
 }
 
 function run(file: string, args: string[], cwd: string): Promise<void> {
@@ -77,5 +90,5 @@ function run(file: string, args: string[], cwd: string): Promise<void> {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const tools = await ociTools((line) => process.stdout.write(`${line}\n`));
-  process.stdout.write(`cosign: ${tools.cosign}\noras: ${tools.oras}\n`);
+  for (const [tool, file] of Object.entries(tools)) process.stdout.write(`${tool}: ${file}\n`);
 }
