@@ -4,16 +4,13 @@
 // an apt configuration of its own (APT::Architecture=arm64; the machine's sources and state untouched) and
 // unpacked with `dpkg-deb -x`, kept in the tools cache as oci-tools.ts keeps cosign. Pushed through the
 // registry's HTTP API, blob by blob, as any client pushes.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
-import { debianMirror } from './engine-root.ts';
-import { TOOLS } from './oci-tools.ts';
+import { fetchSidPackages, TOOLS } from './oci-tools.ts';
 import type { Registry } from './registry.ts';
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -34,33 +31,7 @@ export function elfMachine(bytes: Buffer): number | undefined {
 export async function arm64Busybox(): Promise<string> {
   const found = keptBusybox();
   if (found) return found;
-  const work = path.join(TOOLS, `.fetching-arm64-${process.pid}`);
-  await rm(work, { recursive: true, force: true });
-  try {
-    const apt = path.join(work, 'apt');
-    for (const dir of ['state/lists/partial', 'cache/archives/partial', 'debs']) await mkdir(path.join(apt, dir), { recursive: true });
-    await writeFile(path.join(apt, 'sources.list'), `deb [arch=arm64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${debianMirror()} sid main\n`);
-    const options = [
-      `Dir::Etc::SourceList=${apt}/sources.list`,
-      'Dir::Etc::SourceParts=/nonexistent',
-      `Dir::State=${apt}/state`,
-      `Dir::Cache=${apt}/cache`,
-      'Dir::State::status=/dev/null',
-      'APT::Architecture=arm64',
-      'APT::Architectures=arm64',
-      'Acquire::Check-Valid-Until=false',
-      'APT::Sandbox::User=root',
-    ].flatMap((o) => ['-o', o]);
-    await run('apt-get', [...options, '-qq', 'update'], work);
-    await run('apt-get', [...options, '-qq', 'download', 'busybox-static:arm64'], path.join(apt, 'debs'));
-    for (const deb of readdirSync(path.join(apt, 'debs')).filter((n) => n.endsWith('.deb'))) {
-      const name = deb.replace(/\.deb$/, '');
-      await run('dpkg-deb', ['-x', path.join(apt, 'debs', deb), path.join(work, name)], work);
-      if (!existsSync(path.join(TOOLS, name))) await rename(path.join(work, name), path.join(TOOLS, name));
-    }
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
+  await fetchSidPackages(['busybox-static:arm64'], 'arm64');
   const fetched = keptBusybox();
   if (!fetched) throw new Error("Debian's busybox-static for arm64 could not be had (see above)");
   return fetched;
@@ -154,14 +125,4 @@ export async function pushMultiPlatformBase(
   }
   const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: entries }));
   return { index: await putManifest(tag, OCI_INDEX, index), manifests };
-}
-
-function run(file: string, args: string[], cwd: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${file} ${args.at(-1)} failed (${code}): ${stderr.trim().slice(-500)}`))));
-  });
 }

@@ -19,27 +19,40 @@ type Tool = (typeof PACKAGES)[number];
 export async function ociTools(log: (line: string) => void = () => {}): Promise<Record<Tool, string>> {
   const found = kept();
   if (found) return found;
-  const work = path.join(TOOLS, `.fetching-${process.pid}`);
+  const missing = PACKAGES.filter((tool) => !keptTool(tool));
+  log(`fetching ${missing.join(' and ')} from ${debianMirror()} sid (apt-get download into ${TOOLS})`);
+  // Only the packages a kept version is missing of: one more tool does not fetch the others again.
+  await fetchSidPackages(missing);
+  const fetched = kept();
+  if (!fetched) throw new Error(`${PACKAGES.join(' and ')} could not be had from Debian sid (see above)`);
+  return fetched;
+}
+
+/**
+ * Debian sid's packages (`name` or `name:arch`) downloaded under an apt configuration of their own (own
+ * sources, state and cache; the machine's apt sources are never changed) and unpacked into TOOLS, one folder
+ * per package version. `arch`: the architecture apt is told it serves (arm64 for a foreign binary).
+ */
+export async function fetchSidPackages(packages: readonly string[], arch?: string): Promise<void> {
+  const work = path.join(TOOLS, `.fetching-${arch ?? 'host'}-${process.pid}`);
   await rm(work, { recursive: true, force: true });
   try {
     const apt = path.join(work, 'apt');
     for (const dir of ['state/lists/partial', 'cache/archives/partial', 'debs']) await mkdir(path.join(apt, dir), { recursive: true });
-    const mirror = debianMirror();
-    await writeFile(path.join(apt, 'sources.list'), `deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror} sid main\n`);
+    const only = arch ? `arch=${arch} ` : '';
+    await writeFile(path.join(apt, 'sources.list'), `deb [${only}signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${debianMirror()} sid main\n`);
     const options = [
       `Dir::Etc::SourceList=${apt}/sources.list`,
       'Dir::Etc::SourceParts=/nonexistent',
       `Dir::State=${apt}/state`,
       `Dir::Cache=${apt}/cache`,
       'Dir::State::status=/dev/null',
+      ...(arch ? [`APT::Architecture=${arch}`, `APT::Architectures=${arch}`] : []),
       'Acquire::Check-Valid-Until=false',
       'APT::Sandbox::User=root',
     ].flatMap((o) => ['-o', o]);
-    log(`fetching ${PACKAGES.filter((tool) => !keptTool(tool)).join(' and ')} from ${mirror} sid (apt-get download into ${TOOLS})`);
     await run('apt-get', [...options, '-qq', 'update'], work);
-    // Only the packages a kept version is missing of: one more tool does not fetch the others again.
-    const missing = PACKAGES.filter((tool) => !keptTool(tool));
-    await run('apt-get', [...options, '-qq', 'download', ...missing], path.join(apt, 'debs'));
+    await run('apt-get', [...options, '-qq', 'download', ...packages], path.join(apt, 'debs'));
     for (const deb of readdirSync(path.join(apt, 'debs')).filter((n) => n.endsWith('.deb'))) {
       const name = deb.replace(/\.deb$/, '');
       await run('dpkg-deb', ['-x', path.join(apt, 'debs', deb), path.join(work, name)], work);
@@ -49,9 +62,6 @@ export async function ociTools(log: (line: string) => void = () => {}): Promise<
   } finally {
     await rm(work, { recursive: true, force: true });
   }
-  const fetched = kept();
-  if (!fetched) throw new Error(`${PACKAGES.join(' and ')} could not be had from Debian sid (see above)`);
-  return fetched;
 }
 
 /** The newest kept version of each tool; undefined when one is missing. */
