@@ -65,13 +65,7 @@ export async function attachDocuments(image: ImagePlan, pushed: readonly string[
   }
   if (image.sign.command) {
     for (const tag of pushed) {
-      try {
-        await signingCommand(image, tag, await manifestOf(tag).catch(() => undefined), settings);
-      } catch (err) {
-        if (!(err instanceof RunError)) throw err;
-        failed.push(tag);
-        settings.emit({ type: 'action', action: 'deploy', image: image.name, ok: false, message: err.message });
-      }
+      if (!(await signTag(image, tag, await manifestOf(tag).catch(() => undefined), settings))) failed.push(tag);
     }
   }
   return failed;
@@ -141,8 +135,25 @@ async function readKey(key: NonNullable<ImagePlan['sign']['key']>, env: NodeJS.P
   }
 }
 
+/** Whether the configured signing command signed the tag; a failure is told as the deploy's. */
+export async function signTag(
+  image: ImagePlan,
+  tag: string,
+  manifest: Pick<Manifest, 'digest'> | undefined,
+  settings: Pick<AttachServices, 'emit' | 'signal'>,
+): Promise<boolean> {
+  try {
+    await signingCommand(image, tag, manifest, settings);
+    return true;
+  } catch (err) {
+    if (!(err instanceof RunError)) throw err;
+    settings.emit({ type: 'action', action: 'deploy', image: image.name, ok: false, message: err.message });
+    return false;
+  }
+}
+
 /** The configured command, with the pushed tag and its digest in its environment; its output is the image's log. */
-export async function signingCommand(
+async function signingCommand(
   image: ImagePlan,
   tag: string,
   manifest: Pick<Manifest, 'digest'> | undefined,

@@ -10,10 +10,9 @@
 import type { AttestationSubject } from '../attest/attestation.ts';
 import { statementsOf } from '../attest/statements.ts';
 import { imageRef, registryOf, repositoryOf, tagOf } from '../model/image-ref.ts';
-import { RunError } from '../model/errors.ts';
 import type { ImagePlan } from '../plan/plan.ts';
 import { attestationIndex, describesManifest, runnableManifests, type BuiltIndex, type PlatformImage } from '../registry/attestation-index.ts';
-import { signatures, signingCommand } from './attach-documents.ts';
+import { signatures, signTag } from './attach-documents.ts';
 import type { RunServices, TagDocument } from './services.ts';
 
 type IndexServices = Pick<RunServices, 'documents' | 'referrers' | 'credentials' | 'emit' | 'signal'>;
@@ -57,14 +56,8 @@ export async function indexAttestations(
       continue;
     }
     if (!image.sign.command || !tags.pushed.includes(tag)) continue;
-    try {
-      // What the tag names now, the index: what `cosign sign REF` would sign.
-      await signingCommand(image, tag, { digest }, settings);
-    } catch (err) {
-      if (!(err instanceof RunError)) throw err;
-      failed.push(tag);
-      settings.emit({ type: 'action', action: 'deploy', image: image.name, ok: false, message: err.message });
-    }
+    // What the tag names now, the index: what `cosign sign REF` would sign.
+    if (!(await signTag(image, tag, { digest }, settings))) failed.push(tag);
   }
   return failed;
 }
