@@ -110,7 +110,8 @@ export async function freshPart(
           if (TRACE)
             await writeFile(
               path.join(TRACE, `${key}-${job}-${side.kind}.requests`),
-              exchanges.map((e) => `${e.at - startedAt} ${(e.done ?? e.at) - startedAt} ${e.status} ${e.method} ${e.url} ${e.sent} ${e.received}`).join('\n') + '\n',
+              exchanges.map((e) => `${e.at - startedAt} ${(e.done ?? e.at) - startedAt} ${e.status} ${e.method} ${e.url} ${e.sent} ${e.received}`).join('\n') +
+                '\n',
             );
           if (TRACE && events) await writeFile(path.join(TRACE, `${key}-${job}-${side.kind}.ndjson`), events);
           if (outcome) (outcomes[key]![side.name] ??= []).push(outcome);

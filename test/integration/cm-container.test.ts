@@ -434,7 +434,6 @@ test('deploy pushes ONAP’s tags to CM_REGISTRY: <version>-SNAPSHOT-<timestamp>
     const tags = await registry.tags(IMAGE);
     assert.is(tags.length, 3, tags.join(' '));
     assert.equal(tags.filter((t) => !/^1\.5\.0-SNAPSHOT-\d{8}T\d{6}Z$/.test(t)).sort(), ['1.5.0', 'latest']);
-
   } finally {
     await registry.stop();
   }

@@ -68,7 +68,9 @@ test('a pin is not taken where the config expects another digest, or --update-lo
 });
 
 test('a pinned file never reaches a build unfetched', async () => {
-  const entries = await listEntries([{ kind: 'pinned', name: 'types.yaml', sha256: 'b'.repeat(64), size: 3, mode: 0o644, origin: 'http://x/types.yaml', body: async () => '' }]);
+  const entries = await listEntries([
+    { kind: 'pinned', name: 'types.yaml', sha256: 'b'.repeat(64), size: 3, mode: 0o644, origin: 'http://x/types.yaml', body: async () => '' },
+  ]);
   const tar = packEntries(entries);
   const err = await new Promise<Error>((resolve) => {
     tar.on('error', resolve);
