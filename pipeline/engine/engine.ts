@@ -95,6 +95,13 @@ export interface BuildRequest {
   buildargs: Readonly<Record<string, string>>;
   labels: Readonly<Record<string, string>>;
   noCache: boolean;
+  /**
+   * The image FROM names and its manifest digest ('' when it came from no registry): a builder that reads
+   * bases from registries (a buildkitd) builds on exactly that one, not on whatever the tag names by then.
+   */
+  base?: { ref: string; digest: string };
+  /** Named contexts (BuildKit): a FROM of this name builds on that source instead (`docker-image://repo@digest`). */
+  contexts?: Readonly<Record<string, string>>;
   /** The platforms to build for (BuildKit); several make an image index. Absent: the engine's own. */
   platforms?: readonly string[];
   signal: AbortSignal;
@@ -117,6 +124,11 @@ export interface Builder {
   readonly name: BuilderName;
   /** Resolves with the new image's ID; a failing step rejects with a RunError naming it. */
   build(request: BuildRequest): Promise<string>;
+  /**
+   * Its BuildKit has a content store of its own (a standalone buildkitd), so it exports a cache whatever the
+   * image store; dockerd's does only from the containerd image store.
+   */
+  readonly contentStore?: boolean;
   /** Removes build cache beyond `keepBytes` (never an image); what it freed. */
   pruneCache(keepBytes: number): Promise<{ reclaimed: number }>;
 }
@@ -132,4 +144,9 @@ export interface BuildMachine extends Engine {
   capacity: number;
   /** What it builds for; undefined: anything. */
   platforms?: readonly string[];
+  /**
+   * Set for a buildkitd: what it builds is loaded into the local engine (`builder` when that engine is one of
+   * the run's builders too), and it cannot build on an image held there: it reads bases from registries.
+   */
+  loadsInto?: { builder?: string };
 }

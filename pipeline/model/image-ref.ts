@@ -90,6 +90,15 @@ export function formatRef(ref: ImageRef): string {
   return `${repositoryOf(ref)}${ref.tag !== undefined ? `:${ref.tag}` : ''}${ref.digest !== undefined ? `@${ref.digest}` : ''}`;
 }
 
+/**
+ * The name as the docker CLI shows it and BuildKit's named contexts key it: no `docker.io/`, no `library/`,
+ * no `:latest` (`ubuntu`, `alpine`, `127.0.0.1:5000/px/tool:1.0`).
+ */
+export function familiarName(ref: ImageRef): string {
+  const repository = ref.domain === DOCKER_HUB ? ref.path.replace(/^library\//, '') : `${ref.domain}/${ref.path}`;
+  return `${repository}${ref.tag !== undefined && ref.tag !== 'latest' ? `:${ref.tag}` : ''}${ref.digest !== undefined ? `@${ref.digest}` : ''}`;
+}
+
 /** The same repository with another tag (and no digest). */
 export function withTag(ref: ImageRef, tag: string): ImageRef {
   return { domain: ref.domain, path: ref.path, tag };

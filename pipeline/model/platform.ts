@@ -15,6 +15,10 @@ export function parsePlatform(text: string): Platform {
   return { os, architecture, ...(variant ? { variant } : {}) };
 }
 
+export function formatPlatform({ os, architecture, variant }: Platform): string {
+  return [os, architecture, ...(variant ? [variant] : [])].join('/');
+}
+
 /** The environment that makes Go compile for the platform; GOARM is the variant's number (`v7` → `7`). */
 export function goEnv(text: string): Record<string, string> {
   const { os, architecture, variant } = parsePlatform(text);

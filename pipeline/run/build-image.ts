@@ -353,6 +353,7 @@ async function buildAndTag(
     },
     labels: options.extraLabels,
     noCache: options.noCache,
+    base: { ref: image.from, digest: baseDigest },
     ...(image.platforms ? { platforms: image.platforms } : {}),
     signal: settings.signal,
     onProgress: (event) =>

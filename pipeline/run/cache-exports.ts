@@ -1,5 +1,6 @@
 // Where a build's cache goes beyond inline metadata, and which cache directories it reads: --cache-to and
-// --cache-from over the config's `cache:`, refused before the build where the engine cannot. dockerd exports
+// --cache-from over the config's `cache:`, refused before the build where the engine cannot. A buildkitd
+// exports either kind from its own content store. dockerd exports
 // a cache (to a registry or a directory) only from the containerd image store: its graphdriver worker has
 // no content store to assemble a cache manifest in (20.10 and 26.1 on overlay2 answer `unknown cache
 // exporter: "local"`). A directory is read on either store, as buildx's docker driver reads one (20.10's
@@ -58,7 +59,7 @@ export async function cacheUse(
   if (first && settings.builder.name !== 'buildkit') {
     refuse(first, 'the classic builder exports no cache and reads no cache directory', 'build with BuildKit (--builder buildkit)');
   }
-  if (exports[0] && (await settings.images.imageIds()) !== 'manifest') {
+  if (exports[0] && !settings.builder.contentStore && (await settings.images.imageIds()) !== 'manifest') {
     refuse(
       exports[0],
       `this engine keeps its images in a graphdriver, and ${exports[0].does} only from the containerd image store`,

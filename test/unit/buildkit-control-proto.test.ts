@@ -88,6 +88,9 @@ test('a build becomes the Dockerfile frontend options POST /build gave it: no ne
     'label:x.y': 'z',
   });
   assert.not.ok('no-cache' in frontendAttrs({ buildargs: {}, labels: {}, noCache: false }));
+  // A named context replaces what a FROM of that name would resolve (a buildkitd's pinned base).
+  const pinned = frontendAttrs({ buildargs: {}, labels: {}, noCache: false, contexts: { 'r/base:1': 'docker-image://r/base@sha256:ab' } });
+  assert.is(pinned['context:r/base:1'], 'docker-image://r/base@sha256:ab');
   // The frontend imports what its own options name: both forms, the newer JSON and 20.10's list.
   const withCache = frontendAttrs({ buildargs: {}, labels: {}, noCache: false, cache: { from: ['r/a:1', 'r/b:2'], inline: true } });
   assert.equal(JSON.parse(withCache['cache-imports']!), [

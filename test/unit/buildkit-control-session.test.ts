@@ -13,6 +13,8 @@ import { controlOn, dialControl } from '../../pipeline/engine/buildkit/control-d
 import { callStatus, connectGrpc, GrpcCallError, openCall, unary } from '../../pipeline/engine/buildkit/grpc-client.ts';
 import { endWithStatus, frame, onMessages, respond } from '../../pipeline/engine/buildkit/grpc-server.ts';
 import { reference } from '../support/protobuf-reference.ts';
+import { FILE_SEND_DIFFCOPY, fileSendHandler } from '../../pipeline/engine/buildkit/file-send.ts';
+import { Writable } from 'node:stream';
 
 const BytesMessage = reference('BytesMessage');
 
@@ -207,3 +209,40 @@ test('the Control API is reached natively where the socket speaks HTTP/2, else b
 });
 
 test.run();
+
+test('an exported file arrives through FileSend whole and in order, at the pace of a slow target, with the exporter metadata; a second is refused', async () => {
+  const sent = randomBytes(5 * 1024 * 1024 + 3);
+  const chunks: Buffer[] = [];
+  let metadata: Record<string, string> = {};
+  // A target that takes 64 KiB at a time, slowly: the call waits for it rather than pile the file up.
+  const target = new Writable({
+    highWaterMark: 64 * 1024,
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk);
+      setImmediate(done);
+    },
+  });
+  const handler = fileSendHandler({
+    open(md) {
+      metadata = md;
+      return target;
+    },
+  });
+  await withServer(handler, async (client) => {
+    const call = openCall(client, FILE_SEND_DIFFCOPY, { 'exporter-md-containerimage.digest': 'sha256:abc' });
+    const ended = callStatus(call, FILE_SEND_DIFFCOPY);
+    for (let at = 0; at < sent.length; at += 1024 * 1024) call.write(frame(BytesMessage.encode({ data: sent.subarray(at, at + 1024 * 1024) })));
+    call.end();
+    await ended;
+    const second = openCall(client, FILE_SEND_DIFFCOPY);
+    const refused = callStatus(second, FILE_SEND_DIFFCOPY);
+    second.end();
+    await refused.then(
+      () => assert.unreachable('one file per build'),
+      (err: GrpcCallError) => assert.is(err.code, 6),
+    );
+  });
+  assert.ok(Buffer.concat(chunks).equals(sent), 'the same bytes');
+  assert.equal(metadata, { 'containerimage.digest': 'sha256:abc' });
+  assert.ok(target.writableFinished, 'the target was ended before the call was answered');
+});

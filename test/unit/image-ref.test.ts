@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   apiLocation,
+  familiarName,
   formatRef,
   imageRef,
   parseImageRef,
@@ -85,6 +86,14 @@ test('the engine is given the repository as written and the tag, latest when non
   assert.equal([repositoryOf(imageRef('127.0.0.1:5000/a/b:2')), tagOf(imageRef('127.0.0.1:5000/a/b:2'))], ['127.0.0.1:5000/a/b', '2']);
   // The old splitter made the repository `name@sha256` of this one.
   assert.is(repositoryOf(imageRef(`name@${DIGEST}`)), 'name');
+});
+
+test("a FROM's named context is keyed as BuildKit keys it: no docker.io/, no library/, no :latest", () => {
+  assert.is(familiarName(imageRef('docker.io/library/alpine:latest')), 'alpine');
+  assert.is(familiarName(imageRef('ubuntu:16.04')), 'ubuntu:16.04');
+  assert.is(familiarName(imageRef('cloudifyplatform/community:18.7.23')), 'cloudifyplatform/community:18.7.23');
+  assert.is(familiarName(imageRef('127.0.0.1:5000/px/base:latest')), '127.0.0.1:5000/px/base');
+  assert.is(familiarName(imageRef(`alpine@${DIGEST}`)), `alpine@${DIGEST}`);
 });
 
 test('the registry is the one the reference names, as the docker CLI decides it', () => {

@@ -1,7 +1,8 @@
 // The BuildKit backend of the builder seam, on the engine's Control API: per build one connection to it, a
 // session inside it (Health, Auth, Secrets, and FileSync for the context), then Control.Solve with
 // Control.Status for the progress, decoded into steps and log lines. A context given as a tar body goes by
-// POST /build?version=2 instead (with the same session), the only way the daemon takes one.
+// POST /build?version=2 instead (with the same session), the only way the daemon takes one. The same build
+// runs on a standalone buildkitd (engine/buildkitd/), whose image comes back through the session as a file.
 import type { EngineApi } from '../docker/engine-api.ts';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -14,9 +15,11 @@ import { dialControl, type ControlConnection } from './control-dial.ts';
 import { GrpcCallError } from './grpc-client.ts';
 import { prepareLocalCaches, recordLocalExport, type LocalCaches } from './local-cache.ts';
 import { openSession } from './session.ts';
-import { solve } from './solve.ts';
+import { solve, type SolveSpec } from './solve.ts';
 import { createTraceReader, failureMessage, type TraceReader } from './trace.ts';
 import type { SessionFile } from './file-sync.ts';
+import type { FileTarget } from './file-send.ts';
+import type { CacheEntry } from './control-proto.ts';
 import type { Builder, BuildRequest } from '../engine.ts';
 
 /** A build whose context (the `Dockerfile` among the files) goes through the session: only changed files cross. */
@@ -42,21 +45,48 @@ export interface BuildkitOptions {
   apiVersion?: string;
 }
 
+/** Where a build goes: its Control API, and the engine's POST /build for a tar body (dockerd only). */
+export interface BuildkitTarget {
+  dial(): Promise<ControlConnection>;
+  engine?: EngineApi;
+  /** What is reached, for failures: "the engine's BuildKit", "buildkitd NAME". */
+  what: string;
+  /** Where the image goes when not into dockerd's own store (exporter `moby`): made anew for each build. */
+  output?(signal: AbortSignal): BuildOutput;
+}
+
+/** An image exported as a file through the session (`docker`, `oci`) and taken in where it goes. */
+export interface BuildOutput {
+  exporter: CacheEntry;
+  exportTo: FileTarget;
+  /** The image's ID once it has been taken in; rejects when it was not (nothing was sent, or it was refused). */
+  imageId(): Promise<string>;
+  /** The build failed: what was begun is dropped. */
+  abort(): void;
+}
+
 export function createBuildkitBuilder(engine: EngineApi, options: BuildkitOptions = {}): BuildkitBuilder {
+  return buildkitBuilder({ dial: () => dialControl(engine), engine, what: "the engine's BuildKit" }, options, (keepBytes) =>
+    pruneBuildCache(engine, keepBytes, options.apiVersion),
+  );
+}
+
+/** The builder on a target; `prune` is how its cache is kept in bounds. */
+export function buildkitBuilder(target: BuildkitTarget, options: BuildkitOptions, prune: Builder['pruneCache']): BuildkitBuilder {
   return {
     name: 'buildkit',
     // The context goes through the session: a rebuild sends only the files whose size or time changed,
     // where a tar body sends everything again (measured: 2.1 s against 13.7 s with one small file changed
     // in a 72 MiB context).
     build: ({ context, ...request }) =>
-      build(engine, { ...request, files: context.entries, read: (file) => context.read(file as PackEntry), contextKey: context.key }, options),
-    buildWithSessionContext: (request) => build(engine, request, options),
-    buildWithTarBody: (request) => build(engine, request, options),
-    pruneCache: (keepBytes) => pruneBuildCache(engine, keepBytes, options.apiVersion),
+      build(target, { ...request, files: context.entries, read: (file) => context.read(file as PackEntry), contextKey: context.key }, options),
+    buildWithSessionContext: (request) => build(target, request, options),
+    buildWithTarBody: (request) => build(target, request, options),
+    pruneCache: prune,
   };
 }
 
-async function build(engine: EngineApi, request: TarBodyRequest | SessionContextRequest, options: BuildkitOptions): Promise<string> {
+async function build(target: BuildkitTarget, request: TarBodyRequest | SessionContextRequest, options: BuildkitOptions): Promise<string> {
   const files = 'files' in request ? request.files : undefined;
   const { signal } = request;
   if (signal.aborted) throw new Interrupted();
@@ -82,27 +112,37 @@ async function build(engine: EngineApi, request: TarBodyRequest | SessionContext
       : {}),
     ...(local.stores.size ? { contentStores: local.stores } : {}),
   };
-  const control = await dialControl(engine).catch((err: unknown) => {
-    throw new RunError(`reaching the engine's BuildKit: ${engineMessage(err)}`);
+  if ('body' in request && !target.engine) throw new RunError(`${target.what} takes its context only through the session`);
+  const control = await target.dial().catch((err: unknown) => {
+    throw new RunError(`reaching ${target.what}: ${engineMessage(err)}`);
   });
   const reader = createTraceReader(request.onProgress);
+  const output = 'body' in request ? undefined : target.output?.(signal);
   let exporterResponse: Record<string, string> | undefined;
   try {
-    const session = openSession(control, sources, options.sessionName);
+    const session = openSession(control, output ? { ...sources, exportTo: output.exportTo } : sources, options.sessionName);
     try {
-      if ('body' in request) await buildByPost(engine, request, session.id, reader);
-      else exporterResponse = await buildBySolve(control, request, session.id, reader, local);
+      if ('body' in request) await buildByPost(target.engine!, request, session.id, reader);
+      else exporterResponse = await buildBySolve(control, { ...request, ...(output ? { exporter: output.exporter } : {}) }, session.id, reader, local);
     } finally {
       session.close();
     }
   } finally {
     control.close();
   }
-  if (signal.aborted) throw new Interrupted();
-  if (contextError instanceof RunError || contextError instanceof UserError) throw contextError;
   const outcome = reader.end();
-  if (outcome.error !== undefined || outcome.failedStep) throw new RunError(failureMessage(outcome));
-  const imageId = exporterResponse?.['containerimage.digest'] ?? outcome.imageId;
+  const failure = signal.aborted
+    ? new Interrupted()
+    : contextError instanceof RunError || contextError instanceof UserError
+      ? contextError
+      : outcome.error !== undefined || outcome.failedStep
+        ? new RunError(failureMessage(outcome))
+        : undefined;
+  if (failure) {
+    output?.abort();
+    throw failure;
+  }
+  const imageId = output ? await output.imageId() : (exporterResponse?.['containerimage.digest'] ?? outcome.imageId);
   if (!imageId) throw new RunError('the engine finished the build without naming the image it made');
   // Only a build whose export succeeded moves the directory's index on to its cache.
   if (request.cache?.local && exporterResponse) await recordLocalExport(request.cache.local, exporterResponse);
@@ -138,7 +178,7 @@ async function buildByPost(engine: EngineApi, request: TarBodyRequest, session: 
 /** Control.Solve with the context in the session; a failure is left to the trace's failing step where there is one. */
 async function buildBySolve(
   control: ControlConnection,
-  request: SessionContextRequest,
+  request: SessionContextRequest & Pick<SolveSpec, 'exporter'>,
   session: string,
   reader: TraceReader,
   local: LocalCaches,

@@ -12,6 +12,7 @@ import { serveDiffCopy, type SessionFile } from './file-sync.ts';
 import { openCall } from './grpc-client.ts';
 import { GRPC_STATUS, GrpcError, serveGrpc, unaryCall, type CallHandler } from './grpc-server.ts';
 import { contentMethods, contentRoutes, type ContentStores } from './content-store.ts';
+import { FILE_SEND_DIFFCOPY, fileSendHandler, type FileTarget } from './file-send.ts';
 import { authService, fileSyncService, healthService, methodsOf, secretsService, SERVING } from './session-services.ts';
 import type { Credentials } from '../../model/credentials.ts';
 import type { BuildRequest } from '../engine.ts';
@@ -35,6 +36,8 @@ export type SessionSources = Pick<BuildRequest, 'credentials' | 'secrets'> & {
   onContextError?: (err: Error) => void;
   /** Cache directories the daemon reads and writes blobs of, by store id (`local:` + path). */
   contentStores?: ContentStores;
+  /** Where an exporter that writes a file (`docker`) sends it. */
+  exportTo?: FileTarget;
 };
 
 /** Opens a session on a connection to the Control API; closing the session leaves the connection open. */
@@ -48,7 +51,11 @@ export function openSession(control: ControlConnection, sources: SessionSources,
     // CLI puts a hash of the context directory here; one key for every image made each image's rebuild
     // a diff against whichever image was built last.
     'x-docker-expose-session-sharedkey': sources.contextKey === undefined ? name : createHash('sha256').update(sources.contextKey).digest('hex'),
-    'x-docker-expose-session-grpc-method': [...methodsOf(...services), ...(sources.contentStores?.size ? contentMethods : [])],
+    'x-docker-expose-session-grpc-method': [
+      ...methodsOf(...services),
+      ...(sources.contentStores?.size ? contentMethods : []),
+      ...(sources.exportTo ? [FILE_SEND_DIFFCOPY] : []),
+    ],
   });
   // The daemon ends the stream when the build is over; a reset then is expected, not an error to raise.
   call.on('error', () => {});
@@ -64,6 +71,7 @@ export function openSession(control: ControlConnection, sources: SessionSources,
       serveDiffCopy(stream, headers, files, { read: sources.read, onError: sources.onContextError }),
     );
   }
+  if (sources.exportTo) routes.set(FILE_SEND_DIFFCOPY, fileSendHandler(sources.exportTo));
   if (sources.contentStores?.size) for (const [route, handler] of contentRoutes(sources.contentStores)) routes.set(route, handler);
   const tunnel = bytesMessageDuplex(call);
   tunnel.on('error', () => {});

@@ -11,7 +11,7 @@ import { decodeStatus, type StatusResponse } from './status-proto.ts';
 import type { LocalCacheImport } from './local-cache.ts';
 import type { BuildRequest } from '../engine.ts';
 
-export type SolveSpec = Pick<BuildRequest, 'buildargs' | 'labels' | 'noCache' | 'cache' | 'signal' | 'platforms'> & {
+export type SolveSpec = Pick<BuildRequest, 'buildargs' | 'labels' | 'noCache' | 'cache' | 'signal' | 'platforms' | 'contexts'> & {
   session: string;
   /** The cache directories to import, each with the manifest digest its index.json names. */
   localImports?: readonly LocalCacheImport[];
@@ -24,7 +24,9 @@ export type SolveSpec = Pick<BuildRequest, 'buildargs' | 'labels' | 'noCache' | 
  * to the frontend too: it solves the Dockerfile itself and imports only what its own options name (as
  * `cache-imports`, and as `cache-from` for the frontend of BuildKit 0.8, Engine 20.10), as buildx sends them.
  */
-export function frontendAttrs(spec: Pick<SolveSpec, 'buildargs' | 'labels' | 'noCache' | 'cache' | 'localImports' | 'platforms'>): Record<string, string> {
+export function frontendAttrs(
+  spec: Pick<SolveSpec, 'buildargs' | 'labels' | 'noCache' | 'cache' | 'localImports' | 'platforms' | 'contexts'>,
+): Record<string, string> {
   const { imports } = cacheEntries(spec.cache, spec.localImports);
   const refs = imports.filter((e) => e.type === 'registry').map((e) => e.attrs['ref']);
   return {
@@ -37,6 +39,7 @@ export function frontendAttrs(spec: Pick<SolveSpec, 'buildargs' | 'labels' | 'no
     ...(spec.platforms?.length ? { platform: spec.platforms.join(',') } : {}),
     ...Object.fromEntries(Object.entries(spec.buildargs).map(([k, v]) => [`build-arg:${k}`, v])),
     ...Object.fromEntries(Object.entries(spec.labels).map(([k, v]) => [`label:${k}`, v])),
+    ...Object.fromEntries(Object.entries(spec.contexts ?? {}).map(([name, source]) => [`context:${name}`, source])),
     ...(imports.length
       ? {
           'cache-imports': JSON.stringify(imports.map((e) => ({ Type: e.type, Attrs: e.attrs }))),
