@@ -178,16 +178,19 @@ export const imageSchema = z.strictObject({
   attestations: attestationsSchema.optional().describe("this image's attestations: its keys replace the top level's"),
 });
 
-/** A machine that builds: an engine (local, tcp:// with TLS, ssh://) or a buildkitd (issue 23, item 4). */
+/** A machine that builds: an engine (local, tcp:// with TLS, ssh://) or a standalone buildkitd (unix://, tcp:// with TLS). */
 export const builderSchema = z.strictObject({
   name: name('builder').describe('how the run names it: in its events, errors and --metadata-file'),
   endpoint: z
     .string()
     .regex(/^(unix|tcp|ssh):\/\/\S+$/, 'an endpoint is unix:///path, tcp://host:port or ssh://[user@]host[:port]')
     .describe(
-      "unix:///var/run/docker.sock, tcp://host:2376 (with tls), ssh://user@host (the docker CLI's way: `docker system dial-stdio` there); ${VARIABLES} allowed",
+      "unix:///var/run/docker.sock, tcp://host:2376 (with tls), ssh://user@host (the docker CLI's way: `docker system dial-stdio` there); a buildkitd: unix:///run/buildkit/buildkitd.sock, tcp://host:1234 (with tls); ${VARIABLES} allowed",
     ),
-  kind: z.enum(['engine', 'buildkitd']).default('engine').describe('a Docker engine, or a standalone buildkitd (accepted, not yet built with: see the README)'),
+  kind: z
+    .enum(['engine', 'buildkitd'])
+    .default('engine')
+    .describe("a Docker engine, or a standalone buildkitd (what it builds is loaded into DOCKER_HOST's engine)"),
   platforms: z
     .array(platformSchema)
     .min(1)
@@ -213,6 +216,13 @@ function builderRules(builders: readonly z.output<typeof builderSchema>[], ctx: 
     seen.add(builder.name);
     if (builder.tls && !builder.endpoint.startsWith('tcp://')) {
       ctx.addIssue({ code: 'custom', path: [i, 'tls'], message: `tls is for a tcp:// endpoint; ${builder.endpoint.split(':')[0]}:// brings its own security` });
+    }
+    if (builder.kind === 'buildkitd' && builder.endpoint.startsWith('ssh://')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [i, 'endpoint'],
+        message: "a buildkitd is reached on unix:// or tcp:// (with tls), as buildx's remote driver reaches it; ssh:// is for an engine",
+      });
     }
   });
 }

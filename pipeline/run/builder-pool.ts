@@ -83,7 +83,7 @@ export function builderPool(machines: readonly BuildMachine[]): BuilderPool {
 }
 
 export interface BuilderState {
-  machine: Pick<BuildMachine, 'name' | 'capacity' | 'platforms'>;
+  machine: Pick<BuildMachine, 'name' | 'capacity' | 'platforms' | 'loadsInto'>;
   load: number;
   lost: boolean;
 }
@@ -91,9 +91,18 @@ export interface BuilderState {
 /** The pure choice: a builder's name, or a RunError saying why none fits. */
 export function chooseBuilder(slots: readonly BuilderState[], request: PlaceRequest): string {
   if (request.with !== undefined) {
-    const holder = slots.find((slot) => slot.machine.name === request.with);
-    if (!holder || holder.lost) throw new RunError(`not built: builder ${request.with}, which holds its base, is gone`);
-    return request.with;
+    const built = slots.find((slot) => slot.machine.name === request.with);
+    // A buildkitd's images are in the local engine: an image on one of them is built there, if it builds.
+    const where = built?.machine.loadsInto ? built.machine.loadsInto.builder : request.with;
+    if (built?.machine.loadsInto && where === undefined) {
+      throw new RunError(
+        `not built: its base was built by buildkitd ${request.with} and is in the local engine, which a buildkitd cannot build on`,
+        "add the local engine (DOCKER_HOST) to builders: as a builder of kind engine: it builds what builds on a buildkitd's images",
+      );
+    }
+    const holder = slots.find((slot) => slot.machine.name === where);
+    if (!holder || holder.lost) throw new RunError(`not built: builder ${where}, which holds its base, is gone`);
+    return where!;
   }
   const wanted = request.platforms ?? (request.platform === undefined ? [] : [request.platform]);
   const fit = slots.filter((slot) => !slot.lost && (!slot.machine.platforms || wanted.every((p) => slot.machine.platforms!.includes(p))));

@@ -45,6 +45,22 @@ test('an image built on a graph image goes with it; a builder that is gone takes
   );
 });
 
+test('an image built on what a buildkitd built goes to the local engine it was loaded into; without that engine among the builders it is not built', () => {
+  const kit = (loadsInto: { builder?: string }): BuilderState => ({ machine: { name: 'kit', capacity: 4, loadsInto }, load: 0, lost: false });
+  assert.is(chooseBuilder([kit({ builder: 'here' }), state('here', 5)], { with: 'kit' }), 'here', 'not the buildkitd, which reads bases from registries');
+  assert.throws(
+    () => chooseBuilder([kit({}), state('far', 0)], { with: 'kit' }),
+    (err: Error) =>
+      err instanceof RunError &&
+      err.message === 'not built: its base was built by buildkitd kit and is in the local engine, which a buildkitd cannot build on' &&
+      /add the local engine \(DOCKER_HOST\)/.test(err.hint ?? ''),
+  );
+  assert.throws(
+    () => chooseBuilder([kit({ builder: 'here' }), state('here', 0, 2, { lost: true })], { with: 'kit' }),
+    (err: Error) => err.message === 'not built: builder here, which holds its base, is gone',
+  );
+});
+
 test('an image goes where its earlier build is, even when that builder is busy (elsewhere it would build again)', () => {
   assert.is(chooseBuilder([state('a', 0), state('b', 1)], { prefer: new Set(['b']) }), 'b');
   assert.is(chooseBuilder([state('a', 0), state('b', 2)], { prefer: new Set(['b']) }), 'b', 'a full builder is waited for');
@@ -301,15 +317,11 @@ test('ssh:// runs the command the docker CLI runs', () => {
   );
 });
 
-test('a buildkitd builder is accepted by the config and refused when the run would use it', async () => {
-  const builder = { name: 'kube', endpoint: 'tcp://buildkitd:1234', kind: 'buildkitd' as const };
-  await connect(builder, builderEndpoint(builder, '/')).then(
-    () => assert.unreachable('refused'),
-    (err: Error) => {
-      assert.ok(err instanceof RunError);
-      assert.is(err.message, 'builder kube: a buildkitd builder cannot be built with yet (tcp://buildkitd:1234)');
-    },
-  );
+test('a buildkitd is reached on its socket or its port, 1234 when none is given, as gRPC with no engine in between', async () => {
+  const kube = { name: 'kube', endpoint: 'tcp://buildkitd', kind: 'buildkitd' as const };
+  assert.equal(builderEndpoint(kube, '/'), { kind: 'buildkitd', connection: { protocol: 'http', host: 'buildkitd', port: 1234 } });
+  const local = { name: 'here', endpoint: 'unix:///run/buildkit/buildkitd.sock', kind: 'buildkitd' as const };
+  assert.equal(await connect(builderEndpoint(local, '/')), { socketPath: '/run/buildkit/buildkitd.sock' });
 });
 
 test('--cache-limit prunes every builder’s cache', async () => {
