@@ -132,6 +132,23 @@ test('over tcp:// with mutual TLS; a client certificate of another CA stops the 
   assert.not.match(refused.stderr, /\n\s+at /, 'no stack trace');
 });
 
+test('its cache goes to a registry from its own content store, whatever store the local engine keeps', async () => {
+  const dir = await project({ 'build.config.yaml': config(builder(kit!.unix), toolImage('cached')), 'hello.txt': 'cache me\n' });
+  const cacheRef = `${registry!.address}/${repo('kit-cache')}:c`;
+  const result = await run(dir, ['--cache-to', `type=registry,ref=${cacheRef},mode=max`]);
+  assert.is(result.code, 0, result.stderr + result.stdout);
+  assert.is((finishOf(result, 'cached') as { status: string }).status, 'built');
+  assert.equal(await registry!.allTags(repo('kit-cache')), ['c']);
+  const manifestPath = `/v2/${repo('kit-cache')}/manifests/c`;
+  const manifest = await fetch(`http://${registry!.address}${manifestPath}`, {
+    headers: {
+      authorization: registry!.authorization(manifestPath),
+      accept: 'application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json',
+    },
+  });
+  assert.match(await manifest.text(), /application\/vnd\.buildkit\.cacheconfig\.v0/, 'a cache manifest, not an image');
+});
+
 test('a base only the local engine has is refused, naming it; an image on a buildkitd image is built by the local engine', async () => {
   await ensureStandIns(['alpine:latest']);
   const local = await project({ 'build.config.yaml': config(builder(kit!.unix), toolImage('local', 'alpine:latest')), 'hello.txt': 'x\n' });
