@@ -36,8 +36,9 @@ export function builderEndpoint(builder: BuilderConfig, baseDir: string, readFil
   return direct({ protocol: 'https', host, port, ca: read('ca'), cert: read('cert'), key: read('key') });
 }
 
-/** The connection to make now: an ssh endpoint gets its local socket. */
-export async function connect(endpoint: BuilderEndpoint): Promise<ConnectionOptions> {
-  if (endpoint.kind === 'ssh') return { socketPath: await sshSocket(endpoint.target) };
-  return endpoint.connection;
+/** The connection to make now: an ssh endpoint gets its local socket, and says what ssh said when it failed. */
+export async function connect(endpoint: BuilderEndpoint): Promise<{ connection: ConnectionOptions; explain?: () => string | undefined }> {
+  if (endpoint.kind !== 'ssh') return { connection: endpoint.connection };
+  const { socketPath, lastError } = await sshSocket(endpoint.target);
+  return { connection: { socketPath }, explain: lastError };
 }

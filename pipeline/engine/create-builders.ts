@@ -25,17 +25,21 @@ export async function createBuilders(builders: readonly BuilderConfig[], options
     builders.map(async (builder, i): Promise<BuildMachine> => {
       const where = `${builder.endpoint} (builder ${builder.name})`;
       const endpoint = endpoints[i]!;
-      const engine = await connect(endpoint)
-        .then(async (connection) => {
-          if (endpoint.kind !== 'buildkitd') return createEngine({ ...options, connection, where });
-          const { buildkitdDialer, buildkitdEngine } = await import('./buildkitd/index.ts');
-          return buildkitdEngine({ where, dial: buildkitdDialer(connection), home: await home() });
-        })
-        .catch((err: unknown) => {
-          throw err instanceof RunError && !err.message.includes(`builder ${builder.name}`)
-            ? new RunError(`builder ${builder.name}: ${err.message}`, err.hint)
-            : err;
-        });
+      const { connection, explain } = await connect(endpoint);
+      const engine = await (async () => {
+        if (endpoint.kind !== 'buildkitd') return createEngine({ ...options, connection, where });
+        const { buildkitdDialer, buildkitdEngine } = await import('./buildkitd/index.ts');
+        return buildkitdEngine({ where, dial: buildkitdDialer(connection), home: await home() });
+      })().catch((err: unknown) => {
+        if (!(err instanceof RunError)) throw err;
+        const said = explain?.();
+        const message = err.message.includes(`builder ${builder.name}`) ? err.message : `builder ${builder.name}: ${err.message}`;
+        if (!said) throw new RunError(message, err.hint);
+        throw new RunError(
+          `builder ${builder.name}: ssh to ${builder.endpoint} failed: ${said}`,
+          'that is the ssh command the docker CLI runs (ssh … docker system dial-stdio): check ~/.ssh/config, the key and known_hosts for this host',
+        );
+      });
       return {
         ...engine,
         name: builder.name,

@@ -21,11 +21,14 @@ export interface CliOptions {
   env?: Record<string, string | undefined>;
   /** Called with each stdout line as it comes, and the child, so a test can interrupt it. */
   onLine?: (line: string, child: ReturnType<typeof spawn>) => void;
+  /** A command the CLI runs under (`unshare … sh -c …`): its last word is followed by node and the CLI. */
+  prefix?: readonly string[];
 }
 
-export function cli(args: string[], { cwd, env = {}, onLine }: CliOptions): Promise<CliResult> {
+export function cli(args: string[], { cwd, env = {}, onLine, prefix = [] }: CliOptions): Promise<CliResult> {
   const labelled = args.includes('--dry-run') || args.includes('--help') ? args : ['--label', `${RUN_LABEL}=${RUN_ID}`, ...args];
-  const child = spawn(process.execPath, [CLI, ...labelled], {
+  const [program, ...before] = [...prefix, process.execPath];
+  const child = spawn(program!, [...before, CLI, ...labelled], {
     cwd,
     // Plain lines, whatever CI runs the tests: a test that wants GitHub's or GitLab's log sets the variable.
     env: { ...process.env, CI: 'true', NO_COLOR: '1', GITHUB_ACTIONS: '', GITLAB_CI: '', ...env },

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
-import { fetchSidPackages, TOOLS } from './oci-tools.ts';
+import { fetchDebianPackages, TOOLS } from './oci-tools.ts';
 import type { Registry } from './registry.ts';
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -31,7 +31,7 @@ export function elfMachine(bytes: Buffer): number | undefined {
 export async function arm64Busybox(): Promise<string> {
   const found = keptBusybox();
   if (found) return found;
-  await fetchSidPackages(['busybox-static:arm64'], 'arm64');
+  await fetchDebianPackages(['busybox-static:arm64'], 'arm64');
   const fetched = keptBusybox();
   if (!fetched) throw new Error("Debian's busybox-static for arm64 could not be had (see above)");
   return fetched;

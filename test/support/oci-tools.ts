@@ -22,25 +22,26 @@ export async function ociTools(log: (line: string) => void = () => {}): Promise<
   const missing = PACKAGES.filter((tool) => !keptTool(tool));
   log(`fetching ${missing.join(' and ')} from ${debianMirror()} sid (apt-get download into ${TOOLS})`);
   // Only the packages a kept version is missing of: one more tool does not fetch the others again.
-  await fetchSidPackages(missing);
+  await fetchDebianPackages(missing);
   const fetched = kept();
   if (!fetched) throw new Error(`${PACKAGES.join(' and ')} could not be had from Debian sid (see above)`);
   return fetched;
 }
 
 /**
- * Debian sid's packages (`name` or `name:arch`) downloaded under an apt configuration of their own (own
- * sources, state and cache; the machine's apt sources are never changed) and unpacked into TOOLS, one folder
- * per package version. `arch`: the architecture apt is told it serves (arm64 for a foreign binary).
+ * Debian's packages (`name` or `name:arch`) of a suite (sid unless told) downloaded under an apt
+ * configuration of their own (own sources, state and cache; the machine's apt sources are never changed)
+ * and unpacked into TOOLS, one folder per package version. `arch`: the architecture apt is told it serves
+ * (arm64 for a foreign binary).
  */
-export async function fetchSidPackages(packages: readonly string[], arch?: string): Promise<void> {
+export async function fetchDebianPackages(packages: readonly string[], arch?: string, suite = 'sid'): Promise<void> {
   const work = path.join(TOOLS, `.fetching-${arch ?? 'host'}-${process.pid}`);
   await rm(work, { recursive: true, force: true });
   try {
     const apt = path.join(work, 'apt');
     for (const dir of ['state/lists/partial', 'cache/archives/partial', 'debs']) await mkdir(path.join(apt, dir), { recursive: true });
     const only = arch ? `arch=${arch} ` : '';
-    await writeFile(path.join(apt, 'sources.list'), `deb [${only}signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${debianMirror()} sid main\n`);
+    await writeFile(path.join(apt, 'sources.list'), `deb [${only}signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${debianMirror()} ${suite} main\n`);
     const options = [
       `Dir::Etc::SourceList=${apt}/sources.list`,
       'Dir::Etc::SourceParts=/nonexistent',

@@ -14,7 +14,9 @@ import type { BuildMachine } from '../../pipeline/engine/engine.ts';
 import { RunError, UserError } from '../../pipeline/model/errors.ts';
 import { chosenBuilders } from '../../pipeline/config/builders-env.ts';
 import { builderEndpoint, connect } from '../../pipeline/engine/builder-endpoint.ts';
-import { parseSshEndpoint, sshDialCommand } from '../../pipeline/engine/docker/ssh-dial.ts';
+import { parseSshEndpoint, sshDialCommand, sshSocket } from '../../pipeline/engine/docker/ssh-dial.ts';
+import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { createBuilders } from '../../pipeline/engine/create-builders.ts';
 import { problemsOf, prepareText, yaml } from '../support/config.ts';
 import { fakeEngine, fakeServices, runOptions, type FakeEngine } from '../support/fake-engine.ts';
@@ -317,11 +319,24 @@ test('ssh:// runs the command the docker CLI runs', () => {
   );
 });
 
+test('an ssh that refuses ends only its connection, and what it said is kept for the error; a writer to it does not crash the run', async () => {
+  // Stands in for ssh: says why on stderr and exits 255 without reading stdin, as a host key mismatch does.
+  const refusing = ((_command: string, _args: string[], options: object) =>
+    spawn('sh', ['-c', 'echo "Host key verification failed." >&2; exit 255'], options)) as unknown as typeof spawn;
+  const { socketPath, lastError } = await sshSocket({ host: 'buildhost' }, refusing);
+  const socket = net.connect(socketPath);
+  socket.on('error', () => {});
+  // A request larger than a pipe holds, written while ssh is gone: EPIPE on its stdin.
+  socket.write(Buffer.alloc(1024 * 1024));
+  await new Promise((resolve) => socket.on('close', resolve));
+  assert.is(lastError(), 'Host key verification failed.');
+});
+
 test('a buildkitd is reached on its socket or its port, 1234 when none is given, as gRPC with no engine in between', async () => {
   const kube = { name: 'kube', endpoint: 'tcp://buildkitd', kind: 'buildkitd' as const };
   assert.equal(builderEndpoint(kube, '/'), { kind: 'buildkitd', connection: { protocol: 'http', host: 'buildkitd', port: 1234 } });
   const local = { name: 'here', endpoint: 'unix:///run/buildkit/buildkitd.sock', kind: 'buildkitd' as const };
-  assert.equal(await connect(builderEndpoint(local, '/')), { socketPath: '/run/buildkit/buildkitd.sock' });
+  assert.equal(await connect(builderEndpoint(local, '/')), { connection: { socketPath: '/run/buildkit/buildkitd.sock' } });
 });
 
 test('--cache-limit prunes every builder’s cache', async () => {
