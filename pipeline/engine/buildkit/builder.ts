@@ -49,7 +49,7 @@ export interface BuildkitOptions {
 export interface BuildkitTarget {
   dial(): Promise<ControlConnection>;
   engine?: EngineApi;
-  /** What is reached, for failures: "the engine's BuildKit", "buildkitd NAME". */
+  /** What is reached, for failures: "the engine's BuildKit", "the buildkitd at ENDPOINT (builder NAME)". */
   what: string;
   /** Where the image goes when not into dockerd's own store (exporter `moby`): made anew for each build. */
   output?(signal: AbortSignal): BuildOutput;
@@ -142,7 +142,11 @@ async function build(target: BuildkitTarget, request: TarBodyRequest | SessionCo
     output?.abort();
     throw failure;
   }
-  const imageId = output ? await output.imageId() : (exporterResponse?.['containerimage.digest'] ?? outcome.imageId);
+  const imageId = output
+    ? await output.imageId().catch((err: unknown) => {
+        throw signal.aborted ? new Interrupted() : err;
+      })
+    : (exporterResponse?.['containerimage.digest'] ?? outcome.imageId);
   if (!imageId) throw new RunError('the engine finished the build without naming the image it made');
   // Only a build whose export succeeded moves the directory's index on to its cache.
   if (request.cache?.local && exporterResponse) await recordLocalExport(request.cache.local, exporterResponse);

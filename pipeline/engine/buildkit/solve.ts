@@ -15,7 +15,7 @@ export type SolveSpec = Pick<BuildRequest, 'buildargs' | 'labels' | 'noCache' | 
   session: string;
   /** The cache directories to import, each with the manifest digest its index.json names. */
   localImports?: readonly LocalCacheImport[];
-  /** dockerd's own exporter; a standalone buildkitd has `image` instead. */
+  /** dockerd's own (`moby`) unless given: a buildkitd's builds export a `docker` tarball through the session. */
   exporter?: CacheEntry;
 };
 
