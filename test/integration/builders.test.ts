@@ -11,7 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { cli, project, type CliResult } from '../support/cli.ts';
-import { cleanup, docker, ensureStandIns, requireEngine, rootfs, STAND_IN_LABEL, TEST_SOCKET, testTag } from '../support/engine.ts';
+import { cleanup, docker, ensureStandIns, onEngine, requireEngine, rootfs, STAND_IN_LABEL, TEST_SOCKET, testTag } from '../support/engine.ts';
 import { startPrivateEngine, type PrivateEngine } from '../support/private-engine.ts';
 import { makeCerts } from '../support/tls-certs.ts';
 
@@ -82,14 +82,6 @@ async function graph(images: string): Promise<string> {
 
 type Finish = { image: string; status: string; builder?: string; error?: string; notBuilt?: string };
 const finishes = (result: CliResult) => new Map(result.events.filter((e) => e['type'] === 'finish').map((e) => [e['image'] as string, e as unknown as Finish]));
-const onEngine = async (engine: Docker, ref: string) =>
-  engine
-    .getImage(ref)
-    .inspect()
-    .then(
-      () => true,
-      () => false,
-    );
 
 test('a graph over two engines puts images on both, the tcp:// one over mutual TLS; an image goes with its base', async () => {
   const b = new Docker({ socketPath: other!.host.slice('unix://'.length) });
@@ -107,8 +99,8 @@ test('a graph over two engines puts images on both, the tcp:// one over mutual T
   assert.is(where['four'], where['one'], 'four is built where its base is');
   for (const [name, builder] of Object.entries(where)) {
     const tag = testTag(`spread-${name}`);
-    assert.is(await onEngine(builder === 'a' ? docker : b, tag), true, `${name} is on ${builder}`);
-    assert.is(await onEngine(builder === 'a' ? b : docker, tag), false, `${name} is not on the other`);
+    assert.is(await onEngine(tag, builder === 'a' ? docker : b), true, `${name} is on ${builder}`);
+    assert.is(await onEngine(tag, builder === 'a' ? b : docker), false, `${name} is not on the other`);
   }
   const document = JSON.parse(readFileSync(metadata, 'utf8')) as Record<string, Record<string, unknown>>;
   assert.is(document['one']!['build-images.builder'], where['one'], 'the metadata file names the builder');
@@ -153,7 +145,7 @@ test('b’s dockerd killed mid-run: only its images fail, named with it; with --
   for (const f of rest) {
     assert.is(f.status, 'built', `${f.image}: ${f.error ?? ''}`);
     assert.is(f.builder, 'a');
-    assert.is(await onEngine(docker, testTag(`kill-${f.image}`)), true, `${f.image} is on a`);
+    assert.is(await onEngine(testTag(`kill-${f.image}`), docker), true, `${f.image} is on a`);
   }
   assert.match(result.stdout + result.stderr, /builder b is gone/);
 });

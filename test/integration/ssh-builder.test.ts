@@ -10,7 +10,7 @@ import { cp, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { cli, finishOf, project } from '../support/cli.ts';
-import { cleanup, docker, requireEngine, rootfs, STAND_IN_LABEL, testTag } from '../support/engine.ts';
+import { cleanup, docker, onEngine, requireEngine, rootfs, STAND_IN_LABEL, testTag } from '../support/engine.ts';
 import { startPrivateEngine, type PrivateEngine } from '../support/private-engine.ts';
 import { asSshClient, startSshd, type Sshd } from '../support/sshd.ts';
 import { tempDir } from '../support/temp.ts';
@@ -49,15 +49,6 @@ images:
       - run: 'cat /hello.txt > /made'
 `;
 
-const onEngine = (engine: Docker, ref: string) =>
-  engine
-    .getImage(ref)
-    .inspect()
-    .then(
-      () => true,
-      () => false,
-    );
-
 test('built on the engine at the far end of ssh, with the user’s ssh config, key and known_hosts; up to date there next time', async () => {
   const dir = await project({ 'build.config.yaml': config, 'hello.txt': 'over ssh\n' });
   const first = await cli(['--json'], { cwd: dir, prefix: asSshClient(sshd!.home) });
@@ -65,8 +56,8 @@ test('built on the engine at the far end of ssh, with the user’s ssh config, k
   const done = finishOf(first, 'remote') as { status: string; builder?: string };
   assert.is(done.status, 'built');
   assert.is(done.builder, 'far');
-  assert.is(await onEngine(farApi!, testTag('ssh-remote')), true, 'the far engine has it');
-  assert.is(await onEngine(docker, testTag('ssh-remote')), false, 'the local engine does not');
+  assert.is(await onEngine(testTag('ssh-remote'), farApi!), true, 'the far engine has it');
+  assert.is(await onEngine(testTag('ssh-remote'), docker), false, 'the local engine does not');
   const container = await farApi!.createContainer({ Image: testTag('ssh-remote'), Cmd: ['cat', '/made'] });
   try {
     await container.start();

@@ -147,6 +147,17 @@ export async function imageInfo(ref: string) {
     .catch(() => undefined);
 }
 
+/** Whether that engine (the test engine unless told) has an image under this name. */
+export function onEngine(ref: string, engine: Docker = docker): Promise<boolean> {
+  return engine
+    .getImage(ref)
+    .inspect()
+    .then(
+      () => true,
+      () => false,
+    );
+}
+
 /** Runs a command in a new container of `image` and returns what it printed; the container is removed. */
 export async function runIn(image: string, cmd: string[], options: { binds?: string[] } = {}): Promise<{ code: number; output: string }> {
   const container = await docker.createContainer({
