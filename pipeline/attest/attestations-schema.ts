@@ -13,31 +13,3 @@ export const documentAttestationFields = {
       "SLSA provenance v1 in an in-toto Statement: min (the default, like BuildKit's mode=min), max (adds the Dockerfile and each host command's line), or false",
     ),
 };
-
-export interface DocumentAttestations {
-  sbom?: boolean | undefined;
-  provenance?: boolean | 'min' | 'max' | undefined;
-}
-
-/** What one image gets, decided. */
-export interface DocumentChoice {
-  sbom: boolean;
-  provenance: false | 'min' | 'max';
-}
-
-/** The command line's --sbom and --provenance, which beat the config. */
-export interface DocumentFlags {
-  sbom?: boolean;
-  provenance?: false | 'min' | 'max';
-}
-
-const mode = (value: boolean | 'min' | 'max' | undefined): false | 'min' | 'max' | undefined =>
-  value === undefined ? undefined : value === true ? 'min' : value;
-
-/** The command line first (buildx's --sbom=false, --provenance=false), then the image's config, then the top level's. */
-export function documentChoice(flags: DocumentFlags, top: DocumentAttestations | undefined, image: DocumentAttestations | undefined): DocumentChoice {
-  return {
-    sbom: flags.sbom ?? image?.sbom ?? top?.sbom ?? true,
-    provenance: flags.provenance ?? mode(image?.provenance) ?? mode(top?.provenance) ?? 'min',
-  };
-}

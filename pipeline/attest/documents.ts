@@ -12,7 +12,7 @@ import { pasteableCommand, type HostCommand } from '../model/host-command.ts';
 import type { ImageStore } from '../engine/engine.ts';
 import type { ImagePlan, Plan } from '../plan/plan.ts';
 import type { AttestationDocument, AttestationSubject, DocumentKind, DocumentsFor } from './attestation.ts';
-import type { DocumentChoice } from './attestations-schema.ts';
+import type { DocumentChoice } from './document-choice.ts';
 import { digestBytes, digestEntry, placeEntries, type ImageInputs, type InputLog } from './inventory.ts';
 import type { SbomFile, SbomModel } from './sbom-model.ts';
 import type { ProvenanceFacts } from './provenance.ts';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Prepared } from '../config/prepare.ts';
 import { enclosingGitHead } from '../config/git-head.ts';
 import type { DocumentsFor } from '../attest/attestation.ts';
-import { documentChoice, type DocumentFlags } from '../attest/attestations-schema.ts';
+import { documentChoice, type DocumentFlags } from '../attest/document-choice.ts';
 import { inputLog, type InputLog } from '../attest/inventory.ts';
 import type { RunFacts } from '../attest/documents.ts';
 import type { RunServices } from '../run/services.ts';

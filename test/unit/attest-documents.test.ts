@@ -8,7 +8,7 @@ import { documentFileName, documentsFor, refuseSecrets, type DocumentSettings, t
 import { copyLines, inputLog, placeEntries } from '../../pipeline/attest/inventory.ts';
 import { copyArgs, platformCopyArgs } from '../../pipeline/plan/dockerfile.ts';
 import { commandFlags, parseVendorJson, parseVersionM, vendoredPackages } from '../../pipeline/attest/go-modules.ts';
-import { documentChoice } from '../../pipeline/attest/attestations-schema.ts';
+import { documentChoice } from '../../pipeline/attest/document-choice.ts';
 import { documentFlags } from '../../pipeline/cli/options.ts';
 import { createdStamp } from '../../pipeline/plan/labels.ts';
 import { isSecretName } from '../../pipeline/cli/document-services.ts';
