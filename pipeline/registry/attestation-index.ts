@@ -9,7 +9,7 @@
 import type { Credentials } from '../model/credentials.ts';
 import { apiLocation, imageRef } from '../model/image-ref.ts';
 import { authorizedFetch } from './registry-client.ts';
-import { OCI_INDEX, OCI_MANIFEST, sha256, type Descriptor } from './referrer-manifests.ts';
+import { OCI_INDEX, OCI_MANIFEST, serializedManifest, sha256, type Descriptor } from './referrer-manifests.ts';
 import { uploadBlob } from './referrers.ts';
 
 export const IN_TOTO = 'application/vnd.in-toto+json';
@@ -73,16 +73,8 @@ export function attestationManifest(target: string, statements: readonly Stateme
     config: { mediaType: IMAGE_CONFIG, digest: sha256(config), size: config.length },
     layers,
   };
-  const bytes = Buffer.from(JSON.stringify(manifest));
   return {
-    bytes,
-    descriptor: {
-      mediaType: OCI_MANIFEST,
-      digest: sha256(bytes),
-      size: bytes.length,
-      annotations: { [REFERENCE_DIGEST]: target, [REFERENCE_TYPE]: ATTESTATION_MANIFEST },
-      platform: { ...UNKNOWN },
-    },
+    ...serializedManifest(manifest, { annotations: { [REFERENCE_DIGEST]: target, [REFERENCE_TYPE]: ATTESTATION_MANIFEST }, platform: { ...UNKNOWN } }),
     blobs: [{ digest: manifest.config.digest, bytes: config }, ...statements.map((s, i) => ({ digest: layers[i]!.digest, bytes: s.body }))],
   };
 }

@@ -36,6 +36,12 @@ export interface ReferrerManifest {
 
 export const sha256 = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
+/** An OCI manifest as it is put: its bytes, and the descriptor that names them (with what else it says of them). */
+export function serializedManifest<A extends Partial<Descriptor> & object>(manifest: object, about: A): { bytes: Buffer; descriptor: Descriptor & A } {
+  const bytes = Buffer.from(JSON.stringify(manifest));
+  return { bytes, descriptor: { mediaType: OCI_MANIFEST, digest: sha256(bytes), size: bytes.length, ...about } };
+}
+
 /** The referrer manifest for one payload: the empty config, one layer, `subject` = the pushed manifest. */
 export function referrerManifest(payload: ReferrerPayload, subject: AttestationSubject): ReferrerManifest {
   const layer = { mediaType: payload.mediaType, digest: sha256(payload.body), size: payload.body.length };
@@ -49,16 +55,8 @@ export function referrerManifest(payload: ReferrerPayload, subject: AttestationS
     subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
     ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
   };
-  const bytes = Buffer.from(JSON.stringify(manifest));
   return {
-    bytes,
-    descriptor: {
-      mediaType: OCI_MANIFEST,
-      digest: sha256(bytes),
-      size: bytes.length,
-      artifactType: payload.artifactType,
-      ...(manifest.annotations ? { annotations } : {}),
-    },
+    ...serializedManifest(manifest, { artifactType: payload.artifactType, ...(manifest.annotations ? { annotations } : {}) }),
     blobs: [
       { digest: manifest.config.digest, bytes: EMPTY_BLOB },
       { digest: layer.digest, bytes: payload.body },

@@ -12,6 +12,7 @@ import { RunError } from '../model/errors.ts';
 import type { ImagePlan } from '../plan/plan.ts';
 import type { ReferrerPayload } from '../registry/referrer-manifests.ts';
 import type { LegacyAttestation } from '../registry/cosign-tags.ts';
+import type { Credentials } from '../model/credentials.ts';
 import type { RunServices } from './services.ts';
 
 type AttachServices = Pick<RunServices, 'documents' | 'referrers' | 'credentials' | 'emit' | 'signal'>;
@@ -46,16 +47,7 @@ export async function attachDocuments(image: ImagePlan, pushed: readonly string[
         done.add(name);
         const { payloads, legacy } = await payloadsOf(await documents(image.name, subject), image.sign, env);
         if (payloads.length === 0 && legacy.length === 0) continue;
-        const outcome = await referrers.attach(subject, payloads, credentials);
-        const attestationTag = legacy.length > 0 ? await referrers.attestationTag(subject, legacy, credentials) : undefined;
-        settings.emit({
-          type: 'referrers',
-          image: image.name,
-          subject: name,
-          referrers: outcome.referrers.map((r) => ({ digest: r.digest, artifactType: r.artifactType ?? '' })),
-          ...(outcome.fallbackTag ? { fallbackTag: outcome.fallbackTag } : {}),
-          ...(attestationTag ? { attestationTag } : {}),
-        });
+        await hangOff(image, subject, { payloads, legacy }, credentials, settings);
       } catch (err) {
         if (!(err instanceof Error)) throw err;
         failed.push(name);
@@ -69,6 +61,30 @@ export async function attachDocuments(image: ImagePlan, pushed: readonly string[
     }
   }
   return failed;
+}
+
+/**
+ * Payloads hung off the subject as referrers and legacy envelopes as cosign's `.att` tag of it, said in a
+ * `referrers` event; rejects with the registry's failure.
+ */
+export async function hangOff(
+  image: ImagePlan,
+  subject: AttestationSubject,
+  { payloads, legacy }: { payloads: ReferrerPayload[]; legacy: LegacyAttestation[] },
+  credentials: Credentials | undefined,
+  settings: Pick<AttachServices, 'referrers' | 'emit'>,
+): Promise<void> {
+  const referrers = settings.referrers!;
+  const outcome = payloads.length > 0 ? await referrers.attach(subject, payloads, credentials) : undefined;
+  const attestationTag = legacy.length > 0 ? await referrers.attestationTag(subject, legacy, credentials) : undefined;
+  settings.emit({
+    type: 'referrers',
+    image: image.name,
+    subject: `${subject.repository}@${subject.digest}`,
+    referrers: (outcome?.referrers ?? []).map((r) => ({ digest: r.digest, artifactType: r.artifactType ?? '' })),
+    ...(outcome?.fallbackTag ? { fallbackTag: outcome.fallbackTag } : {}),
+    ...(attestationTag ? { attestationTag } : {}),
+  });
 }
 
 /**

@@ -12,7 +12,7 @@ import { statementsOf } from '../attest/statements.ts';
 import { imageRef, registryOf, repositoryOf, tagOf } from '../model/image-ref.ts';
 import type { ImagePlan } from '../plan/plan.ts';
 import { attestationIndex, describesManifest, runnableManifests, type BuiltIndex, type PlatformImage } from '../registry/attestation-index.ts';
-import { signatures, signTag } from './attach-documents.ts';
+import { hangOff, signatures, signTag } from './attach-documents.ts';
 import type { RunServices, TagDocument } from './services.ts';
 
 type IndexServices = Pick<RunServices, 'documents' | 'referrers' | 'credentials' | 'emit' | 'signal'>;
@@ -137,21 +137,10 @@ async function signStatements(
   env: NodeJS.ProcessEnv,
 ): Promise<boolean> {
   const name = `${subject.repository}@${subject.digest}`;
-  const referrers = settings.referrers!;
   try {
-    const { payloads, legacy } = await signatures(statements, image.sign, env);
-    if (payloads.length === 0 && legacy.length === 0) return true;
-    const credentials = await settings.credentials(registryOf(subject.repository));
-    const outcome = payloads.length > 0 ? await referrers.attach(subject, payloads, credentials) : { referrers: [] };
-    const attestationTag = legacy.length > 0 ? await referrers.attestationTag(subject, legacy, credentials) : undefined;
-    settings.emit({
-      type: 'referrers',
-      image: image.name,
-      subject: name,
-      referrers: outcome.referrers.map((r) => ({ digest: r.digest, artifactType: r.artifactType ?? '' })),
-      ...('fallbackTag' in outcome && outcome.fallbackTag ? { fallbackTag: outcome.fallbackTag } : {}),
-      ...(attestationTag ? { attestationTag } : {}),
-    });
+    const signed = await signatures(statements, image.sign, env);
+    if (signed.payloads.length === 0 && signed.legacy.length === 0) return true;
+    await hangOff(image, subject, signed, await settings.credentials(registryOf(subject.repository)), settings);
     return true;
   } catch (err) {
     if (!(err instanceof Error)) throw err;

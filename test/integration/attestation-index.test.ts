@@ -17,6 +17,7 @@ import { cli, project, type CliResult } from '../support/cli.ts';
 import { cleanup, docker, ensureStandIns, importImage, requireEngine, rootfs, runIn, RUN_ID, RUN_LABEL } from '../support/engine.ts';
 import { ociTools } from '../support/oci-tools.ts';
 import { PASSWORD, startRegistry, USER, type Registry } from '../support/registry.ts';
+import { PROVENANCE, verifiedSubject, verifyAttestationArgs } from '../support/documents.ts';
 
 const test = suite('attestation index');
 const exec = promisify(execFile);
@@ -26,7 +27,6 @@ const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const ACCEPT = [INDEX, OCI_MANIFEST, 'application/vnd.docker.distribution.manifest.v2+json'].join(', ');
 const SPDX = 'https://spdx.dev/Document';
 const CYCLONEDX = 'https://cyclonedx.org/bom';
-const PROVENANCE = 'https://slsa.dev/provenance/v1';
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 const KEY_PEM = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 
@@ -234,33 +234,11 @@ test('docker buildx imagetools inspect reads the SBOM and the provenance from th
 test("cosign verify-attestation: the Statements' signatures still hang off the manifest", async () => {
   assert.ok(manifest, 'the deploy test ran first');
   for (const type of [PROVENANCE, 'spdxjson']) {
-    const verified = await tool(tools.cosign, [
-      'verify-attestation',
-      '--key',
-      'cosign.pub',
-      '--insecure-ignore-tlog',
-      '--allow-insecure-registry',
-      '--allow-http-registry',
-      '--type',
-      type,
-      `${registry.address}/${repository}@${manifest}`,
-    ]);
-    const envelope = JSON.parse(verified.trim().split('\n')[0]!) as { payload: string };
-    const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString()) as { subject: { digest: { sha256: string } }[] };
-    assert.is(`sha256:${statement.subject[0]!.digest.sha256}`, manifest);
+    const verified = await tool(tools.cosign, verifyAttestationArgs(`${registry.address}/${repository}@${manifest}`, type));
+    assert.is(verifiedSubject(verified), manifest);
   }
   // Of the tag, cosign finds nothing (README says so): it resolves the tag to the index, which no Statement names.
-  const ofTag = await tool(tools.cosign, [
-    'verify-attestation',
-    '--key',
-    'cosign.pub',
-    '--insecure-ignore-tlog',
-    '--allow-insecure-registry',
-    '--allow-http-registry',
-    '--type',
-    PROVENANCE,
-    ref('1'),
-  ]).then(
+  const ofTag = await tool(tools.cosign, verifyAttestationArgs(ref('1'))).then(
     () => 'verified',
     (err: { stderr?: string }) => `refused: ${err.stderr ?? ''}`,
   );

@@ -27,6 +27,7 @@ import { cleanup, ensureStandIns, importImage, requireEngine, rootfs, RUN_ID, RU
 import { runOptions } from '../support/fake-engine.ts';
 import { ociTools } from '../support/oci-tools.ts';
 import { flakyProxy, PASSWORD, startRegistry, USER, type RecordingProxy, type Registry } from '../support/registry.ts';
+import { PROVENANCE, verifiedSubject, verifyAttestationArgs } from '../support/documents.ts';
 
 const test = suite('referrers');
 const exec = promisify(execFile);
@@ -37,7 +38,6 @@ const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime
 const KEY_PEM = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 const PUB_PEM = publicKey.export({ type: 'spki', format: 'pem' }).toString();
 const KEY_BODY = KEY_PEM.split('\n')[1]!;
-const PROVENANCE = 'https://slsa.dev/provenance/v1';
 const INDEX = 'application/vnd.oci.image.index.v1+json';
 const MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
@@ -197,19 +197,6 @@ async function tool(file: string, args: string[]): Promise<string> {
 
 let subjectOne = '';
 
-/** cosign 3's offline check of a signed provenance Statement hanging off REF, with the public key. */
-const verifyAttestation = (ref: string) => [
-  'verify-attestation',
-  '--key',
-  'cosign.pub',
-  '--insecure-ignore-tlog',
-  '--allow-insecure-registry',
-  '--allow-http-registry',
-  '--type',
-  PROVENANCE,
-  ref,
-];
-
 test('deploy: every document and its signature a referrer of the pushed manifest; the referrers tag written once; oras and cosign read them', async () => {
   const { events, ok } = await run(['one', 'two', 'deploy']);
   assert.ok(ok);
@@ -267,10 +254,8 @@ test('deploy: every document and its signature a referrer of the pushed manifest
   assert.equal(discovered.referrers.map((r) => r.artifactType).sort(), one.referrers.map((r) => r.artifactType).sort());
 
   // cosign 3 verifies the signed Statement offline with the public key, and prints the Statement.
-  const verified = await tool(tools.cosign, verifyAttestation(`${proxy.address}/${repository}@${digest}`));
-  const envelope = JSON.parse(verified.trim().split('\n')[0]!) as { payload: string };
-  const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString()) as { subject: { digest: { sha256: string } }[] };
-  assert.is(`sha256:${statement.subject[0]!.digest.sha256}`, digest, "the verified Statement's subject is the pushed digest");
+  const verified = await tool(tools.cosign, verifyAttestationArgs(`${proxy.address}/${repository}@${digest}`));
+  assert.is(verifiedSubject(verified), digest, "the verified Statement's subject is the pushed digest");
 
   // The bearer-token registry: the same, and the signing command ran once with the tag and the digest.
   const twoRepository = `bi-${RUN_ID}/two`;
@@ -279,7 +264,7 @@ test('deploy: every document and its signature a referrer of the pushed manifest
   assert.is(two.fallbackTag, twoDigest.replace(':', '-'));
   const twoIndex = await getJson(token, token.address, twoRepository, twoDigest.replace(':', '-'), INDEX);
   assert.is((twoIndex.json!['manifests'] as unknown[]).length, 3);
-  await tool(tools.cosign, verifyAttestation(`${token.address}/${twoRepository}@${twoDigest}`));
+  await tool(tools.cosign, verifyAttestationArgs(`${token.address}/${twoRepository}@${twoDigest}`));
   const signed = (await readFile(path.join(dir, 'signed.txt'), 'utf8')).trim().split('\n');
   assert.equal(signed, [`${token.address}/${twoRepository}:1 ${twoDigest} ${token.address}/${twoRepository}@${twoDigest}`]);
 
@@ -355,21 +340,8 @@ test("signFormat: legacy: the signed Statement in cosign's .att tag (cosign 3 re
     layers.map((l) => [l.mediaType, l.annotations['predicateType']]),
     [['application/vnd.dsse.envelope.v1+json', PROVENANCE]],
   );
-  const verified = await tool(tools.cosign, [
-    'verify-attestation',
-    '--key',
-    'cosign.pub',
-    '--insecure-ignore-tlog',
-    '--new-bundle-format=false',
-    '--allow-insecure-registry',
-    '--allow-http-registry',
-    '--type',
-    PROVENANCE,
-    `${proxy.address}/${repository}@${digest}`,
-  ]);
-  const envelope = JSON.parse(verified.trim().split('\n')[0]!) as { payload: string };
-  const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString()) as { subject: { digest: { sha256: string } }[] };
-  assert.is(`sha256:${statement.subject[0]!.digest.sha256}`, digest);
+  const verified = await tool(tools.cosign, verifyAttestationArgs(`${proxy.address}/${repository}@${digest}`, PROVENANCE, ['--new-bundle-format=false']));
+  assert.is(verifiedSubject(verified), digest);
 });
 
 test('the built command: deploy runs the signing command with the pushed digest (no documents yet from the command line)', async () => {

@@ -76,3 +76,31 @@ export function provenanceProblems(statement: Statement, digest: string): string
   for (const key of ['invocationId', 'startedOn', 'finishedOn']) if (!run?.metadata?.[key]) problems.push(`no metadata.${key}`);
   return problems;
 }
+
+export const PROVENANCE = 'https://slsa.dev/provenance/v1';
+
+/**
+ * cosign 3's offline check of a signed Statement of `type` hanging off `ref`, with the public key cosign.pub
+ * in the working directory, against a plain-HTTP registry; `extra` adds flags (--new-bundle-format=false).
+ */
+export function verifyAttestationArgs(ref: string, type = PROVENANCE, extra: readonly string[] = []): string[] {
+  return [
+    'verify-attestation',
+    '--key',
+    'cosign.pub',
+    '--insecure-ignore-tlog',
+    ...extra,
+    '--allow-insecure-registry',
+    '--allow-http-registry',
+    '--type',
+    type,
+    ref,
+  ];
+}
+
+/** The digest the first verified Statement's subject names, from what `cosign verify-attestation` printed. */
+export function verifiedSubject(stdout: string): string {
+  const envelope = JSON.parse(stdout.trim().split('\n')[0]!) as { payload: string };
+  const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString()) as { subject: { digest: { sha256: string } }[] };
+  return `sha256:${statement.subject[0]!.digest.sha256}`;
+}
