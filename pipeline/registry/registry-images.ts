@@ -97,12 +97,8 @@ function indexOf(document: Document): NonNullable<RemoteImage['index']> {
  * manifest out of it, with its digest computed from the bytes the registry gave. undefined: no such tag.
  */
 export async function remoteManifest(ref: string, auth: Credentials | undefined): Promise<{ digest: string; mediaType: string; size: number } | undefined> {
-  const parsed = imageRef(ref);
-  const { repository, base } = apiLocation(parsed);
-  const document = await readDocument(
-    await authorizedFetch(`${base}/v2/${repository}/manifests/${parsed.digest ?? tagOf(parsed)}`, { headers: { accept: ACCEPT } }, auth),
-  );
-  return document && { digest: document.digest, mediaType: document.mediaType, size: document.bytes.length };
+  const document = await remoteManifestJson(ref, auth);
+  return document && { digest: document.digest, mediaType: document.mediaType, size: document.size };
 }
 
 /** What a tag names, with its JSON: an index is looked into (attestations: {storage: index}). undefined: no such tag. */
